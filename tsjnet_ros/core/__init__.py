@@ -1,0 +1,1 @@
+"""ROS-free core: everything here runs and is tested without rclpy."""

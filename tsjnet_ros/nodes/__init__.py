@@ -1,0 +1,1 @@
+"""Thin ROS 2 layer: message conversion, topic wiring, parameters, diagnostics."""
