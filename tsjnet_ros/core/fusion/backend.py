@@ -1,0 +1,52 @@
+"""The interface every fusion method implements, classical or neural.
+
+The ROS node, the evaluation tool and the bag tools only talk to this interface, so a
+classical method and the TSJNet network are interchangeable behind one parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected object, box in ORIGINAL camera pixels (x_min, y_min, x_max, y_max)."""
+
+    class_id: int
+    class_name: str
+    score: float
+    box_xyxy: tuple[float, float, float, float]
+
+
+@dataclass
+class FusionResult:
+    """What one fused IR/visible pair produces.
+
+    ``fused`` is HxW uint8 luminance; ``fused_color`` HxWx3 uint8 RGB (visible chroma with
+    the fused luminance); ``segmentation`` HxW uint8 class ids or None when the method has
+    no segmentation head; ``detections`` empty when it has no detector.
+    """
+
+    fused: np.ndarray
+    fused_color: np.ndarray
+    detections: list[Detection] = field(default_factory=list)
+    segmentation: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class FusionBackend(Protocol):
+    """Fuses one registered IR/visible pair of equal size.
+
+    ``ir`` is HxW uint8 or uint16; ``visible`` is HxW uint8 or HxWx3 uint8 RGB.
+    """
+
+    name: str
+    detection_classes: list[str]
+    segmentation_classes: list[str]
+
+    def fuse(self, ir: np.ndarray, visible: np.ndarray) -> FusionResult: ...
