@@ -1,0 +1,108 @@
+"""Classical pixel-level fusion methods: baselines for evaluation and a model-free fallback.
+
+All three work on luminance and keep the visible chroma, like the neural backend, so their
+outputs are directly comparable.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tsjnet_ros.core.color import luminance_and_chroma, merge_luminance
+from tsjnet_ros.core.fusion.backend import FusionResult
+
+
+def ir_to_unit(ir: np.ndarray) -> np.ndarray:
+    """IR as float32 in [0, 1]: 8-bit by /255, 16-bit by /65535 (no per-frame stretching)."""
+    if ir.ndim != 2:
+        raise ValueError(f"IR image must be HxW single-channel, got shape {ir.shape}")
+    if ir.dtype == np.uint8:
+        return ir.astype(np.float32) / 255.0
+    if ir.dtype == np.uint16:
+        return ir.astype(np.float32) / 65535.0
+    if ir.dtype in (np.float32, np.float64):
+        return np.clip(np.nan_to_num(ir.astype(np.float32)), 0.0, 1.0)
+    raise TypeError(f"IR image dtype must be uint8, uint16 or float, got {ir.dtype}")
+
+
+def _check_pair(ir: np.ndarray, visible: np.ndarray) -> None:
+    if ir.shape[:2] != visible.shape[:2]:
+        raise ValueError(
+            f"IR {ir.shape[1]}x{ir.shape[0]} and visible {visible.shape[1]}x{visible.shape[0]} "
+            "differ in size; resize them to a common size first"
+        )
+    if visible.dtype != np.uint8:
+        raise TypeError(f"visible image must be uint8, got {visible.dtype}")
+    if visible.ndim not in (2, 3) or (visible.ndim == 3 and visible.shape[2] != 3):
+        raise ValueError(f"visible image must be HxW or HxWx3, got shape {visible.shape}")
+
+
+class PixelFusion:
+    """Per-pixel rule on luminance: ``average`` (mean of the two) or ``max`` (the brighter)."""
+
+    detection_classes: list[str] = []
+    segmentation_classes: list[str] = []
+
+    def __init__(self, rule: str = "average") -> None:
+        if rule not in ("average", "max"):
+            raise ValueError(f"unknown pixel rule {rule!r}; expected 'average' or 'max'")
+        self.name = rule
+        self._rule = rule
+
+    def fuse(self, ir: np.ndarray, visible: np.ndarray) -> FusionResult:
+        _check_pair(ir, visible)
+        y, chroma = luminance_and_chroma(visible)
+        ir_f = ir_to_unit(ir)
+        fused = (ir_f + y) * 0.5 if self._rule == "average" else np.maximum(ir_f, y)
+        return _result(fused, chroma)
+
+
+class LaplacianPyramidFusion:
+    """Laplacian pyramid fusion: max-absolute detail coefficients, averaged base level.
+
+    Keeps the sharper edge of either camera at every scale while the coarse brightness is a
+    blend, which is the standard multi-scale baseline in the IR/visible fusion literature.
+    """
+
+    name = "laplacian_pyramid"
+    detection_classes: list[str] = []
+    segmentation_classes: list[str] = []
+
+    def __init__(self, levels: int = 4) -> None:
+        if levels < 1:
+            raise ValueError(f"levels must be >= 1, got {levels}")
+        self.levels = levels
+
+    @staticmethod
+    def _pyramid(image: np.ndarray, levels: int) -> list[np.ndarray]:
+        gaussian = [image]
+        for _ in range(levels):
+            gaussian.append(cv2.pyrDown(gaussian[-1]))
+        laplacian = []
+        for fine, coarse in zip(gaussian[:-1], gaussian[1:]):
+            up = cv2.pyrUp(coarse, dstsize=(fine.shape[1], fine.shape[0]))
+            laplacian.append(fine - up)
+        laplacian.append(gaussian[-1])
+        return laplacian
+
+    def fuse(self, ir: np.ndarray, visible: np.ndarray) -> FusionResult:
+        _check_pair(ir, visible)
+        y, chroma = luminance_and_chroma(visible)
+        ir_f = ir_to_unit(ir)
+        levels = max(1, min(self.levels, int(np.log2(max(1, min(y.shape)))) - 1))
+        pyr_ir = self._pyramid(ir_f, levels)
+        pyr_vis = self._pyramid(y, levels)
+        fused_pyr = [
+            np.where(np.abs(a) >= np.abs(b), a, b) for a, b in zip(pyr_ir[:-1], pyr_vis[:-1])
+        ]
+        fused_pyr.append((pyr_ir[-1] + pyr_vis[-1]) * 0.5)
+        fused = fused_pyr[-1]
+        for detail in reversed(fused_pyr[:-1]):
+            fused = cv2.pyrUp(fused, dstsize=(detail.shape[1], detail.shape[0])) + detail
+        return _result(fused, chroma)
+
+
+def _result(fused_unit: np.ndarray, chroma: np.ndarray | None) -> FusionResult:
+    fused_u8 = np.clip(fused_unit * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return FusionResult(fused=fused_u8, fused_color=merge_luminance(fused_u8, chroma))

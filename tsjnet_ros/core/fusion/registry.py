@@ -1,0 +1,40 @@
+"""Create a fusion backend by name, so nodes and tools select one with a string parameter."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from tsjnet_ros.core.fusion.backend import FusionBackend
+from tsjnet_ros.core.fusion.classical import LaplacianPyramidFusion, PixelFusion
+
+
+def _neural(**kwargs: Any) -> FusionBackend:
+    try:
+        from tsjnet_ros.core.fusion.neural import NeuralFusionBackend
+    except ImportError as exc:  # the model stack is optional for classical use
+        raise RuntimeError(f"the neural fusion backend is unavailable: {exc}") from exc
+    return NeuralFusionBackend(**kwargs)
+
+
+_FACTORIES: dict[str, Callable[..., FusionBackend]] = {
+    "average": lambda **kw: PixelFusion("average", **kw),
+    "max": lambda **kw: PixelFusion("max", **kw),
+    "laplacian_pyramid": lambda **kw: LaplacianPyramidFusion(**kw),
+    "tsjnet": _neural,
+}
+
+
+def available_backends() -> list[str]:
+    """Names accepted by :func:`create_backend`."""
+    return sorted(_FACTORIES)
+
+
+def create_backend(name: str, **kwargs: Any) -> FusionBackend:
+    """Build the backend called ``name``; keyword arguments go to its constructor."""
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown fusion backend {name!r}; available: {', '.join(available_backends())}"
+        ) from None
+    return factory(**kwargs)
