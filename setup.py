@@ -1,0 +1,35 @@
+"""ament_python package definition (works with colcon on a distro and with pip in a venv)."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "tsjnet_ros"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="tsjnet_ros maintainers",
+    maintainer_email="maintainers@tsjnet-ros.dev",
+    description="Infrared + visible image fusion (TSJNet) with detection and segmentation for ROS 2.",
+    license="MIT",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "tsjnet-graph = tsjnet_ros.tools.graph:main",
+            "tsjnet-eval = tsjnet_ros.tools.evaluate:main",
+            "fusion_node = tsjnet_ros.nodes.fusion_node:main",
+            "synthetic_cameras = tsjnet_ros.nodes.synthetic_cameras:main",
+            "fused_image_recorder = tsjnet_ros.nodes.fused_image_recorder:main",
+        ],
+    },
+)
