@@ -1,0 +1,1 @@
+"""TSJNet network building blocks (pure PyTorch, ROS-free)."""
