@@ -1,10 +1,12 @@
-"""Full-range YCbCr (BT.601, JPEG convention) conversions.
+"""Full-range YCbCr (BT.601, JPEG convention) conversions and stable luminance scaling.
 
 Fusion works on luminance; colour is restored by keeping the visible image's Cb/Cr, which
 is what the TSJNet authors do at inference and what users expect from a colour camera.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,3 +46,83 @@ def merge_luminance(fused_u8: np.ndarray, chroma: np.ndarray | None) -> np.ndarr
         return np.repeat(fused_u8[..., None], 3, axis=2)
     ycc = np.concatenate([fused_u8[..., None].astype(np.float32) / 255.0, chroma], axis=2)
     return ycbcr_to_rgb(ycc)
+
+
+# --- Stable luminance scaling -------------------------------------------------------------
+# A video of fused frames must not flicker, so network output is clamped to [0, 1] and
+# multiplied by 255 (no per-frame min-max stretch, unlike the TSJNet reference inference),
+# and 16-bit infrared uses a fixed count range or percentiles smoothed across frames.
+
+
+def unit_to_uint8(image: np.ndarray) -> np.ndarray:
+    """Stable output scaling: clamp a float image to [0, 1], times 255, rounded to uint8."""
+    return np.clip(np.asarray(image, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+@dataclass
+class InfraredScaler:
+    """Maps raw infrared frames (uint8, uint16 or float in [0, 1]) to float32 in [0, 1].
+
+    8-bit frames are divided by 255 and float frames are clipped to [0, 1]. 16-bit
+    (radiometric) frames use ``mode``:
+
+    * ``"fixed"``: linear map of ``fixed_range`` (raw counts) to [0, 1], clipped. Fully
+      stable; right when the camera's count range is known (``(0, 65535)`` = plain /65535).
+    * ``"percentile"``: linear map of the [``low_percentile``, ``high_percentile``] counts
+      to [0, 1]. Thermal cameras use a narrow band of the 16-bit range, so this keeps
+      contrast; the two percentiles are an exponential moving average over frames (weight
+      ``momentum`` on the history, the first frame initialises them) so brightness drifts
+      slowly instead of flickering. Call :meth:`reset` when the stream changes.
+    """
+
+    mode: str = "percentile"
+    fixed_range: tuple[float, float] = (0.0, 65535.0)
+    low_percentile: float = 1.0
+    high_percentile: float = 99.0
+    momentum: float = 0.9
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("fixed", "percentile"):
+            raise ValueError(f"IR 16-bit mode must be 'fixed' or 'percentile', got {self.mode!r}")
+        lo, hi = (float(v) for v in self.fixed_range)
+        if not hi > lo:
+            raise ValueError(f"IR fixed_range must be (low, high) with high > low, got {self.fixed_range}")
+        self.fixed_range = (lo, hi)
+        if not 0.0 <= self.low_percentile < self.high_percentile <= 100.0:
+            raise ValueError(
+                "IR percentiles must satisfy 0 <= low < high <= 100, got "
+                f"{self.low_percentile}, {self.high_percentile}"
+            )
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"IR momentum must be in [0, 1), got {self.momentum}")
+        self._range: np.ndarray | None = None
+
+    def reset(self) -> None:
+        """Forget the smoothed percentile range (start of a new stream)."""
+        self._range = None
+
+    def __call__(self, ir: np.ndarray) -> np.ndarray:
+        if not isinstance(ir, np.ndarray):
+            raise TypeError(f"infrared image must be a numpy array, got {type(ir).__name__}")
+        if ir.ndim != 2:
+            raise ValueError(f"infrared image must be HxW single-channel, got shape {ir.shape}")
+        if ir.dtype == np.uint8:
+            return ir.astype(np.float32) / 255.0
+        if ir.dtype == np.uint16:
+            return self._scale_16bit(ir)
+        if np.issubdtype(ir.dtype, np.floating):
+            return np.clip(np.nan_to_num(ir.astype(np.float32)), 0.0, 1.0)
+        raise TypeError(f"infrared image dtype must be uint8, uint16 or float, got {ir.dtype}")
+
+    def _scale_16bit(self, ir: np.ndarray) -> np.ndarray:
+        if self.mode == "fixed":
+            lo, hi = self.fixed_range
+        else:
+            current = np.percentile(ir, [self.low_percentile, self.high_percentile])
+            if self._range is None:
+                self._range = current.astype(np.float64)
+            else:
+                self._range = self.momentum * self._range + (1.0 - self.momentum) * current
+            lo = float(self._range[0])
+            hi = max(float(self._range[1]), lo + 1.0)  # a flat frame must not divide by zero
+        return np.clip((ir.astype(np.float32) - lo) / (hi - lo), 0.0, 1.0)

@@ -1,0 +1,73 @@
+"""The joint TSJNet system: a fusion network plus task heads judging its fused image.
+
+This is what training optimises (fusion loss + detection + segmentation losses, the
+paper's L_all) and what a checkpoint stores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from tsjnet_ros.core.model.heads.config import HeadsConfig
+from tsjnet_ros.core.model.heads.detection import DetectionHeadOutput
+from tsjnet_ros.core.model.heads.task_heads import TaskHeads
+
+
+@dataclass
+class SystemOutput:
+    """``fusion`` is the fusion network's own output (``fused``, ``attention_maps``,
+    ``ir_reconstruction``, ``visible_reconstruction``); the task outputs are None when the
+    heads were skipped."""
+
+    fusion: Any
+    segmentation_logits: torch.Tensor | None
+    detection: DetectionHeadOutput | None
+
+    @property
+    def fused(self) -> torch.Tensor:
+        return self.fusion.fused
+
+
+class TSJNetSystem(nn.Module):
+    """Fusion network ``fusion`` (built from registry variant ``variant`` with
+    ``fusion_config``) followed by :class:`TaskHeads` on the fused image."""
+
+    def __init__(
+        self, fusion: nn.Module, heads_config: HeadsConfig, variant: str,
+        fusion_config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(fusion, nn.Module):
+            raise TypeError(f"fusion must be an nn.Module, got {type(fusion).__name__}")
+        self.fusion = fusion
+        self.heads = TaskHeads(heads_config)
+        self.variant = str(variant)
+        self.fusion_config = dict(fusion_config or {})
+
+    @property
+    def heads_config(self) -> HeadsConfig:
+        return self.heads.config
+
+    @property
+    def detection_classes(self) -> tuple[str, ...]:
+        return self.heads.config.detection_classes
+
+    @property
+    def segmentation_classes(self) -> tuple[str, ...]:
+        return self.heads.config.segmentation_classes
+
+    def forward(self, ir: torch.Tensor, visible: torch.Tensor, run_heads: bool = True) -> SystemOutput:
+        """``ir``, ``visible``: (B, 1, H, W) in [0, 1]. ``run_heads=False`` fuses only."""
+        fusion_out = self.fusion(ir, visible)
+        if not run_heads:
+            return SystemOutput(fusion_out, None, None)
+        heads_out = self.heads(fusion_out.fused)
+        return SystemOutput(fusion_out, heads_out.segmentation_logits, heads_out.detection)
+
+
+# Alias: the same joint module under its generic name.
+JointModel = TSJNetSystem

@@ -1,0 +1,23 @@
+"""Entry-point helper: run one node class until Ctrl-C, shutting down cleanly."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+
+
+def spin_node(factory: Callable[[], Node], args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = factory()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
