@@ -31,7 +31,10 @@ def as_gray_float(image: np.ndarray, name: str = "image") -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     if image.ndim == 3 and image.shape[2] == 3:
-        gray = image.astype(np.float64) @ _BT601
+        if np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 0], image[..., 2]):
+            gray = image[..., 0].astype(np.float64)  # grey stored as RGB: exact, no rounding
+        else:
+            gray = image.astype(np.float64) @ _BT601
     elif image.ndim == 2:
         gray = image.astype(np.float64)
     else:

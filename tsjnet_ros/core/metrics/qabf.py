@@ -24,6 +24,7 @@ from tsjnet_ros.core.metrics.image_input import as_gray_set
 
 _TG, _KG, _DG = 0.9994, -15.0, 0.5
 _TA, _KA, _DA = 0.9879, -22.0, 0.8
+_ZERO_TOLERANCE = 1e-9
 _SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 _SOBEL_Y = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]])
 
@@ -33,8 +34,10 @@ def sobel_strength_orientation(image: np.ndarray) -> tuple[np.ndarray, np.ndarra
     sx = cv2.filter2D(image, cv2.CV_64F, _SOBEL_X, borderType=cv2.BORDER_CONSTANT)
     sy = cv2.filter2D(image, cv2.CV_64F, _SOBEL_Y, borderType=cv2.BORDER_CONSTANT)
     strength = np.sqrt(sx * sx + sy * sy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        orientation = np.where(sx == 0, np.pi / 2, np.arctan(sy / np.where(sx == 0, 1.0, sx)))
+    # |sx| below the float noise of 0..255 sums counts as zero, so the orientation of a
+    # vertical edge does not flip between +-pi/2 on rounding error
+    vertical = np.abs(sx) < _ZERO_TOLERANCE
+    orientation = np.where(vertical, np.pi / 2, np.arctan(sy / np.where(vertical, 1.0, sx)))
     return strength, orientation
 
 
