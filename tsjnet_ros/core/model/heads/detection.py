@@ -25,7 +25,8 @@ class DetectionHeadOutput:
     """Raw per-level predictions in head-input pixels.
 
     ``box_distances`` are positive (left, top, right, bottom) distances; ``scale`` maps
-    head-input pixels to fused-image pixels (x factor, y factor).
+    head-input pixels to fused-image pixels (x factor, y factor); ``image_size`` is the
+    fused image's (H, W), for clipping decoded boxes.
     """
 
     cls_logits: list[torch.Tensor]  # per level (B, C, h, w)
@@ -33,6 +34,7 @@ class DetectionHeadOutput:
     centerness: list[torch.Tensor]  # per level (B, 1, h, w)
     strides: tuple[int, ...]
     scale: tuple[float, float] = (1.0, 1.0)
+    image_size: tuple[int, int] | None = None
 
     def flatten(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """All levels concatenated: cls (B,N,C), distances (B,N,4), centerness (B,N),

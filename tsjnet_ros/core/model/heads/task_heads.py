@@ -70,4 +70,5 @@ class TaskHeads(nn.Module):
         seg = self.segmentation(features[self.config.aspp_level], features[self.config.low_level])
         det = self.detection(features[1:])
         det.scale = (width / hw, height / hh)
+        det.image_size = (int(height), int(width))
         return TaskHeadsOutput(seg, det)

@@ -46,7 +46,7 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (num / den).flatten(1).mean(dim=1)
 
 
-def texture_weights(ir: torch.Tensor, visible: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
+def texture_weights(ir: torch.Tensor, visible: torch.Tensor, eps: float = 1e-4) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-image (B,) weights from mean Sobel magnitudes; they sum to 1 (0.5/0.5 if both flat)."""
     g_ir = sobel_magnitude(ir.float()).flatten(1).mean(dim=1)
     g_vis = sobel_magnitude(visible.float()).flatten(1).mean(dim=1)
