@@ -1,0 +1,281 @@
+"""Inference API of the neural system: camera frames in, fused image + detections + classes out.
+
+This is what the ROS node, the evaluation tool and the bag tools call. Everything that
+turns raw frames into tensors and tensors back into camera-frame results lives here:
+
+* IR: uint8 /255; uint16 by a fixed count range or smoothed percentiles (see
+  :class:`~tsjnet_ros.core.color.InfraredScaler`); visible: luminance Y of full-range YCbCr.
+* Fused luminance: clamp to [0, 1] times 255, the same mapping for every frame, so video
+  does not flicker (the reference inference min-max stretches each frame; we do not).
+* Fused colour: the visible Cb/Cr under the fused Y (grey for a mono visible camera).
+* Detections and the segmentation map are returned in ORIGINAL camera pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tsjnet_ros.core.color import luminance_and_chroma, merge_luminance
+from tsjnet_ros.core.fusion.backend import Detection
+from tsjnet_ros.core.model.checkpoint import FusionBuilder, Normalization, load_checkpoint
+from tsjnet_ros.core.model.heads.system import TSJNetSystem
+from tsjnet_ros.core.model.postprocess import (
+    decode_detections,
+    segmentation_class_map,
+    to_detection_list,
+)
+
+logger = logging.getLogger("tsjnet_ros")
+
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+DEFAULT_WARMUP_SIZE = (480, 640)
+
+
+@dataclass
+class FrameResult:
+    """Result for one IR/visible pair, all at the input camera resolution.
+
+    ``fused`` HxW uint8 luminance, ``fused_color`` HxWx3 uint8 RGB, ``segmentation`` HxW
+    uint8 class ids (index into ``segmentation_classes``), ``timings`` in milliseconds
+    (for a batch: the batch's times, with ``batch_size``).
+    """
+
+    fused: np.ndarray
+    fused_color: np.ndarray
+    detections: list[Detection]
+    segmentation: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` -> first CUDA device if there is one, else CPU; validates explicit choices."""
+    name = str(device)
+    if name == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError as exc:
+        raise ValueError(f"invalid device {name!r}; use 'auto', 'cpu' or 'cuda:N'") from exc
+    if dev.type == "cpu":
+        return dev
+    if dev.type != "cuda":
+        raise ValueError(f"unsupported device {name!r}; use 'auto', 'cpu' or 'cuda:N'")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} requested but CUDA is not available; use 'auto' or 'cpu'")
+    index = 0 if dev.index is None else dev.index
+    if index >= torch.cuda.device_count():
+        raise ValueError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+    return torch.device("cuda", index)
+
+
+def _check_visible(visible: Any) -> np.ndarray:
+    if not isinstance(visible, np.ndarray):
+        raise TypeError(f"visible image must be a numpy array, got {type(visible).__name__}")
+    if visible.ndim == 3 and visible.shape[2] == 1:
+        visible = visible[..., 0]
+    if visible.ndim not in (2, 3) or (visible.ndim == 3 and visible.shape[2] != 3):
+        raise ValueError(f"visible image must be HxW mono or HxWx3 RGB, got shape {visible.shape}")
+    if visible.dtype != np.uint8:
+        raise TypeError(f"visible image must be uint8, got dtype {visible.dtype}")
+    return visible
+
+
+def _check_ir(ir: Any) -> np.ndarray:
+    if not isinstance(ir, np.ndarray):
+        raise TypeError(f"infrared image must be a numpy array, got {type(ir).__name__}")
+    if ir.ndim == 3 and ir.shape[2] == 1:
+        ir = ir[..., 0]
+    if ir.ndim != 2:
+        raise ValueError(
+            f"infrared image must be HxW single-channel (8 or 16 bit), got shape {ir.shape}; "
+            "convert 3-channel grey files to one channel first"
+        )
+    return ir
+
+
+def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    h, w = size
+    if image.shape[:2] == (h, w):
+        return image
+    shrink = h * w < image.shape[0] * image.shape[1]
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+class FusionPipeline:
+    """Runs a :class:`TSJNetSystem` on numpy camera frames.
+
+    Build it with :meth:`from_checkpoint`. It is stateful only through the 16-bit IR
+    percentile smoothing (call :meth:`reset` between unrelated streams).
+    """
+
+    def __init__(
+        self, system: TSJNetSystem, normalization: Normalization | None = None,
+        device: str | torch.device = "auto", precision: str = "fp32", compile: bool = False,
+        score_threshold: float = 0.3, nms_iou: float = 0.6, max_detections: int = 100,
+        warmup: bool = True, warmup_size: tuple[int, int] | None = None,
+    ) -> None:
+        if not isinstance(system, TSJNetSystem):
+            raise TypeError(f"system must be a TSJNetSystem, got {type(system).__name__}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.device = resolve_device(device)
+        if self.device.type == "cpu" and precision == "fp16":
+            logger.warning("fp16 is not supported on CPU; running in fp32")
+            precision = "fp32"
+        self.precision = precision
+        self.normalization = normalization or Normalization()
+        self.score_threshold = float(score_threshold)
+        self.nms_iou = float(nms_iou)
+        self.max_detections = int(max_detections)
+        self.system = system.to(self.device).eval()
+        self._forward = torch.compile(self.system) if compile else self.system
+        self.compiled = bool(compile)
+        self._ir_scaler = self.normalization.make_ir_scaler()
+        if self.device.type == "cuda":
+            where = f"CUDA device {self.device} ({torch.cuda.get_device_name(self.device)})"
+        else:
+            where = "CPU" + ("" if torch.cuda.is_available() else " (CUDA not available)")
+        logger.info(
+            "FusionPipeline: %s on %s, precision %s%s", system.variant, where, precision,
+            ", torch.compile" if compile else "",
+        )
+        if warmup:
+            self.warmup(warmup_size)
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | Path, device: str = "auto", precision: str = "fp32", compile: bool = False,
+        fusion_builder: FusionBuilder | None = None, **kwargs: Any,
+    ) -> "FusionPipeline":
+        """Load a checkpoint written by :func:`save_checkpoint` and warm the model up.
+
+        Extra keyword arguments go to the constructor (``score_threshold``, ``nms_iou``,
+        ``max_detections``, ``warmup``, ``warmup_size``, ``normalization`` to override the
+        stored one).
+        """
+        loaded = load_checkpoint(path, fusion_builder=fusion_builder)
+        normalization = kwargs.pop("normalization", None) or loaded.normalization
+        return cls(loaded.system, normalization, device=device, precision=precision, compile=compile, **kwargs)
+
+    @property
+    def variant(self) -> str:
+        return self.system.variant
+
+    @property
+    def class_names(self) -> list[str]:
+        """Detection class table (``Detection.class_id`` indexes it)."""
+        return list(self.system.detection_classes)
+
+    @property
+    def segmentation_classes(self) -> list[str]:
+        """Segmentation class table (values of ``FrameResult.segmentation`` index it)."""
+        return list(self.system.segmentation_classes)
+
+    def reset(self) -> None:
+        """Forget the 16-bit IR range smoothing (start of a new stream)."""
+        self._ir_scaler.reset()
+
+    def _autocast(self):
+        enabled = self.precision != "fp32"
+        return torch.autocast(self.device.type, dtype=PRECISIONS[self.precision], enabled=enabled)
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def warmup(self, size: tuple[int, int] | None = None, iterations: int = 2) -> None:
+        """Run the model on blank frames so the first real frame pays no start-up cost
+        (CUDA context, kernel selection, ``torch.compile``). IR smoothing is untouched."""
+        h, w = size or self.normalization.inference_size or DEFAULT_WARMUP_SIZE
+        blank = torch.zeros(1, 1, int(h), int(w), device=self.device)
+        start = time.perf_counter()
+        for _ in range(max(1, iterations)):
+            self._infer(blank, blank)
+        self._sync()
+        logger.info("FusionPipeline: warm-up at %dx%d took %.0f ms", w, h, (time.perf_counter() - start) * 1e3)
+
+    def _infer(self, ir: torch.Tensor, visible: torch.Tensor):
+        with torch.inference_mode(), self._autocast():
+            out = self._forward(ir, visible)
+            detections = decode_detections(
+                out.detection, self.score_threshold, self.nms_iou, max_detections=self.max_detections
+            )
+        return out, detections
+
+    def __call__(self, ir: np.ndarray, visible: np.ndarray) -> FrameResult:
+        return self.process(ir, visible)
+
+    def process(self, ir: np.ndarray, visible: np.ndarray) -> FrameResult:
+        """Fuse one registered pair: ``ir`` HxW uint8/uint16, ``visible`` HxW or HxWx3 uint8."""
+        return self.process_batch([ir], [visible])[0]
+
+    def process_batch(self, irs: Sequence[np.ndarray], visibles: Sequence[np.ndarray]) -> list[FrameResult]:
+        """Fuse several pairs in one forward pass; all pairs must share one size (or the
+        checkpoint must fix ``inference_size``). Frames are taken in order for IR smoothing."""
+        if len(irs) != len(visibles):
+            raise ValueError(f"got {len(irs)} infrared and {len(visibles)} visible frames")
+        if len(irs) == 0:
+            raise ValueError("process_batch needs at least one pair")
+        t0 = time.perf_counter()
+        ir_units, vis_lumas, chromas, sizes = [], [], [], []
+        for ir, visible in zip(irs, visibles):
+            ir = _check_ir(ir)
+            visible = _check_visible(visible)
+            if ir.shape[:2] != visible.shape[:2]:
+                raise ValueError(
+                    f"infrared {ir.shape[1]}x{ir.shape[0]} and visible {visible.shape[1]}x{visible.shape[0]} "
+                    "differ in size; register/resize them to one size first"
+                )
+            luma, chroma = luminance_and_chroma(visible)
+            ir_unit = self._ir_scaler(ir)
+            net_size = self.normalization.inference_size or ir.shape[:2]
+            ir_units.append(_resize(ir_unit, net_size))
+            vis_lumas.append(_resize(luma, net_size))
+            chromas.append(chroma)
+            sizes.append(ir.shape[:2])
+        if len({u.shape for u in ir_units}) != 1:
+            raise ValueError(
+                f"batch frames differ in size {sorted({u.shape for u in ir_units})}; "
+                "batch only same-size pairs or set an inference_size"
+            )
+        ir_t = torch.from_numpy(np.stack(ir_units)[:, None]).to(self.device, non_blocking=True)
+        vis_t = torch.from_numpy(np.stack(vis_lumas)[:, None]).to(self.device, non_blocking=True)
+        net_size = tuple(ir_units[0].shape)
+        self._sync()
+        t1 = time.perf_counter()
+
+        out, decoded = self._infer(ir_t, vis_t)
+        self._sync()
+        t2 = time.perf_counter()
+
+        results = []
+        with torch.inference_mode():
+            fused = out.fused.float().clamp(0.0, 1.0)
+            for i, size in enumerate(sizes):
+                fused_i = fused[i : i + 1]
+                if tuple(size) != net_size:
+                    fused_i = F.interpolate(fused_i, size=size, mode="bilinear", align_corners=False)
+                fused_u8 = (fused_i[0, 0] * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+                seg = segmentation_class_map(out.segmentation_logits[i : i + 1], size)[0].cpu().numpy()
+                dets = to_detection_list(decoded[i], self.class_names, net_size, size)
+                results.append(FrameResult(fused_u8, merge_luminance(fused_u8, chromas[i]), dets, seg))
+        t3 = time.perf_counter()
+        timings = {
+            "preprocess_ms": (t1 - t0) * 1e3,
+            "inference_ms": (t2 - t1) * 1e3,
+            "postprocess_ms": (t3 - t2) * 1e3,
+            "total_ms": (t3 - t0) * 1e3,
+            "batch_size": float(len(results)),
+        }
+        for r in results:
+            r.timings = dict(timings)
+        return results
