@@ -63,6 +63,7 @@ class FusionCounters:
     fused: int = 0
     skipped: int = 0
     errors: int = 0
+    silent_stream: list[int] = field(default_factory=lambda: [0, 0])  # watchdog checks that found one camera silent
 
 
 def _describe(text: str, **kwargs: Any) -> ParameterDescriptor:
@@ -109,7 +110,7 @@ class FusionNode(Node):
         self._pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(Image, "ir/image", lambda m: self._on_image(IR, m), in_qos)
         self.create_subscription(Image, "visible/image", lambda m: self._on_image(VISIBLE, m), in_qos)
-        self.create_timer(1.0, self._on_watchdog)
+        self.create_timer(min(1.0, self._stream_timeout / 2), self._on_watchdog)
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         self._worker = threading.Thread(target=self._work, name="fusion_worker", daemon=True)
@@ -240,6 +241,7 @@ class FusionNode(Node):
             other = 1 - stream
             silent_for = now - (last[stream] if last[stream] is not None else self._started)
             if silent_for > self._stream_timeout and last[other] is not None and now - last[other] < self._stream_timeout:
+                self.counters.silent_stream[stream] += 1
                 self.get_logger().warning(
                     f"no {STREAM_NAMES[stream]} images for {silent_for:.1f} s while "
                     f"{STREAM_NAMES[other]} images arrive; nothing can be fused",
@@ -335,6 +337,8 @@ class FusionNode(Node):
             "unpaired dropped": sum(self._sync.stats.dropped),
             "out of order": sum(self._sync.stats.out_of_order),
             "errors": c.errors,
+            "ir silent warnings": c.silent_stream[IR],
+            "visible silent warnings": c.silent_stream[VISIBLE],
             "inference p50 (ms)": f"{self.inference_ms.summary().get('p50', 0.0):.2f}",
             "pair |dt| mean (ms)": f"{self.pair_offset_ms.summary().get('mean', 0.0):.2f}",
             "backend": self._backend.name,

@@ -1,0 +1,79 @@
+"""Helpers for tests that run real rclpy nodes in an isolated context."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from tsjnet_ros.core.image_encoding import fill_image
+from tsjnet_ros.nodes.messages import ns_to_stamp
+
+
+class RosGraph:
+    """An rclpy context with a background executor; add nodes, then call close()."""
+
+    def __init__(self, args: list[str] | None = None) -> None:
+        self.context = Context()
+        rclpy.init(context=self.context, args=args)
+        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+        self.nodes: list[Node] = []
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+
+    def add(self, node: Node) -> Node:
+        self.nodes.append(node)
+        self.executor.add_node(node)
+        return node
+
+    def close(self) -> None:
+        self.executor.shutdown(timeout_sec=2.0)
+        for node in self.nodes:
+            node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+class Collector:
+    """Subscribes to a topic and keeps every message."""
+
+    def __init__(self, node: Node, msg_type, topic: str, qos=10) -> None:
+        self.messages: list = []
+        self._lock = threading.Lock()
+        node.create_subscription(msg_type, topic, self._on_msg, qos)
+
+    def _on_msg(self, msg) -> None:
+        with self._lock:
+            self.messages.append(msg)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def image_msg(array: np.ndarray, encoding: str, stamp_ns: int, frame_id: str) -> Image:
+    msg = Image(header=Header(stamp=ns_to_stamp(stamp_ns), frame_id=frame_id))
+    return fill_image(msg, array, encoding)
+
+
+def wait_for_subscribers(publisher, count: int = 1, timeout: float = 5.0) -> None:
+    assert wait_for(lambda: publisher.get_subscription_count() >= count, timeout), "no subscriber matched"
+
+
+def wait_for_matched(node: Node, timeout: float = 5.0) -> None:
+    """Wait until every subscription of ``node`` sees at least one publisher (discovery done)."""
+    subs = list(node.subscriptions)
+    assert wait_for(lambda: all(s.get_publisher_count() > 0 for s in subs if s.topic_name != "/parameter_events"), timeout), \
+        "subscriptions did not match their publishers"

@@ -1,0 +1,74 @@
+"""Classical fusion backends and YCbCr colour handling."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tsjnet_ros.core.color import luminance_and_chroma, merge_luminance, rgb_to_ycbcr, ycbcr_to_rgb
+from tsjnet_ros.core.fusion import FusionBackend, available_backends, create_backend
+
+
+def test_registry_lists_classical_and_neural():
+    assert {"average", "max", "laplacian_pyramid", "tsjnet"} <= set(available_backends())
+    with pytest.raises(ValueError, match="unknown fusion backend 'nope'"):
+        create_backend("nope")
+
+
+def test_average_and_max_on_hand_values():
+    ir = np.array([[0, 200], [100, 255]], np.uint8)
+    vis = np.array([[100, 100], [100, 0]], np.uint8)
+    avg = create_backend("average").fuse(ir, vis)
+    mx = create_backend("max").fuse(ir, vis)
+    np.testing.assert_array_equal(avg.fused, [[50, 150], [100, 128]])
+    np.testing.assert_array_equal(mx.fused, [[100, 200], [100, 255]])
+    assert isinstance(create_backend("max"), FusionBackend)
+
+
+def test_laplacian_pyramid_keeps_edges_of_both_cameras():
+    ir = np.zeros((64, 64), np.uint8)
+    ir[20:40, 20:40] = 220  # warm target only IR sees
+    vis = np.zeros((64, 64, 3), np.uint8)
+    vis[:, 50:] = 180  # bright wall only the visible camera sees
+    fused = create_backend("laplacian_pyramid").fuse(ir, vis).fused.astype(float)
+    avg = create_backend("average").fuse(ir, vis).fused.astype(float)
+    # the target's contrast survives better than with plain averaging
+    target_contrast = fused[25:35, 25:35].mean() - fused[25:35, 5:15].mean()
+    assert target_contrast > 1.3 * (avg[25:35, 25:35].mean() - avg[25:35, 5:15].mean())
+    assert fused[:, 55:].mean() > fused[:, 40:45].mean() + 50  # wall edge kept
+
+
+def test_identical_inputs_reproduce_the_image():
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (48, 80), dtype=np.uint8), (5, 5), 2)
+    for name in ("average", "max", "laplacian_pyramid"):
+        fused = create_backend(name).fuse(img, img).fused
+        assert np.abs(fused.astype(int) - img).max() <= 1, name
+
+
+def test_colour_output_keeps_visible_chroma():
+    rng = np.random.default_rng(1)
+    vis = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    y, _ = luminance_and_chroma(vis)
+    ir = (y * 255).round().astype(np.uint8)
+    result = create_backend("average").fuse(ir, vis)
+    # fused luminance equals the visible one here, so colour comes back (rounding aside)
+    assert np.abs(result.fused_color.astype(int) - vis).max() <= 2
+
+
+def test_ycbcr_round_trip_and_grey():
+    rgb = np.random.default_rng(2).integers(0, 255, (8, 8, 3), dtype=np.uint8)
+    assert np.abs(ycbcr_to_rgb(rgb_to_ycbcr(rgb)).astype(int) - rgb).max() <= 1
+    grey = merge_luminance(np.full((2, 2), 77, np.uint8), None)
+    assert grey.shape == (2, 2, 3) and (grey == 77).all()
+
+
+def test_sixteen_bit_ir_and_errors():
+    ir16 = np.full((32, 32), 65535, np.uint16)
+    vis = np.zeros((32, 32), np.uint8)
+    assert create_backend("max").fuse(ir16, vis).fused.min() == 255
+    with pytest.raises(ValueError, match="differ in size"):
+        create_backend("average").fuse(np.zeros((10, 10), np.uint8), vis)
+    with pytest.raises(TypeError, match="dtype"):
+        create_backend("average").fuse(np.zeros((32, 32), np.int32), vis)

@@ -1,0 +1,66 @@
+"""Pair alignment, thermal AGC, rate statistics and the synthetic scene."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tsjnet_ros.core.pair_alignment import align_pair
+from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
+from tsjnet_ros.core.synthetic import CLASS_NAMES, SyntheticScene
+from tsjnet_ros.core.thermal_agc import PercentileAGC
+
+
+def test_align_pair_resizes_to_the_chosen_camera():
+    ir = np.zeros((512, 640), np.uint8)
+    vis = np.zeros((720, 1280, 3), np.uint8)
+    a, b = align_pair(ir, vis, "visible")
+    assert a.shape == (720, 1280) and b is vis
+    a, b = align_pair(ir, vis, "ir")
+    assert a is ir and b.shape == (512, 640, 3)
+    with pytest.raises(ValueError, match="resize_to"):
+        align_pair(ir, vis, "largest")
+
+
+def test_agc_maps_narrow_band_to_full_range_without_flicker():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(7000, 7400, (120, 160)).astype(np.uint16)
+    agc = PercentileAGC(smoothing=0.8)
+    out = agc(frame)
+    assert out.dtype == np.uint8 and out.min() <= 5 and out.max() >= 250
+    hot = frame.copy()
+    hot[:10, :10] = 20000  # a hot object enters: the limits move only gradually
+    mean_before = out.mean()
+    mean_after = agc(hot)[10:, 10:].mean()
+    assert abs(mean_after - mean_before) < 40
+    with pytest.raises(TypeError, match="uint16"):
+        agc(np.zeros((4, 4), np.uint8))
+
+
+def test_rate_meter_and_latency_stats():
+    meter = RateMeter(window=5.0)
+    for k in range(11):
+        meter.tick(k * 0.1)
+    assert meter.rate(1.0) == pytest.approx(10.0)
+    assert meter.rate(100.0) == 0.0
+    stats = LatencyStats()
+    for v in range(1, 101):
+        stats.add(v)
+    s = stats.summary()
+    assert s["max"] == 100 and s["p50"] == pytest.approx(50.5) and s["mean"] == pytest.approx(50.5)
+    assert LatencyStats().summary() == {}
+
+
+def test_synthetic_targets_hot_in_ir_dim_in_visible():
+    scene = SyntheticScene(width=320, height=240, num_targets=4, seed=1)
+    frame = scene.render(0.5)
+    assert frame.ir.shape == (240, 320) and frame.visible.shape == (240, 320, 3)
+    assert len(frame.boxes_xyxy) == 4 and set(frame.class_ids) <= set(range(len(CLASS_NAMES)))
+    x0, y0, x1, y1 = frame.boxes_xyxy[0].astype(int)
+    cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+    assert frame.ir[cy, cx] > 150 and frame.ir.mean() < 100
+    assert frame.visible[cy, cx].mean() < 90
+    later = scene.render(1.5)
+    assert not np.array_equal(later.boxes_xyxy, frame.boxes_xyxy)  # targets move
+    np.testing.assert_array_equal(SyntheticScene(320, 240, 4, seed=1).render(0.5).ir, frame.ir)
+    assert SyntheticScene(64, 48, ir_bits=16).render(0).ir.dtype == np.uint16
