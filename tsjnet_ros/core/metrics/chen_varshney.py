@@ -19,6 +19,8 @@ Units: squared grey levels (a perceptually weighted local MSE).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from tsjnet_ros.core.metrics.image_input import as_gray_set
@@ -45,13 +47,19 @@ def _block_reduce(values: np.ndarray, block: int, reduce: str) -> np.ndarray:
     return total if reduce == "sum" else total / (block * block)
 
 
+@lru_cache(maxsize=8)
 def mannos_sakrison_csf(shape: tuple[int, int]) -> np.ndarray:
-    """CSF gain for each 2-D FFT bin of an image of ``shape`` (unshifted FFT layout)."""
+    """CSF gain for each bin of ``numpy.fft.rfft2`` of an image of ``shape``.
+
+    Cached per image size (evaluation runs see few sizes); the array is read-only.
+    """
     h, w = shape
     ky = np.fft.fftfreq(h) * h
-    kx = np.fft.fftfreq(w) * w
+    kx = np.fft.rfftfreq(w) * w  # real-input FFT layout: non-negative x frequencies only
     r = np.sqrt(kx[None, :] ** 2 + ky[:, None] ** 2) / 4.0
-    return 2.6 * (0.0192 + 0.144 * r) * np.exp(-((0.144 * r) ** 1.1))
+    gain = 2.6 * (0.0192 + 0.144 * r) * np.exp(-((0.144 * r) ** 1.1))
+    gain.flags.writeable = False
+    return gain
 
 
 def chen_varshney(
@@ -71,7 +79,7 @@ def chen_varshney(
     for source in (a, b):
         strength, _ = sobel_strength_orientation(source)
         saliency.append(_block_reduce(strength**alpha, block, "sum"))
-        filtered = np.fft.ifft2(np.fft.fft2(source - f) * csf).real
+        filtered = np.fft.irfft2(np.fft.rfft2(source - f) * csf, s=f.shape)
         distortion.append(_block_reduce(filtered * filtered, block, "mean"))
     weight = saliency[0] + saliency[1]
     total_weight = float(weight.sum())

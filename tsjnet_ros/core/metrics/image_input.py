@@ -36,7 +36,7 @@ def as_gray_float(image: np.ndarray, name: str = "image") -> np.ndarray:
         else:
             gray = image.astype(np.float64) @ _BT601
     elif image.ndim == 2:
-        gray = image.astype(np.float64)
+        gray = np.asarray(image, dtype=np.float64)  # no copy for float64 input
     else:
         raise ValueError(f"{name} must be HxW, HxWx1 or HxWx3, got shape {image.shape}")
     if gray.shape[0] < 2 or gray.shape[1] < 2:

@@ -43,47 +43,65 @@ def _valid_filter(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return out[half:-half, half:-half]
 
 
-def vif_pair(reference: np.ndarray, distorted: np.ndarray) -> float:
-    """Multi-scale pixel-domain VIF of ``distorted`` against ``reference``."""
-    ref = as_gray_float(reference, "reference")
+def _local_statistics(image: np.ndarray, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = _valid_filter(image, kernel)
+    variance = np.maximum(_valid_filter(image * image, kernel) - mean * mean, 0.0)
+    return mean, variance
+
+
+def _information_terms(
+    var_r: np.ndarray, var_d: np.ndarray, cov: np.ndarray
+) -> tuple[float, float]:
+    """(numerator, denominator) sums of one scale, with the reference code's guards."""
+    gain = cov / (var_r + _EPS)
+    noise = var_d - gain * cov
+    flat_ref = var_r < _EPS
+    gain[flat_ref] = 0.0
+    noise[flat_ref] = var_d[flat_ref]
+    var_r = np.where(flat_ref, 0.0, var_r)
+    flat_dist = var_d < _EPS
+    gain[flat_dist] = 0.0
+    noise[flat_dist] = 0.0
+    negative = gain < 0
+    noise[negative] = var_d[negative]
+    gain[negative] = 0.0
+    np.maximum(noise, _EPS, out=noise)
+    numerator = float(np.sum(np.log10(1.0 + gain * gain * var_r / (noise + _NOISE_VARIANCE))))
+    denominator = float(np.sum(np.log10(1.0 + var_r / _NOISE_VARIANCE)))
+    return numerator, denominator
+
+
+def vif_pairs(references: list[np.ndarray], distorted: np.ndarray) -> list[float]:
+    """Multi-scale pixel-domain VIF of ``distorted`` against each reference.
+
+    The distorted image's pyramid and local statistics are computed once for all references.
+    """
+    refs = [as_gray_float(r, "reference") for r in references]
     dist = as_gray_float(distorted, "distorted")
-    if ref.shape != dist.shape:
-        raise ValueError(f"images differ in shape: {ref.shape} vs {dist.shape}")
-    numerator = 0.0
-    denominator = 0.0
+    for ref in refs:
+        if ref.shape != dist.shape:
+            raise ValueError(f"images differ in shape: {ref.shape} vs {dist.shape}")
+    numerators = [0.0] * len(refs)
+    denominators = [0.0] * len(refs)
     for scale in range(1, _SCALES + 1):
         kernel = _gaussian_kernel(2 ** (_SCALES - scale + 1) + 1)
         if scale > 1:
-            ref = _valid_filter(ref, kernel)[::2, ::2]
+            refs = [_valid_filter(r, kernel)[::2, ::2] for r in refs]
             dist = _valid_filter(dist, kernel)[::2, ::2]
-        mu_r = _valid_filter(ref, kernel)
-        mu_d = _valid_filter(dist, kernel)
-        var_r = np.maximum(_valid_filter(ref * ref, kernel) - mu_r * mu_r, 0.0)
-        var_d = np.maximum(_valid_filter(dist * dist, kernel) - mu_d * mu_d, 0.0)
-        cov = _valid_filter(ref * dist, kernel) - mu_r * mu_d
+        mu_d, var_d = _local_statistics(dist, kernel)
+        for i, ref in enumerate(refs):
+            mu_r, var_r = _local_statistics(ref, kernel)
+            cov = _valid_filter(ref * dist, kernel) - mu_r * mu_d
+            numerator, denominator = _information_terms(var_r, var_d, cov)
+            numerators[i] += numerator
+            denominators[i] += denominator
+    # A perfectly flat reference carries no information; by convention nothing is lost.
+    return [n / d if d > 0 else 1.0 for n, d in zip(numerators, denominators)]
 
-        gain = cov / (var_r + _EPS)
-        noise = var_d - gain * cov
-        flat_ref = var_r < _EPS
-        gain[flat_ref] = 0.0
-        noise[flat_ref] = var_d[flat_ref]
-        var_r[flat_ref] = 0.0
-        flat_dist = var_d < _EPS
-        gain[flat_dist] = 0.0
-        noise[flat_dist] = 0.0
-        negative = gain < 0
-        noise[negative] = var_d[negative]
-        gain[negative] = 0.0
-        noise = np.maximum(noise, _EPS)
 
-        numerator += float(
-            np.sum(np.log10(1.0 + gain * gain * var_r / (noise + _NOISE_VARIANCE)))
-        )
-        denominator += float(np.sum(np.log10(1.0 + var_r / _NOISE_VARIANCE)))
-    if denominator == 0:
-        # A perfectly flat reference carries no information; by convention nothing is lost.
-        return 1.0
-    return numerator / denominator
+def vif_pair(reference: np.ndarray, distorted: np.ndarray) -> float:
+    """Multi-scale pixel-domain VIF of ``distorted`` against ``reference``."""
+    return vif_pairs([reference], distorted)[0]
 
 
 def visual_information_fidelity(
@@ -91,4 +109,5 @@ def visual_information_fidelity(
 ) -> float:
     """Two-source VIF of the fused image; see the module docstring for the conventions."""
     a, b, f = as_gray_set(ir, visible, fused)
-    return combine_two(vif_pair(a, f), vif_pair(b, f), combine)
+    vif_ir, vif_visible = vif_pairs([a, b], f)
+    return combine_two(vif_ir, vif_visible, combine)
