@@ -92,6 +92,7 @@ class FusionNode(Node):
         self._out_rate = RateMeter()
         self._frame_ids: list[str | None] = [None, None]
         self._warned_frame_mismatch = False
+        self._skipped_reported = 0  # skipped count at the previous FusedFrame
         self._sync_reported = {"out_of_order": 0, "resets": 0}
         self._started = time.monotonic()
 
@@ -306,7 +307,8 @@ class FusionNode(Node):
         frame.inference_time = inference_ms
         frame.latency = latency_ms
         frame.backend = self._backend.name
-        frame.skipped_pairs = self.counters.skipped
+        frame.skipped_pairs = self.counters.skipped - self._skipped_reported
+        self._skipped_reported = self.counters.skipped
         frame.fused = fused
         frame.fused_color = color
         frame.detections.header = header
