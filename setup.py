@@ -22,7 +22,6 @@ setup(
     maintainer_email="maintainers@tsjnet-ros.dev",
     description="Infrared + visible image fusion (TSJNet) with detection and segmentation for ROS 2.",
     license="MIT",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "tsjnet-graph = tsjnet_ros.tools.graph:main",
