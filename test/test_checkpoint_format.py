@@ -10,6 +10,7 @@ from tsjnet_ros.core.model.checkpoint import (
     Normalization,
     build_system,
     checkpoint_info,
+    create_untrained_checkpoint,
     load_checkpoint,
     save_checkpoint,
 )
@@ -148,3 +149,13 @@ def test_normalization_validation():
         Normalization(inference_size=(8, 640))
     with pytest.raises(ValueError, match="unknown normalization keys"):
         Normalization.from_dict({"ir_mode": "fixed"})
+
+
+def test_untrained_checkpoints_are_reproducible(tmp_path):
+    a = create_untrained_checkpoint(tmp_path / "a.pt", "tiny", seed=3, fusion_config={"width": 4}, fusion_builder=tiny_builder)
+    b = create_untrained_checkpoint(tmp_path / "b.pt", "tiny", seed=3, fusion_config={"width": 4}, fusion_builder=tiny_builder)
+    sa = torch.load(a, weights_only=True)
+    sb = torch.load(b, weights_only=True)
+    assert sa["metadata"]["trained"] is False and sa["metadata"]["seed"] == 3
+    assert sa["state_dict"].keys() == sb["state_dict"].keys()
+    assert all(torch.equal(sa["state_dict"][k], sb["state_dict"][k]) for k in sa["state_dict"])

@@ -147,6 +147,17 @@ def save_checkpoint(
     return path
 
 
+def create_untrained_checkpoint(
+    path: str | Path, variant: str = "tsjnet_rt", seed: int = 0,
+    fusion_config: dict[str, Any] | None = None, heads_config: HeadsConfig | None = None,
+    normalization: Normalization | None = None, fusion_builder: FusionBuilder | None = None,
+) -> Path:
+    """A random-init (seeded, reproducible) checkpoint: lets tests, demos and the ROS graph
+    run the full neural path before a trained checkpoint exists. Its outputs mean nothing."""
+    system = build_system(variant, fusion_config, heads_config, seed=seed, fusion_builder=fusion_builder)
+    return save_checkpoint(system, path, normalization, metadata={"trained": False, "seed": seed})
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The raw checkpoint dict, after checking it is one of ours and of a known version."""
     path = Path(path)
