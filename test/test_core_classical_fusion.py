@@ -65,9 +65,11 @@ def test_ycbcr_round_trip_and_grey():
 
 
 def test_sixteen_bit_ir_and_errors():
-    ir16 = np.full((32, 32), 65535, np.uint16)
+    ir16 = np.full((32, 32), 1000, np.uint16)
+    ir16[:, 16:] = 2000  # cold and warm halves, a narrow band of the 16-bit range
     vis = np.zeros((32, 32), np.uint8)
-    assert create_backend("max").fuse(ir16, vis).fused.min() == 255
+    fused = create_backend("max").fuse(ir16, vis).fused
+    assert fused[:, :16].max() == 0 and fused[:, 16:].min() == 255
     with pytest.raises(ValueError, match="differ in size"):
         create_backend("average").fuse(np.zeros((10, 10), np.uint8), vis)
     with pytest.raises(TypeError, match="dtype"):

@@ -8,7 +8,7 @@ import pytest
 from tsjnet_ros.core.pair_alignment import align_pair
 from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.core.synthetic import CLASS_NAMES, SyntheticScene
-from tsjnet_ros.core.thermal_agc import PercentileAGC
+from tsjnet_ros.core.fusion import create_backend
 
 
 def test_align_pair_resizes_to_the_chosen_camera():
@@ -22,19 +22,17 @@ def test_align_pair_resizes_to_the_chosen_camera():
         align_pair(ir, vis, "largest")
 
 
-def test_agc_maps_narrow_band_to_full_range_without_flicker():
+def test_sixteen_bit_ir_narrow_band_is_stretched_without_flicker():
     rng = np.random.default_rng(0)
     frame = rng.integers(7000, 7400, (120, 160)).astype(np.uint16)
-    agc = PercentileAGC(smoothing=0.8)
-    out = agc(frame)
-    assert out.dtype == np.uint8 and out.min() <= 5 and out.max() >= 250
+    visible = np.zeros((120, 160), np.uint8)
+    backend = create_backend("max")
+    out = backend.fuse(frame, visible).fused
+    assert out.min() <= 5 and out.max() >= 250  # not the near-black /65535 image
     hot = frame.copy()
-    hot[:10, :10] = 20000  # a hot object enters: the limits move only gradually
-    mean_before = out.mean()
-    mean_after = agc(hot)[10:, 10:].mean()
-    assert abs(mean_after - mean_before) < 40
-    with pytest.raises(TypeError, match="uint16"):
-        agc(np.zeros((4, 4), np.uint8))
+    hot[:10, :10] = 20000  # a hot object enters: the range moves only gradually
+    after = backend.fuse(hot, visible).fused
+    assert abs(after[10:, 10:].mean() - out[10:, 10:].mean()) < 40
 
 
 def test_rate_meter_and_latency_stats():

@@ -29,3 +29,11 @@ def config_file(name: str = "fusion.yaml") -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
     return path
+
+
+def default_checkpoint() -> Path:
+    """The shipped ``tsjnet_rt`` checkpoint (``models/`` in the checkout or the share dir)."""
+    path = share_dir() / "models" / "tsjnet_rt.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"no shipped checkpoint at {path}; set the 'checkpoint' parameter")
+    return path

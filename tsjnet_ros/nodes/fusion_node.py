@@ -1,46 +1,58 @@
-"""Fusion node: synchronises IR and visible images, fuses them, publishes the result.
+"""Fusion node: synchronises IR and visible images, fuses them, detects and segments.
 
-Subscriptions: ``ir/image``, ``visible/image`` (sensor_msgs/Image, remappable).
-Publications: ``fused/image`` (mono8), ``fused/image_color`` (bgr8), ``fused/frame``
-(tsjnet_msgs/FusedFrame), ``/diagnostics``. Outputs carry the visible image's header.
+A lifecycle node: *configure* loads the backend (checkpoint + warm-up) and creates the
+publishers, *activate* subscribes to the cameras, *deactivate* unsubscribes and drops
+queued images, *cleanup* releases the model (and GPU memory). With ``autostart`` (the
+default) it configures and activates itself at start-up; a failed configure (missing or
+corrupt checkpoint) leaves it unconfigured with the reason in the log and diagnostics.
 
-Fusion runs on a worker thread so subscription callbacks never wait for it: a pair that
-arrives while the previous one is being fused replaces the pending pair and is counted as
-skipped, which keeps latency bounded when the backend is slower than the cameras.
+Subscriptions: ``ir/image``, ``visible/image`` (remappable). Publications, all with the
+visible image's header: ``fused/image`` (mono8), ``detections``
+(vision_msgs/Detection2DArray) and ``segmentation/image`` (mono8 class ids) always;
+``fused/image_color`` (bgr8), ``segmentation/color`` (rgb8), ``fused/frame``
+(tsjnet_msgs/FusedFrame) only while someone subscribes; ``label_info`` and
+``segmentation/label_info`` (vision_msgs/LabelInfo, transient local); ``fusion/status``
+(tsjnet_msgs/FusionStatus) and ``/diagnostics`` once per second.
+
+Inference runs on a worker thread so callbacks never wait for it: a pair arriving while
+the model runs replaces the pending pair and is counted as skipped (latest-only), which
+keeps latency bounded when the model is slower than the cameras.
 """
 
 from __future__ import annotations
 
+import gc
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.node import Node
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
+from tsjnet_msgs.msg import FusedFrame, FusionStatus
+from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from tsjnet_ros.core.fusion import available_backends, create_backend
+from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, to_mono, to_rgb8
-from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES, align_pair
+from tsjnet_ros.core.overlay import colorize_segmentation
+from tsjnet_ros.core.pair_alignment import align_pair
 from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
-from tsjnet_ros.core.sync import POLICIES, create_synchronizer
-from tsjnet_ros.core.thermal_agc import PercentileAGC
+from tsjnet_ros.core.sync import create_synchronizer
+from tsjnet_ros.nodes.fusion_parameters import FUSION_PARAMETERS, validate
 from tsjnet_ros.nodes.messages import image_message, stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string
+from tsjnet_ros.nodes.result_messages import detections_message, keep_classes, label_info_message
 from tsjnet_ros.nodes.spin import spin_node
-
-try:  # the per-frame message is optional at import time so the node degrades gracefully
-    from tsjnet_msgs.msg import FusedFrame
-except ImportError:  # pragma: no cover - only without the interface package
-    FusedFrame = None
 
 IR, VISIBLE = 0, 1
 STREAM_NAMES = ("ir", "visible")
 MIN_SIDE = 16  # smaller images cannot carry a meaningful pair
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 @dataclass
@@ -66,24 +78,19 @@ class FusionCounters:
     silent_stream: list[int] = field(default_factory=lambda: [0, 0])  # watchdog checks that found one camera silent
 
 
-def _describe(text: str, **kwargs: Any) -> ParameterDescriptor:
-    return ParameterDescriptor(description=text, **kwargs)
-
-
-class FusionNode(Node):
-    """See module docstring; parameters are declared in :meth:`_declare_parameters`."""
+class FusionNode(LifecycleNode):
+    """See module docstring; parameters are listed in :mod:`fusion_parameters`."""
 
     def __init__(self, node_name: str = "fusion_node", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        self._declare_parameters()
-        p = self._params()
-        self._backend = create_backend(p["fusion_backend"], **self._backend_kwargs(p))
-        self._sync = create_synchronizer(
-            p["sync_policy"], queue_size=p["queue_size"], slop=p["slop"]
-        )
-        self._resize_to = p["resize_to"]
-        self._agc = PercentileAGC()
-        self._stream_timeout = p["stream_timeout"]
+        for name, spec in FUSION_PARAMETERS.items():
+            self.declare_parameter(name, spec.default, spec.descriptor())
+        self.state = "unconfigured"
+        self.configure_error = ""
+        self.device = "none"
+        self._backend = None
+        self._subs: list[Any] = []
+        self._pubs: dict[str, Any] = {}
         self.counters = FusionCounters()
         self.inference_ms = LatencyStats()
         self.latency_ms = LatencyStats()
@@ -95,93 +102,167 @@ class FusionNode(Node):
         self._skipped_reported = 0  # skipped count at the previous FusedFrame
         self._sync_reported = {"out_of_order": 0, "resets": 0}
         self._started = time.monotonic()
-
         self._lock = threading.Lock()
         self._pending: tuple[DecodedImage, DecodedImage] | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
-
-        out_qos = qos_from_string(p["output_qos"])
-        in_qos = qos_from_string(p["input_qos"])
-        self._pub_fused = self.create_publisher(Image, "fused/image", out_qos)
-        self._pub_color = self.create_publisher(Image, "fused/image_color", out_qos)
-        self._pub_frame = (
-            self.create_publisher(FusedFrame, "fused/frame", out_qos) if FusedFrame else None
-        )
+        self._worker: threading.Thread | None = None
+        self._sync = None
         self._pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(Image, "ir/image", lambda m: self._on_image(IR, m), in_qos)
-        self.create_subscription(Image, "visible/image", lambda m: self._on_image(VISIBLE, m), in_qos)
-        self.create_timer(min(1.0, self._stream_timeout / 2), self._on_watchdog)
+        self.create_timer(1.0, self._on_status_timer)
+        self._watchdog = None
         self.add_on_set_parameters_callback(self._on_set_parameters)
-
-        self._worker = threading.Thread(target=self._work, name="fusion_worker", daemon=True)
-        self._worker.start()
-        self.get_logger().info(
-            f"fusing {self.resolve_topic_name('ir/image')} + "
-            f"{self.resolve_topic_name('visible/image')} with '{p['fusion_backend']}', "
-            f"sync {p['sync_policy']} (slop {p['slop'] * 1000:.0f} ms, queue {p['queue_size']})"
-        )
+        if self.get_parameter("autostart").value:
+            self.trigger_configure()
+            if self.state == "inactive":
+                self.trigger_activate()
 
     # -- parameters ------------------------------------------------------------------
-    def _declare_parameters(self) -> None:
-        self.declare_parameter(
-            "fusion_backend", "laplacian_pyramid",
-            _describe(f"fusion method: one of {', '.join(available_backends())}", read_only=True),
-        )
-        self.declare_parameter(
-            "checkpoint", "", _describe("model checkpoint file for neural backends", read_only=True)
-        )
-        self.declare_parameter("device", "auto", _describe("auto | cpu | cuda:N", read_only=True))
-        self.declare_parameter(
-            "sync_policy", "approximate",
-            _describe(f"pairing policy: {' | '.join(POLICIES)}", read_only=True),
-        )
-        self.declare_parameter(
-            "slop", 0.05,
-            _describe(
-                "largest accepted IR/visible stamp difference in seconds", read_only=True,
-                floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1.0)],
-            ),
-        )
-        self.declare_parameter(
-            "queue_size", 10,
-            _describe(
-                "messages kept per camera while searching for pairs", read_only=True,
-                integer_range=[IntegerRange(from_value=1, to_value=1000, step=1)],
-            ),
-        )
-        self.declare_parameter("input_qos", "SENSOR_DATA", _describe("camera QoS, PRESET[:DEPTH]", read_only=True))
-        self.declare_parameter("output_qos", "DEFAULT", _describe("output QoS, PRESET[:DEPTH]", read_only=True))
-        self.declare_parameter(
-            "resize_to", "visible",
-            _describe(f"which camera's size the pair is resized to: {' | '.join(RESIZE_POLICIES)}", read_only=True),
-        )
-        self.declare_parameter(
-            "stream_timeout", 2.0,
-            _describe(
-                "seconds without images from one camera before warning",
-                floating_point_range=[FloatingPointRange(from_value=0.1, to_value=60.0)],
-            ),
-        )
-
-    def _params(self) -> dict[str, Any]:
-        names = ["fusion_backend", "checkpoint", "device", "sync_policy", "slop", "queue_size",
-                 "input_qos", "output_qos", "resize_to", "stream_timeout"]
-        return {n: self.get_parameter(n).value for n in names}
-
-    @staticmethod
-    def _backend_kwargs(p: dict[str, Any]) -> dict[str, Any]:
-        if p["fusion_backend"] in ("average", "max", "laplacian_pyramid"):
-            return {}
-        return {"checkpoint": p["checkpoint"], "device": p["device"]}
+    def param(self, name: str) -> Any:
+        return self.get_parameter(name).value
 
     def _on_set_parameters(self, params: list[Any]) -> SetParametersResult:
-        for param in params:
-            if param.name == "stream_timeout":
-                if not isinstance(param.value, (int, float)) or not 0.1 <= param.value <= 60.0:
-                    return SetParametersResult(successful=False, reason="stream_timeout must be in [0.1, 60] s")
-                self._stream_timeout = float(param.value)
+        for p in params:
+            reason = validate(p.name, p.value)
+            if reason:
+                self.get_logger().error(f"rejected parameter: {reason}")
+                return SetParametersResult(successful=False, reason=reason)
+        for p in params:  # live updates of the inference thresholds
+            pipeline = getattr(self._backend, "pipeline", None)
+            if pipeline is not None and p.name in ("score_threshold", "nms_iou", "max_detections"):
+                setattr(pipeline, p.name, p.value)
         return SetParametersResult(successful=True)
+
+    def _output_on(self, name: str) -> bool:
+        return name in self.param("outputs")
+
+    # -- lifecycle -------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        for name in FUSION_PARAMETERS:
+            reason = validate(name, self.param(name))
+            if reason:
+                return self._configure_failed(reason)
+        try:
+            self._backend = self._create_backend()
+            out_qos = qos_from_string(self.param("output_qos"))
+            qos_from_string(self.param("input_qos"))  # fail now, not at activation
+        except Exception as exc:  # missing/corrupt checkpoint, bad QoS, ...: say why, stay unconfigured
+            return self._configure_failed(f"{type(exc).__name__}: {exc}")
+        self._sync = create_synchronizer(self.param("sync_policy"), queue_size=self.param("queue_size"), slop=self.param("slop"))
+        create = self.create_lifecycle_publisher
+        self._pubs = {
+            "fused": create(Image, "fused/image", out_qos),
+            "fused_color": create(Image, "fused/image_color", out_qos),
+            "detections": create(Detection2DArray, "detections", out_qos),
+            "segmentation": create(Image, "segmentation/image", out_qos),
+            "segmentation_color": create(Image, "segmentation/color", out_qos),
+            "frame": create(FusedFrame, "fused/frame", out_qos),
+            "status": create(FusionStatus, "fusion/status", 10),
+            "label_info": create(LabelInfo, "label_info", LATCHED),
+            "segmentation_label_info": create(LabelInfo, "segmentation/label_info", LATCHED),
+        }
+        self.configure_error = ""
+        self.state = "inactive"
+        self.get_logger().info(f"configured: backend '{self._backend.name}' on {self.device}")
+        return TransitionCallbackReturn.SUCCESS
+
+    def _configure_failed(self, reason: str) -> TransitionCallbackReturn:
+        self.configure_error = reason
+        self._backend = None
+        self.get_logger().error(f"configure failed, node stays unconfigured: {reason}")
+        return TransitionCallbackReturn.FAILURE
+
+    def _create_backend(self) -> Any:
+        name = self.param("fusion_backend")
+        if name != "tsjnet":
+            self.device = "cpu"
+            return create_backend(name)
+        from tsjnet_ros.core.pipeline import resolve_device  # torch only for the neural backend
+
+        device = self.param("device")
+        try:
+            resolved = resolve_device(device)
+        except ValueError as exc:
+            if not str(device).startswith("cuda"):
+                raise
+            self.get_logger().warning(f"{exc}; falling back to CPU")
+            resolved = resolve_device("cpu")
+        self.device = str(resolved)
+        checkpoint = self.param("checkpoint") or _default_checkpoint()
+        return create_backend(
+            "tsjnet", checkpoint=checkpoint, device=self.device, precision=self.param("precision"),
+            compile=self.param("compile"), score_threshold=self.param("score_threshold"),
+            nms_iou=self.param("nms_iou"), max_detections=self.param("max_detections"),
+        )
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        result = super().on_activate(state)  # activates the lifecycle publishers
+        in_qos = qos_from_string(self.param("input_qos"))
+        self._subs = [
+            self.create_subscription(Image, "ir/image", lambda m: self._on_image(IR, m), in_qos),
+            self.create_subscription(Image, "visible/image", lambda m: self._on_image(VISIBLE, m), in_qos),
+        ]
+        self._stop.clear()
+        self._worker = threading.Thread(target=self._work, name="fusion_worker", daemon=True)
+        self._worker.start()
+        timeout = self.param("stream_timeout")
+        self._watchdog = self.create_timer(min(1.0, timeout / 2), self._on_watchdog)
+        self._started = time.monotonic()
+        self._publish_label_info()
+        self.state = "active"
+        self.get_logger().info(
+            f"active: fusing {self.resolve_topic_name('ir/image')} + {self.resolve_topic_name('visible/image')} "
+            f"with '{self._backend.name}', sync {self.param('sync_policy')} (slop {self.param('slop') * 1000:.0f} ms)"
+        )
+        return result
+
+    def _publish_label_info(self) -> None:
+        header = _now_header(self)
+        self._pubs["label_info"].publish(label_info_message(self._backend.detection_classes, header, self.param("score_threshold")))
+        self._pubs["segmentation_label_info"].publish(label_info_message(self._backend.segmentation_classes, header, 0.0))
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_input()
+        self.state = "inactive"
+        return super().on_deactivate(state)
+
+    def _stop_input(self) -> None:
+        for sub in self._subs:
+            self.destroy_subscription(sub)
+        self._subs = []
+        if self._watchdog is not None:
+            self.destroy_timer(self._watchdog)
+            self._watchdog = None
+        self._stop.set()
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(timeout=10.0)
+            self._worker = None
+        with self._lock:
+            self._pending = None
+            if self._sync is not None:
+                self._sync.reset()
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        self.state = "unconfigured"
+        return TransitionCallbackReturn.SUCCESS
+
+    def _release(self) -> None:
+        for pub in self._pubs.values():
+            self.destroy_lifecycle_publisher(pub)
+        self._pubs = {}
+        self._backend = None
+        gc.collect()
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_input()
+        self._release()
+        self.state = "finalized"
+        return TransitionCallbackReturn.SUCCESS
 
     # -- input -----------------------------------------------------------------------
     def _on_image(self, stream: int, msg: Image) -> None:
@@ -196,8 +277,7 @@ class FusionNode(Node):
         except ImageFormatError as exc:
             self.counters.invalid[stream] += 1
             self.get_logger().error(
-                f"invalid {name} image ({self.counters.invalid[stream]} so far): {exc}",
-                throttle_duration_sec=5.0,
+                f"invalid {name} image ({self.counters.invalid[stream]} so far): {exc}", throttle_duration_sec=5.0
             )
             return
         self._check_frame_id(stream, msg.header.frame_id)
@@ -218,8 +298,7 @@ class FusionNode(Node):
         if out_of_order > self._sync_reported["out_of_order"]:
             self._sync_reported["out_of_order"] = out_of_order
             self.get_logger().warning(
-                f"{name} stamp went backwards; message ignored ({out_of_order} so far)",
-                throttle_duration_sec=5.0,
+                f"{name} stamp went backwards; message ignored ({out_of_order} so far)", throttle_duration_sec=5.0
             )
         if stats.resets > self._sync_reported["resets"]:
             self._sync_reported["resets"] = stats.resets
@@ -231,26 +310,26 @@ class FusionNode(Node):
         if ir_frame is not None and vis_frame is not None and ir_frame != vis_frame and not self._warned_frame_mismatch:
             self._warned_frame_mismatch = True
             self.get_logger().warning(
-                f"IR frame_id '{ir_frame}' differs from visible frame_id '{vis_frame}'; the "
-                "cameras are assumed registered and outputs use the visible frame"
+                f"IR frame_id '{ir_frame}' differs from visible frame_id '{vis_frame}'; the cameras are "
+                "assumed registered and outputs use the visible frame"
             )
 
     def _on_watchdog(self) -> None:
         now = time.monotonic()
+        timeout = self.param("stream_timeout")
         last = [r.last() for r in self._rates]
         for stream in (IR, VISIBLE):
             other = 1 - stream
-            silent_for = now - (last[stream] if last[stream] is not None else self._started)
-            if silent_for > self._stream_timeout and last[other] is not None and now - last[other] < self._stream_timeout:
+            silent_for = now - max(last[stream] or 0.0, self._started)
+            if silent_for > timeout and last[other] is not None and now - last[other] < timeout:
                 self.counters.silent_stream[stream] += 1
                 self.get_logger().warning(
-                    f"no {STREAM_NAMES[stream]} images for {silent_for:.1f} s while "
-                    f"{STREAM_NAMES[other]} images arrive; nothing can be fused",
+                    f"no {STREAM_NAMES[stream]} images for {silent_for:.1f} s while {STREAM_NAMES[other]} "
+                    "images arrive; nothing can be fused",
                     throttle_duration_sec=10.0,
                 )
-        self._pub_diag.publish(self._diagnostics())
 
-    # -- fusion worker ---------------------------------------------------------------
+    # -- inference worker ------------------------------------------------------------
     def _work(self) -> None:
         while not self._stop.is_set():
             if not self._wake.wait(timeout=0.2):
@@ -258,7 +337,7 @@ class FusionNode(Node):
             with self._lock:
                 pair, self._pending = self._pending, None
                 self._wake.clear()
-            if pair is None:
+            if pair is None or self._stop.is_set():
                 continue
             try:
                 self._fuse_and_publish(*pair)
@@ -267,14 +346,12 @@ class FusionNode(Node):
                 self.get_logger().error(f"fusion failed ({self.counters.errors} so far): {exc!r}", throttle_duration_sec=5.0)
 
     def _prepare(self, ir: DecodedImage, visible: DecodedImage) -> tuple[np.ndarray, np.ndarray]:
-        ir_mono = to_mono(ir.array, ir.encoding)
-        if ir_mono.dtype == np.uint16:
-            ir_mono = self._agc(ir_mono)
+        ir_mono = to_mono(ir.array, ir.encoding)  # uint8 or uint16 (16-bit AGC in the backend)
         vis = visible.array
         vis = to_mono(vis, visible.encoding) if vis.ndim == 2 else to_rgb8(vis, visible.encoding)
-        if vis.dtype != np.uint8:  # 16-bit or float visible camera: bring to 8 bit
+        if vis.dtype != np.uint8:  # 16-bit or float visible camera: keep the top 8 bits
             vis = (vis >> 8).astype(np.uint8)
-        return align_pair(ir_mono, vis, self._resize_to)
+        return align_pair(ir_mono, vis, self.param("resize_to"))
 
     def _fuse_and_publish(self, ir: DecodedImage, visible: DecodedImage) -> None:
         start = time.monotonic()
@@ -282,68 +359,106 @@ class FusionNode(Node):
         result = self._backend.fuse(ir_img, vis_img)
         inference_ms = (time.monotonic() - start) * 1000.0
         header = visible.header
+        detections = keep_classes(result.detections, self.param("classes"))
+        pubs, on = self._pubs, self._output_on
+        wanted = lambda name: on(name) and pubs[name].get_subscription_count() > 0  # noqa: E731
         fused_msg = image_message(result.fused, "mono8", header)
-        color_msg = image_message(np.ascontiguousarray(result.fused_color[:, :, ::-1]), "bgr8", header)
-        self._pub_fused.publish(fused_msg)
-        if self._pub_color.get_subscription_count() > 0:
-            self._pub_color.publish(color_msg)
+        color_msg = seg_msg = None
+        det_msg = detections_message(detections, header, self.param("class_id_format"))
+        if on("fused"):
+            pubs["fused"].publish(fused_msg)
+        if on("detections"):
+            pubs["detections"].publish(det_msg)
+        if result.segmentation is not None and on("segmentation"):
+            seg_msg = image_message(result.segmentation, "mono8", header)
+            pubs["segmentation"].publish(seg_msg)
+        if result.segmentation is not None and wanted("segmentation_color"):
+            pubs["segmentation_color"].publish(image_message(colorize_segmentation(result.segmentation), "rgb8", header))
+        if wanted("fused_color") or wanted("frame"):
+            color_msg = image_message(np.ascontiguousarray(result.fused_color[:, :, ::-1]), "bgr8", header)
+            if wanted("fused_color"):
+                pubs["fused_color"].publish(color_msg)
         offset_ms = (stamp_to_ns(ir.header.stamp) - stamp_to_ns(header.stamp)) / 1e6
         latency_ms = (time.monotonic() - max(ir.received, visible.received)) * 1000.0
-        if self._pub_frame is not None and self._pub_frame.get_subscription_count() > 0:
-            self._pub_frame.publish(self._frame_message(ir, header, fused_msg, color_msg, offset_ms, inference_ms, latency_ms))
+        if wanted("frame"):
+            frame = FusedFrame(
+                header=header, ir_stamp=ir.header.stamp, ir_frame_id=ir.header.frame_id,
+                pair_offset=offset_ms / 1000.0, inference_time=inference_ms, latency=latency_ms,
+                backend=self._backend.name, skipped_pairs=self.counters.skipped - self._skipped_reported,
+                fused=fused_msg, fused_color=color_msg, detections=det_msg,
+            )
+            if seg_msg is not None:
+                frame.segmentation = seg_msg
+            self._skipped_reported = self.counters.skipped
+            pubs["frame"].publish(frame)
         self.counters.fused += 1
         self._out_rate.tick(time.monotonic())
         self.inference_ms.add(inference_ms)
         self.latency_ms.add(latency_ms)
         self.pair_offset_ms.add(abs(offset_ms))
 
-    def _frame_message(self, ir: DecodedImage, header: Any, fused: Image, color: Image,
-                       offset_ms: float, inference_ms: float, latency_ms: float) -> Any:
-        frame = FusedFrame()
-        frame.header = header
-        frame.ir_stamp = ir.header.stamp
-        frame.ir_frame_id = ir.header.frame_id
-        frame.pair_offset = offset_ms / 1000.0
-        frame.inference_time = inference_ms
-        frame.latency = latency_ms
-        frame.backend = self._backend.name
-        frame.skipped_pairs = self.counters.skipped - self._skipped_reported
-        self._skipped_reported = self.counters.skipped
-        frame.fused = fused
-        frame.fused_color = color
-        frame.detections.header = header
-        return frame
+    # -- status and diagnostics ------------------------------------------------------
+    def _on_status_timer(self) -> None:
+        self._pub_diag.publish(self._diagnostics())
+        if self.state == "active" and self._output_on("status"):
+            self._pubs["status"].publish(self._status())
 
-    # -- diagnostics -----------------------------------------------------------------
+    def _status(self) -> FusionStatus:
+        now = time.monotonic()
+        c = self.counters
+        return FusionStatus(
+            header=_now_header(self), backend=self._backend.name, device=self.device, ready=True,
+            visible_rate=self._rates[VISIBLE].rate(now), infrared_rate=self._rates[IR].rate(now),
+            output_rate=self._out_rate.rate(now),
+            mean_inference_time=self.inference_ms.summary().get("mean", 0.0),
+            mean_latency=self.latency_ms.summary().get("mean", 0.0),
+            mean_pair_offset=self.pair_offset_ms.summary().get("mean", 0.0) / 1000.0,
+            pairs_fused=c.fused, pairs_skipped=c.skipped,
+            unpaired_images=sum(self._sync.stats.dropped) if self._sync else 0,
+            message=self._diagnostic_level()[1],
+        )
+
+    def _diagnostic_level(self) -> tuple[bytes, str]:
+        c = self.counters
+        now = time.monotonic()
+        if self.state == "unconfigured":
+            why = f": {self.configure_error}" if self.configure_error else ""
+            return DiagnosticStatus.ERROR, f"unconfigured{why}"
+        if self.state != "active":
+            return DiagnosticStatus.OK, self.state
+        if c.fused == 0 and max(r.rate(now) for r in self._rates) > 0:
+            return DiagnosticStatus.WARN, "images arrive but nothing fused yet"
+        if c.errors or sum(c.invalid):
+            return DiagnosticStatus.WARN, f"{c.errors} fusion errors, {sum(c.invalid)} invalid images"
+        return DiagnosticStatus.OK, "fusing"
+
     def _diagnostics(self) -> DiagnosticArray:
         now = time.monotonic()
         c = self.counters
-        rates = [r.rate(now) for r in self._rates]
-        status = DiagnosticStatus(name=f"{self.get_name()}: fusion", hardware_id=self._backend.name)
-        invalid = sum(c.invalid)
-        if c.fused == 0 and max(rates) > 0:
-            status.level, status.message = DiagnosticStatus.WARN, "images arrive but nothing fused yet"
-        elif c.errors or invalid:
-            status.level, status.message = DiagnosticStatus.WARN, f"{c.errors} fusion errors, {invalid} invalid images"
-        else:
-            status.level, status.message = DiagnosticStatus.OK, "fusing"
+        level, message = self._diagnostic_level()
+        backend = self._backend.name if self._backend is not None else self.param("fusion_backend")
+        status = DiagnosticStatus(level=level, name=f"{self.get_name()}: fusion", message=message, hardware_id=self.device)
+        sync_stats = self._sync.stats if self._sync is not None else None
         values = {
-            "ir rate (Hz)": f"{rates[IR]:.2f}",
-            "visible rate (Hz)": f"{rates[VISIBLE]:.2f}",
+            "state": self.state,
+            "backend": backend,
+            "device": self.device,
+            "ir rate (Hz)": f"{self._rates[IR].rate(now):.2f}",
+            "visible rate (Hz)": f"{self._rates[VISIBLE].rate(now):.2f}",
             "fused rate (Hz)": f"{self._out_rate.rate(now):.2f}",
+            "pair |dt| mean (ms)": f"{self.pair_offset_ms.summary().get('mean', 0.0):.2f}",
+            "inference p50 (ms)": f"{self.inference_ms.summary().get('p50', 0.0):.2f}",
+            "inference p95 (ms)": f"{self.inference_ms.summary().get('p95', 0.0):.2f}",
             "pairs": c.pairs,
             "fused": c.fused,
             "skipped": c.skipped,
             "invalid ir": c.invalid[IR],
             "invalid visible": c.invalid[VISIBLE],
-            "unpaired dropped": sum(self._sync.stats.dropped),
-            "out of order": sum(self._sync.stats.out_of_order),
+            "unpaired dropped": sum(sync_stats.dropped) if sync_stats else 0,
+            "out of order": sum(sync_stats.out_of_order) if sync_stats else 0,
             "errors": c.errors,
             "ir silent warnings": c.silent_stream[IR],
             "visible silent warnings": c.silent_stream[VISIBLE],
-            "inference p50 (ms)": f"{self.inference_ms.summary().get('p50', 0.0):.2f}",
-            "pair |dt| mean (ms)": f"{self.pair_offset_ms.summary().get('mean', 0.0):.2f}",
-            "backend": self._backend.name,
         }
         status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
         msg = DiagnosticArray()
@@ -356,10 +471,20 @@ class FusionNode(Node):
             return self._sync.stats
 
     def destroy_node(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._worker.join(timeout=5.0)
+        self._stop_input()
         super().destroy_node()
+
+
+def _now_header(node: Any) -> Any:
+    from std_msgs.msg import Header
+
+    return Header(stamp=node.get_clock().now().to_msg(), frame_id="")
+
+
+def _default_checkpoint() -> str:
+    from tsjnet_ros.resources import default_checkpoint
+
+    return str(default_checkpoint())
 
 
 def main(args: list[str] | None = None) -> None:

@@ -1,7 +1,8 @@
 """Classical pixel-level fusion methods: baselines for evaluation and a model-free fallback.
 
 All three work on luminance and keep the visible chroma, like the neural backend, so their
-outputs are directly comparable.
+outputs are directly comparable. 16-bit IR is scaled by the same :class:`InfraredScaler`
+(smoothed percentiles by default) that the neural pipeline uses.
 """
 
 from __future__ import annotations
@@ -9,21 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.color import luminance_and_chroma, merge_luminance
+from tsjnet_ros.core.color import InfraredScaler, luminance_and_chroma, merge_luminance
 from tsjnet_ros.core.fusion.backend import FusionResult
-
-
-def ir_to_unit(ir: np.ndarray) -> np.ndarray:
-    """IR as float32 in [0, 1]: 8-bit by /255, 16-bit by /65535 (no per-frame stretching)."""
-    if ir.ndim != 2:
-        raise ValueError(f"IR image must be HxW single-channel, got shape {ir.shape}")
-    if ir.dtype == np.uint8:
-        return ir.astype(np.float32) / 255.0
-    if ir.dtype == np.uint16:
-        return ir.astype(np.float32) / 65535.0
-    if ir.dtype in (np.float32, np.float64):
-        return np.clip(np.nan_to_num(ir.astype(np.float32)), 0.0, 1.0)
-    raise TypeError(f"IR image dtype must be uint8, uint16 or float, got {ir.dtype}")
 
 
 def _check_pair(ir: np.ndarray, visible: np.ndarray) -> None:
@@ -44,16 +32,17 @@ class PixelFusion:
     detection_classes: list[str] = []
     segmentation_classes: list[str] = []
 
-    def __init__(self, rule: str = "average") -> None:
+    def __init__(self, rule: str = "average", ir_scaler: InfraredScaler | None = None) -> None:
         if rule not in ("average", "max"):
             raise ValueError(f"unknown pixel rule {rule!r}; expected 'average' or 'max'")
         self.name = rule
         self._rule = rule
+        self._ir_scaler = ir_scaler or InfraredScaler()
 
     def fuse(self, ir: np.ndarray, visible: np.ndarray) -> FusionResult:
         _check_pair(ir, visible)
         y, chroma = luminance_and_chroma(visible)
-        ir_f = ir_to_unit(ir)
+        ir_f = self._ir_scaler(ir)
         fused = (ir_f + y) * 0.5 if self._rule == "average" else np.maximum(ir_f, y)
         return _result(fused, chroma)
 
@@ -69,10 +58,11 @@ class LaplacianPyramidFusion:
     detection_classes: list[str] = []
     segmentation_classes: list[str] = []
 
-    def __init__(self, levels: int = 4) -> None:
+    def __init__(self, levels: int = 4, ir_scaler: InfraredScaler | None = None) -> None:
         if levels < 1:
             raise ValueError(f"levels must be >= 1, got {levels}")
         self.levels = levels
+        self._ir_scaler = ir_scaler or InfraredScaler()
 
     @staticmethod
     def _pyramid(image: np.ndarray, levels: int) -> list[np.ndarray]:
@@ -89,7 +79,7 @@ class LaplacianPyramidFusion:
     def fuse(self, ir: np.ndarray, visible: np.ndarray) -> FusionResult:
         _check_pair(ir, visible)
         y, chroma = luminance_and_chroma(visible)
-        ir_f = ir_to_unit(ir)
+        ir_f = self._ir_scaler(ir)
         levels = max(1, min(self.levels, int(np.log2(max(1, min(y.shape)))) - 1))
         pyr_ir = self._pyramid(ir_f, levels)
         pyr_vis = self._pyramid(y, levels)

@@ -1,0 +1,76 @@
+"""Parameters of the fusion node: one table with defaults, descriptions, ranges and mutability.
+
+Declaring them from a table keeps the YAML, the README and the node in agreement, and lets
+rclpy reject out-of-range values set at runtime before the node sees them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+
+from tsjnet_ros.core.fusion import available_backends
+from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES
+from tsjnet_ros.core.sync import POLICIES
+
+OUTPUTS = ("fused", "fused_color", "detections", "segmentation", "segmentation_color", "frame", "status")
+
+
+@dataclass(frozen=True)
+class Spec:
+    default: Any
+    description: str
+    read_only: bool = True
+    float_range: tuple[float, float] | None = None
+    int_range: tuple[int, int] | None = None
+    choices: tuple[str, ...] | None = None
+
+    def descriptor(self) -> ParameterDescriptor:
+        text = self.description
+        if self.choices:
+            text += f" ({' | '.join(self.choices)})"
+        d = ParameterDescriptor(description=text, read_only=self.read_only)
+        if self.float_range:
+            d.floating_point_range = [FloatingPointRange(from_value=self.float_range[0], to_value=self.float_range[1])]
+        if self.int_range:
+            d.integer_range = [IntegerRange(from_value=self.int_range[0], to_value=self.int_range[1], step=1)]
+        return d
+
+
+FUSION_PARAMETERS: dict[str, Spec] = {
+    "autostart": Spec(True, "configure and activate at start-up (false: wait for lifecycle transitions)"),
+    "fusion_backend": Spec("laplacian_pyramid", "fusion method", choices=tuple(available_backends())),
+    "checkpoint": Spec("", "model checkpoint file for the tsjnet backend ('' = the shipped default)"),
+    "device": Spec("auto", "inference device: auto | cpu | cuda:N (missing CUDA falls back to CPU)"),
+    "precision": Spec("fp32", "inference precision", choices=("fp32", "bf16", "fp16")),
+    "compile": Spec(False, "torch.compile the model at configure time (slower start, faster frames)"),
+    "sync_policy": Spec("approximate", "IR/visible pairing policy", choices=POLICIES),
+    "slop": Spec(0.05, "largest accepted IR/visible stamp difference (s)", float_range=(0.0, 1.0)),
+    "queue_size": Spec(10, "messages kept per camera while pairing", int_range=(1, 1000)),
+    "input_qos": Spec("SENSOR_DATA", "camera subscription QoS, PRESET[:DEPTH]"),
+    "output_qos": Spec("DEFAULT", "output QoS, PRESET[:DEPTH]"),
+    "resize_to": Spec("visible", "camera whose size the pair is resized to", choices=RESIZE_POLICIES),
+    "score_threshold": Spec(0.3, "lowest detection score published", read_only=False, float_range=(0.0, 1.0)),
+    "nms_iou": Spec(0.6, "IoU above which overlapping detections are suppressed", read_only=False, float_range=(0.0, 1.0)),
+    "max_detections": Spec(100, "most detections per frame", read_only=False, int_range=(1, 1000)),
+    "classes": Spec([""], "detection class names to keep ([''] or [] = all)", read_only=False),
+    "class_id_format": Spec("id", "hypothesis.class_id content: numeric id or class name", read_only=False, choices=("id", "name")),
+    "outputs": Spec(list(OUTPUTS), f"outputs to produce, any of {', '.join(OUTPUTS)}"),
+    "stream_timeout": Spec(2.0, "seconds without one camera before warning", read_only=False, float_range=(0.1, 60.0)),
+}
+
+
+def validate(name: str, value: Any) -> str | None:
+    """Reason a value is invalid beyond what the descriptor checks (None when fine)."""
+    spec = FUSION_PARAMETERS.get(name)
+    if spec is None:
+        return None
+    if spec.choices and value not in spec.choices:
+        return f"{name} must be one of {', '.join(spec.choices)}, got {value!r}"
+    if name == "outputs":
+        unknown = [v for v in value if v and v not in OUTPUTS]
+        if unknown:
+            return f"unknown outputs {unknown}; choose from {', '.join(OUTPUTS)}"
+    return None
