@@ -29,6 +29,7 @@ setup(
             "fusion_node = tsjnet_ros.nodes.fusion_node:main",
             "synthetic_cameras = tsjnet_ros.nodes.synthetic_cameras:main",
             "fused_image_recorder = tsjnet_ros.nodes.fused_image_recorder:main",
+            "debug_overlay = tsjnet_ros.nodes.debug_overlay_node:main",
         ],
     },
 )

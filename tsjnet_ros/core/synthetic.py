@@ -77,6 +77,11 @@ class SyntheticScene:
         self.targets = [self._random_target(rng) for _ in range(num_targets)]
         # a small bank of noise fields, cycled, so rendering stays cheap at camera rates
         self._noise_bank = rng.normal(0.0, 1.0, size=(8, height, width)).astype(np.float32)
+        # visible frames are mostly static background: pre-render its noisy 8-bit versions
+        self._vis_bank = [
+            np.clip((self._vis_background + noise * n[..., None]) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            for n in self._noise_bank
+        ]
 
     def _backgrounds(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         h, w = self.height, self.width
@@ -118,33 +123,50 @@ class SyntheticScene:
             shade=float(rng.uniform(0.12, 0.22)),
         )
 
-    def render(self, t: float) -> SyntheticFrame:
-        """The pair as both cameras would capture it at time ``t`` seconds."""
+    def boxes_at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """Ground truth at time ``t``: (N, 4) float32 xyxy pixel boxes and (N,) class ids."""
+        boxes = [target.box_at(t, self.width, self.height) for target in self.targets]
+        classes = [target.class_id for target in self.targets]
+        return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(classes, np.int64)
+
+    def _noise(self, t: float, offset: int) -> np.ndarray:
+        return self._noise_bank[(int(t * 1000) + offset) % len(self._noise_bank)]
+
+    def render_ir(self, t: float) -> np.ndarray:
+        """The thermal camera's frame at ``t``: HxW uint8 or uint16 (``ir_bits``)."""
         ir = self._ir_background.copy()
-        vis = self._vis_background.copy()
-        boxes, classes = [], []
         for target in self.targets:
             x0, y0, x1, y1 = target.box_at(t, self.width, self.height)
-            centre = ((x0 + x1) // 2, (y0 + y1) // 2)
-            axes = (max(1, (x1 - x0) // 2), max(1, (y1 - y0) // 2))
-            if target.class_id == 2:
+            if target.class_id == 2:  # car: warm body, hot wheel/exhaust
                 cv2.rectangle(ir, (x0, y0), (x1 - 1, y1 - 1), target.heat * 0.8, -1)
-                cv2.rectangle(vis, (x0, y0), (x1 - 1, y1 - 1), (target.shade,) * 3, -1)
-                cv2.circle(ir, (x0 + axes[0] // 3, y1 - 3), max(2, axes[1] // 3), target.heat, -1)
+                cv2.circle(ir, (x0 + (x1 - x0) // 6, y1 - 3), max(2, (y1 - y0) // 6), target.heat, -1)
             else:
-                cv2.ellipse(ir, centre, axes, 0, 0, 360, target.heat, -1)
-                cv2.ellipse(vis, centre, axes, 0, 0, 360, (target.shade,) * 3, -1)
-            boxes.append((x0, y0, x1, y1))
-            classes.append(target.class_id)
-        k = int(t * 1000) % len(self._noise_bank)
-        ir = cv2.GaussianBlur(ir, (5, 5), 1.2) + self.noise * 0.5 * self._noise_bank[k]
-        vis = vis + self.noise * self._noise_bank[(k + 3) % len(self._noise_bank)][..., None]
+                cv2.ellipse(ir, _centre(x0, y0, x1, y1), _axes(x0, y0, x1, y1), 0, 0, 360, target.heat, -1)
+        ir = cv2.GaussianBlur(ir, (5, 5), 1.2) + self.noise * 0.5 * self._noise(t, 0)
         ir_max = 255 if self.ir_bits == 8 else 65535
-        ir_out = np.clip(ir * ir_max + 0.5, 0, ir_max).astype(np.uint8 if self.ir_bits == 8 else np.uint16)
-        vis_out = np.clip(vis * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return SyntheticFrame(
-            ir=ir_out,
-            visible=vis_out,
-            boxes_xyxy=np.asarray(boxes, np.float32).reshape(-1, 4),
-            class_ids=np.asarray(classes, np.int64),
-        )
+        return np.clip(ir * ir_max + 0.5, 0, ir_max).astype(np.uint8 if self.ir_bits == 8 else np.uint16)
+
+    def render_visible(self, t: float) -> np.ndarray:
+        """The colour camera's frame at ``t``: HxWx3 uint8 RGB."""
+        vis = self._vis_bank[(int(t * 1000) + 3) % len(self._vis_bank)].copy()
+        for target in self.targets:
+            x0, y0, x1, y1 = target.box_at(t, self.width, self.height)
+            shade = (int(target.shade * 255),) * 3
+            if target.class_id == 2:
+                cv2.rectangle(vis, (x0, y0), (x1 - 1, y1 - 1), shade, -1)
+            else:
+                cv2.ellipse(vis, _centre(x0, y0, x1, y1), _axes(x0, y0, x1, y1), 0, 0, 360, shade, -1)
+        return vis
+
+    def render(self, t: float) -> SyntheticFrame:
+        """Both cameras and the ground truth at time ``t`` seconds."""
+        boxes, classes = self.boxes_at(t)
+        return SyntheticFrame(ir=self.render_ir(t), visible=self.render_visible(t), boxes_xyxy=boxes, class_ids=classes)
+
+
+def _centre(x0: int, y0: int, x1: int, y1: int) -> tuple[int, int]:
+    return (x0 + x1) // 2, (y0 + y1) // 2
+
+
+def _axes(x0: int, y0: int, x1: int, y1: int) -> tuple[int, int]:
+    return max(1, (x1 - x0) // 2), max(1, (y1 - y0) // 2)

@@ -85,17 +85,17 @@ class SyntheticCamerasNode(Node):
         stamp_ns = now_ns + int(self._rng.normal(0.0, self._jitter) * 1e9) if self._jitter > 0 else now_ns
         if camera == 0:
             stamp_ns += self._ir_offset_ns
-        frame = self.scene.render((stamp_ns - self._t0_ns) / 1e9)
+        t = (stamp_ns - self._t0_ns) / 1e9
         header = Header(stamp=ns_to_stamp(stamp_ns), frame_id=self._frame_ids[camera])
         msg = Image(header=header)
         if camera == 0:
-            fill_image(msg, frame.ir, self._ir_encoding)
+            fill_image(msg, self.scene.render_ir(t), self._ir_encoding)
         elif self._visible_encoding == "mono8":
-            fill_image(msg, to_mono(frame.visible, "rgb8"), "mono8")
+            fill_image(msg, to_mono(self.scene.render_visible(t), "rgb8"), "mono8")
         elif self._visible_encoding == "bgr8":
-            fill_image(msg, np.ascontiguousarray(frame.visible[:, :, ::-1]), "bgr8")
+            fill_image(msg, np.ascontiguousarray(self.scene.render_visible(t)[:, :, ::-1]), "bgr8")
         else:
-            fill_image(msg, frame.visible, "rgb8")
+            fill_image(msg, self.scene.render_visible(t), "rgb8")
         self._pubs[camera].publish(msg)
         self.sent[camera] += 1
 

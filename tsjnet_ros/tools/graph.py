@@ -50,6 +50,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     args, ros_args = parse_args(argv)
+    from tsjnet_ros.nodes.debug_overlay_node import DebugOverlayNode
     from tsjnet_ros.nodes.fused_image_recorder import FusedImageRecorder
     from tsjnet_ros.nodes.fusion_node import FusionNode
     from tsjnet_ros.nodes.synthetic_cameras import SyntheticCamerasNode
@@ -58,12 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     rclpy.init(args=context_args)
     nodes = []
     try:
-        cameras = SyntheticCamerasNode() if args.input == "synthetic" else None
+        if args.input == "synthetic":
+            nodes.append(SyntheticCamerasNode())
         fusion = FusionNode()
-        recorder = FusedImageRecorder(
-            parameter_overrides=[Parameter("output_dir", value=str(args.output_dir))]
-        )
-        nodes = [n for n in (cameras, fusion, recorder) if n is not None]
+        nodes.append(fusion)
+        if fusion.state != "active":
+            raise RuntimeError(f"fusion node is {fusion.state}: {fusion.configure_error}")
+        nodes.append(DebugOverlayNode())
+        recorder = FusedImageRecorder(parameter_overrides=[Parameter("output_dir", value=str(args.output_dir))])
+        nodes.append(recorder)
+        cameras = nodes[0] if args.input == "synthetic" else None
         print(f"[tsjnet-graph] parameters: {args.params}")
         print(f"[tsjnet-graph] nodes: {', '.join(n.get_fully_qualified_name() for n in nodes)} on one executor")
         executor = MultiThreadedExecutor(num_threads=4)
@@ -76,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         summary = _summary(fusion, recorder, cameras)
     except KeyboardInterrupt:
         summary = None
+    except RuntimeError as exc:
+        print(f"[tsjnet-graph] {exc}", file=sys.stderr)
+        return 1
     finally:
         for node in nodes:
             node.destroy_node()
