@@ -25,6 +25,7 @@ setup(
     entry_points={
         "console_scripts": [
             "tsjnet-graph = tsjnet_ros.tools.graph:main",
+            "fusion_graph = tsjnet_ros.tools.graph:main",
             "tsjnet-eval = tsjnet_ros.tools.evaluate:main",
             "fusion_node = tsjnet_ros.nodes.fusion_node:main",
             "synthetic_cameras = tsjnet_ros.nodes.synthetic_cameras:main",

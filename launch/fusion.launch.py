@@ -3,50 +3,79 @@
     ros2 launch tsjnet_ros fusion.launch.py                       # synthetic cameras
     ros2 launch tsjnet_ros fusion.launch.py use_synthetic:=false \
         ir_topic:=/thermal/image_raw visible_topic:=/color/image_raw
+    ros2 launch tsjnet_ros fusion.launch.py composed:=true rviz:=true
 
-Reads the same parameter file as `tsjnet-graph` (config/fusion.yaml by default).
+``composed:=true`` hosts all nodes in one process on one executor (the Python form of
+composition; rclpy has no component containers), exactly like ``tsjnet-graph``.
+Both modes read the same parameter file (config/fusion.yaml by default).
 """
 
 import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
-from launch.conditions import IfCondition
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-from launch_ros.parameter_descriptions import ParameterValue
+
+ARGUMENTS = {
+    "namespace": ("", "namespace for all nodes"),
+    "params_file": (None, "parameter YAML shared with tsjnet-graph"),
+    "use_synthetic": ("true", "start the built-in synthetic IR/visible cameras"),
+    "record": ("false", "start the recorder (latency figures, PNG samples)"),
+    "overlay": ("true", "start the debug overlay node (debug/overlay for rviz2)"),
+    "ir_topic": ("ir/image", "IR camera image topic"),
+    "visible_topic": ("visible/image", "visible camera image topic"),
+    "use_sim_time": ("false", "use /clock (bag replay)"),
+    "composed": ("false", "all nodes in one process instead of one process per node"),
+    "rviz": ("false", "start rviz2 with config/tsjnet.rviz"),
+    "log_level": ("info", "ROS log level"),
+}
+
+
+def _true(context, name: str) -> bool:
+    return LaunchConfiguration(name).perform(context).lower() in ("1", "true", "yes", "on")
+
+
+def _nodes(context, *args, **kwargs):
+    share = get_package_share_directory("tsjnet_ros")
+    value = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
+    params = [value("params_file"), {"use_sim_time": _true(context, "use_sim_time")}]
+    remaps = [("ir/image", value("ir_topic")), ("visible/image", value("visible_topic"))]
+    common = {
+        "namespace": value("namespace"),
+        "output": "screen",
+        "parameters": params,
+        "remappings": remaps,
+        "ros_arguments": ["--log-level", value("log_level")],
+    }
+    actions = []
+    if _true(context, "composed"):
+        actions.append(Node(
+            package="tsjnet_ros", executable="fusion_graph",
+            arguments=["--params", value("params_file"), "--duration", "0", "--quiet",
+                       "--input", "synthetic" if _true(context, "use_synthetic") else "topics"],
+            **common,
+        ))
+    else:
+        if _true(context, "use_synthetic"):
+            actions.append(Node(package="tsjnet_ros", executable="synthetic_cameras", name="synthetic_cameras", **common))
+        actions.append(Node(package="tsjnet_ros", executable="fusion_node", name="fusion_node", **common))
+        if _true(context, "overlay"):
+            actions.append(Node(package="tsjnet_ros", executable="debug_overlay", name="debug_overlay", **common))
+        if _true(context, "record"):
+            actions.append(Node(package="tsjnet_ros", executable="fused_image_recorder", name="fused_image_recorder", **common))
+    if _true(context, "rviz"):
+        actions.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
+                            namespace=value("namespace"),
+                            arguments=["-d", os.path.join(share, "config", "tsjnet.rviz")]))
+    return actions
 
 
 def generate_launch_description() -> LaunchDescription:
     share = get_package_share_directory("tsjnet_ros")
-    namespace = LaunchConfiguration("namespace")
-    params_file = LaunchConfiguration("params_file")
-    use_sim_time = ParameterValue(LaunchConfiguration("use_sim_time"), value_type=bool)
-    log_level = LaunchConfiguration("log_level")
-    common = {"namespace": namespace, "output": "screen", "arguments": ["--ros-args", "--log-level", log_level]}
-    camera_remaps = [
-        ("ir/image", LaunchConfiguration("ir_topic")),
-        ("visible/image", LaunchConfiguration("visible_topic")),
-    ]
-    return LaunchDescription([
-        DeclareLaunchArgument("namespace", default_value="", description="namespace for all nodes"),
-        DeclareLaunchArgument("params_file", default_value=os.path.join(share, "config", "fusion.yaml"),
-                              description="parameter YAML shared with tsjnet-graph"),
-        DeclareLaunchArgument("use_synthetic", default_value="true",
-                              description="start the built-in synthetic IR/visible cameras"),
-        DeclareLaunchArgument("record", default_value="false",
-                              description="start the recorder that measures latency and saves PNG samples"),
-        DeclareLaunchArgument("ir_topic", default_value="ir/image", description="IR camera image topic"),
-        DeclareLaunchArgument("visible_topic", default_value="visible/image", description="visible camera image topic"),
-        DeclareLaunchArgument("use_sim_time", default_value="false", description="use /clock (bag replay)"),
-        DeclareLaunchArgument("log_level", default_value="info", description="ROS log level"),
-        Node(package="tsjnet_ros", executable="synthetic_cameras", name="synthetic_cameras",
-             parameters=[params_file, {"use_sim_time": use_sim_time}], remappings=camera_remaps,
-             condition=IfCondition(LaunchConfiguration("use_synthetic")), **common),
-        Node(package="tsjnet_ros", executable="fusion_node", name="fusion_node",
-             parameters=[params_file, {"use_sim_time": use_sim_time}], remappings=camera_remaps, **common),
-        Node(package="tsjnet_ros", executable="fused_image_recorder", name="fused_image_recorder",
-             parameters=[params_file, {"use_sim_time": use_sim_time}],
-             condition=IfCondition(LaunchConfiguration("record")), **common),
-    ])
+    defaults = dict(ARGUMENTS)
+    defaults["params_file"] = (os.path.join(share, "config", "fusion.yaml"), ARGUMENTS["params_file"][1])
+    declared = [DeclareLaunchArgument(name, default_value=default, description=text)
+                for name, (default, text) in defaults.items()]
+    return LaunchDescription(declared + [OpaqueFunction(function=_nodes)])

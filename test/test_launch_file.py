@@ -14,12 +14,21 @@ LAUNCH_FILE = REPO_ROOT / "launch" / "fusion.launch.py"
 
 def test_launch_file_parses_and_declares_arguments():
     tree = ast.parse(LAUNCH_FILE.read_text())
-    declared = {
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DeclareLaunchArgument"
+    arguments = next(
+        node.value for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ARGUMENTS"
+    )
+    declared = {key.value for key in arguments.keys}
+    assert {"namespace", "params_file", "use_synthetic", "ir_topic", "visible_topic", "use_sim_time",
+            "composed", "rviz"} <= declared
+    executables = {
+        kw.value.value for node in ast.walk(tree) if isinstance(node, ast.Call)
+        for kw in node.keywords if kw.arg == "executable" and isinstance(kw.value, ast.Constant)
     }
-    assert {"namespace", "params_file", "use_synthetic", "ir_topic", "visible_topic", "use_sim_time"} <= declared
+    import re
+
+    scripts = set(re.findall(r'"(\w+) = tsjnet_ros', (REPO_ROOT / "setup.py").read_text()))
+    assert executables - {"rviz2"} <= scripts, "launch file names an executable setup.py does not install"
 
 
 @pytest.mark.skipif(
@@ -34,4 +43,13 @@ def test_launch_description_builds():  # pragma: no cover - runs only on a distr
     spec.loader.exec_module(module)
     description = module.generate_launch_description()
     assert isinstance(description, LaunchDescription)
-    assert len(description.entities) >= 9
+    assert len(description.entities) == 12  # 11 arguments + the node builder
+
+
+def test_rviz_config_shows_the_three_images():
+    import yaml
+
+    config = yaml.safe_load((REPO_ROOT / "config" / "tsjnet.rviz").read_text())
+    displays = config["Visualization Manager"]["Displays"]
+    topics = {d["Topic"]["Value"] for d in displays if d["Class"] == "rviz_default_plugins/Image"}
+    assert topics == {"/fused/image_color", "/debug/overlay", "/segmentation/color"}
