@@ -3,13 +3,11 @@
 import pytest
 import torch
 
-from tsjnet_ros.core.model.layers.neighborhood_attention import (
-    axis_window,
-    neighborhood_attention_2d,
-)
+from tsjnet_ros.core.model.layers.neighborhood_attention import neighborhood_attention_2d
 from tsjnet_ros.core.model.layers.neighborhood_attention_reference import (
     dense_neighborhood_attention_2d,
 )
+from tsjnet_ros.core.model.layers.neighborhood_tiling import axis_window
 
 try:
     import natten

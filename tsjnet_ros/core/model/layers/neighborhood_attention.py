@@ -16,47 +16,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from tsjnet_ros.core.model.layers.neighborhood_tiling import is_tracing, tile_plan
+
 BACKENDS = ("auto", "natten", "torch")
 
-# Window index tables depend only on (length, kernel, dilation, device); they are built
-# once in eager mode and reused by every later call.
-_WINDOW_CACHE: dict[tuple[int, int, int, str], tuple[torch.Tensor, torch.Tensor]] = {}
-
-
-def _build_axis_window(
-    length: int, kernel_size: int, dilation: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    pos = torch.arange(length, device=device)
-    group = pos % dilation
-    local = torch.div(pos, dilation, rounding_mode="floor")
-    group_len = torch.div(length - group + dilation - 1, dilation, rounding_mode="floor")
-    start = torch.clamp(local - kernel_size // 2, min=0)
-    start = torch.minimum(start, group_len - kernel_size)
-    local_neighbour = start[:, None] + torch.arange(kernel_size, device=device)
-    index = local_neighbour * dilation + group[:, None]
-    relative = local_neighbour - local[:, None] + (kernel_size - 1)
-    return index, relative
-
-
-def axis_window(
-    length: int, kernel_size: int, dilation: int, device: torch.device | str = "cpu"
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Neighbour positions of every position along one axis, natten border rules.
-
-    Returns ``(index, relative)``, both int64 of shape ``(length, kernel_size)``:
-    ``index[i, t]`` is the absolute position of the t-th neighbour of position ``i`` and
-    ``relative[i, t]`` its offset (in dilation-group steps) shifted into
-    ``[0, 2*kernel_size-2]``, i.e. the column of the relative-position bias table.
-    """
-    device = torch.device(device)
-    if torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export():
-        return _build_axis_window(length, kernel_size, dilation, device)
-    key = (length, kernel_size, dilation, str(device))
-    cached = _WINDOW_CACHE.get(key)
-    if cached is None:
-        cached = _build_axis_window(length, kernel_size, dilation, device)
-        _WINDOW_CACHE[key] = cached
-    return cached
+__all__ = [
+    "BACKENDS",
+    "natten_available",
+    "neighborhood_attention_2d",
+    "neighborhood_attention_2d_torch",
+    "validate_neighborhood_args",
+]
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
@@ -151,32 +121,59 @@ def neighborhood_attention_2d_torch(
     scale: float | None = None,
     dropout_p: float = 0.0,
 ) -> torch.Tensor:
-    """Pure-PyTorch NA; arguments are assumed validated (see ``neighborhood_attention_2d``)."""
+    """Pure-PyTorch NA; arguments are assumed validated (see ``neighborhood_attention_2d``).
+
+    Queries are grouped into small tiles that share one key/value halo, and each group of
+    tiles with the same border situation becomes one batched ``scaled_dot_product_attention``
+    call whose additive mask (plus rpb) is shared by all its tiles. Memory stays linear in
+    the number of tokens and the dense attention kernels do the arithmetic.
+    """
     batch, height, width, heads, head_dim = query.shape
+    value_dim = value.shape[-1]
     if scale is None:
         scale = head_dim**-0.5
-    row_index, row_rel = axis_window(height, kernel_size, dilation, query.device)
-    col_index, col_rel = axis_window(width, kernel_size, dilation, query.device)
-    window = kernel_size * kernel_size
-
-    # (B, heads, H, W, D) so that one advanced index gathers every neighbourhood.
-    q = query.permute(0, 3, 1, 2, 4)
-    k = key.permute(0, 3, 1, 2, 4)
-    v = value.permute(0, 3, 1, 2, 4)
-    rows = row_index[:, None, :, None]
-    cols = col_index[None, :, None, :]
-    k_nb = k[:, :, rows, cols].reshape(batch, heads, height, width, window, head_dim)
-    v_nb = v[:, :, rows, cols].reshape(batch, heads, height, width, window, value.shape[-1])
-
-    logits = torch.matmul(k_nb, (q * scale).unsqueeze(-1)).squeeze(-1)
+    plan = tile_plan(height, width, kernel_size, dilation, query.device)
+    query_index, halo_index, output_index = plan.batch_indices(batch)
+    # One gather per tensor (a single scatter-add in backward), then per-block views.
+    q_all = query.reshape(batch * height * width, heads, head_dim).index_select(0, query_index)
+    k_all = key.reshape(batch * height * width, heads, head_dim).index_select(0, halo_index)
+    v_all = value.reshape(batch * height * width, heads, value_dim).index_select(0, halo_index)
     if rpb is not None:
-        bias = rpb[:, row_rel[:, None, :, None], col_rel[None, :, None, :]]
-        logits = logits + bias.reshape(heads, height, width, window).to(logits.dtype)
-    attn = torch.softmax(logits, dim=-1)
-    if dropout_p > 0.0:
-        attn = F.dropout(attn, p=dropout_p, training=True)
-    out = torch.matmul(attn.unsqueeze(-2), v_nb).squeeze(-2)
-    return out.permute(0, 2, 3, 1, 4)
+        # Extra row/column of -inf: the "outside the window" entry of every bias lookup.
+        table = F.pad(rpb, (0, 1, 0, 1), value=float("-inf")).reshape(heads, -1)
+    # torch.split (not slicing) so backward concatenates block gradients in one pass.
+    q_sizes = [batch * block.num_tiles * block.query_len for block in plan.blocks]
+    kv_sizes = [batch * block.num_tiles * block.halo_len for block in plan.blocks]
+    outputs = []
+    for block, q, k, v in zip(
+        plan.blocks,
+        torch.split(q_all, q_sizes),
+        torch.split(k_all, kv_sizes),
+        torch.split(v_all, kv_sizes),
+    ):
+        rows = batch * block.num_tiles
+        q_len, kv_len = block.query_len, block.halo_len
+        # (B*tiles, heads, tokens, dim) views of the (B*tiles*tokens, heads, dim) gathers.
+        q = q.view(rows, q_len, heads, head_dim).transpose(1, 2)
+        k = k.view(rows, kv_len, heads, head_dim).transpose(1, 2)
+        v = v.view(rows, kv_len, heads, value_dim).transpose(1, 2)
+        if rpb is None:
+            bias = block.mask.to(query.dtype)
+        else:
+            bias = table.index_select(1, block.bias_index).view(1, heads, q_len, kv_len)
+            bias = bias.to(query.dtype)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=bias, dropout_p=dropout_p, scale=scale
+        )
+        out = out.transpose(1, 2)
+        if is_tracing():
+            # Traced graphs may later swap the attention kernel for one whose output has
+            # other strides; an explicit copy keeps the following view valid.
+            out = out.clone(memory_format=torch.contiguous_format)
+        outputs.append(out.reshape(rows * q_len, heads, value_dim))
+    gathered = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=0)
+    out = gathered.index_select(0, output_index)
+    return out.view(batch, height, width, heads, value_dim)
 
 
 def _natten_na2d(query, key, value, kernel_size, dilation, scale):
