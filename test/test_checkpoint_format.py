@@ -159,3 +159,26 @@ def test_untrained_checkpoints_are_reproducible(tmp_path):
     assert sa["metadata"]["trained"] is False and sa["metadata"]["seed"] == 3
     assert sa["state_dict"].keys() == sb["state_dict"].keys()
     assert all(torch.equal(sa["state_dict"][k], sb["state_dict"][k]) for k in sa["state_dict"])
+
+
+def test_registry_variant_round_trip_stores_the_full_config(tmp_path):
+    path = create_untrained_checkpoint(tmp_path / "rt.pt", "tsjnet_rt", seed=1)
+    info = checkpoint_info(path)
+    assert info["variant"] == "tsjnet_rt"
+    assert info["fusion_config"]["encoder_chs"] > 0 and "nat_heads" in info["fusion_config"]  # every field
+    assert info["heads_config"]["backbone"] == "mobilenetv3_large_075"
+    loaded = load_checkpoint(path, expected_variant="tsjnet_rt")
+    ir, vis = torch.rand(1, 1, 64, 96), torch.rand(1, 1, 64, 96)
+    fresh = build_system("tsjnet_rt", seed=1).eval()
+    with torch.no_grad():
+        assert torch.equal(fresh(ir, vis).fused, loaded.system(ir, vis).fused)
+
+    payload = torch.load(path, weights_only=True)
+    payload["fusion_config"]["encoder_chs"] *= 2
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match=r"does not fit variant 'tsjnet_rt'.*shape mismatch"):
+        load_checkpoint(path)
+    payload["fusion_config"]["no_such_field"] = 1
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match="cannot rebuild fusion variant 'tsjnet_rt'.*no_such_field"):
+        load_checkpoint(path)

@@ -1,4 +1,8 @@
-"""FusionPipeline on numpy frames: formats, stable scaling, colour, batching, errors."""
+"""FusionPipeline on numpy frames: formats, stable scaling, colour, batching, errors.
+
+General behaviour runs on an untrained ``tsjnet_rt`` checkpoint; checks that need exact
+expected pixels use a max-fusion stand-in, whose output is known in closed form.
+"""
 
 import logging
 from types import SimpleNamespace
@@ -13,7 +17,12 @@ from tsjnet_ros.core.color import rgb_to_ycbcr
 from tsjnet_ros.core.fusion import FusionBackend, FusionResult, create_backend
 from tsjnet_ros.core.fusion.backend import Detection
 from tsjnet_ros.core.fusion.neural import NeuralFusionBackend
-from tsjnet_ros.core.model.checkpoint import Normalization, build_system, save_checkpoint
+from tsjnet_ros.core.model.checkpoint import (
+    Normalization,
+    build_system,
+    create_untrained_checkpoint,
+    save_checkpoint,
+)
 from tsjnet_ros.core.model.heads import HEADS_PRESETS
 from tsjnet_ros.core.pipeline import FrameResult, FusionPipeline, resolve_device
 
@@ -45,6 +54,16 @@ def pipeline(checkpoint):
     return FusionPipeline.from_checkpoint(checkpoint, device="cpu", fusion_builder=max_builder, warmup_size=(64, 64))
 
 
+@pytest.fixture(scope="module")
+def rt_checkpoint(tmp_path_factory):
+    return create_untrained_checkpoint(tmp_path_factory.mktemp("rt") / "tsjnet_rt.pt", "tsjnet_rt", seed=0)
+
+
+@pytest.fixture(scope="module")
+def rt_pipeline(rt_checkpoint):
+    return FusionPipeline.from_checkpoint(rt_checkpoint, device="cpu", warmup_size=(64, 64))
+
+
 def random_pair(h=96, w=128, seed=0, rgb=True):
     rng = np.random.default_rng(seed)
     ir = rng.integers(0, 256, (h, w), dtype=np.uint8)
@@ -52,17 +71,18 @@ def random_pair(h=96, w=128, seed=0, rgb=True):
     return ir, vis
 
 
-def test_load_logs_device_and_warms_up(checkpoint, caplog):
+def test_load_logs_device_and_warms_up(rt_checkpoint, caplog):
     with caplog.at_level(logging.INFO, logger="tsjnet_ros"):
-        pipe = FusionPipeline.from_checkpoint(checkpoint, device="auto", fusion_builder=max_builder, warmup_size=(32, 48))
+        pipe = FusionPipeline.from_checkpoint(rt_checkpoint, device="auto", warmup_size=(32, 48))
     text = caplog.text
     expected = "CUDA device" if torch.cuda.is_available() else "CPU"
-    assert f"max on {expected}" in text and "precision fp32" in text
+    assert f"tsjnet_rt on {expected}" in text and "precision fp32" in text
     assert "warm-up at 48x32" in text
     assert pipe.device == resolve_device("auto")
 
 
-def test_frame_result_formats(pipeline):
+def test_frame_result_formats(rt_pipeline):
+    pipeline = rt_pipeline
     ir, vis = random_pair()
     result = pipeline(ir, vis)
     assert isinstance(result, FrameResult)
@@ -109,21 +129,22 @@ def test_real_msrs_pair(pipeline, shared_data):
     assert np.abs(result.fused.astype(int) - np.maximum(ir, luma).astype(int)).max() <= 1
 
 
-def test_batch_matches_single_frames(pipeline):
+def test_batch_matches_single_frames(rt_pipeline):
+    pipeline = rt_pipeline
     pairs = [random_pair(seed=s) for s in range(3)]
     batch = pipeline.process_batch([p[0] for p in pairs], [p[1] for p in pairs])
     assert len(batch) == 3 and batch[0].timings["batch_size"] == 3
     for (ir, vis), got in zip(pairs, batch):
         one = pipeline(ir, vis)
-        assert np.array_equal(one.fused, got.fused)
-        assert np.array_equal(one.fused_color, got.fused_color)
+        assert np.abs(one.fused.astype(int) - got.fused).max() <= 1  # batched kernels may round differently
+        assert np.abs(one.fused_color.astype(int) - got.fused_color).max() <= 2
         assert (one.segmentation != got.segmentation).mean() < 0.01
         assert len(one.detections) == len(got.detections)
 
 
-def test_inference_size_returns_camera_resolution(checkpoint):
+def test_inference_size_returns_camera_resolution(rt_checkpoint):
     pipe = FusionPipeline.from_checkpoint(
-        checkpoint, device="cpu", fusion_builder=max_builder, warmup=False,
+        rt_checkpoint, device="cpu", warmup=False,
         normalization=Normalization(inference_size=(64, 96)), score_threshold=0.0, max_detections=1000,
     )
     ir, vis = random_pair(120, 160, seed=2)
@@ -155,7 +176,8 @@ def test_sixteen_bit_ir_uses_the_configured_scaling(checkpoint):
     assert out[0, 0] == 0 and out[0, -1] == 255 and 100 < out[0, 32] < 155
 
 
-def test_bad_inputs_fail_clearly(pipeline):
+def test_bad_inputs_fail_clearly(rt_pipeline):
+    pipeline = rt_pipeline
     ir, vis = random_pair()
     with pytest.raises(ValueError, match="differ in size"):
         pipeline(ir[:50], vis)
@@ -171,32 +193,35 @@ def test_bad_inputs_fail_clearly(pipeline):
         pipeline.process_batch([ir, ir[:64]], [vis, vis[:64]])
 
 
-def test_device_and_precision_options(checkpoint, caplog):
+def test_device_and_precision_options(checkpoint, rt_checkpoint, caplog):
     with pytest.raises(ValueError, match="precision must be one of"):
-        FusionPipeline.from_checkpoint(checkpoint, device="cpu", precision="int8", fusion_builder=max_builder)
+        FusionPipeline.from_checkpoint(rt_checkpoint, device="cpu", precision="int8")
     with pytest.raises(ValueError, match="unsupported device|invalid device"):
         resolve_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             resolve_device("cuda:0")
     with caplog.at_level(logging.WARNING, logger="tsjnet_ros"):
-        half = FusionPipeline.from_checkpoint(checkpoint, device="cpu", precision="fp16", fusion_builder=max_builder, warmup=False)
+        half = FusionPipeline.from_checkpoint(rt_checkpoint, device="cpu", precision="fp16", warmup=False)
     assert half.precision == "fp32" and "fp16 is not supported on CPU" in caplog.text
     bf16 = FusionPipeline.from_checkpoint(checkpoint, device="cpu", precision="bf16", fusion_builder=max_builder, warmup=False)
     ir, vis = random_pair(64, 64, seed=3)
     ref = FusionPipeline.from_checkpoint(checkpoint, device="cpu", fusion_builder=max_builder, warmup=False)
     assert np.abs(bf16(ir, vis).fused.astype(int) - ref(ir, vis).fused.astype(int)).max() <= 2
+    rt_bf16 = FusionPipeline.from_checkpoint(rt_checkpoint, device="cpu", precision="bf16", warmup=False)
+    rt_fp32 = FusionPipeline.from_checkpoint(rt_checkpoint, device="cpu", warmup=False)
+    assert np.abs(rt_bf16(ir, vis).fused.astype(int) - rt_fp32(ir, vis).fused.astype(int)).mean() < 2
 
 
-def test_neural_backend_adapter(checkpoint):
-    backend = NeuralFusionBackend(checkpoint, device="cpu", fusion_builder=max_builder, warmup=False)
+def test_neural_backend_adapter(rt_checkpoint):
+    backend = NeuralFusionBackend(rt_checkpoint, device="cpu", warmup=False)
     assert isinstance(backend, FusionBackend)
-    assert backend.name == "max" and backend.detection_classes == ["person", "bicycle", "car"]
+    assert backend.name == "tsjnet_rt" and backend.detection_classes == ["person", "bicycle", "car"]
     ir, vis = random_pair(seed=4)
     result = backend.fuse(ir, vis)
     assert isinstance(result, FusionResult)
     frame = backend.pipeline(ir, vis)
     assert np.array_equal(result.fused, frame.fused)
     assert np.array_equal(result.segmentation, frame.segmentation)
-    via_registry = create_backend("tsjnet", checkpoint=checkpoint, device="cpu", fusion_builder=max_builder, warmup=False)
+    via_registry = create_backend("tsjnet", checkpoint=rt_checkpoint, device="cpu", warmup=False)
     assert np.array_equal(via_registry.fuse(ir, vis).fused, result.fused)

@@ -196,10 +196,13 @@ class FusionPipeline:
         """Run the model on blank frames so the first real frame pays no start-up cost
         (CUDA context, kernel selection, ``torch.compile``). IR smoothing is untouched."""
         h, w = size or self.normalization.inference_size or DEFAULT_WARMUP_SIZE
-        blank = torch.zeros(1, 1, int(h), int(w), device=self.device)
+        # Two distinct tensors: passing one object twice would make a compiled model
+        # specialise on aliased inputs and recompile for real frames.
+        ir = torch.zeros(1, 1, int(h), int(w), device=self.device)
+        visible = torch.zeros_like(ir)
         start = time.perf_counter()
         for _ in range(max(1, iterations)):
-            self._infer(blank, blank)
+            self._infer(ir, visible)
         self._sync()
         logger.info("FusionPipeline: warm-up at %dx%d took %.0f ms", w, h, (time.perf_counter() - start) * 1e3)
 
@@ -247,8 +250,10 @@ class FusionPipeline:
                 f"batch frames differ in size {sorted({u.shape for u in ir_units})}; "
                 "batch only same-size pairs or set an inference_size"
             )
-        ir_t = torch.from_numpy(np.stack(ir_units)[:, None]).to(self.device, non_blocking=True)
-        vis_t = torch.from_numpy(np.stack(vis_lumas)[:, None]).to(self.device, non_blocking=True)
+        # unsqueeze (not numpy [:, None]) keeps the strides of a contiguous (B, 1, H, W)
+        # tensor, so a compiled model does not recompile after the warm-up.
+        ir_t = torch.from_numpy(np.stack(ir_units)).unsqueeze(1).to(self.device, non_blocking=True)
+        vis_t = torch.from_numpy(np.stack(vis_lumas)).unsqueeze(1).to(self.device, non_blocking=True)
         net_size = tuple(ir_units[0].shape)
         self._sync()
         t1 = time.perf_counter()

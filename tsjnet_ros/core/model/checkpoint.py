@@ -98,14 +98,49 @@ def registry_fusion_builder(variant: str, config: dict[str, Any]) -> nn.Module:
     return create_model(variant, **config)
 
 
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def _check_plain(name: str, value: Any) -> None:
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_plain(name, item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_plain(f"{name}.{key}", item)
+    elif not isinstance(value, _PLAIN):
+        raise ValueError(
+            f"fusion config field {name} holds a {type(value).__name__}; checkpoints store only plain "
+            "values (use a layer name string instead of a class or function)"
+        )
+
+
+def resolve_fusion_config(variant: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The registry's full default config of ``variant`` with ``overrides`` applied, as a
+    plain dict; storing all fields keeps a checkpoint valid if defaults change later."""
+    from tsjnet_ros.core.model.registry import list_models, model_config
+
+    if variant not in list_models():
+        raise ValueError(f"unknown fusion variant {variant!r}; available: {', '.join(list_models())}")
+    config = model_config(variant, **(overrides or {}))
+    resolved = {f.name: getattr(config, f.name) for f in fields(config)}
+    for key, value in resolved.items():
+        _check_plain(key, value)
+    return resolved
+
+
 def build_system(
     variant: str, fusion_config: dict[str, Any] | None = None, heads_config: HeadsConfig | None = None,
     seed: int | None = None, fusion_builder: FusionBuilder | None = None,
 ) -> TSJNetSystem:
     """A fresh (untrained) system; ``seed`` makes the random initialisation reproducible
     without disturbing the caller's global RNG. Heads default to the variant's preset."""
-    builder = fusion_builder or registry_fusion_builder
-    config = dict(fusion_config or {})
+    if fusion_builder is None:
+        builder = registry_fusion_builder
+        config = resolve_fusion_config(variant, fusion_config)
+    else:
+        builder = fusion_builder
+        config = dict(fusion_config or {})
     heads = heads_config or heads_config_for(variant)
     if seed is None:
         return TSJNetSystem(builder(variant, config), heads, variant, config)
@@ -239,7 +274,10 @@ def load_checkpoint(
     _check_classes("segmentation", heads.segmentation_classes, expected_segmentation_classes)
     normalization = Normalization.from_dict(payload["normalization"])
 
-    system = build_system(variant, payload["fusion_config"], heads, fusion_builder=fusion_builder)
+    try:
+        system = build_system(variant, payload["fusion_config"], heads, fusion_builder=fusion_builder)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"checkpoint {path}: cannot rebuild fusion variant {variant!r} from its stored config: {exc}") from exc
     stored = payload["state_dict"]
     problem = _describe_mismatch(system.state_dict(), stored)
     if problem:

@@ -60,9 +60,12 @@ class TSJNetSystem(nn.Module):
     def segmentation_classes(self) -> tuple[str, ...]:
         return self.heads.config.segmentation_classes
 
-    def forward(self, ir: torch.Tensor, visible: torch.Tensor, run_heads: bool = True) -> SystemOutput:
-        """``ir``, ``visible``: (B, 1, H, W) in [0, 1]. ``run_heads=False`` fuses only."""
-        fusion_out = self.fusion(ir, visible)
+    def forward(
+        self, ir: torch.Tensor, visible: torch.Tensor, run_heads: bool = True, reconstruct: bool = False
+    ) -> SystemOutput:
+        """``ir``, ``visible``: (B, 1, H, W) in [0, 1]. ``run_heads=False`` fuses only;
+        ``reconstruct=True`` also asks the fusion net for both reconstructions (training)."""
+        fusion_out = self.fusion(ir, visible, reconstruct=True) if reconstruct else self.fusion(ir, visible)
         if not run_heads:
             return SystemOutput(fusion_out, None, None)
         heads_out = self.heads(fusion_out.fused)
