@@ -1,0 +1,56 @@
+"""ROS overhead per frame: end-to-end latency through real rclpy topics minus bare pipeline time.
+
+Both are measured in this one run at 640x480 on the same synthetic pairs: first the bare
+backend (``backend.fuse`` on numpy arrays, what the node calls), then the same frames
+published as sensor_msgs/Image through the fusion node to a subscriber. The pair rate is
+low enough that nothing is skipped. Target: overhead <= 3 ms per frame.
+
+    .venv/bin/python bench/ros_overhead.py [--frames 200] [--rate 5] [--backend NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ros_loop import FusionLoop, default_backend_params, percentiles  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=5.0, help="pairs per second (keep below the backend's speed)")
+    parser.add_argument("--backend", default=None, help="fusion_backend parameter (default: shipped model if present)")
+    args = parser.parse_args()
+    params = default_backend_params() if args.backend is None else {"fusion_backend": args.backend}
+    params["input_qos"] = "RELIABLE"
+    loop = FusionLoop(params)
+    try:
+        backend = loop.fusion._backend
+        bare = []
+        for k in range(args.frames):
+            frame = loop.bank[k % len(loop.bank)]
+            start = time.perf_counter()
+            backend.fuse(frame.ir, frame.visible)
+            bare.append((time.perf_counter() - start) * 1000.0)
+        result = loop.run(args.frames, args.rate)
+    finally:
+        loop.close()
+    bare_p = percentiles(bare)
+    e2e_p = percentiles(result.latencies_ms[5:])  # the first frames include DDS warm-up
+    overhead = e2e_p["p50"] - bare_p["p50"]
+    print(f"backend {backend.name}, 640x480, {args.frames} pairs at {args.rate} Hz, received {result.received}")
+    print(f"bare pipeline      p50 {bare_p['p50']:.2f} ms  p95 {bare_p['p95']:.2f} ms")
+    print(f"through rclpy      p50 {e2e_p['p50']:.2f} ms  p95 {e2e_p['p95']:.2f} ms")
+    print(f"ROS overhead (p50) {overhead:.2f} ms per frame (target <= 3 ms)")
+    print(f"overhead mean      {np.mean(result.latencies_ms[5:]) - np.mean(bare):.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
