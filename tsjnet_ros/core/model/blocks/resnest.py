@@ -1,0 +1,156 @@
+"""ResNeSt split-attention bottleneck and deep stem (Zhang et al., 2020), stride 1.
+
+Written here rather than taken from timm because TSJNet's blocks differ from timm's
+``ResNestBottleneck``: every conv carries a bias and is followed by a norm, the attention
+MLP has a norm after both of its 1x1 convs, and the shortcut is a 1x1 conv + norm
+without pooling. Sizes follow the authors' checkpoint (radix 2, cardinality 1,
+reduction 4, expansion 4, attention width at least 32).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from tsjnet_ros.core.model.blocks.conv_norm_act import ConvNormAct
+from tsjnet_ros.core.model.blocks.layer_choice import LayerSpec, act_factory
+
+
+class SplitAttention2d(nn.Module):
+    """Radix-split 3x3 conv whose ``radix`` branches are mixed by channel attention.
+
+    A grouped conv produces ``radix`` feature maps; their sum is pooled globally, passed
+    through a two-layer MLP and a softmax across the radix, and the maps are blended
+    with these per-channel weights. ``attn_norm_layer`` (default: ``norm_layer``) is the
+    norm inside that MLP; it sees one value per channel and image, so a batch norm there
+    needs training batches of at least 2 (the authors train with 2), while
+    ``"identity"`` (no norm, biased convs) or ``"groupnorm"`` also train with batch 1.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        radix: int = 2,
+        cardinality: int = 1,
+        reduction: int = 4,
+        min_attn_chs: int = 32,
+        norm_layer: LayerSpec = "batchnorm2d",
+        act_layer: LayerSpec = "relu",
+        attn_norm_layer: LayerSpec | None = None,
+    ) -> None:
+        super().__init__()
+        if radix < 1 or cardinality < 1:
+            raise ValueError(f"radix and cardinality must be >= 1, got {radix}, {cardinality}")
+        if channels % cardinality:
+            raise ValueError(f"channels ({channels}) must be divisible by cardinality ({cardinality})")
+        self.radix = radix
+        self.cardinality = cardinality
+        attn_chs = max(channels * radix // reduction, min_attn_chs)
+        self.radix_conv = ConvNormAct(
+            channels, channels * radix, 3, groups=radix * cardinality, bias=True,
+            norm_layer=norm_layer, act_layer=act_layer,
+        )
+        attn_norm = norm_layer if attn_norm_layer is None else attn_norm_layer
+        # Without a norm the MLP needs its own biases (the norm's shift otherwise plays that role).
+        bias = isinstance(attn_norm, str) and attn_norm.lower() == "identity"
+        self.fc1 = ConvNormAct(channels, attn_chs, 1, groups=cardinality, bias=bias,
+                               norm_layer=attn_norm, act_layer=act_layer)
+        self.fc2 = ConvNormAct(attn_chs, channels * radix, 1, groups=cardinality, bias=bias,
+                               norm_layer=attn_norm, act_layer=None)
+
+    def radix_weights(self, pooled: torch.Tensor) -> torch.Tensor:
+        """(B, C, 1, 1) pooled sum -> (B, radix, C, 1, 1) weights summing to 1 over radix."""
+        batch = pooled.shape[0]
+        logits = self.fc2(self.fc1(pooled))
+        if self.radix == 1:
+            return torch.sigmoid(logits).view(batch, 1, -1, 1, 1)
+        # fc2 is grouped by cardinality: channel order is (cardinality, radix, width).
+        logits = logits.view(batch, self.cardinality, self.radix, -1).transpose(1, 2)
+        return torch.softmax(logits, dim=1).reshape(batch, self.radix, -1, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = self.radix_conv(x)
+        batch, total, height, width = feats.shape
+        splits = feats.view(batch, self.radix, total // self.radix, height, width)
+        pooled = splits.sum(dim=1).mean(dim=(2, 3), keepdim=True)
+        weights = self.radix_weights(pooled)
+        return (splits * weights).sum(dim=1)
+
+
+class ResNeStBottleneck(nn.Module):
+    """1x1 reduce -> split-attention 3x3 -> 1x1 expand, plus a (projected) shortcut."""
+
+    def __init__(
+        self,
+        in_chs: int,
+        planes: int,
+        expansion: int = 4,
+        radix: int = 2,
+        cardinality: int = 1,
+        reduction: int = 4,
+        norm_layer: LayerSpec = "batchnorm2d",
+        act_layer: LayerSpec = "relu",
+        attn_norm_layer: LayerSpec | None = None,
+    ) -> None:
+        super().__init__()
+        out_chs = planes * expansion
+        self.out_chs = out_chs
+        self.conv1 = ConvNormAct(in_chs, planes, 1, bias=True, norm_layer=norm_layer, act_layer=act_layer)
+        self.conv2 = SplitAttention2d(planes, radix, cardinality, reduction, norm_layer=norm_layer,
+                                      act_layer=act_layer, attn_norm_layer=attn_norm_layer)
+        self.conv3 = ConvNormAct(planes, out_chs, 1, bias=True, norm_layer=norm_layer, act_layer=None)
+        if in_chs != out_chs:
+            self.shortcut = ConvNormAct(in_chs, out_chs, 1, bias=False, norm_layer=norm_layer, act_layer=None)
+        else:
+            self.shortcut = nn.Identity()
+        self.act = act_factory(act_layer)()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv3(self.conv2(self.conv1(x)))
+        return self.act(out + self.shortcut(x))
+
+
+class ResNeStDeepStem(nn.Sequential):
+    """Three 3x3 conv-norm-act layers (ResNeSt's 'deep stem'), optionally strided first."""
+
+    def __init__(
+        self,
+        in_chs: int,
+        channels: Sequence[int] = (64, 64, 128),
+        stride: int = 1,
+        norm_layer: LayerSpec = "batchnorm2d",
+        act_layer: LayerSpec = "relu",
+    ) -> None:
+        if len(channels) == 0:
+            raise ValueError("a deep stem needs at least one conv")
+        layers = []
+        prev = in_chs
+        for i, chs in enumerate(channels):
+            layers.append(ConvNormAct(prev, chs, 3, stride if i == 0 else 1,
+                                      norm_layer=norm_layer, act_layer=act_layer))
+            prev = chs
+        super().__init__(*layers)
+        self.out_chs = prev
+
+
+def resnest_stage(
+    in_chs: int, planes: int, num_blocks: int, expansion: int = 4, radix: int = 2,
+    cardinality: int = 1, reduction: int = 4, norm_layer: LayerSpec = "batchnorm2d",
+    act_layer: LayerSpec = "relu", attn_norm_layer: LayerSpec | None = None,
+) -> nn.Sequential:
+    """``num_blocks`` bottlenecks, the first one projecting ``in_chs`` to ``planes*expansion``."""
+    if num_blocks < 1:
+        raise ValueError(f"a ResNeSt stage needs at least one block, got {num_blocks}")
+    blocks = []
+    prev = in_chs
+    for _ in range(num_blocks):
+        block = ResNeStBottleneck(prev, planes, expansion, radix, cardinality, reduction, norm_layer, act_layer,
+                                  attn_norm_layer)
+        blocks.append(block)
+        prev = block.out_chs
+    return nn.Sequential(*blocks)
+
+
+__all__ = ["ResNeStBottleneck", "ResNeStDeepStem", "SplitAttention2d", "resnest_stage"]

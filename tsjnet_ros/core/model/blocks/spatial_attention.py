@@ -1,0 +1,32 @@
+"""Data-agnostic grouped spatial attention (TSJNet decoder, also inside the DSM).
+
+The channels are split into ``groups``; each group predicts one sigmoid map from its
+own channels with a 1x1 conv and is rescaled by it. No statistics of a particular data
+domain are involved (no norm layer), which is what lets the same maps recalibrate
+attention across datasets. The maps are returned so the diversity loss L_div can push
+different groups to attend to different places.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class GroupedSpatialAttention(nn.Module):
+    """``x`` (B, C, H, W) -> (x rescaled per group, maps (B, groups, H, W) in (0, 1))."""
+
+    def __init__(self, channels: int, groups: int = 8) -> None:
+        super().__init__()
+        if groups < 1 or channels % groups:
+            raise ValueError(f"groups ({groups}) must be >= 1 and divide channels ({channels})")
+        self.groups = groups
+        # One grouped conv computes all maps at once; group g only sees its own channels.
+        self.score = nn.Conv2d(channels, groups, 1, groups=groups)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        maps = torch.sigmoid(self.score(x))
+        batch, channels, height, width = x.shape
+        grouped = x.reshape(batch, self.groups, channels // self.groups, height, width)
+        out = (grouped * maps.unsqueeze(2)).reshape(batch, channels, height, width)
+        return out, maps

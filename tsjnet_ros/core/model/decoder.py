@@ -1,0 +1,28 @@
+"""Decoder with data-agnostic grouped spatial attention on the fused base+detail features."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from tsjnet_ros.core.model.blocks.spatial_attention import GroupedSpatialAttention
+
+
+class SpatialAttentionDecoder(nn.Module):
+    """concat(base, detail) -> grouped spatial attention -> 1x1 reduce -> body -> image head.
+
+    Returns ``(image (B, 1, H, W) in [0, 1], attention maps (B, G, h, w))``; the maps live
+    at the resolution of the decoder's input features.
+    """
+
+    def __init__(self, attention: GroupedSpatialAttention, reduce: nn.Module, body: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.attention = attention
+        self.reduce = reduce
+        self.body = body
+        self.head = head
+
+    def forward(self, base: torch.Tensor, detail: torch.Tensor,
+                skip: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        x, maps = self.attention(torch.cat([base, detail], dim=1))
+        return self.head(self.body(self.reduce(x)), skip), maps

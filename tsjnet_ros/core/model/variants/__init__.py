@@ -1,0 +1,1 @@
+"""Registered fusion-network variants (one config dataclass + factory per file)."""

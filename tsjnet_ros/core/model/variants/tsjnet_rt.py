@@ -1,0 +1,133 @@
+"""``tsjnet_rt``: TSJNet's four-part topology sized for robots without a big GPU.
+
+Same parts as ``tsjnet`` (shared ResNeSt encoder with NAT + DSM branches, NAT base
+fusion, DSM detail fusion, spatial-attention decoder), but no convolution runs at full
+resolution: the image is space-to-depth'ed to 1/2 size (lossless), a strided conv goes
+to 1/4 where narrow ResNeSt blocks and the DSM work, neighborhood attention runs at 1/8
+and 1/16, and a light decoder returns to full size with two pixel-shuffle steps and a
+1/2-size encoder skip. Budget: fusion well under 3 GMAC per 480x640 pair.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from torch import nn
+
+from tsjnet_ros.core.model.blocks.conv_norm_act import ConvNormAct
+from tsjnet_ros.core.model.blocks.detail_saliency import DetailSaliencyModule
+from tsjnet_ros.core.model.blocks.image_heads import PixelShuffleImageHead
+from tsjnet_ros.core.model.blocks.layer_choice import LayerSpec
+from tsjnet_ros.core.model.blocks.nat import NATBranch
+from tsjnet_ros.core.model.blocks.resnest import resnest_stage
+from tsjnet_ros.core.model.blocks.spatial_attention import GroupedSpatialAttention
+from tsjnet_ros.core.model.decoder import SpatialAttentionDecoder
+from tsjnet_ros.core.model.encoder import SharedEncoder
+from tsjnet_ros.core.model.fusion_net import FusionNet
+from tsjnet_ros.core.model.registry import register_model
+from tsjnet_ros.core.model.variants.config_checks import check_common, check_positive_ints, normalise_sequences
+
+ENCODER_STRIDE = 4  # space-to-depth (2) then one stride-2 conv
+
+
+@dataclass(frozen=True)
+class TsjnetRtConfig:
+    """Sizes of the real-time network; widths are per 1/2- and 1/4-size feature map."""
+
+    skip_chs: int = 16  # 1/2 size stem, also the decoder skip
+    encoder_chs: int = 32  # 1/4 size
+    resnest_planes: int = 16
+    resnest_expansion: int = 2
+    resnest_blocks: int = 1
+    radix: int = 2
+    cardinality: int = 1
+    attn_reduction: int = 4
+    feature_chs: int = 32
+    nat_embed_dim: int = 32
+    nat_depths: tuple[int, ...] = (1, 1)
+    nat_heads: tuple[int, ...] = (2, 4)
+    nat_kernel_size: int = 7
+    nat_mlp_ratio: float = 2.0
+    nat_head_chs: tuple[int, ...] = (32,)
+    nat_rel_pos_bias: bool = False
+    drop_path_rate: float = 0.1
+    dsm_attention_groups: int = 4
+    dsm_se_reduction: int = 2
+    dsm_dropout: float = 0.0
+    dsm_saliency: str = "gradient"
+    dsm_separable: bool = True
+    decoder_attention_groups: int = 8
+    decoder_chs: int = 32
+    decoder_planes: int = 16
+    decoder_blocks: int = 1
+    norm_layer: LayerSpec = "batchnorm2d"
+    act_layer: LayerSpec = "relu"
+    attn_norm_layer: LayerSpec = "identity"  # trains with batch 1 too
+    na_backend: str = "auto"
+    joint_encoding: bool = True
+    pad_mode: str = "reflect"
+
+    def __post_init__(self) -> None:
+        normalise_sequences(self)
+        check_positive_ints(
+            self, "skip_chs", "encoder_chs", "resnest_planes", "resnest_expansion", "resnest_blocks", "radix",
+            "cardinality", "attn_reduction", "feature_chs", "nat_embed_dim", "nat_depths", "nat_heads",
+            "nat_kernel_size", "nat_head_chs", "dsm_attention_groups", "dsm_se_reduction",
+            "decoder_attention_groups", "decoder_chs", "decoder_planes", "decoder_blocks",
+        )
+        check_common(self)
+
+    @property
+    def nat_stride(self) -> int:
+        """Downsampling inside NAT-mini relative to the 1/4-size features."""
+        return 2 * 2 ** (len(self.nat_depths) - 1)
+
+    @property
+    def pad_multiple(self) -> int:
+        return ENCODER_STRIDE * self.nat_stride
+
+
+def _upsample_strides(total: int) -> tuple[int, ...]:
+    """Factor ``total`` (a power of two) into x2 transposed-conv steps."""
+    return (2,) * int(math.log2(total))
+
+
+def _nat_branch(cfg: TsjnetRtConfig) -> NATBranch:
+    return NATBranch(
+        cfg.feature_chs, embed_dim=cfg.nat_embed_dim, depths=cfg.nat_depths, num_heads=cfg.nat_heads,
+        kernel_size=cfg.nat_kernel_size, mlp_ratio=cfg.nat_mlp_ratio, drop_path_rate=cfg.drop_path_rate,
+        tokenizer_strides=(2,), head_chs=cfg.nat_head_chs, upsample_strides=_upsample_strides(cfg.nat_stride),
+        rel_pos_bias=cfg.nat_rel_pos_bias, act_layer=cfg.act_layer, na_backend=cfg.na_backend,
+    )
+
+
+def _dsm(cfg: TsjnetRtConfig) -> DetailSaliencyModule:
+    return DetailSaliencyModule(
+        cfg.feature_chs, cfg.dsm_attention_groups, cfg.dsm_se_reduction, cfg.dsm_dropout, cfg.dsm_saliency,
+        separable=cfg.dsm_separable, norm_layer=cfg.norm_layer, act_layer=cfg.act_layer,
+    )
+
+
+@register_model("tsjnet_rt")
+def tsjnet_rt(config: TsjnetRtConfig) -> FusionNet:
+    """The real-time TSJNet fusion network."""
+    cfg = config
+    norm, act = cfg.norm_layer, cfg.act_layer
+    stem = nn.Sequential(nn.PixelUnshuffle(2), ConvNormAct(4, cfg.skip_chs, 3, norm_layer=norm, act_layer=act))
+    body = nn.Sequential(
+        ConvNormAct(cfg.skip_chs, cfg.encoder_chs, 3, stride=2, norm_layer=norm, act_layer=act),
+        resnest_stage(cfg.encoder_chs, cfg.resnest_planes, cfg.resnest_blocks, cfg.resnest_expansion,
+                      cfg.radix, cfg.cardinality, cfg.attn_reduction, norm, act, cfg.attn_norm_layer),
+    )
+    neck = ConvNormAct(cfg.resnest_planes * cfg.resnest_expansion, cfg.feature_chs, 1, norm_layer=norm, act_layer=act)
+    encoder = SharedEncoder(stem, body, neck, _nat_branch(cfg), _dsm(cfg), keep_skip=True)
+    decoder = SpatialAttentionDecoder(
+        GroupedSpatialAttention(2 * cfg.feature_chs, cfg.decoder_attention_groups),
+        ConvNormAct(2 * cfg.feature_chs, cfg.decoder_chs, 1, norm_layer=norm, act_layer=act),
+        resnest_stage(cfg.decoder_chs, cfg.decoder_planes, cfg.decoder_blocks, cfg.resnest_expansion,
+                      cfg.radix, cfg.cardinality, cfg.attn_reduction, norm, act, cfg.attn_norm_layer),
+        PixelShuffleImageHead(cfg.decoder_planes * cfg.resnest_expansion, cfg.skip_chs, act, norm),
+    )
+    return FusionNet(encoder, _nat_branch(cfg), _dsm(cfg), decoder, pad_multiple=cfg.pad_multiple,
+                     joint_encoding=cfg.joint_encoding, pad_mode=cfg.pad_mode)
