@@ -52,26 +52,29 @@ def count_macs(model: nn.Module, *args: Any, **kwargs: Any) -> MacReport:
     na_counted = [0]
     na_analytic = [0]
     child_totals: dict[str, int] = {}
-    starts: dict[int, int] = {}
+    na_starts: dict[int, int] = {}
+    child_starts: dict[int, int] = {}
 
     def counted_flops() -> int:
         return int(sum(counter.flop_counts["Global"].values()))
 
     def na_pre(module: nn.Module, inputs: tuple) -> None:
-        starts[id(module)] = counted_flops()
+        na_starts[id(module)] = counted_flops()
 
     def na_post(module: nn.Module, inputs: tuple, output: Any) -> None:
-        na_counted[0] += counted_flops() - starts.pop(id(module))
+        na_counted[0] += counted_flops() - na_starts.pop(id(module))
         batch, height, width, _ = inputs[0].shape
         na_analytic[0] += neighborhood_attention_macs(module, batch, height, width)
 
+    def macs_so_far() -> int:
+        return (counted_flops() - na_counted[0]) // 2 + na_analytic[0]
+
     def child_hooks(name: str):
         def pre(module: nn.Module, inputs: tuple) -> None:
-            starts[id(module)] = counted_flops() // 2 - na_counted[0] // 2 + na_analytic[0]
+            child_starts[id(module)] = macs_so_far()
 
         def post(module: nn.Module, inputs: tuple, output: Any) -> None:
-            now = counted_flops() // 2 - na_counted[0] // 2 + na_analytic[0]
-            child_totals[name] = child_totals.get(name, 0) + now - starts.pop(id(module))
+            child_totals[name] = child_totals.get(name, 0) + macs_so_far() - child_starts.pop(id(module))
 
         return pre, post
 
