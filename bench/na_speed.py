@@ -41,7 +41,8 @@ def median_ms(fn, repeats: int, warmup: int = 1) -> str:
         fn()
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    return f"{1e3 * statistics.median(wall):9.1f} ms wall {1e3 * statistics.median(cpu):9.1f} ms cpu"
+    wall_ms, cpu_ms = 1e3 * statistics.median(wall), 1e3 * statistics.median(cpu)
+    return f"{wall_ms:9.1f} ms wall {cpu_ms:9.1f} ms cpu"
 
 
 def make_inputs(size, channels, heads, requires_grad=False, seed=0):

@@ -200,18 +200,21 @@ def neighborhood_attention_2d(
 
     ``rpb`` (``(heads, 2k-1, 2k-1)``) is added to the logits per relative offset as in NAT.
     ``scale`` defaults to ``head_dim ** -0.5``. ``backend``: ``"natten"``, ``"torch"`` (ours)
-    or ``"auto"``, which uses natten only for CUDA tensors without rpb or dropout when
-    natten imports, and ours otherwise. ``dropout_p`` drops attention weights (ours only).
+    or ``"auto"``, which uses natten for CUDA tensors without rpb or dropout when natten
+    imports and has a kernel for the case, and ours otherwise. ``dropout_p`` drops
+    attention weights (ours only).
     Returns ``(B, H, W, heads, value_head_dim)``.
     """
     validate_neighborhood_args(query, key, value, kernel_size, dilation, rpb, scale, backend)
     if not 0.0 <= float(dropout_p) < 1.0:
         raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
     if backend == "auto":
-        use_natten = (
-            query.is_cuda and rpb is None and dropout_p == 0.0 and natten_available()
-        )
-        backend = "natten" if use_natten else "torch"
+        if query.is_cuda and rpb is None and dropout_p == 0.0 and natten_available():
+            try:
+                return _natten_na2d(query, key, value, kernel_size, dilation, scale)
+            except NotImplementedError:
+                pass  # natten has no kernel for this case (e.g. its head_dim limits): use ours
+        backend = "torch"
     if backend == "natten":
         if rpb is not None:
             raise ValueError("backend='natten' does not support rpb (natten >= 0.20 dropped it)")

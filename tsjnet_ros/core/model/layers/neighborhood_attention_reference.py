@@ -55,7 +55,9 @@ def dense_neighborhood_attention_2d(
         xs = torch.arange(width, device=device) // dilation
         dy = (ys[None, :] - ys[:, None]).clamp(-(kernel_size - 1), kernel_size - 1)
         dx = (xs[None, :] - xs[:, None]).clamp(-(kernel_size - 1), kernel_size - 1)
-        bias = rpb[:, dy[:, None, :, None] + kernel_size - 1, dx[None, :, None, :] + kernel_size - 1]
+        rows = dy[:, None, :, None] + kernel_size - 1
+        cols = dx[None, :, None, :] + kernel_size - 1
+        bias = rpb[:, rows, cols]
         logits = logits + bias.reshape(heads, height * width, height * width)
     logits = logits.masked_fill(~allowed, float("-inf"))
     out = torch.matmul(torch.softmax(logits, dim=-1), v)

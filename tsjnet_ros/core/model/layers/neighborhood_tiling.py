@@ -15,7 +15,7 @@ export, and eager calls reuse a cached copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -152,25 +152,24 @@ class TilePlan:
     halo_index: torch.Tensor  # (sum of tiles*halo_len,) block-major, batch 1
     query_offset: torch.Tensor  # (blocks,) start of each block in query_index
     query_count: torch.Tensor  # (blocks,) tiles*query_len of each block
-    halo_offset: torch.Tensor
-    halo_count: torch.Tensor
     output_block: torch.Tensor  # (H*W,) block that owns each token's output
     output_within: torch.Tensor  # (H*W,) its position inside that block (batch 1)
+    _batch_cache: dict = field(default_factory=dict, repr=False)
 
     def batch_indices(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(query gather, key/value gather, output gather) indices for a batch size."""
-        if not is_tracing():
-            cache = self.__dict__.setdefault("_batch_cache", {})
-            if batch not in cache:
-                cache[batch] = self._batch_indices(batch)
-            return cache[batch]
-        return self._batch_indices(batch)
+        if is_tracing():
+            return self._batch_indices(batch)
+        if batch not in self._batch_cache:
+            self._batch_cache[batch] = self._batch_indices(batch)
+        return self._batch_cache[batch]
 
     def _batch_indices(self, batch):
-        device = self.query_index.device
-        image = torch.arange(batch, device=device)
-        query = self._spread(self.query_index, self.query_offset, self.query_count, image)
-        halo = self._spread(self.halo_index, self.halo_offset, self.halo_count, image)
+        image = torch.arange(batch, device=self.query_index.device)
+        query_sizes = [block.num_tiles * block.query_len for block in self.blocks]
+        halo_sizes = [block.num_tiles * block.halo_len for block in self.blocks]
+        query = self._spread(self.query_index, query_sizes, image)
+        halo = self._spread(self.halo_index, halo_sizes, image)
         block = self.output_block
         output = (
             batch * self.query_offset[block][None, :]
@@ -179,15 +178,11 @@ class TilePlan:
         )
         return query, halo, output.reshape(-1)
 
-    def _spread(self, index, offsets, counts, image):
-        # Position j of block k in the batched order: B*offset_k + b*count_k + (j - offset_k).
-        block = torch.repeat_interleave(torch.arange(counts.numel(), device=index.device), counts)
-        within = torch.arange(index.numel(), device=index.device) - offsets[block]
-        batch = image.numel()
-        target = batch * offsets[block][None, :] + image[:, None] * counts[block][None, :] + within
-        source = index[None, :] + image[:, None] * self.tokens
-        out = torch.empty(batch * index.numel(), dtype=index.dtype, device=index.device)
-        return out.scatter(0, target.reshape(-1), source.reshape(-1))
+    def _spread(self, index, sizes, image):
+        # Within each block, repeat its indices once per image, shifted to that image.
+        parts = torch.split(index, sizes)
+        shifted = [(part[None, :] + image[:, None] * self.tokens).reshape(-1) for part in parts]
+        return torch.cat(shifted)
 
 
 def _build_tile_plan(height, width, kernel_size, dilation, tile, device) -> TilePlan:
@@ -223,9 +218,7 @@ def _build_tile_plan(height, width, kernel_size, dilation, tile, device) -> Tile
                 )
             )
     query_count = torch.tensor([p.numel() for p in query_parts], device=device)
-    halo_count = torch.tensor([p.numel() for p in halo_parts], device=device)
     query_offset = torch.cumsum(query_count, 0) - query_count
-    halo_offset = torch.cumsum(halo_count, 0) - halo_count
 
     row_owner = torch.tensor(rows.owner, device=device)
     col_owner = torch.tensor(cols.owner, device=device)
@@ -242,8 +235,6 @@ def _build_tile_plan(height, width, kernel_size, dilation, tile, device) -> Tile
         halo_index=torch.cat(halo_parts),
         query_offset=query_offset,
         query_count=query_count,
-        halo_offset=halo_offset,
-        halo_count=halo_count,
         output_block=block_table[rc, cc].reshape(-1),
         output_within=within.reshape(-1),
     )
