@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from tsjnet_ros.core.model.checkpoint import build_system
 from tsjnet_ros.core.model.heads import (
     HEADS_PRESETS,
     HeadsConfig,
@@ -69,6 +70,17 @@ def test_light_heads_fit_the_mac_budget(light_heads):
         light_heads(torch.rand(1, 1, 480, 640))
     gmac = counter.get_total_flops() / 2e9
     assert 0.5 < gmac <= 2.0
+
+
+def test_realtime_system_fits_five_gmac():
+    """tsjnet_rt fusion + both task heads: at most 5 GMAC per 480x640 pair (the budget)."""
+    from tsjnet_ros.core.model.mac_count import count_macs
+
+    system = build_system("tsjnet_rt", seed=0).eval()
+    x = torch.rand(1, 1, 480, 640)
+    report = count_macs(system, x, x)
+    assert report.per_module["heads"] <= 2.0e9
+    assert report.gmac <= 5.0
 
 
 def test_large_preset_builds_and_runs_small():
