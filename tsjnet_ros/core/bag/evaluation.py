@@ -1,0 +1,377 @@
+"""Offline evaluation of a bag: every synchronised pair through the pipeline, no drops.
+
+Pairs are formed as the live node forms them (:mod:`pairing`), prepared with the node's
+preparation step and fused by the chosen backend. Each pair gets the fusion metrics of
+``tsjnet-eval`` (same inputs: 8-bit IR, visible luma, fused luminance); detections and
+segmentation are scored against the bag's ground truth where it has some. Results go to
+an output bag (the node's output topics, stamped with the input stamps) and to a report
+folder. Whatever happens, the output bag is closed and the report is written for the
+pairs done so far.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import cv2
+import numpy as np
+
+from tsjnet_ros.core.bag.messages import BoxSet, detections_message
+from tsjnet_ros.core.bag.pairing import BagPair, PairAccount, PairStream
+from tsjnet_ros.core.bag.problems import BagError, BagProblem
+from tsjnet_ros.core.bag.reader import BagReader
+from tsjnet_ros.core.bag.settings import PipelineSettings
+from tsjnet_ros.core.bag.topics import CLASS_NAMES_KEY, SEGMENTATION_CLASSES_KEY, InputTopics, OutputTopics
+from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
+from tsjnet_ros.core.bag.writer import BagWriter
+from tsjnet_ros.core.fusion.backend import Detection, FusionBackend, FusionResult
+from tsjnet_ros.core.metrics.detection import ImageAnnotations, evaluate_detections
+from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS, evaluate_fusion
+from tsjnet_ros.core.metrics.image_input import ir_to_uint8
+from tsjnet_ros.core.metrics.segmentation import SegmentationScore
+from tsjnet_ros.core.overlay import draw_overlay
+from tsjnet_ros.core.pair_preparation import prepare_pair
+from tsjnet_ros.tools.evaluate import _predictions as predictions_by_class_name
+
+SEGMENTATION_IGNORE = 255
+
+
+@dataclass(frozen=True)
+class EvaluationOptions:
+    """``metrics``: fusion metric names (None = all, empty = none)."""
+
+    metrics: tuple[str, ...] | None = None
+    convention: str = "default"
+    overlay_alpha: float = 0.4
+    contact_sheet_rows: int = 6
+    tile_width: int = 256
+    output_storage: str = "mcap"
+    output_color: bool = False  # also write fused/image_color (the overlay already shows it)
+    class_names: tuple[str, ...] | None = None  # ground-truth detection classes (else from the bag)
+    overwrite: bool = False
+
+    def metric_names(self) -> list[str]:
+        names = list(FUSION_METRICS) if self.metrics is None else list(self.metrics)
+        unknown = [m for m in names if m not in FUSION_METRICS]
+        if unknown:
+            raise ValueError(f"unknown metrics {unknown}; known: {', '.join(FUSION_METRICS)}")
+        return names
+
+
+@dataclass
+class PairRecord:
+    """What one pair produced: stamps, timings (ms), metric values and counts."""
+
+    number: int
+    stamp_ns: int
+    ir_stamp_ns: int
+    log_time_ns: int
+    timings: dict[str, float]
+    metrics: dict[str, float]
+    detections: int
+    gt_boxes: int | None
+
+    def as_dict(self) -> dict:
+        return {
+            "pair": self.number, "stamp_ns": self.stamp_ns, "ir_stamp_ns": self.ir_stamp_ns,
+            "pair_offset_ms": (self.ir_stamp_ns - self.stamp_ns) / 1e6, "log_time_ns": self.log_time_ns,
+            "timings_ms": self.timings, "metrics": self.metrics, "detections": self.detections,
+            "gt_boxes": self.gt_boxes,
+        }
+
+
+@dataclass
+class EvaluationResult:
+    bag: Path
+    backend: str
+    settings: PipelineSettings
+    account: PairAccount
+    records: list[PairRecord]
+    detection: dict | None
+    segmentation: dict | None
+    problems: list[BagProblem]
+    output_bag: Path | None
+    output_counts: dict[str, int]
+    wall_s: float
+    status: str  # "complete", "interrupted" or "failed: ..."
+    contact_rows: list[tuple[str, list[np.ndarray]]] = field(default_factory=list, repr=False)
+
+    @property
+    def expected_pairs(self) -> int:
+        return self.account.pairs
+
+    @property
+    def processed_pairs(self) -> int:
+        return len(self.records)
+
+
+class _Scoring:
+    """Accumulates detection and segmentation ground truth against predictions."""
+
+    def __init__(self, backend: FusionBackend, account: PairAccount, bag_custom: dict[str, str],
+                 class_names: Sequence[str] | None) -> None:
+        self.det_classes = list(class_names) if class_names else _json_list(bag_custom.get(CLASS_NAMES_KEY))
+        self.backend_det = list(getattr(backend, "detection_classes", []) or [])
+        self.score_detections = account.has_gt_detections and bool(self.backend_det)
+        self.predictions: list = []
+        self.truths: list[ImageAnnotations] = []
+        gt_seg_names = _json_list(bag_custom.get(SEGMENTATION_CLASSES_KEY))
+        backend_seg = list(getattr(backend, "segmentation_classes", []) or [])
+        self.seg_names = gt_seg_names or backend_seg
+        self.segmentation: SegmentationScore | None = None
+        self._seg_lookup: np.ndarray | None = None
+        if account.has_gt_segmentation and backend_seg and self.seg_names:
+            self.segmentation = SegmentationScore(len(self.seg_names), self.seg_names, ignore_index=SEGMENTATION_IGNORE)
+            lookup = {n.lower(): i for i, n in enumerate(self.seg_names)}
+            table = np.zeros(256, np.uint8)  # classes the ground truth does not label count as class 0
+            for i, name in enumerate(backend_seg[:256]):
+                table[i] = lookup.get(name.lower(), 0)
+            self._seg_lookup = table
+
+    def add(self, result: FusionResult, gt_boxes: BoxSet | None, gt_seg: np.ndarray | None, scale: tuple[float, float]) -> None:
+        if self.score_detections and gt_boxes is not None:
+            boxes = gt_boxes.boxes * np.array([scale[0], scale[1], scale[0], scale[1]])
+            if self.det_classes:
+                self.predictions.append(predictions_by_class_name(result.detections, self.det_classes))
+            else:  # no class table in the bag: ids are compared directly
+                self.predictions.append(_predictions_by_id(result.detections))
+            self.truths.append(ImageAnnotations(boxes, gt_boxes.class_ids))
+        if self.segmentation is not None and gt_seg is not None and result.segmentation is not None:
+            target = gt_seg
+            if target.shape != result.segmentation.shape:
+                h, w = result.segmentation.shape
+                target = cv2.resize(target, (w, h), interpolation=cv2.INTER_NEAREST)
+            self.segmentation.update(self._seg_lookup[result.segmentation], target)
+
+    def detection_report(self) -> dict | None:
+        if not self.truths:
+            return None
+        names = self.det_classes or self.backend_det
+        highest = max((int(t.labels.max()) for t in self.truths if t.labels.size), default=-1)
+        highest = max(highest, max((int(p.labels.max()) for p in self.predictions if p.labels.size), default=-1))
+        names = list(names) + [str(i) for i in range(len(names), highest + 1)]
+        return evaluate_detections(self.predictions, self.truths, names).as_dict()
+
+    def segmentation_report(self) -> dict | None:
+        if self.segmentation is None or not self.segmentation.confusion.any():
+            return None
+        return self.segmentation.as_dict()
+
+
+def _json_list(text: str | None) -> list[str]:
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _predictions_by_id(detections: Sequence[Detection]) -> Any:
+    from tsjnet_ros.core.metrics.detection import ImageDetections
+
+    return ImageDetections(
+        np.array([d.box_xyxy for d in detections], dtype=np.float64).reshape(-1, 4),
+        np.array([d.score for d in detections], dtype=np.float64),
+        np.array([d.class_id for d in detections], dtype=np.int64),
+    )
+
+
+class _OutputBag:
+    """The evaluated bag: the node's output topics, stamped like the input pair.
+
+    Encoding and writing run on a background thread (bounded queue), so disk I/O overlaps
+    with fusion of the next pair. The bag is created with the first pair.
+    """
+
+    def __init__(self, path: Path, storage: str, overwrite: bool, topics: OutputTopics, color: bool) -> None:
+        self.path, self.storage, self.overwrite, self.topics, self.color = path, storage, overwrite, topics, color
+        self.writer: BagWriter | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def _open(self) -> None:
+        self.writer = BagWriter(self.path, self.storage, overwrite=self.overwrite).open()
+        t = self.topics
+        for topic in (t.fused, t.overlay) + ((t.fused_color,) if self.color else ()):
+            self.writer.add_topic(topic, IMAGE)
+        self.writer.add_topic(t.detections, DETECTIONS)
+        self._thread = threading.Thread(target=self._drain, name="output_bag_writer", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if self._error is None:
+                try:
+                    self._write(*job)
+                except BaseException as exc:  # reported to the producer on its next call
+                    self._error = exc
+
+    def write(self, pair: BagPair, result: FusionResult, overlay: np.ndarray) -> None:
+        if self._error is not None:
+            raise RuntimeError(f"writing the output bag {self.path} failed: {self._error}") from self._error
+        if self.writer is None:
+            self._open()
+        self._queue.put((pair, result, overlay))
+
+    def _write(self, pair: BagPair, result: FusionResult, overlay: np.ndarray) -> None:
+        t, w = self.topics, self.writer
+        stamp, frame_id = pair.visible.stamp_ns, pair.visible.frame_id
+        log_time = max(pair.ir.log_time_ns, pair.visible.log_time_ns)
+        w.write_image(t.fused, log_time, result.fused, "mono8", stamp, frame_id)
+        if self.color:
+            w.write_image(t.fused_color, log_time, result.fused_color[:, :, ::-1], "bgr8", stamp, frame_id)
+        boxes = BoxSet(
+            [d.box_xyxy for d in result.detections], [d.class_id for d in result.detections], [d.score for d in result.detections]
+        )
+        w.write(t.detections, log_time, detections_message(boxes, stamp, frame_id))
+        if result.segmentation is not None:
+            w.add_topic(t.segmentation, IMAGE)
+            w.write_image(t.segmentation, log_time, result.segmentation, "mono8", stamp, frame_id)
+        w.write_image(t.overlay, log_time, overlay, "rgb8", stamp, frame_id)
+
+    def close(self) -> dict[str, int]:
+        """Finish pending writes and close the bag (also after errors), returning counts."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+        if self.writer is None:
+            return {}
+        self.writer.close()
+        if self._error is not None:
+            raise RuntimeError(f"writing the output bag {self.path} failed: {self._error}") from self._error
+        return dict(self.writer.counts)
+
+
+def _contact_indices(total: int, rows: int) -> set[int]:
+    if total <= 0 or rows <= 0:
+        return set()
+    return {int(round(x)) for x in np.linspace(0, total - 1, min(rows, total))}
+
+
+def _gt_detections(gt: BoxSet, class_names: Sequence[str]) -> list[Detection]:
+    return [
+        Detection(int(c), class_names[c] if 0 <= c < len(class_names) else str(int(c)), 1.0, tuple(map(float, b)))
+        for b, c in zip(gt.boxes, gt.class_ids)
+    ]
+
+
+def evaluate_bag(
+    bag: str | Path,
+    backend: FusionBackend,
+    settings: PipelineSettings,
+    output_bag: str | Path | None,
+    topics: InputTopics = InputTopics(),
+    options: EvaluationOptions = EvaluationOptions(),
+    output_topics: OutputTopics = OutputTopics(),
+    progress: Callable[[int, int], None] | None = None,
+) -> EvaluationResult:
+    """Run the pipeline on every pair of ``bag`` (see module docstring).
+
+    Raises :class:`BagError` before any work when the bag cannot be paired (missing or
+    mistyped camera topic, no pair within the slop). Later problems are recorded in the
+    result and processing goes on.
+    """
+    metric_names = options.metric_names()
+    start = time.perf_counter()
+    with BagReader(bag) as reader:
+        has_segmentation = bool(getattr(backend, "segmentation_classes", None))
+        stream = PairStream(reader, topics, settings, segmentation=has_segmentation, prefetch=8)
+        scoring = _Scoring(backend, stream.account, reader.custom_data, options.class_names)
+        problems: list[BagProblem] = []
+        records: list[PairRecord] = []
+        sheet_rows: list[tuple[str, list[np.ndarray]]] = []
+        sheet_at = _contact_indices(stream.estimated_pairs(), options.contact_sheet_rows)
+        out = (_OutputBag(Path(output_bag), options.output_storage, options.overwrite, output_topics, options.output_color)
+               if output_bag else None)
+        status = "complete"
+        try:
+            for pair in stream:
+                record = _process_pair(pair, backend, settings, metric_names, options, scoring, out, sheet_at, sheet_rows, problems)
+                if record is not None:
+                    records.append(record)
+                if progress is not None:
+                    progress(pair.number + 1, max(stream.estimated_pairs(), pair.number + 1))
+        except BagError:
+            if stream.account.pairs == 0:
+                raise  # nothing could be paired: a usage error, not a partial result
+            status = "failed"
+        except KeyboardInterrupt:
+            status = "interrupted"
+        except Exception as exc:  # keep what was done; the caller sees the failure in the status
+            status = f"failed: {type(exc).__name__}: {exc}"
+        finally:
+            try:
+                output_counts = out.close() if out is not None else {}
+            except RuntimeError as exc:
+                output_counts = dict(out.writer.counts) if out is not None and out.writer is not None else {}
+                problems.append(BagProblem("output_failed", str(exc)))
+                status = status if status != "complete" else "failed: output bag"
+        problems[:0] = stream.account.problems
+        problems.extend(p for p in reader.problems if p not in problems)
+    if status == "complete" and len(records) < stream.account.pairs:
+        problems.append(BagProblem("incomplete", f"{stream.account.pairs - len(records)} of {stream.account.pairs} pairs produced no result"))
+    return EvaluationResult(
+        bag=Path(bag), backend=getattr(backend, "name", type(backend).__name__), settings=settings, account=stream.account,
+        records=records, detection=scoring.detection_report(), segmentation=scoring.segmentation_report(),
+        problems=problems, output_bag=Path(output_bag) if output_bag and output_counts else None, output_counts=output_counts,
+        wall_s=time.perf_counter() - start, status=status, contact_rows=sheet_rows,
+    )
+
+
+def _process_pair(
+    pair: BagPair, backend: FusionBackend, settings: PipelineSettings, metric_names: list[str],
+    options: EvaluationOptions, scoring: _Scoring, out: _OutputBag | None, sheet_at: set[int],
+    sheet_rows: list, problems: list[BagProblem],
+) -> PairRecord | None:
+    t0 = time.perf_counter()
+    try:
+        ir, vis = prepare_pair(pair.ir.array, pair.ir.encoding, pair.visible.array, pair.visible.encoding, settings.resize_to)
+        t1 = time.perf_counter()
+        result = backend.fuse(ir, vis)
+    except Exception as exc:  # one bad pair must not stop the evaluation
+        problems.append(BagProblem("fusion_failed", f"pair {pair.number}: {type(exc).__name__}: {exc}", log_time_ns=pair.visible.log_time_ns))
+        return None
+    t2 = time.perf_counter()
+    scores: dict[str, float] = {}
+    if metric_names:
+        vis_luma = cv2.cvtColor(vis, cv2.COLOR_RGB2GRAY) if vis.ndim == 3 else vis
+        scores = evaluate_fusion(ir_to_uint8(ir), vis_luma, result.fused, metric_names, options.convention)
+    h, w = result.fused.shape[:2]
+    vh, vw = pair.visible.array.shape[:2]
+    scoring.add(result, pair.gt_boxes, pair.gt_segmentation, (w / vw, h / vh))
+    t3 = time.perf_counter()
+    if result.detections or result.segmentation is not None:
+        overlay = draw_overlay(result.fused_color, result.detections, result.segmentation, options.overlay_alpha)
+    else:  # nothing to draw: the overlay is the fused colour image itself
+        overlay = result.fused_color
+    if out is not None:
+        out.write(pair, result, overlay)
+    t4 = time.perf_counter()
+    if pair.number in sheet_at:
+        truth = overlay
+        if pair.gt_boxes is not None:
+            names = scoring.det_classes or scoring.backend_det
+            scale_boxes = BoxSet(pair.gt_boxes.boxes * np.array([w / vw, h / vh, w / vw, h / vh]), pair.gt_boxes.class_ids, None)
+            truth = draw_overlay(result.fused_color, _gt_detections(scale_boxes, names), None)
+        sheet_rows.append((f"pair {pair.number}", [ir_to_uint8(ir), vis, result.fused_color, overlay, truth]))
+    timings = {
+        "prepare": (t1 - t0) * 1000.0, "fuse": (t2 - t1) * 1000.0, "metrics": (t3 - t2) * 1000.0,
+        "output": (t4 - t3) * 1000.0, "total": (t4 - t0) * 1000.0,
+    }
+    return PairRecord(
+        number=pair.number, stamp_ns=pair.visible.stamp_ns, ir_stamp_ns=pair.ir.stamp_ns,
+        log_time_ns=max(pair.ir.log_time_ns, pair.visible.log_time_ns), timings=timings, metrics=scores,
+        detections=len(result.detections), gt_boxes=None if pair.gt_boxes is None else len(pair.gt_boxes.boxes),
+    )

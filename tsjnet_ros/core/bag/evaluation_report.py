@@ -1,0 +1,229 @@
+"""The report folder of a bag evaluation: markdown, JSON, metric tables and pictures.
+
+Files: ``report.md`` (summary, problems, pictures), ``report.json`` (everything, per pair),
+``metrics.md`` / ``metrics.csv`` / ``metrics.json`` (the tables ``tsjnet-eval`` writes, one
+row per pair), ``contact_sheet.png``, ``per_frame_metrics.png`` and ``latency.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tsjnet_ros.core.bag.evaluation import EvaluationResult
+from tsjnet_ros.core.metrics.contact_sheet import make_contact_sheet
+from tsjnet_ros.core.metrics.evaluation_report import _json_safe, summarise, write_csv, write_json, write_markdown
+
+PLOTTED_METRICS = ("EN", "SD", "SSIM", "MI", "VIF", "Qabf")
+SHEET_COLUMNS = ("IR", "visible", "fused", "overlay", "ground truth")
+
+
+def _records(result: EvaluationResult) -> list[dict]:
+    name = result.bag.name
+    return [
+        {"dataset": name, "method": result.backend, "image": f"{r.number:05d}", **r.metrics, "fuse_ms": r.timings["fuse"]}
+        for r in result.records
+    ]
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    data = np.asarray(values, dtype=np.float64)
+    p50, p95 = np.percentile(data, (50, 95))
+    return {"mean": float(data.mean()), "p50": float(p50), "p95": float(p95), "max": float(data.max())}
+
+
+def summary(result: EvaluationResult) -> dict:
+    """The figures of the run as one JSON-ready dict (no per-pair data)."""
+    plan = result.account
+    columns = list(result.records[0].metrics) if result.records else []
+    means = summarise(_records(result), columns)[0] if result.records and columns else {}
+    stats = plan.sync_stats
+    return {
+        "status": result.status,
+        "bag": str(result.bag),
+        "backend": result.backend,
+        "settings": result.settings.as_dict(),
+        "pairs": {"expected": result.expected_pairs, "processed": result.processed_pairs,
+                  "flushed_at_end": plan.flushed_pairs},
+        "messages": plan.messages,
+        "invalid_images": plan.invalid,
+        "unpaired_images": plan.unpaired,
+        "sync": None if stats is None else {"received": stats.received, "dropped": stats.dropped,
+                                            "out_of_order": stats.out_of_order, "emitted": stats.emitted, "resets": stats.resets},
+        "bag_read_completely": plan.complete,
+        "stamp_range_s": {k: (None if v is None else [v[0] / 1e9, v[1] / 1e9]) for k, v in plan.stamp_range.items()},
+        "ground_truth": {"detections": plan.has_gt_detections, "segmentation": plan.has_gt_segmentation,
+                         "unmatched_messages": plan.gt_unmatched},
+        "fusion_metrics_mean": {c: means.get(c) for c in columns},
+        "detection": result.detection,
+        "segmentation": result.segmentation,
+        "timings_ms": {k: _stats([r.timings[k] for r in result.records]) for k in ("prepare", "fuse", "metrics", "output", "total")},
+        "pair_offset_ms": _stats([(r.ir_stamp_ns - r.stamp_ns) / 1e6 for r in result.records]),
+        "throughput_pairs_per_s": result.processed_pairs / result.wall_s if result.wall_s > 0 else None,
+        "wall_s": result.wall_s,
+        "output_bag": None if result.output_bag is None else {"path": str(result.output_bag), "counts": result.output_counts},
+        "problems": [p.as_dict() for p in result.problems],
+    }
+
+
+def one_line(result: EvaluationResult, report_dir: Path | None = None) -> str:
+    """A single summary line for the terminal."""
+    s = summary(result)
+    parts = [f"{s['pairs']['processed']}/{s['pairs']['expected']} pairs from {result.bag} with {result.backend}"]
+    means = s["fusion_metrics_mean"]
+    shown = [f"{k} {means[k]:.3f}" for k in ("EN", "SSIM", "MI", "Qabf") if means.get(k) is not None and math.isfinite(means[k])]
+    if shown:
+        parts.append(", ".join(shown))
+    if result.detection:
+        parts.append(f"mAP50 {result.detection['mAP50']:.3f}")
+    if result.segmentation:
+        parts.append(f"mIoU {result.segmentation['mIoU']:.3f}")
+    fuse = s["timings_ms"]["fuse"]
+    if fuse:
+        parts.append(f"fuse p50 {fuse['p50']:.1f} ms, {s['throughput_pairs_per_s']:.1f} pairs/s")
+    parts.append(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''}")
+    if result.status != "complete":
+        parts.append(result.status)
+    if report_dir is not None:
+        parts.append(f"report {report_dir / 'report.md'}")
+    return "; ".join(parts)
+
+
+def write_report(result: EvaluationResult, out_dir: str | Path, tile_width: int = 256) -> dict[str, Path]:
+    """Write every report file; returns their paths by name."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    records = _records(result)
+    columns = [*(list(result.records[0].metrics) if result.records else []), "fuse_ms"]
+    extras = {}
+    if result.detection:
+        extras["detection"] = result.detection
+    if result.segmentation:
+        extras["segmentation"] = result.segmentation
+    if records:
+        extras_by = {result.bag.name: {result.backend: extras}} if extras else None
+        preamble = f"Bag `{result.bag}`; one row per synchronised pair (number in pair order)."
+        paths["metrics_md"] = out / "metrics.md"
+        write_markdown(paths["metrics_md"], records, columns, extras_by, preamble)
+        paths["metrics_csv"] = out / "metrics.csv"
+        write_csv(paths["metrics_csv"], records, columns)
+        paths["metrics_json"] = out / "metrics.json"
+        write_json(paths["metrics_json"], records, columns, extras_by, result.settings.as_dict())
+    if result.contact_rows:
+        sheet = make_contact_sheet(result.contact_rows, [f"{c} ({result.backend})" if c == "fused" else c for c in SHEET_COLUMNS], tile_width)
+        paths["contact_sheet"] = out / "contact_sheet.png"
+        cv2.imwrite(str(paths["contact_sheet"]), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    if result.records:
+        paths.update(_plots(result, out))
+    document = {"summary": summary(result), "pairs": [r.as_dict() for r in result.records]}
+    paths["report_json"] = out / "report.json"
+    paths["report_json"].write_text(json.dumps(_json_safe(document), indent=2, allow_nan=False))
+    paths["report_md"] = out / "report.md"
+    paths["report_md"].write_text(_markdown(result, paths))
+    return paths
+
+
+def _plots(result: EvaluationResult, out: Path) -> dict[str, Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    t0 = result.records[0].stamp_ns
+    times = np.array([(r.stamp_ns - t0) / 1e9 for r in result.records])
+    paths = {}
+    shown = [m for m in PLOTTED_METRICS if m in result.records[0].metrics] or list(result.records[0].metrics)[:6]
+    if shown:
+        fig, axes = plt.subplots(len(shown), 1, figsize=(8, 1.6 * len(shown) + 0.6), sharex=True, squeeze=False)
+        for ax, name in zip(axes[:, 0], shown):
+            ax.plot(times, [r.metrics[name] for r in result.records], marker=".", linewidth=1)
+            ax.set_ylabel(name)
+            ax.grid(alpha=0.3)
+        axes[-1, 0].set_xlabel("bag time of the pair (s)")
+        fig.suptitle(f"Per-pair fusion metrics, {result.backend}")
+        fig.tight_layout()
+        paths["per_frame_metrics"] = out / "per_frame_metrics.png"
+        fig.savefig(paths["per_frame_metrics"], dpi=100)
+        plt.close(fig)
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    for key, label in (("total", "pair total"), ("fuse", "fuse()"), ("output", "output bag + overlay")):
+        ax.plot(times, [r.timings[key] for r in result.records], marker=".", linewidth=1, label=label)
+    fuse = np.array([r.timings["fuse"] for r in result.records])
+    ax.axhline(float(np.percentile(fuse, 95)), color="grey", linestyle="--", linewidth=1, label="fuse p95")
+    ax.set_xlabel("bag time of the pair (s)")
+    ax.set_ylabel("ms")
+    ax.set_title("Processing time per pair")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    paths["latency"] = out / "latency.png"
+    fig.savefig(paths["latency"], dpi=100)
+    plt.close(fig)
+    return paths
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return "n/a" if not math.isfinite(value) else f"{value:.4g}"
+    return "n/a" if value is None else str(value)
+
+
+def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
+    s = summary(result)
+    pairs = s["pairs"]
+    lines = [
+        f"# Bag evaluation: {result.bag.name}",
+        "",
+        f"Status: **{s['status']}**. Backend `{result.backend}`; sync `{result.settings.sync_policy}` "
+        f"(slop {result.settings.slop} s, queue {result.settings.queue_size}), resize to {result.settings.resize_to}.",
+        "",
+        "| | IR | visible |",
+        "|---|---|---|",
+        f"| messages | {s['messages']['ir']} | {s['messages']['visible']} |",
+        f"| invalid (skipped) | {s['invalid_images']['ir']} | {s['invalid_images']['visible']} |",
+        f"| not in a pair | {s['unpaired_images']['ir']} | {s['unpaired_images']['visible']} |",
+        "",
+        f"Pairs: {pairs['processed']} processed of {pairs['expected']} formed "
+        f"({pairs['flushed_at_end']} completed at the end of the bag). "
+        f"Throughput {_fmt(s['throughput_pairs_per_s'])} pairs/s over {s['wall_s']:.1f} s.",
+        "",
+    ]
+    means = s["fusion_metrics_mean"]
+    if means:
+        lines += ["## Fusion metrics (mean over pairs)", "", "| " + " | ".join(means) + " |", "|" + "---|" * len(means),
+                  "| " + " | ".join(_fmt(v) for v in means.values()) + " |", ""]
+        if "metrics_md" in paths:
+            lines += [f"Per pair: [{paths['metrics_md'].name}]({paths['metrics_md'].name}), "
+                      f"[{paths['metrics_csv'].name}]({paths['metrics_csv'].name}).", ""]
+    if result.detection:
+        d = result.detection
+        lines += ["## Detection", "", f"mAP50 {_fmt(d['mAP50'])}, mAP50:95 {_fmt(d['mAP50_95'])}", ""]
+    elif s["ground_truth"]["detections"]:
+        lines += ["## Detection", "", f"Not scored: backend `{result.backend}` has no detector.", ""]
+    if result.segmentation:
+        lines += ["## Segmentation", "", f"mIoU {_fmt(result.segmentation['mIoU'])}, pixel accuracy "
+                  f"{_fmt(result.segmentation['pixel_accuracy'])}", ""]
+    elif s["ground_truth"]["segmentation"]:
+        lines += ["## Segmentation", "", f"Not scored: backend `{result.backend}` has no segmentation head.", ""]
+    t = s["timings_ms"]
+    if t["total"]:
+        lines += ["## Processing time per pair (ms)", "", "| step | mean | p50 | p95 | max |", "|---|---|---|---|---|"]
+        lines += [f"| {k} | {v['mean']:.2f} | {v['p50']:.2f} | {v['p95']:.2f} | {v['max']:.2f} |" for k, v in t.items() if v]
+        lines.append("")
+    lines += ["## Problems", ""]
+    lines += [f"- {p}" for p in result.problems] or ["None."]
+    lines.append("")
+    if result.output_bag is not None:
+        counts = ", ".join(f"{k} {v}" for k, v in s["output_bag"]["counts"].items())
+        lines += ["## Output bag", "", f"`{result.output_bag}`: {counts}.", ""]
+    for key, title in (("contact_sheet", "Contact sheet"), ("per_frame_metrics", "Per-pair metrics"), ("latency", "Processing time")):
+        if key in paths:
+            lines += [f"## {title}", "", f"![{title}]({paths[key].name})", ""]
+    return "\n".join(lines)

@@ -1,0 +1,186 @@
+"""Building and reading the bag's message objects (Image, Detection2DArray) from numpy.
+
+The objects are ``rosbags`` typestore messages, so no ROS installation is needed. Boxes
+follow vision_msgs: ``bbox.center.position`` is the box centre and ``size_x``/``size_y``
+its extent in pixels; the class is the numeric id as a string in
+``results[].hypothesis.class_id`` with its ``score``.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE, bag_typestore
+from tsjnet_ros.core.image_encoding import ENCODINGS, ImageFormatError, array_to_fields, image_to_array
+
+NS_PER_S = 1_000_000_000
+
+
+def split_stamp(stamp_ns: int) -> tuple[int, int]:
+    return int(stamp_ns // NS_PER_S), int(stamp_ns % NS_PER_S)
+
+
+def stamp_ns(header: Any) -> int:
+    return int(header.stamp.sec) * NS_PER_S + int(header.stamp.nanosec)
+
+
+def header_stamp_from_cdr(data: bytes | memoryview) -> int:
+    """Header stamp (ns) of a serialised message whose first field is std_msgs/Header.
+
+    Reads 8 bytes after the 4-byte CDR encapsulation header, honouring its byte order, so
+    stamps can be collected without deserialising images.
+    """
+    if len(data) < 12:
+        raise ValueError(f"message of {len(data)} bytes is too short to hold a header stamp")
+    little = bytes(data[1:2]) in (b"\x01", b"\x03")
+    sec, nanosec = struct.unpack_from("<iI" if little else ">iI", data, 4)
+    return sec * NS_PER_S + nanosec
+
+
+def _header(stamp: int, frame_id: str) -> Any:
+    types = bag_typestore().types
+    sec, nanosec = split_stamp(stamp)
+    return types["std_msgs/msg/Header"](
+        stamp=types["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec), frame_id=frame_id
+    )
+
+
+def image_message(array: np.ndarray, encoding: str, stamp: int, frame_id: str) -> Any:
+    """A sensor_msgs/Image holding ``array`` (encoding checked against shape and dtype)."""
+    fields = array_to_fields(array, encoding)
+    return bag_typestore().types[IMAGE](
+        header=_header(stamp, frame_id),
+        height=fields.height,
+        width=fields.width,
+        encoding=fields.encoding,
+        is_bigendian=fields.is_bigendian,
+        step=fields.step,
+        data=np.frombuffer(fields.data, dtype=np.uint8),
+    )
+
+
+def _cdr_string(text: str) -> bytes:
+    encoded = text.encode("utf-8") + b"\x00"
+    return struct.pack("<I", len(encoded)) + encoded
+
+
+def _pad4(length: int) -> bytes:
+    return b"\x00" * (-length % 4)
+
+
+def image_cdr_parts(array: np.ndarray, encoding: str, stamp: int, frame_id: str) -> tuple[bytes, memoryview]:
+    """A sensor_msgs/Image as little-endian CDR in two parts: the fields, then the pixels.
+
+    Concatenated, the parts are byte-identical to serialising :func:`image_message` with the
+    typestore. The pixels are a view of ``array`` (no copy when it is C-contiguous), so a
+    writer can stream them straight to the file.
+    """
+    if encoding not in ENCODINGS:
+        raise ImageFormatError(f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}")
+    dtype, channels = ENCODINGS[encoding]
+    if array.ndim != (2 if channels == 1 else 3) or (channels > 1 and array.shape[2] != channels) or array.dtype != dtype:
+        raise ImageFormatError(f"array {array.dtype} {array.shape} does not fit encoding {encoding} ({channels} x {dtype})")
+    height, width = array.shape[:2]
+    step = width * channels * dtype.itemsize
+    sec, nanosec = split_stamp(stamp)
+    head = bytearray(b"\x00\x01\x00\x00")
+    body = bytearray(struct.pack("<iI", sec, nanosec))
+    body += _cdr_string(frame_id)
+    body += _pad4(len(body))
+    body += struct.pack("<II", height, width)
+    body += _cdr_string(encoding)
+    body += b"\x00"  # is_bigendian
+    body += _pad4(len(body))
+    body += struct.pack("<II", step, step * height)
+    pixels = np.ascontiguousarray(array, dtype=dtype.newbyteorder("<"))
+    return bytes(head + body), memoryview(pixels).cast("B")
+
+
+def image_cdr(array: np.ndarray, encoding: str, stamp: int, frame_id: str) -> bytes:
+    """:func:`image_cdr_parts` joined into one buffer."""
+    return b"".join(image_cdr_parts(array, encoding, stamp, frame_id))
+
+
+def image_array(message: Any) -> np.ndarray:
+    """Decode an Image message (see :func:`image_to_array` for the checks)."""
+    return image_to_array(message)
+
+
+@dataclass
+class BoxSet:
+    """Boxes of one image: (N, 4) x1, y1, x2, y2 pixels, (N,) int class ids, (N,) scores."""
+
+    boxes: np.ndarray
+    class_ids: np.ndarray
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
+        self.class_ids = np.asarray(self.class_ids, dtype=np.int64).reshape(-1)
+        self.scores = (
+            np.ones(len(self.boxes)) if self.scores is None else np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        )
+        if not len(self.boxes) == len(self.class_ids) == len(self.scores):
+            raise ValueError(
+                f"need equally many boxes ({len(self.boxes)}), class ids ({len(self.class_ids)}) "
+                f"and scores ({len(self.scores)})"
+            )
+
+
+def detections_message(boxes: BoxSet, stamp: int, frame_id: str) -> Any:
+    """A vision_msgs/Detection2DArray with one single-hypothesis Detection2D per box."""
+    types = bag_typestore().types
+    header = _header(stamp, frame_id)
+    detections = []
+    for (x1, y1, x2, y2), class_id, score in zip(boxes.boxes, boxes.class_ids, boxes.scores):
+        hypothesis = types["vision_msgs/msg/ObjectHypothesisWithPose"](
+            hypothesis=types["vision_msgs/msg/ObjectHypothesis"](class_id=str(int(class_id)), score=float(score)),
+            pose=_zero_pose(types),
+        )
+        bbox = types["vision_msgs/msg/BoundingBox2D"](
+            center=types["vision_msgs/msg/Pose2D"](
+                position=types["vision_msgs/msg/Point2D"](x=float(x1 + x2) / 2.0, y=float(y1 + y2) / 2.0),
+                theta=0.0,
+            ),
+            size_x=float(x2 - x1),
+            size_y=float(y2 - y1),
+        )
+        detections.append(types["vision_msgs/msg/Detection2D"](header=header, results=[hypothesis], bbox=bbox, id=""))
+    return types[DETECTIONS](header=header, detections=detections)
+
+
+def _zero_pose(types: Any) -> Any:
+    return types["geometry_msgs/msg/PoseWithCovariance"](
+        pose=types["geometry_msgs/msg/Pose"](
+            position=types["geometry_msgs/msg/Point"](x=0.0, y=0.0, z=0.0),
+            orientation=types["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
+        ),
+        covariance=np.zeros(36, dtype=np.float64),
+    )
+
+
+def boxes_from_detections(message: Any) -> BoxSet:
+    """Boxes of a Detection2DArray; each detection's best hypothesis gives class and score.
+
+    A class_id that is not an integer string raises ValueError naming it.
+    """
+    boxes, class_ids, scores = [], [], []
+    for detection in message.detections:
+        if not detection.results:
+            raise ValueError("a detection without any hypothesis has no class")
+        best = max(detection.results, key=lambda r: r.hypothesis.score)
+        try:
+            class_ids.append(int(best.hypothesis.class_id))
+        except ValueError:
+            raise ValueError(
+                f"class_id {best.hypothesis.class_id!r} is not a numeric class id string"
+            ) from None
+        cx, cy = detection.bbox.center.position.x, detection.bbox.center.position.y
+        half_w, half_h = detection.bbox.size_x / 2.0, detection.bbox.size_y / 2.0
+        boxes.append((cx - half_w, cy - half_h, cx + half_w, cy + half_h))
+        scores.append(best.hypothesis.score)
+    return BoxSet(np.array(boxes, dtype=np.float64).reshape(-1, 4), np.array(class_ids, np.int64), np.array(scores))

@@ -1,0 +1,233 @@
+"""IR/visible pairs from a bag, synchronised exactly as the fusion node pairs live images.
+
+Playback delivers messages in log-time order and the node feeds each valid image's header
+stamp to its synchroniser; :class:`PairStream` does the same, in one pass over the bag,
+with the node's synchroniser and parameters. Invalid images are refused before
+synchronisation, as in the node. At the end of the bag one pair may still wait for a
+message that would prove it optimal; two sentinel stamps one second later complete it,
+so the last pair is not lost (counted in ``flushed_pairs``).
+
+Ground truth (boxes, class maps) is matched by the visible image's stamp. A pair is
+released once the bag has moved ``gt_wait`` seconds of log time past it, so ground truth
+logged a little after its image is still found.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from tsjnet_ros.core.bag.messages import BoxSet, boxes_from_detections, image_array, stamp_ns
+from tsjnet_ros.core.bag.problems import BagError, BagProblem
+from tsjnet_ros.core.bag.reader import BagReader, RawMessage
+from tsjnet_ros.core.bag.settings import PipelineSettings
+from tsjnet_ros.core.bag.topics import InputTopics
+from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
+from tsjnet_ros.core.image_encoding import ImageFormatError
+from tsjnet_ros.core.pair_preparation import check_image_size
+from tsjnet_ros.core.sync import SyncStats, create_synchronizer
+
+IR, VISIBLE = 0, 1
+STREAMS = ("ir", "visible")
+FLUSH_AFTER_NS = 1_000_000_000
+_DECODE_ERRORS = (ImageFormatError, ValueError, TypeError, IndexError, AssertionError, KeyError)
+
+
+@dataclass
+class CameraImage:
+    """One valid camera image; ``array`` is None when the stream runs without decoding."""
+
+    index: int  # message number on its topic
+    stamp_ns: int
+    log_time_ns: int
+    frame_id: str
+    encoding: str
+    array: np.ndarray | None = None
+
+
+@dataclass
+class BagPair:
+    """A synchronised pair with its ground truth (None where the bag has none for it)."""
+
+    number: int
+    ir: CameraImage
+    visible: CameraImage
+    gt_boxes: BoxSet | None = None
+    gt_segmentation: np.ndarray | None = None
+
+
+@dataclass
+class PairAccount:
+    """Where every camera image went: paired, invalid, or not used by the synchroniser."""
+
+    pairs: int = 0
+    messages: dict[str, int] = field(default_factory=lambda: {"ir": 0, "visible": 0})
+    invalid: dict[str, int] = field(default_factory=lambda: {"ir": 0, "visible": 0})
+    unpaired: dict[str, int] = field(default_factory=lambda: {"ir": 0, "visible": 0})
+    flushed_pairs: int = 0
+    sync_stats: SyncStats | None = None
+    stamp_range: dict[str, tuple[int, int] | None] = field(default_factory=lambda: {"ir": None, "visible": None})
+    has_gt_detections: bool = False
+    has_gt_segmentation: bool = False
+    gt_unmatched: int = 0  # ground-truth messages whose stamp is no paired visible image
+    problems: list[BagProblem] = field(default_factory=list)
+    complete: bool = False  # True once the whole bag was read
+
+
+class PairStream:
+    """Iterate the bag's pairs (see module docstring); :attr:`account` fills in as it goes.
+
+    Raises :class:`BagError` at once when a camera topic is missing or of the wrong type,
+    and at the end when no pair at all could be formed (naming both stamp ranges).
+    ``decode=False`` validates images but keeps no pixels (for counting pairs);
+    ``segmentation=False`` leaves ground-truth class maps unread; ``prefetch`` reads that
+    many messages ahead on a thread.
+    """
+
+    def __init__(self, reader: BagReader, topics: InputTopics, settings: PipelineSettings,
+                 decode: bool = True, gt_wait: float = 0.5, segmentation: bool = True, prefetch: int = 0) -> None:
+        reader.require(topics.ir, IMAGE)
+        reader.require(topics.visible, IMAGE)
+        self.reader, self.topics, self.settings, self.decode = reader, topics, settings, decode
+        self.read_segmentation = segmentation
+        self.prefetch = prefetch
+        self.gt_wait_ns = int(gt_wait * 1e9)
+        self.account = PairAccount(
+            has_gt_detections=topics.gt_detections in reader.topics,
+            has_gt_segmentation=topics.gt_segmentation in reader.topics,
+        )
+        if self.account.has_gt_detections:
+            reader.require(topics.gt_detections, DETECTIONS)
+        if self.account.has_gt_segmentation:
+            reader.require(topics.gt_segmentation, IMAGE)
+        self._gt_boxes: dict[int, BoxSet] = {}
+        self._gt_seg: dict[int, np.ndarray | None] = {}
+        self._stamps: dict[str, list[int]] = {"ir": [], "visible": []}
+
+    def estimated_pairs(self) -> int:
+        """Pairs to expect from the bag's message counts (for progress bars)."""
+        counts = [self.reader.topics[t].count for t in (self.topics.ir, self.topics.visible)]
+        return max(0, min(counts))
+
+    # -- iteration -----------------------------------------------------------------------
+    def __iter__(self) -> Iterator[BagPair]:
+        topics, account = self.topics, self.account
+        sync = create_synchronizer(self.settings.sync_policy, queue_size=self.settings.queue_size, slop=self.settings.slop)
+        pending: deque[tuple[CameraImage, CameraImage]] = deque()
+        wanted = [topics.ir, topics.visible]
+        wanted += [t for t, on in ((topics.gt_detections, account.has_gt_detections),
+                                   (topics.gt_segmentation, account.has_gt_segmentation and self.read_segmentation)) if on]
+        for message in self.reader.messages(wanted, prefetch=self.prefetch):
+            if message.topic == topics.ir or message.topic == topics.visible:
+                stream = IR if message.topic == topics.ir else VISIBLE
+                image = self._camera_image(stream, message)
+                if image is not None:
+                    pending.extend(sync.add(stream, image.stamp_ns, image))
+            else:
+                self._ground_truth(message)
+            while pending and message.log_time_ns - max(pending[0][0].log_time_ns, pending[0][1].log_time_ns) > self.gt_wait_ns:
+                yield self._release(*pending.popleft())
+        emitted = account.pairs + len(pending)
+        newest = max((max(v) for v in self._stamps.values() if v), default=0)
+        for stream in (IR, VISIBLE):
+            pending.extend(sync.add(stream, newest + FLUSH_AFTER_NS, None))
+        real = [p for p in pending if p[0] is not None and p[1] is not None]
+        stats = copy.deepcopy(sync.stats)
+        stats.received = [r - 1 for r in stats.received]
+        stats.emitted -= len(pending) - len(real)
+        account.flushed_pairs = account.pairs + len(real) - emitted
+        for ir, visible in real:
+            yield self._release(ir, visible)
+        self._finish(stats)
+
+    def _camera_image(self, stream: int, message: RawMessage) -> CameraImage | None:
+        name = STREAMS[stream]
+        self.account.messages[name] += 1
+        try:
+            decoded = self.reader.deserialize(message)
+            array = image_array(decoded)
+            check_image_size(array)
+        except _DECODE_ERRORS as exc:
+            self.account.invalid[name] += 1
+            self.account.problems.append(
+                BagProblem("invalid_image", f"{exc}; image skipped", message.topic, message.index, message.log_time_ns)
+            )
+            return None
+        stamp = stamp_ns(decoded.header)
+        self._stamps[name].append(stamp)
+        return CameraImage(message.index, stamp, message.log_time_ns, decoded.header.frame_id, decoded.encoding,
+                           array if self.decode else None)
+
+    def _ground_truth(self, message: RawMessage) -> None:
+        try:
+            decoded = self.reader.deserialize(message)
+            stamp = stamp_ns(decoded.header)
+            if message.topic == self.topics.gt_detections:
+                self._gt_boxes[stamp] = boxes_from_detections(decoded)
+            else:
+                array = image_array(decoded)
+                if array.ndim != 2 or array.dtype != np.uint8:
+                    raise ValueError(f"class map must be mono8, got {decoded.encoding}")
+                self._gt_seg[stamp] = array if self.decode else None
+        except _DECODE_ERRORS as exc:
+            self.account.problems.append(
+                BagProblem("invalid_ground_truth", f"{exc}; ground truth skipped", message.topic, message.index, message.log_time_ns)
+            )
+
+    def _release(self, ir: CameraImage, visible: CameraImage) -> BagPair:
+        stamp = visible.stamp_ns
+        for table in (self._gt_boxes, self._gt_seg):
+            stale = [s for s in table if s < stamp]
+            self.account.gt_unmatched += len(stale)
+            for s in stale:
+                del table[s]
+        pair = BagPair(self.account.pairs, ir, visible, self._gt_boxes.pop(stamp, None), self._gt_seg.pop(stamp, None))
+        self.account.pairs += 1
+        return pair
+
+    def _finish(self, stats: SyncStats) -> None:
+        account = self.account
+        account.sync_stats = stats
+        account.gt_unmatched += len(self._gt_boxes) + len(self._gt_seg)
+        account.stamp_range = {k: ((min(v), max(v)) if v else None) for k, v in self._stamps.items()}
+        for name in STREAMS:
+            account.unpaired[name] = account.messages[name] - account.invalid[name] - account.pairs
+        if sum(stats.out_of_order):
+            account.problems.append(BagProblem(
+                "out_of_order",
+                f"{stats.out_of_order[IR]} IR and {stats.out_of_order[VISIBLE]} visible images had a stamp older than "
+                "the previous one on their topic and were ignored, as the node ignores them",
+            ))
+        account.complete = True
+        if account.pairs == 0:
+            raise BagError(_no_pairs_message(self.topics, account, self.settings))
+
+
+def _no_pairs_message(topics: InputTopics, account: PairAccount, settings: PipelineSettings) -> str:
+    ranges, counts, invalid = account.stamp_range, account.messages, account.invalid
+
+    def span(name: str) -> str:
+        r = ranges[name]
+        return "no valid images" if r is None else f"stamps {r[0] / 1e9:.6f}..{r[1] / 1e9:.6f} s"
+
+    text = (
+        f"no IR/visible pair can be formed with sync_policy={settings.sync_policy}, slop={settings.slop} s: "
+        f"{topics.ir} has {counts['ir']} messages ({invalid['ir']} invalid, {span('ir')}), "
+        f"{topics.visible} has {counts['visible']} messages ({invalid['visible']} invalid, {span('visible')})"
+    )
+    if ranges["ir"] and ranges["visible"]:
+        gap = max(ranges["ir"][0] - ranges["visible"][1], ranges["visible"][0] - ranges["ir"][1], 0)
+        if gap:
+            text += f"; the stamp ranges are {gap / 1e9:.3f} s apart (different clocks?)"
+    return text
+
+
+def plan_pairs(reader: BagReader, topics: InputTopics, settings: PipelineSettings) -> tuple[list[BagPair], PairAccount]:
+    """All pairs without decoding the images (stamps, indices, ground truth boxes)."""
+    stream = PairStream(reader, topics, settings, decode=False)
+    pairs = list(stream)
+    return pairs, stream.account

@@ -1,0 +1,298 @@
+"""Reading rosbag2 bags (mcap or sqlite3) without a ROS installation, damage included.
+
+Accepts a bag folder (``metadata.yaml`` + storage files) or a single ``.mcap`` / ``.db3``
+file. Intact bags are opened through their index with ``rosbags``; MCAP files whose
+chunks are in time order are then read front to back by :class:`McapScanner` (fewer
+copies), others through the index. An MCAP file whose index or footer is missing
+(recording cut short, copy truncated) is read record by record up to the damage instead
+of being refused; the damage is recorded as a :class:`BagProblem` naming the byte offset,
+and messages that the metadata lists but that could not be read are reported per topic.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import yaml
+from rosbags.rosbag2 import Reader, ReaderError
+
+from tsjnet_ros.core.bag.mcap_scanner import McapScanner, read_summary
+from tsjnet_ros.core.bag.problems import BagError, BagProblem
+from tsjnet_ros.core.bag.typestore import bag_typestore
+
+_FILE_STORAGES = {".mcap": "mcap", ".db3": "sqlite3"}
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    """A topic as the bag lists it; ``count`` is -1 when the bag does not say."""
+
+    topic: str
+    msgtype: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """One serialised message; ``index`` counts messages of its topic from 0 in log order."""
+
+    topic: str
+    msgtype: str
+    index: int
+    log_time_ns: int
+    data: bytes | memoryview
+
+
+class _Yaml12Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML reading booleans as YAML 1.2 does (rosbag2 writes 1.2): ``yes``/``on`` stay strings."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _load_metadata(folder: Path) -> dict[str, Any]:
+    path = folder / "metadata.yaml"
+    try:
+        document = yaml.load(path.read_text(), Loader=_Yaml12Loader)
+        return document["rosbag2_bagfile_information"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise BagError(f"{path}: not a readable rosbag2 metadata file ({exc})") from None
+
+
+class BagReader:
+    """Topics, custom data and raw messages of one bag; see module docstring."""
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        if not path.exists():
+            raise BagError(f"bag not found: {path}")
+        if path.is_file() and (path.parent / "metadata.yaml").is_file() and path.suffix in _FILE_STORAGES:
+            path = path.parent  # a storage file inside its bag folder: read the whole bag
+        if path.is_dir():
+            if not (path / "metadata.yaml").is_file():
+                raise BagError(f"{path} is a folder without metadata.yaml, not a rosbag2 bag")
+            self.metadata: dict[str, Any] = _load_metadata(path)
+            self.storage = str(self.metadata.get("storage_identifier", ""))
+            self.files = [path / Path(p).name for p in self.metadata.get("relative_file_paths", [])]
+        elif path.suffix in _FILE_STORAGES:
+            self.metadata = {}
+            self.storage = _FILE_STORAGES[path.suffix]
+            self.files = [path]
+        else:
+            raise BagError(f"{path}: not a rosbag2 bag (expected a folder with metadata.yaml, a .mcap or a .db3 file)")
+        if self.storage not in ("mcap", "sqlite3"):
+            raise BagError(f"{path}: storage {self.storage!r} is not supported (mcap or sqlite3)")
+        self.path = path
+        self.typestore = bag_typestore()
+        self.problems: list[BagProblem] = []
+        self.salvaged = False
+        self.sequential = False  # read MCAP front to back instead of through the index
+        self._reader: Reader | None = None
+        self.topics: dict[str, TopicInfo] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def _index_path(self) -> Path:
+        """What rosbags opens: the storage file itself when the folder holds one uncompressed
+        file (its index lists the same topics and counts, without a second metadata parse)."""
+        compressed = self.metadata.get("compression_mode") or self.metadata.get("compression_format")
+        if self.path.is_dir() and len(self.files) == 1 and not compressed and self.files[0].is_file():
+            return self.files[0]
+        return self.path
+
+    def open(self) -> "BagReader":
+        if self.storage == "mcap" and self._open_sequential():
+            return self
+        try:
+            reader = Reader(self._index_path())
+            reader.open()
+        except (ReaderError, sqlite3.Error, OSError, ValueError, KeyError, AssertionError) as exc:
+            if self.storage != "mcap":
+                raise BagError(f"{self.path}: cannot open the {self.storage} bag: {exc}") from None
+            self._open_salvage(str(exc))
+            return self
+        self._reader = reader
+        for connection in reader.connections:
+            known = self.topics.get(connection.topic)
+            count = connection.msgcount + (known.count if known else 0)
+            self.topics[connection.topic] = TopicInfo(connection.topic, connection.msgtype, count)
+        return self
+
+    def _open_sequential(self) -> bool:
+        """Use the files' own summaries when every file is intact and stored in time order."""
+        compressed = self.metadata.get("compression_mode") or self.metadata.get("compression_format")
+        if compressed or not self.files or not all(f.is_file() for f in self.files):
+            return False
+        summaries = [read_summary(f) for f in self.files]
+        if not all(s is not None and s.chunks_in_time_order for s in summaries):
+            return False
+        for summary in summaries:
+            for cid, (topic, msgtype) in summary.channels.items():
+                known = self.topics.get(topic)
+                count = summary.counts.get(cid, -1)
+                if known is not None:
+                    count = -1 if min(count, known.count) < 0 else count + known.count
+                self.topics[topic] = TopicInfo(topic, msgtype, count)
+        self.sequential = True
+        return True
+
+    def _open_salvage(self, reason: str) -> None:
+        missing = [f for f in self.files if not f.is_file()]
+        if missing:
+            raise BagError(f"{self.path}: storage file {missing[0]} is missing")
+        self.salvaged = True
+        self.add_problem(BagProblem("unindexed", f"index unreadable ({reason}); reading record by record"))
+        listed = {
+            t["topic_metadata"]["name"]: TopicInfo(t["topic_metadata"]["name"], t["topic_metadata"]["type"], int(t["message_count"]))
+            for t in self.metadata.get("topics_with_message_count", [])
+        }
+        for storage_file in self.files:
+            salvage = McapScanner(storage_file, sort_chunks=False)
+            for _ in salvage.messages():  # a first pass to learn the channels
+                pass
+            if not salvage.state.channels and salvage.state.problems:
+                raise BagError(str(salvage.state.problems[0]))
+            for topic, schema in salvage.state.channels.values():
+                self.topics.setdefault(topic, listed.get(topic, TopicInfo(topic, schema, -1)))
+        for topic, info in listed.items():
+            self.topics.setdefault(topic, info)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def __enter__(self) -> "BagReader":
+        return self.open()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    # -- queries -------------------------------------------------------------------------
+    @property
+    def custom_data(self) -> dict[str, str]:
+        return dict(self.metadata.get("custom_data") or {})
+
+    def describe_topics(self) -> str:
+        return ", ".join(f"{t.topic} ({t.msgtype})" for t in sorted(self.topics.values(), key=lambda t: t.topic)) or "none"
+
+    def require(self, topic: str, msgtype: str) -> TopicInfo:
+        """The topic's info; :class:`BagError` naming the topic if it is absent or of another type."""
+        info = self.topics.get(topic)
+        if info is None:
+            raise BagError(f"topic {topic} is not in bag {self.path}; topics: {self.describe_topics()}")
+        if info.msgtype != msgtype:
+            raise BagError(f"topic {topic} has type {info.msgtype}, expected {msgtype}")
+        return info
+
+    def deserialize(self, message: RawMessage) -> Any:
+        return self.typestore.deserialize_cdr(message.data, message.msgtype)
+
+    def add_problem(self, problem: BagProblem) -> None:
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    # -- messages ------------------------------------------------------------------------
+    def messages(self, topics: Iterable[str], prefetch: int = 0) -> Iterator[RawMessage]:
+        """Messages of ``topics`` in log-time order (file order for a damaged MCAP).
+
+        Reading stops at damage with a recorded problem instead of an exception; at the end,
+        a topic that yielded fewer messages than the bag lists gets a ``count_mismatch``.
+        ``prefetch`` > 0 reads that many messages ahead on a background thread, so file
+        reading overlaps with the caller's work.
+        """
+        if prefetch > 0:
+            return _prefetched(self._messages(list(topics)), prefetch)
+        return self._messages(list(topics))
+
+    def _messages(self, topics: list[str]) -> Iterator[RawMessage]:
+        wanted = {t: self.topics[t] for t in topics if t in self.topics}
+        counts = dict.fromkeys(wanted, 0)
+        if self.salvaged or self.sequential:
+            source = self._scanned_messages(wanted, sort_chunks=not self.salvaged)
+        else:
+            source = self._indexed_messages(wanted)
+        for topic, log_time, data in source:
+            info = wanted[topic]
+            yield RawMessage(topic, info.msgtype, counts[topic], log_time, data)
+            counts[topic] += 1
+        for topic, info in wanted.items():
+            if info.count >= 0 and counts[topic] < info.count:
+                self.add_problem(BagProblem(
+                    "count_mismatch",
+                    f"the bag lists {info.count} messages, {counts[topic]} could be read; "
+                    f"{info.count - counts[topic]} lost",
+                    topic=topic,
+                ))
+
+    def _indexed_messages(self, wanted: dict[str, TopicInfo]) -> Iterator[tuple[str, int, bytes]]:
+        assert self._reader is not None, "bag is not open"
+        connections = [c for c in self._reader.connections if c.topic in wanted]
+        if not connections:
+            return
+        last_time = None
+        try:
+            for connection, log_time, data in self._reader.messages(connections=connections):
+                last_time = log_time
+                yield connection.topic, log_time, data
+        except (ReaderError, sqlite3.Error, OSError, ValueError, EOFError) as exc:
+            self.add_problem(BagProblem("corrupt", f"reading stopped: {exc}", log_time_ns=last_time))
+
+    def _scanned_messages(self, wanted: dict[str, TopicInfo], sort_chunks: bool) -> Iterator[tuple[str, int, memoryview]]:
+        for storage_file in self.files:
+            scanner = McapScanner(storage_file, sort_chunks=sort_chunks)
+            for message in scanner.messages():
+                topic, _ = scanner.state.channels.get(message.channel_id, ("", ""))
+                if topic in wanted:
+                    yield topic, message.log_time_ns, message.data
+            for problem in scanner.state.problems:
+                self.add_problem(problem)
+
+
+_END = object()
+
+
+def _prefetched(source: Iterator[RawMessage], depth: int) -> Iterator[RawMessage]:
+    """Run ``source`` on a thread, ``depth`` items ahead; its exceptions surface here."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in source:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(_END)
+        except BaseException as exc:  # handed to the consumer
+            items.put(exc)
+
+    thread = threading.Thread(target=produce, name="bag_prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5.0)

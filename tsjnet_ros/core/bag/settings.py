@@ -1,0 +1,77 @@
+"""The fusion node's pipeline parameters, read from the same YAML the launch file uses.
+
+Offline evaluation must pair and prepare images exactly as the live node does, so it takes
+``sync_policy``, ``slop``, ``queue_size``, ``resize_to`` and the backend choice from the
+``fusion_node`` section of ``config/fusion.yaml`` (or any parameter file of that form).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES
+from tsjnet_ros.core.sync import POLICIES
+
+NODE_NAME = "fusion_node"
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Defaults equal the node's parameter defaults."""
+
+    fusion_backend: str = "laplacian_pyramid"
+    checkpoint: str = ""
+    device: str = "auto"
+    sync_policy: str = "approximate"
+    slop: float = 0.05
+    queue_size: int = 10
+    resize_to: str = "visible"
+
+    def __post_init__(self) -> None:
+        if self.sync_policy not in POLICIES:
+            raise ValueError(f"sync_policy must be one of {POLICIES}, got {self.sync_policy!r}")
+        if not 0.0 <= float(self.slop) <= 1.0:
+            raise ValueError(f"slop must be in [0, 1] seconds, got {self.slop}")
+        if not 1 <= int(self.queue_size) <= 1000:
+            raise ValueError(f"queue_size must be in [1, 1000], got {self.queue_size}")
+        if self.resize_to not in RESIZE_POLICIES:
+            raise ValueError(f"resize_to must be one of {RESIZE_POLICIES}, got {self.resize_to!r}")
+
+    def with_overrides(self, **changes: Any) -> "PipelineSettings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def backend_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments for ``create_backend`` (as the node passes them)."""
+        if self.fusion_backend in ("average", "max", "laplacian_pyramid"):
+            return {}
+        return {"checkpoint": self.checkpoint, "device": self.device}
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _matches(key: str, node: str) -> bool:
+    """ROS parameter-file node keys: ``fusion_node``, ``/fusion_node``, ``/**/fusion_node``, ``/**``."""
+    key = key.strip()
+    return key in ("/**", node, f"/{node}") or (key.startswith("/") and key.rsplit("/", 1)[-1] == node)
+
+
+def load_pipeline_settings(path: str | Path, node: str = NODE_NAME) -> PipelineSettings:
+    """Settings from a ROS 2 parameter YAML; fields it does not set keep the node defaults."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read parameter file {path}: {exc}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"parameter file {path} is not a mapping of node names")
+    values: dict[str, Any] = {}
+    for key, section in document.items():
+        if _matches(str(key), node) and isinstance(section, dict):
+            values.update(section.get("ros__parameters") or {})
+    known = {k: values[k] for k in PipelineSettings.__dataclass_fields__ if k in values}
+    return PipelineSettings(**known)
