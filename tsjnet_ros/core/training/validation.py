@@ -1,0 +1,72 @@
+"""Scoring a system on held-out pairs with the project's metrics library during training.
+
+Fusion metrics (on 8-bit luminance, like ``tsjnet-eval``) for the fused image, and
+detection mAP@0.5 where the pairs have boxes. In the single-modality comparison runs the
+heads see the raw IR or visible image and only mAP is reported.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from tsjnet_ros.core.metrics.detection import ImageAnnotations, ImageDetections, evaluate_detections
+from tsjnet_ros.core.metrics.fusion_suite import evaluate_fusion
+from tsjnet_ros.core.model.heads.system import TSJNetSystem
+from tsjnet_ros.core.model.postprocess import decode_detections
+from tsjnet_ros.core.training.pair_loading import TrainingPair
+
+
+def heads_input(system: TSJNetSystem, ir: torch.Tensor, visible: torch.Tensor, input_mode: str):
+    """(fusion output or None, image the heads judge) for ``input_mode`` fused/ir/visible."""
+    if input_mode == "fused":
+        fusion = system.fusion(ir, visible)
+        return fusion, fusion.fused
+    if input_mode == "ir":
+        return None, ir
+    if input_mode == "visible":
+        return None, visible
+    raise ValueError(f"input_mode must be fused, ir or visible, got {input_mode!r}")
+
+
+@torch.no_grad()
+def validate(
+    system: TSJNetSystem, pairs: Sequence[TrainingPair], device: torch.device, input_mode: str = "fused",
+    metrics: Sequence[str] = ("SSIM", "PSNR", "VIF", "Qabf", "SF", "CV"), score_threshold: float = 0.05,
+) -> dict[str, float]:
+    """Mean fusion metrics over ``pairs`` (fused mode) and ``mAP50`` over pairs with boxes."""
+    if not pairs:
+        raise ValueError("validation needs at least one pair")
+    was_training = system.training
+    system.eval()
+    sums: dict[str, float] = {}
+    predictions, truths = [], []
+    try:
+        for pair in pairs:
+            ir = torch.from_numpy(pair.ir)[None, None].to(device)
+            visible = torch.from_numpy(pair.visible)[None, None].to(device)
+            fusion, image = heads_input(system, ir, visible, input_mode)
+            if fusion is not None and metrics:
+                fused = fusion.fused.float().clamp(0, 1)[0, 0].cpu().numpy()
+                scores = evaluate_fusion(
+                    np.round(pair.ir * 255.0), np.round(pair.visible * 255.0), np.round(fused * 255.0), list(metrics)
+                )
+                for key, value in scores.items():
+                    sums[key] = sums.get(key, 0.0) + value
+            if pair.boxes is not None:
+                heads = system.heads(image)
+                decoded = decode_detections(heads.detection, score_threshold, 0.6)[0]
+                predictions.append(ImageDetections(
+                    decoded.boxes.float().cpu().numpy(), decoded.scores.float().cpu().numpy(),
+                    decoded.labels.cpu().numpy(),
+                ))
+                truths.append(ImageAnnotations(pair.boxes, pair.labels))
+    finally:
+        system.train(was_training)
+    result = {k: v / len(pairs) for k, v in sums.items()}
+    if truths:
+        report = evaluate_detections(predictions, truths, list(system.detection_classes), iou_thresholds=(0.5,))
+        result["mAP50"] = report.map50
+    return result
