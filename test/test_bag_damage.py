@@ -114,3 +114,9 @@ def test_invalid_images_are_skipped_and_named(tmp_path):
     problems = {p.index: p for p in account.problems if p.kind == "invalid_image"}
     assert set(problems) == {2, 4} and all(p.topic == "/ir/image" for p in problems.values())
     assert "data length" in problems[2].detail and "smaller than 16 pixels" in problems[4].detail
+
+
+def test_no_pair_left_after_damage_says_so(bag):
+    _cut_inside_chunk(bag / "bag.mcap", 0)  # the topics survive, no message does
+    with BagReader(bag) as reader, pytest.raises(BagError, match=r"no IR/visible pair .*the bag is damaged: .*\[truncated\] byte offset \d+"):
+        list(PairStream(reader, InputTopics(), PipelineSettings()))

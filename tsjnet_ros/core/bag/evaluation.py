@@ -187,42 +187,53 @@ def _predictions_by_id(detections: Sequence[Detection]) -> Any:
 class _OutputBag:
     """The evaluated bag: the node's output topics, stamped like the input pair.
 
-    Encoding and writing run on a background thread (bounded queue), so disk I/O overlaps
-    with fusion of the next pair. The bag is created with the first pair.
+    A background thread owns the bag (sqlite3 connections must stay on one thread): it
+    creates it with the first pair, encodes and writes each pair while the next one is
+    fused, and closes it. Failures surface on the next call from the producer.
     """
 
     def __init__(self, path: Path, storage: str, overwrite: bool, topics: OutputTopics, color: bool) -> None:
         self.path, self.storage, self.overwrite, self.topics, self.color = path, storage, overwrite, topics, color
         self.writer: BagWriter | None = None
+        self.counts: dict[str, int] = {}
         self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._opened = threading.Event()
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
 
-    def _open(self) -> None:
-        self.writer = BagWriter(self.path, self.storage, overwrite=self.overwrite).open()
-        t = self.topics
-        for topic in (t.fused, t.overlay) + ((t.fused_color,) if self.color else ()):
-            self.writer.add_topic(topic, IMAGE)
-        self.writer.add_topic(t.detections, DETECTIONS)
-        self._thread = threading.Thread(target=self._drain, name="output_bag_writer", daemon=True)
-        self._thread.start()
-
-    def _drain(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
+    def _run(self) -> None:
+        try:
+            self.writer = BagWriter(self.path, self.storage, overwrite=self.overwrite).open()
+            t = self.topics
+            for topic in (t.fused, t.overlay) + ((t.fused_color,) if self.color else ()):
+                self.writer.add_topic(topic, IMAGE)
+            self.writer.add_topic(t.detections, DETECTIONS)
+        except BaseException as exc:  # reported to the producer
+            self._error = exc
+        self._opened.set()
+        while (job := self._queue.get()) is not None:
             if self._error is None:
                 try:
                     self._write(*job)
                 except BaseException as exc:  # reported to the producer on its next call
                     self._error = exc
+        if self.writer is not None:
+            try:
+                self.writer.close()
+            except BaseException as exc:
+                self._error = self._error or exc
+            self.counts = dict(self.writer.counts)
 
-    def write(self, pair: BagPair, result: FusionResult, overlay: np.ndarray) -> None:
+    def _check(self) -> None:
         if self._error is not None:
             raise RuntimeError(f"writing the output bag {self.path} failed: {self._error}") from self._error
-        if self.writer is None:
-            self._open()
+
+    def write(self, pair: BagPair, result: FusionResult, overlay: np.ndarray) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="output_bag_writer", daemon=True)
+            self._thread.start()
+            self._opened.wait()
+        self._check()
         self._queue.put((pair, result, overlay))
 
     def _write(self, pair: BagPair, result: FusionResult, overlay: np.ndarray) -> None:
@@ -246,12 +257,8 @@ class _OutputBag:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
-        if self.writer is None:
-            return {}
-        self.writer.close()
-        if self._error is not None:
-            raise RuntimeError(f"writing the output bag {self.path} failed: {self._error}") from self._error
-        return dict(self.writer.counts)
+        self._check()
+        return self.counts
 
 
 def _contact_indices(total: int, rows: int) -> set[int]:
@@ -315,7 +322,7 @@ def evaluate_bag(
             try:
                 output_counts = out.close() if out is not None else {}
             except RuntimeError as exc:
-                output_counts = dict(out.writer.counts) if out is not None and out.writer is not None else {}
+                output_counts = out.counts
                 problems.append(BagProblem("output_failed", str(exc)))
                 status = status if status != "complete" else "failed: output bag"
         problems[:0] = stream.account.problems

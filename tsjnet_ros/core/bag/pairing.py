@@ -204,7 +204,8 @@ class PairStream:
             ))
         account.complete = True
         if account.pairs == 0:
-            raise BagError(_no_pairs_message(self.topics, account, self.settings))
+            damage = "; ".join(str(p) for p in self.reader.problems)
+            raise BagError(_no_pairs_message(self.topics, account, self.settings) + (f"; the bag is damaged: {damage}" if damage else ""))
 
 
 def _no_pairs_message(topics: InputTopics, account: PairAccount, settings: PipelineSettings) -> str:
