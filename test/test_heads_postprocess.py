@@ -85,3 +85,12 @@ def test_segmentation_class_map_upsamples_to_camera_size():
     seg = segmentation_class_map(logits, (6, 10))
     assert seg.dtype == torch.uint8 and seg.shape == (1, 6, 10)
     assert (seg[0, :, :4] == 1).all() and (seg[0, :, 6:] == 2).all()
+
+
+def test_cpu_class_map_matches_torch_bilinear_argmax():
+    logits = torch.randn(2, 9, 15, 20, generator=torch.Generator().manual_seed(0))
+    expected = torch.nn.functional.interpolate(logits, size=(61, 83), mode="bilinear", align_corners=False).argmax(1)
+    got = segmentation_class_map(logits, (61, 83))
+    assert (got.long() == expected).float().mean() > 0.999  # float rounding may flip exact ties
+    same_size = segmentation_class_map(logits, (15, 20))
+    assert torch.equal(same_size.long(), logits.argmax(1))
