@@ -8,6 +8,8 @@ import pytest
 
 from tsjnet_ros.core.bag.messages import boxes_from_detections, image_array, stamp_ns
 from tsjnet_ros.core.bag.reader import BagReader
+from tsjnet_ros.core.overlay import draw_overlay
+from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.synthetic import SyntheticScene
 from tsjnet_ros.tools.bag import main as bag_main
 from tsjnet_ros.tools.evaluate import main as eval_main
@@ -83,3 +85,54 @@ def test_synthetic_bag_with_unequal_rates_processes_every_formed_pair(tmp_path):
         first_ir = reader.deserialize(next(iter(reader.messages(["/ir/image"]))))
         assert first_ir.encoding == "mono16" and image_array(first_ir).dtype == np.uint16
         assert json.loads(reader.custom_data["tsjnet.detection_class_names"]) == ["person", "bicycle", "car"]
+
+
+class SegmentingOracle:
+    """Average fusion plus the bag's own class maps as segmentation, in its own class order.
+
+    The backend numbers its classes differently from the bag (car first), so a perfect mIoU
+    needs the evaluation to map classes by name.
+    """
+
+    segmentation_classes = ["car", "background", "person", "bicycle"]
+    detection_classes: list = []
+    name = "segmenting_oracle"
+
+    def __init__(self, maps_by_image):
+        self._maps = maps_by_image
+        self._base = create_backend("average")
+        bag_order = ["background", "person", "bicycle", "car"]
+        self._to_backend = np.array([self.segmentation_classes.index(n) for n in bag_order], np.uint8)
+
+    def fuse(self, ir, visible):
+        result = self._base.fuse(ir, visible)
+        result.segmentation = self._to_backend[self._maps[np.ascontiguousarray(visible).tobytes()]]
+        return result
+
+
+def test_segmentation_is_scored_and_written_with_an_overlay(tmp_path):
+    from tsjnet_ros.core.bag.evaluation import EvaluationOptions, evaluate_bag
+    from tsjnet_ros.core.bag.settings import PipelineSettings
+
+    bag = tmp_path / "bag"
+    assert bag_main(["make", "--out", str(bag), "--duration", "0.2", "--width", "64", "--height", "48",
+                     "--visible-encoding", "rgb8", "--no-progress"]) == 0
+    with BagReader(bag) as reader:
+        images = [image_array(reader.deserialize(m)) for m in reader.messages(["/visible/image"])]
+        maps = [image_array(reader.deserialize(m)) for m in reader.messages(["/ground_truth/segmentation"])]
+    assert all(m.max() >= 1 for m in maps)  # the targets are labelled
+    backend = SegmentingOracle({i.tobytes(): m for i, m in zip(images, maps)})
+    result = evaluate_bag(bag, backend, PipelineSettings(), tmp_path / "out", options=EvaluationOptions(metrics=()))
+    assert result.processed_pairs == 6 and result.problems == []
+    assert result.segmentation["mIoU"] == pytest.approx(1.0) and result.segmentation["pixel_accuracy"] == pytest.approx(1.0)
+    with BagReader(tmp_path / "out") as out:
+        assert out.topics["/segmentation/image"].count == 6
+        written = [image_array(out.deserialize(m)) for m in out.messages(["/segmentation/image"])]
+        overlays = [image_array(out.deserialize(m)) for m in out.messages(["/debug/overlay"])]
+    np.testing.assert_array_equal(written[0], backend._to_backend[maps[0]])
+    with BagReader(bag) as reader:
+        first_ir = image_array(reader.deserialize(next(iter(reader.messages(["/ir/image"])))))
+    expected = backend.fuse(first_ir, images[0])
+    np.testing.assert_array_equal(overlays[0], draw_overlay(expected.fused_color, [], expected.segmentation))
+    tinted = (overlays[0] != expected.fused_color).any(axis=2)
+    assert tinted.any() and not tinted[expected.segmentation == 0].any()  # class 0 of the backend stays untinted

@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--bisections", type=int, default=3, help="bisection steps after bracketing (default 3)")
     replay.add_argument("--drain-timeout", type=float, default=10.0, help="seconds to wait for outputs after playback (default 10)")
     replay.add_argument("--out", type=Path, default=DEFAULT_REPLAY_JSON, help=f"JSON result file (default {DEFAULT_REPLAY_JSON})")
-    replay.add_argument("--quiet", action="store_true", help="no per-trial lines")
+    replay.add_argument("--quiet", action="store_true", help="no line per search trial")
     replay.add_argument("--log-level", default="warn", choices=("debug", "info", "warn", "error"), help="ROS log level of the nodes (default warn)")
     _add_pipeline_options(replay)
     _add_topic_options(replay, ground_truth=False)
@@ -407,8 +407,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     def trial(factor: float) -> dict:
         if factor not in done:
             done[factor] = summarize_trial(_run_trial(data, params, settings, factor, args.drain_timeout, args.log_level))
-            if not args.quiet:
-                print(f"{PROG} replay: {_trial_line(done[factor])}", file=sys.stderr, flush=True)
+            if args.search and not args.quiet:  # progress of the search; the final lines follow on stdout
+                print(f"{PROG} replay: trial {_trial_line(done[factor])}", file=sys.stderr, flush=True)
         return dict(done[factor])
 
     document: dict[str, Any] = {
