@@ -120,3 +120,46 @@ def test_no_pair_left_after_damage_says_so(bag):
     _cut_inside_chunk(bag / "bag.mcap", 0)  # the topics survive, no message does
     with BagReader(bag) as reader, pytest.raises(BagError, match=r"no IR/visible pair .*the bag is damaged: .*\[truncated\] byte offset \d+"):
         list(PairStream(reader, InputTopics(), PipelineSettings()))
+
+
+class _FailingBackend:
+    """Average fusion that fails on chosen calls (ValueError) or stops the run (Ctrl-C)."""
+
+    name = "failing"
+    detection_classes: list = []
+    segmentation_classes: list = []
+
+    def __init__(self, fail_at=(), interrupt_at=None):
+        self._base = create_backend("average")
+        self.calls = 0
+        self.fail_at, self.interrupt_at = set(fail_at), interrupt_at
+
+    def fuse(self, ir, visible):
+        self.calls += 1
+        if self.calls - 1 == self.interrupt_at:
+            raise KeyboardInterrupt
+        if self.calls - 1 in self.fail_at:
+            raise ValueError("model exploded")
+        return self._base.fuse(ir, visible)
+
+
+def test_a_failing_pair_is_reported_and_the_rest_processed(bag, tmp_path):
+    result = evaluate_bag(bag, _FailingBackend(fail_at={2}), PipelineSettings(), tmp_path / "out",
+                          options=EvaluationOptions(metrics=(), contact_sheet_rows=0))
+    assert result.status == "complete" and result.processed_pairs == 9 and result.expected_pairs == 10
+    failed = [p for p in result.problems if p.kind == "fusion_failed"]
+    assert len(failed) == 1 and "pair 2: ValueError: model exploded" in failed[0].detail
+    assert any(p.kind == "incomplete" for p in result.problems)
+
+
+def test_an_interrupted_evaluation_keeps_a_readable_output_bag(bag, tmp_path):
+    from tsjnet_ros.core.bag.evaluation_report import write_report
+
+    result = evaluate_bag(bag, _FailingBackend(interrupt_at=4), PipelineSettings(), tmp_path / "out",
+                          options=EvaluationOptions(metrics=("EN",), contact_sheet_rows=0))
+    assert result.status == "interrupted" and result.processed_pairs == 4
+    with BagReader(tmp_path / "out") as out:
+        assert out.problems == [] and out.topics["/fused/image"].count == 4
+        assert sum(1 for _ in out.messages(["/fused/image"])) == 4
+    paths = write_report(result, tmp_path / "report")
+    assert "interrupted" in paths["report_md"].read_text()

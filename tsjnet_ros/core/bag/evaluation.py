@@ -262,8 +262,11 @@ class _OutputBag:
 
 
 def _contact_indices(total: int, rows: int) -> set[int]:
-    if total <= 0 or rows <= 0:
+    """Pair numbers spread over ``total`` pairs; the first ones when the total is unknown."""
+    if rows <= 0:
         return set()
+    if total <= 0:
+        return set(range(rows))
     return {int(round(x)) for x in np.linspace(0, total - 1, min(rows, total))}
 
 
@@ -310,10 +313,10 @@ def evaluate_bag(
                     records.append(record)
                 if progress is not None:
                     progress(pair.number + 1, max(stream.estimated_pairs(), pair.number + 1))
-        except BagError:
+        except BagError as exc:
             if stream.account.pairs == 0:
                 raise  # nothing could be paired: a usage error, not a partial result
-            status = "failed"
+            status = f"failed: {exc}"
         except KeyboardInterrupt:
             status = "interrupted"
         except Exception as exc:  # keep what was done; the caller sees the failure in the status
