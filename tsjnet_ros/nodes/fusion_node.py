@@ -38,9 +38,9 @@ from tsjnet_msgs.msg import FusedFrame, FusionStatus
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from tsjnet_ros.core.fusion import create_backend
-from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, to_mono, to_rgb8
+from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array
 from tsjnet_ros.core.overlay import colorize_segmentation
-from tsjnet_ros.core.pair_alignment import align_pair
+from tsjnet_ros.core.pair_preparation import check_image_size, prepare_pair
 from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.core.sync import create_synchronizer
 from tsjnet_ros.nodes.fusion_parameters import FUSION_PARAMETERS, validate
@@ -51,7 +51,6 @@ from tsjnet_ros.nodes.spin import spin_node
 
 IR, VISIBLE = 0, 1
 STREAM_NAMES = ("ir", "visible")
-MIN_SIDE = 16  # smaller images cannot carry a meaningful pair
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
@@ -272,8 +271,7 @@ class FusionNode(LifecycleNode):
         self._rates[stream].tick(now)
         try:
             array = image_to_array(msg)
-            if min(array.shape[:2]) < MIN_SIDE:
-                raise ImageFormatError(f"image {msg.width}x{msg.height} is smaller than {MIN_SIDE} pixels")
+            check_image_size(array)
         except ImageFormatError as exc:
             self.counters.invalid[stream] += 1
             self.get_logger().error(
@@ -345,17 +343,9 @@ class FusionNode(LifecycleNode):
                 self.counters.errors += 1
                 self.get_logger().error(f"fusion failed ({self.counters.errors} so far): {exc!r}", throttle_duration_sec=5.0)
 
-    def _prepare(self, ir: DecodedImage, visible: DecodedImage) -> tuple[np.ndarray, np.ndarray]:
-        ir_mono = to_mono(ir.array, ir.encoding)  # uint8 or uint16 (16-bit AGC in the backend)
-        vis = visible.array
-        vis = to_mono(vis, visible.encoding) if vis.ndim == 2 else to_rgb8(vis, visible.encoding)
-        if vis.dtype != np.uint8:  # 16-bit or float visible camera: keep the top 8 bits
-            vis = (vis >> 8).astype(np.uint8)
-        return align_pair(ir_mono, vis, self.param("resize_to"))
-
     def _fuse_and_publish(self, ir: DecodedImage, visible: DecodedImage) -> None:
         start = time.monotonic()
-        ir_img, vis_img = self._prepare(ir, visible)
+        ir_img, vis_img = prepare_pair(ir.array, ir.encoding, visible.array, visible.encoding, self.param("resize_to"))
         result = self._backend.fuse(ir_img, vis_img)
         inference_ms = (time.monotonic() - start) * 1000.0
         header = visible.header
