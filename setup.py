@@ -26,6 +26,7 @@ setup(
     license="MIT",
     entry_points={
         "console_scripts": [
+            "tsjnet-run = tsjnet_ros.tools.run:main",
             "tsjnet-graph = tsjnet_ros.tools.graph:main",
             "fusion_graph = tsjnet_ros.tools.graph:main",
             "tsjnet-eval = tsjnet_ros.tools.evaluate:main",
