@@ -87,7 +87,10 @@ def open_datasets(inputs: Sequence[Path], args: argparse.Namespace) -> list[tupl
     found: list[tuple[str, PairDataset]] = []
     for path in inputs:
         if _is_bag(path):
-            raise EvaluationError(f"{path}: rosbag input is not supported yet; pass a pair folder")
+            raise EvaluationError(
+                f"{path} is a rosbag: evaluate it with `tsjnet-bag evaluate {path} --backend NAME` "
+                "(synchronises the cameras like the node); tsjnet-eval takes pair folders"
+            )
         if not path.is_dir():
             raise EvaluationError(f"{path}: no such folder")
         options = dict(layout=args.layout, split=args.split, box_source=args.box_source)
