@@ -12,11 +12,14 @@ import logging
 import sys
 from typing import Any, Sequence
 
+import torch
 import yaml
 
-from tsjnet_ros.core.training.config import load_train_config, train_config_from_dict
-from tsjnet_ros.core.training.distributed import init_distributed, shutdown_distributed
+from tsjnet_ros.core.model.checkpoint import load_checkpoint
+from tsjnet_ros.core.training.config import TrainConfig, load_train_config, train_config_from_dict
+from tsjnet_ros.core.training.distributed import choose_device, init_distributed, shutdown_distributed
 from tsjnet_ros.core.training.trainer import Trainer
+from tsjnet_ros.core.training.validation import load_validation_pairs, validate
 
 
 def _apply_override(data: dict, assignment: str) -> None:
@@ -44,6 +47,26 @@ def _apply_override(data: dict, assignment: str) -> None:
             raise ValueError(f"--set {key}: {part!r} is below a plain value")
 
 
+def _validate_only(config: TrainConfig, checkpoint: str) -> int:
+    try:
+        loaded = load_checkpoint(checkpoint)
+        pairs = load_validation_pairs(config.validation, list(loaded.system.detection_classes),
+                                      config.data.class_aliases)
+        if not pairs:
+            raise ValueError("the config names no validation pairs (validation.root)")
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"tsjnet-train: {exc}", file=sys.stderr)
+        return 2
+    if config.threads:
+        torch.set_num_threads(int(config.threads))
+    device = choose_device(config.device)
+    metrics = validate(loaded.system.to(device), pairs, device, config.input_mode, config.validation.metrics,
+                       config.validation.score_threshold)
+    print(f"{checkpoint} on {len(pairs)} pair(s) of {config.validation.root}, input {config.input_mode}:")
+    print(", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tsjnet-train", description=__doc__.splitlines()[0])
     parser.add_argument("config", help="training YAML file (see config/train/)")
@@ -54,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stop-after", type=int, metavar="STEP",
                         help="stop at this global step with a saved state (resume later); the LR schedule "
                              "still spans the whole run")
+    parser.add_argument("--validate-only", metavar="CHECKPOINT",
+                        help="train nothing: score CHECKPOINT on the config's validation pairs (with its "
+                             "input_mode, so heads trained on IR or visible alone can be compared)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
@@ -73,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, TypeError, yaml.YAMLError) as exc:
         print(f"tsjnet-train: {exc}", file=sys.stderr)
         return 2
+    if args.validate_only:
+        return _validate_only(config, args.validate_only)
     context = init_distributed(config.device)
     try:
         result = Trainer(config, context, resume=not args.restart).fit(stop_after=args.stop_after)

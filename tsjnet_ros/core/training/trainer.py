@@ -20,7 +20,6 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from tsjnet_ros.core.datasets import PairDataset
 from tsjnet_ros.core.model.checkpoint import Normalization, build_system, save_checkpoint
 from tsjnet_ros.core.model.fusion_net import FusionOutput
 from tsjnet_ros.core.model.heads.config import HEADS_PRESETS, HeadsConfig, heads_config_for
@@ -46,7 +45,7 @@ from tsjnet_ros.core.training.pair_loading import (
 )
 from tsjnet_ros.core.training.run_log import TrainingLog
 from tsjnet_ros.core.training.training_set import PairTrainingSet, TrainingBatch, collate_items
-from tsjnet_ros.core.training.validation import validate
+from tsjnet_ros.core.training.validation import load_validation_pairs, validate
 from tsjnet_ros.core.training.weak_masks import segmentation_ids_for
 
 logger = logging.getLogger("tsjnet_ros.training")
@@ -188,7 +187,9 @@ class Trainer:
             for s, d in zip(config.data.sources, datasets)
         ]
         self.weak_masks_used = bool(weak.enabled and any(p.segmentation is None and p.boxes is not None for p in pairs))
-        self.val_pairs = self._validation_pairs(det_classes) if self.context.is_main else []
+        self.val_pairs = (
+            load_validation_pairs(config.validation, det_classes, aliases) if self.context.is_main else []
+        )
 
         self.system = build_system(config.variant, config.fusion_config, self.heads_config, seed=config.seed)
         self.system.to(self.device)
@@ -210,21 +211,6 @@ class Trainer:
             self._load_state(self.run_dir / STATE_FILE)
 
     # -- setup helpers --------------------------------------------------------------------
-    def _validation_pairs(self, det_classes: list[str]) -> list[TrainingPair]:
-        val = self.config.validation
-        if not val.root:
-            return []
-        from tsjnet_ros.core.training.config import SourceConfig
-
-        dataset = PairDataset(Path(val.root), layout=val.layout, box_source=val.box_source)
-        names = list(val.names) or dataset.names[: val.max_pairs]
-        missing = sorted(set(names) - set(dataset.names))
-        if missing:
-            raise ValueError(f"validation pair(s) not in {val.root}: {', '.join(missing)}")
-        source = SourceConfig(root=val.root, layout=val.layout, box_source=val.box_source,
-                              exclude=[n for n in dataset.names if n not in names], max_side=val.max_side)
-        return load_training_pairs(source, dataset, det_classes, self.config.data.class_aliases)
-
     def _loss_for(self, stage: StageConfig) -> JointLoss:
         weights = {**self.config.loss_weights, **stage.loss_weights}
         if self.config.input_mode != "fused":

@@ -7,6 +7,7 @@ heads see the raw IR or visible image and only mAP is reported.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -16,7 +17,28 @@ from tsjnet_ros.core.metrics.detection import ImageAnnotations, ImageDetections,
 from tsjnet_ros.core.metrics.fusion_suite import evaluate_fusion
 from tsjnet_ros.core.model.heads.system import TSJNetSystem
 from tsjnet_ros.core.model.postprocess import decode_detections
-from tsjnet_ros.core.training.pair_loading import TrainingPair
+from tsjnet_ros.core.datasets import PairDataset
+from tsjnet_ros.core.training.config import SourceConfig, ValidationConfig
+from tsjnet_ros.core.training.pair_loading import TrainingPair, load_training_pairs
+
+
+def load_validation_pairs(
+    config: ValidationConfig, detection_classes: Sequence[str], aliases: dict[str, str],
+) -> list[TrainingPair]:
+    """The configured validation pairs (``names``, else the first ``max_pairs``); [] without a root."""
+    if not config.root:
+        return []
+    root = Path(config.root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"validation folder not found: {root}")
+    dataset = PairDataset(root, layout=config.layout, box_source=config.box_source)
+    names = list(config.names) or dataset.names[: config.max_pairs]
+    missing = sorted(set(names) - set(dataset.names))
+    if missing:
+        raise ValueError(f"validation pair(s) not in {root}: {', '.join(missing)}")
+    source = SourceConfig(root=str(root), layout=config.layout, box_source=config.box_source,
+                          exclude=[n for n in dataset.names if n not in names], max_side=config.max_side)
+    return load_training_pairs(source, dataset, list(detection_classes), aliases)
 
 
 def heads_input(system: TSJNetSystem, ir: torch.Tensor, visible: torch.Tensor, input_mode: str):
