@@ -152,3 +152,14 @@ def test_padding_reflects_small_pads_replicates_large_ones_and_crops_back():
         pad_to_multiple(x, 4, mode="wrap")
     with pytest.raises(ValueError, match="larger"):
         crop_to(x, 5, 4)
+
+
+def test_grouped_spatial_attention_gives_the_same_result_channels_last():
+    torch.manual_seed(0)
+    att = GroupedSpatialAttention(16, groups=4)
+    x = torch.randn(2, 16, 6, 10)
+    out, maps = att(x)
+    out_cl, maps_cl = att(x.contiguous(memory_format=torch.channels_last))
+    assert out_cl.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out_cl, out)
+    torch.testing.assert_close(maps_cl, maps)

@@ -23,9 +23,10 @@ def test_model_config_gives_the_variant_defaults_and_applies_overrides():
 
 
 def test_create_model_builds_a_fusion_net_with_overrides():
-    model = create_model("tsjnet_rt", skip_chs=8, decoder_chs=16)
+    model = create_model("tsjnet_rt", skip_chs=8, decoder_chs=16, decoder_refine=True)
     assert isinstance(model, FusionNet)
     assert model.decoder.head.refine[0].in_channels == 8
+    assert model.decoder.reduce[0].out_channels == 16
 
 
 def test_config_read_back_from_a_checkpoint_with_lists_equals_the_tuple_config():

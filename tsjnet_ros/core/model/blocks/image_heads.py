@@ -27,15 +27,17 @@ class PixelShuffleImageHead(nn.Module):
     """Light head for low-resolution decoders: 4x upsampling in two pixel-shuffle steps.
 
     Features at 1/4 size become 1/2-size features (1x1 conv + shuffle), are merged with a
-    1/2-size encoder skip, refined by a 3x3 conv and shuffled to a full-size image, so no
-    convolution ever runs at full resolution.
+    1/2-size encoder skip, optionally refined by a 3x3 conv-norm-act, and a 3x3 conv
+    predicts the 2x2 pixel blocks of the full-size image, so no convolution ever runs at
+    full resolution.
     """
 
     def __init__(self, in_chs: int, skip_chs: int, act_layer: LayerSpec = "relu",
-                 norm_layer: LayerSpec | None = "batchnorm2d") -> None:
+                 norm_layer: LayerSpec | None = "batchnorm2d", refine: bool = True) -> None:
         super().__init__()
         self.up = nn.Sequential(nn.Conv2d(in_chs, skip_chs * 4, 1), nn.PixelShuffle(2))
-        self.refine = ConvNormAct(skip_chs, skip_chs, 3, norm_layer=norm_layer, act_layer=act_layer)
+        self.refine = (ConvNormAct(skip_chs, skip_chs, 3, norm_layer=norm_layer, act_layer=act_layer)
+                       if refine else nn.Identity())
         self.to_image = nn.Sequential(nn.Conv2d(skip_chs, 4, 3, 1, 1), nn.PixelShuffle(2))
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,8 +1,9 @@
 """NAT-mini: a small Neighborhood Attention Transformer that returns a full-size map.
 
 Layout of TSJNet's base branch: strided conv tokenizer, levels of NA transformer layers
-with strided-conv downsamplers between them, then a conv head and transposed convs that
-bring the coarsest map back to the input size. Tokens are channels-last ``(B, H, W, C)``
+with strided-conv downsamplers between them, then a conv head, LayerNorm and two 1x1
+projections on the coarsest map, and transposed convs that bring it back to the input
+size (the norm and projections run before upsampling, where they cost 1/stride^2). Tokens are channels-last ``(B, H, W, C)``
 inside the levels; the module's input and output are channels-first ``(B, C, H, W)``.
 """
 
@@ -101,7 +102,7 @@ class NATLevel(nn.Module):
 
 
 class NATMini(nn.Module):
-    """Tokenizer -> NA levels -> conv head -> transposed-conv upsampler -> 1x1 projections.
+    """Tokenizer -> NA levels -> conv head -> norm -> 1x1 projections -> transposed-conv upsampler.
 
     Level ``i`` has width ``embed_dim * 2**i``; the total stride is the tokenizer stride
     times ``2**(levels-1)`` and ``upsample_strides`` must multiply to the same value, so
@@ -154,9 +155,10 @@ class NATMini(nn.Module):
             head += [nn.Conv2d(prev, chs, 3, 1, 1), act_factory(act_layer)()]
             prev = chs
         self.head = nn.Sequential(*head)
-        self.upsample = nn.Sequential(*[nn.ConvTranspose2d(prev, prev, s, s, bias=False) for s in upsample_strides])
         self.norm = LayerNorm2d(prev)
         self.proj = nn.Sequential(nn.Conv2d(prev, prev, 1), nn.Conv2d(prev, out_chs, 1))
+        self.upsample = nn.Sequential(*[nn.ConvTranspose2d(out_chs, out_chs, s, s, bias=False)
+                                        for s in upsample_strides])
         self.apply(_init_linear)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -165,7 +167,7 @@ class NATMini(nn.Module):
             raise ValueError(f"NAT-mini input {height}x{width} must be divisible by its stride {self.stride}")
         tokens = self.levels(self.tokenizer(x))
         y = self.head(tokens.permute(0, 3, 1, 2))
-        return self.proj(self.norm(self.upsample(y)))
+        return self.upsample(self.proj(self.norm(y)))
 
 
 class NATBranch(nn.Module):

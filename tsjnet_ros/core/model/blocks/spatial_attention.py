@@ -27,6 +27,11 @@ class GroupedSpatialAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         maps = torch.sigmoid(self.score(x))
         batch, channels, height, width = x.shape
-        grouped = x.reshape(batch, self.groups, channels // self.groups, height, width)
-        out = (grouped * maps.unsqueeze(2)).reshape(batch, channels, height, width)
-        return out, maps
+        per_group = channels // self.groups
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            # Channels-last: (B, H, W, G, C/G) is a free view; the result stays channels-last.
+            grouped = x.permute(0, 2, 3, 1).reshape(batch, height, width, self.groups, per_group)
+            out = grouped * maps.permute(0, 2, 3, 1).unsqueeze(-1)
+            return out.reshape(batch, height, width, channels).permute(0, 3, 1, 2), maps
+        grouped = x.reshape(batch, self.groups, per_group, height, width)
+        return (grouped * maps.unsqueeze(2)).reshape(batch, channels, height, width), maps

@@ -3,9 +3,9 @@
 Same parts as ``tsjnet`` (shared ResNeSt encoder with NAT + DSM branches, NAT base
 fusion, DSM detail fusion, spatial-attention decoder), but no convolution runs at full
 resolution: the image is space-to-depth'ed to 1/2 size (lossless), a strided conv goes
-to 1/4 where narrow ResNeSt blocks and the DSM work, neighborhood attention runs at 1/8
-and 1/16, and a light decoder returns to full size with two pixel-shuffle steps and a
-1/2-size encoder skip. Budget: fusion well under 3 GMAC per 480x640 pair.
+to 1/4 where narrow ResNeSt blocks and the DSM work, neighborhood attention runs at 1/16,
+and a light decoder returns to full size with two pixel-shuffle steps and a 1/2-size
+encoder skip. Budget: fusion well under 3 GMAC per 480x640 pair.
 """
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ class TsjnetRtConfig:
     cardinality: int = 1
     attn_reduction: int = 4
     feature_chs: int = 32
-    nat_embed_dim: int = 32
-    nat_depths: tuple[int, ...] = (1, 1)
-    nat_heads: tuple[int, ...] = (2, 4)
+    nat_tokenizer_strides: tuple[int, ...] = (2, 2)  # NA on 1/16-size tokens
+    nat_embed_dim: int = 48
+    nat_depths: tuple[int, ...] = (2,)
+    nat_heads: tuple[int, ...] = (2,)
     nat_kernel_size: int = 7
     nat_mlp_ratio: float = 2.0
     nat_head_chs: tuple[int, ...] = (32,)
@@ -61,6 +62,7 @@ class TsjnetRtConfig:
     decoder_chs: int = 32
     decoder_planes: int = 16
     decoder_blocks: int = 1
+    decoder_refine: bool = False  # extra 3x3 conv at 1/2 size in the image head
     norm_layer: LayerSpec = "batchnorm2d"
     act_layer: LayerSpec = "relu"
     attn_norm_layer: LayerSpec = "identity"  # trains with batch 1 too
@@ -70,9 +72,12 @@ class TsjnetRtConfig:
 
     def __post_init__(self) -> None:
         normalise_sequences(self)
+        if any(s not in (1, 2) for s in self.nat_tokenizer_strides):
+            raise ValueError(f"nat_tokenizer_strides must be 1 or 2 each, got {self.nat_tokenizer_strides}")
         check_positive_ints(
             self, "skip_chs", "encoder_chs", "resnest_planes", "resnest_expansion", "resnest_blocks", "radix",
-            "cardinality", "attn_reduction", "feature_chs", "nat_embed_dim", "nat_depths", "nat_heads",
+            "cardinality", "attn_reduction", "feature_chs", "nat_tokenizer_strides", "nat_embed_dim", "nat_depths",
+            "nat_heads",
             "nat_kernel_size", "nat_head_chs", "dsm_attention_groups", "dsm_se_reduction",
             "decoder_attention_groups", "decoder_chs", "decoder_planes", "decoder_blocks",
         )
@@ -81,7 +86,7 @@ class TsjnetRtConfig:
     @property
     def nat_stride(self) -> int:
         """Downsampling inside NAT-mini relative to the 1/4-size features."""
-        return 2 * 2 ** (len(self.nat_depths) - 1)
+        return math.prod(self.nat_tokenizer_strides) * 2 ** (len(self.nat_depths) - 1)
 
     @property
     def pad_multiple(self) -> int:
@@ -90,14 +95,15 @@ class TsjnetRtConfig:
 
 def _upsample_strides(total: int) -> tuple[int, ...]:
     """Factor ``total`` (a power of two) into x2 transposed-conv steps."""
-    return (2,) * int(math.log2(total))
+    return (2,) * round(math.log2(total))
 
 
 def _nat_branch(cfg: TsjnetRtConfig) -> NATBranch:
     return NATBranch(
         cfg.feature_chs, embed_dim=cfg.nat_embed_dim, depths=cfg.nat_depths, num_heads=cfg.nat_heads,
         kernel_size=cfg.nat_kernel_size, mlp_ratio=cfg.nat_mlp_ratio, drop_path_rate=cfg.drop_path_rate,
-        tokenizer_strides=(2,), head_chs=cfg.nat_head_chs, upsample_strides=_upsample_strides(cfg.nat_stride),
+        tokenizer_strides=cfg.nat_tokenizer_strides, head_chs=cfg.nat_head_chs,
+        upsample_strides=_upsample_strides(cfg.nat_stride),
         rel_pos_bias=cfg.nat_rel_pos_bias, act_layer=cfg.act_layer, na_backend=cfg.na_backend,
     )
 
@@ -127,7 +133,8 @@ def tsjnet_rt(config: TsjnetRtConfig) -> FusionNet:
         ConvNormAct(2 * cfg.feature_chs, cfg.decoder_chs, 1, norm_layer=norm, act_layer=act),
         resnest_stage(cfg.decoder_chs, cfg.decoder_planes, cfg.decoder_blocks, cfg.resnest_expansion,
                       cfg.radix, cfg.cardinality, cfg.attn_reduction, norm, act, cfg.attn_norm_layer),
-        PixelShuffleImageHead(cfg.decoder_planes * cfg.resnest_expansion, cfg.skip_chs, act, norm),
+        PixelShuffleImageHead(cfg.decoder_planes * cfg.resnest_expansion, cfg.skip_chs, act, norm,
+                              refine=cfg.decoder_refine),
     )
     return FusionNet(encoder, _nat_branch(cfg), _dsm(cfg), decoder, pad_multiple=cfg.pad_multiple,
                      joint_encoding=cfg.joint_encoding, pad_mode=cfg.pad_mode)

@@ -1,0 +1,217 @@
+"""Speed and memory of the fusion networks on CPU: ms/frame and peak RSS per setting.
+
+One run measures ``tsjnet`` and ``tsjnet_rt`` at 480x640 and 256x256 in these settings:
+
+* ``reference``: the network as built, eager, fp32 (the straightforward implementation);
+* ``optimized``: :func:`optimize_for_inference` (folded norms, Winograd/NNPACK 3x3 convs), eager fp32;
+* ``optimized+compiled``: the same under ``torch.compile``, fp32;
+* ``bf16`` / ``bf16+compiled``: folded network in bfloat16 (slow on CPUs without bf16 units:
+  a small probe estimates the time first, and a setting whose estimate exceeds
+  ``--budget-s`` is reported as skipped with that estimate).
+
+Each setting runs in a fresh child process, so its peak RSS is its own. Outputs of every
+setting are compared with the reference (max |difference| of the fused image). At the end
+the ratio tsjnet/tsjnet_rt is printed per size (same setting and best setting each).
+The other users of this machine load the CPU too: the load average is printed per setting.
+
+    python bench/model_speed.py [--threads 2] [--repeats 3] [--budget-s 240] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "msrs"
+SETTINGS = ("reference", "optimized", "optimized+compiled", "bf16", "bf16+compiled")
+PROBE_SIZE = (64, 64)
+
+
+def _pair(height: int, width: int):
+    """An MSRS pair cropped to (height, width) when the data is present, else random."""
+    import numpy as np
+    import torch
+
+    ir_path, vis_path = DATA / "ir" / "00004N.png", DATA / "vi" / "00004N.png"
+    if ir_path.is_file() and vis_path.is_file() and height <= 480 and width <= 640:
+        import cv2
+
+        ir = cv2.imread(str(ir_path), cv2.IMREAD_GRAYSCALE)[:height, :width]
+        vis = cv2.imread(str(vis_path), cv2.IMREAD_GRAYSCALE)[:height, :width]
+        to_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).float().div(255)[None, None]  # noqa: E731
+        return to_tensor(ir), to_tensor(vis), "MSRS 00004N"
+    gen = torch.Generator().manual_seed(0)
+    return torch.rand(1, 1, height, width, generator=gen), torch.rand(1, 1, height, width, generator=gen), "random"
+
+
+def _build(model_name: str, setting: str):
+    import torch
+
+    from tsjnet_ros.core.model import create_model
+    from tsjnet_ros.core.model.inference_optimization import fold_batch_norms, optimize_for_inference
+
+    torch.manual_seed(0)
+    model = create_model(model_name).eval()
+    # Non-trivial norm statistics, so folding is exercised as with trained weights.
+    gen = torch.Generator().manual_seed(1)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.copy_(torch.rand(module.num_features, generator=gen) * 0.2 - 0.1)
+            module.running_var.copy_(torch.rand(module.num_features, generator=gen) + 0.5)
+    if setting == "reference":
+        return model
+    if setting.startswith("optimized"):
+        return optimize_for_inference(model)
+    fold_batch_norms(model)
+    return model.to(torch.bfloat16)
+
+
+def child(spec: dict) -> dict:
+    """Measure one (model, size, setting) in this process; returns a JSON-able dict."""
+    import torch
+
+    torch.set_num_threads(spec["threads"])
+    height, width = spec["size"]
+    setting = spec["setting"]
+    dtype = torch.bfloat16 if setting.startswith("bf16") else torch.float32
+    model = _build(spec["model"], setting)
+    ir, vis, source = _pair(height, width)
+    ir, vis = ir.to(dtype), vis.to(dtype)
+    result = {**spec, "source": source, "load_before": os.getloadavg()[0]}
+    with torch.inference_mode():
+        if dtype == torch.bfloat16 and not spec["force"]:
+            small = [t[..., : PROBE_SIZE[0], : PROBE_SIZE[1]] for t in (ir, vis)]
+            model(*small)
+            start = time.perf_counter()
+            model(*small)
+            estimate = (time.perf_counter() - start) * height * width / (PROBE_SIZE[0] * PROBE_SIZE[1])
+            if estimate * (2 + spec["repeats"]) > spec["budget_s"]:
+                return {**result, "skipped": f"estimated {estimate:.0f} s/frame (probe at {PROBE_SIZE[0]}x{PROBE_SIZE[1]})"}
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        forward = torch.compile(model, dynamic=False) if setting.endswith("compiled") else model
+        start = time.perf_counter()
+        out = forward(ir, vis)
+        first = time.perf_counter() - start
+        if setting.endswith("compiled"):
+            result["compile_s"] = first
+            start = time.perf_counter()
+            out = forward(ir, vis)
+            first = time.perf_counter() - start
+        repeats = max(1, min(spec["repeats"], int(spec["budget_s"] / max(first, 1e-3)) - 1))
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            out = forward(ir, vis)
+            times.append(time.perf_counter() - start)
+    torch.save(out.fused.float(), spec["output_path"])
+    return {
+        **result, "ms": 1000 * statistics.median(times), "ms_min": 1000 * min(times), "repeats": len(times),
+        "rss_model_mb": rss_before, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "load_after": os.getloadavg()[0],
+    }
+
+
+def _run_child(spec: dict) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": str(spec["threads"]), "MKL_NUM_THREADS": str(spec["threads"])}
+    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True,
+                          env=env, cwd=Path(__file__).resolve().parents[1])
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return {**spec, "skipped": f"child failed (rc {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}"}
+
+
+def _row(r: dict, diff: float | None) -> str:
+    name = f"{r['model']:<10} {r['size'][0]}x{r['size'][1]:<4} {r['setting']:<19}"
+    if "skipped" in r:
+        return f"{name} skipped: {r['skipped']}"
+    compile_note = f" compile {r['compile_s']:.0f}s" if "compile_s" in r else ""
+    diff_note = "" if diff is None else f" max|d fused| {diff:.1e}"
+    return (f"{name} {r['ms']:>10.1f} ms/frame (min {r['ms_min']:.1f}, n={r['repeats']}) "
+            f"{1000 / r['ms']:>6.2f} fps  peak RSS {r['peak_rss_mb']:>6.0f} MB (model {r['rss_model_mb']:.0f})"
+            f"{compile_note}{diff_note}  load {r['load_before']:.1f}/{r['load_after']:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2, help="intra-op threads (timing only)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs after warm-up")
+    parser.add_argument("--budget-s", type=float, default=240.0, help="time budget per setting (bf16 skip rule)")
+    parser.add_argument("--models", nargs="+", default=["tsjnet_rt", "tsjnet"])
+    parser.add_argument("--sizes", nargs="+", default=["480x640", "256x256"])
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
+    parser.add_argument("--force", action="store_true", help="run bf16 even when the estimate exceeds the budget")
+    parser.add_argument("--quick", action="store_true", help="tsjnet_rt only, 1 repeat (smoke run)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return
+    if args.quick:
+        args.models, args.repeats = ["tsjnet_rt"], 1
+    sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes]
+    print(f"CPU threads {args.threads}, torch threads per child {args.threads}; load average now "
+          f"{os.getloadavg()[0]:.1f} (other users share this CPU: times are upper bounds)")
+    results: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        import torch
+
+        for model in args.models:
+            for size in sizes:
+                reference = None
+                for setting in args.settings:
+                    out_path = str(Path(tmp) / f"{model}_{size[0]}x{size[1]}_{setting}.pt")
+                    spec = {"model": model, "size": size, "setting": setting, "threads": args.threads,
+                            "repeats": args.repeats, "budget_s": args.budget_s, "force": args.force,
+                            "output_path": out_path}
+                    r = _run_child(spec)
+                    diff = None
+                    if "skipped" not in r:
+                        fused = torch.load(out_path)
+                        if setting == "reference":
+                            reference = fused
+                        elif reference is not None:
+                            diff = float((fused - reference).abs().max())
+                            r["max_abs_diff"] = diff
+                    results.append(r)
+                    print(_row(r, diff), flush=True)
+    _summary(results, sizes)
+
+
+def _summary(results: list[dict], sizes: list[tuple[int, int]]) -> None:
+    done = [r for r in results if "skipped" not in r]
+
+    def pick(model, size, setting=None):
+        rows = [r for r in done if r["model"] == model and tuple(r["size"]) == size
+                and (setting is None or r["setting"] == setting)]
+        return min(rows, key=lambda r: r["ms"]) if rows else None
+
+    print("\nsummary")
+    for size in sizes:
+        label = f"{size[0]}x{size[1]}"
+        for model in ("tsjnet", "tsjnet_rt"):
+            ref, best = pick(model, size, "reference"), pick(model, size)
+            if ref and best:
+                print(f"  {model:<10} {label}: best {best['setting']} {best['ms']:.1f} ms "
+                      f"({1000 / best['ms']:.2f} fps), {ref['ms'] / best['ms']:.2f}x faster than reference "
+                      f"eager fp32 ({ref['ms']:.1f} ms); peak RSS {best['peak_rss_mb']:.0f} vs {ref['peak_rss_mb']:.0f} MB")
+        for setting in SETTINGS:
+            big, small = pick("tsjnet", size, setting), pick("tsjnet_rt", size, setting)
+            if big and small:
+                print(f"  ratio tsjnet/tsjnet_rt {label} {setting}: {big['ms'] / small['ms']:.0f}x")
+        big, small = pick("tsjnet", size), pick("tsjnet_rt", size)
+        if big and small:
+            print(f"  ratio tsjnet/tsjnet_rt {label} best vs best ({big['setting']} / {small['setting']}): "
+                  f"{big['ms'] / small['ms']:.0f}x")
+
+
+if __name__ == "__main__":
+    main()
