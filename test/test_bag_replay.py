@@ -80,5 +80,9 @@ def test_live_replay_through_the_fusion_node(tmp_path, capsys):
     start = 1_700_000_000 * 10**9
     assert start <= node["clock_at_end_ns"] <= start + 2 * 10**9  # use_sim_time: the node ran on the bag's /clock
     search = document["search"]
-    assert [t["rate_factor"] for t in search["trials"]] == [1.0, 2.0]
+    trials = search["trials"]
+    assert trials[0]["rate_factor"] == 1.0
+    # the search doubles the rate after a trial within the drop limit and halves it otherwise
+    # (which one happens depends on how busy the machine is)
+    assert trials[1]["rate_factor"] == (2.0 if trials[0]["passed"] else 0.5)
     assert "peak rate with < 5 % drops" in capsys.readouterr().out
