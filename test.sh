@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 scripts/setup.sh
-exec .venv/bin/python -m pytest test "$@"
+exec .venv/bin/python -m pytest -rs test "$@"
