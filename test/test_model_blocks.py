@@ -163,3 +163,22 @@ def test_grouped_spatial_attention_gives_the_same_result_channels_last():
     assert out_cl.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(out_cl, out)
     torch.testing.assert_close(maps_cl, maps)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_space_to_depth_round_trips_and_keeps_the_layout(channels_last):
+    from tsjnet_ros.core.model.blocks.space_depth import depth_to_space, space_to_depth
+
+    x = torch.arange(2 * 3 * 4 * 6, dtype=torch.float32).view(2, 3, 4, 6)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    packed = space_to_depth(x, 2)
+    assert packed.shape == (2, 12, 2, 3)
+    # Channel (dy*2 + dx)*C + c holds pixel (2h + dy, 2w + dx) of channel c.
+    torch.testing.assert_close(packed[:, 1 * 3 + 2], x[:, 2, 0::2, 1::2])
+    torch.testing.assert_close(packed[:, 2 * 3 + 0], x[:, 0, 1::2, 0::2])
+    if channels_last:
+        assert packed.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(depth_to_space(packed, 2), x)
+    with pytest.raises(ValueError, match="divisible"):
+        space_to_depth(torch.zeros(1, 1, 5, 4), 2)

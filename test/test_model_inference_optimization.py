@@ -6,6 +6,7 @@ from torch import nn
 
 from tsjnet_ros.core.model import create_model
 from tsjnet_ros.core.model.inference_optimization import (
+    PointwiseConv2d,
     WinogradConv2d,
     fold_batch_norms,
     fold_conv_batch_norm,
@@ -78,8 +79,9 @@ def test_optimized_small_tsjnet_matches_the_reference(channels_last):
             conv.min_pixels = 1  # exercise NNPACK even on this small input
     assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())
     assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())  # original untouched
-    if nnpack_available():
-        assert any(isinstance(m, WinogradConv2d) for m in fast.modules())
+    # NNPACK needs channels-first maps, so the channels-last copy keeps oneDNN convs.
+    assert any(isinstance(m, WinogradConv2d) for m in fast.modules()) == (nnpack_available() and not channels_last)
+    assert any(isinstance(m, PointwiseConv2d) for m in fast.modules())
     ir, vis = torch.rand(1, 1, 40, 56), torch.rand(1, 1, 40, 56)
     with torch.inference_mode():
         ref, out = model(ir, vis), fast(ir, vis)
@@ -87,11 +89,27 @@ def test_optimized_small_tsjnet_matches_the_reference(channels_last):
     torch.testing.assert_close(out.attention_maps, ref.attention_maps, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("layout", [(True, True), (False, False)])
+def test_pointwise_conv_matches_conv2d_in_both_layouts(layout):
+    channels_last, with_bias = layout
+    conv = nn.Conv2d(6, 10, 1, bias=with_bias)
+    x = torch.randn(2, 6, 5, 7)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    out = PointwiseConv2d(conv)(x)
+    torch.testing.assert_close(out, conv(x), atol=1e-5, rtol=1e-5)
+    assert out.is_contiguous(memory_format=torch.channels_last) == channels_last
+    with pytest.raises(ValueError, match="1x1"):
+        PointwiseConv2d(nn.Conv2d(6, 10, 3))
+
+
 def test_optimized_rt_matches_the_reference_channels_last():
     torch.manual_seed(0)
     model = create_model("tsjnet_rt").eval()
+    assert model.prefers_channels_last
     _randomise_norm_stats(model)
-    fast = optimize_for_inference(model, channels_last=True)
+    fast = optimize_for_inference(model)
+    assert next(p for p in fast.parameters() if p.dim() == 4).is_contiguous(memory_format=torch.channels_last)
     ir, vis = torch.rand(1, 1, 48, 80), torch.rand(1, 1, 48, 80)
     with torch.inference_mode():
         torch.testing.assert_close(fast(ir, vis).fused, model(ir, vis).fused, atol=1e-4, rtol=1e-4)

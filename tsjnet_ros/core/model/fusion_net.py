@@ -51,6 +51,7 @@ class FusionNet(nn.Module):
     stride of the network) and every output is cropped back. ``joint_encoding`` runs IR and
     visible through the encoder as one batch (faster for small models); off, they run one
     after the other, which halves the peak memory of large full-resolution encoders.
+    ``prefers_channels_last`` tells :func:`optimize_for_inference` which layout is faster.
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class FusionNet(nn.Module):
         pad_multiple: int,
         joint_encoding: bool = True,
         pad_mode: str = "reflect",
+        prefers_channels_last: bool = False,
     ) -> None:
         super().__init__()
         if pad_multiple < 1:
@@ -75,6 +77,8 @@ class FusionNet(nn.Module):
         self.pad_multiple = int(pad_multiple)
         self.joint_encoding = bool(joint_encoding)
         self.pad_mode = pad_mode
+        # Layout hint for inference_optimization (narrow networks run faster channels-last).
+        self.prefers_channels_last = bool(prefers_channels_last)
 
     def encode_pair(self, ir: torch.Tensor, visible: torch.Tensor) -> tuple[EncodedFeatures, EncodedFeatures]:
         if not self.joint_encoding:

@@ -7,7 +7,11 @@
   through NNPACK (F(6x6, 3x3): about a third of the multiplications of a direct conv; on
   AVX2 CPUs without bf16 units this is the largest single gain for the full-resolution
   convs of ``tsjnet``); other convs keep oneDNN;
-* optionally, weights are stored channels-last (helps oneDNN, not NNPACK).
+* 1x1 convs become one matrix product each (PyTorch otherwise sends small-batch 1x1
+  convs on one thread to its slow reference path);
+* the memory layout follows the network's ``prefers_channels_last`` flag: channels-last
+  suits small-channel networks (fast pooling, depthwise convs, GEMMs on (B, H, W, C)
+  views), channels-first suits NNPACK.
 
 The original model is not modified. Numerical differences are at float32 rounding level
 (Winograd transforms add a few ULPs), far inside bf16 tolerance.
@@ -34,6 +38,40 @@ def nnpack_available() -> bool:
 def _nnpack_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: list[int]) -> torch.Tensor:
     # Opaque to torch.compile (no tracing rule for this op): compiled graphs call it eagerly.
     return torch._nnpack_spatial_convolution(x, weight, bias, padding)
+
+
+class PointwiseConv2d(nn.Module):
+    """A 1x1, stride-1, ungrouped conv as one matrix product, for either memory layout.
+
+    Channels-last input: ``F.linear`` on the free (B, H, W, C) view, result channels-last.
+    Channels-first input: a batched ``W @ x`` on the (B, C, H*W) view.
+    """
+
+    def __init__(self, conv: nn.Conv2d) -> None:
+        super().__init__()
+        if not is_pointwise_candidate(conv):
+            raise ValueError(f"PointwiseConv2d needs a 1x1, stride 1, ungrouped, unpadded conv, got {conv}")
+        self.weight = nn.Parameter(conv.weight.detach().flatten(1).clone(), requires_grad=False)
+        self.bias = None if conv.bias is None else nn.Parameter(conv.bias.detach().clone(), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight.to(x.dtype)
+        bias = None if self.bias is None else self.bias.to(x.dtype)
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            return F.linear(x.permute(0, 2, 3, 1), weight, bias).permute(0, 3, 1, 2)
+        batch, channels, height, width = x.shape
+        out = torch.matmul(weight, x.reshape(batch, channels, height * width))
+        if bias is not None:
+            out = out + bias[:, None]
+        return out.view(batch, -1, height, width)
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[1]}, {self.weight.shape[0]}, bias={self.bias is not None}"
+
+
+def is_pointwise_candidate(conv: nn.Module) -> bool:
+    return (type(conv) is nn.Conv2d and conv.kernel_size == (1, 1) and conv.stride == (1, 1)
+            and conv.groups == 1 and conv.padding == (0, 0) and conv.dilation == (1, 1))
 
 
 class WinogradConv2d(nn.Module):
@@ -128,25 +166,44 @@ def use_winograd_convs(model: nn.Module, min_channels: int = 32) -> int:
     return replaced
 
 
+def use_pointwise_matmuls(model: nn.Module) -> int:
+    """Replace 1x1 convs by :class:`PointwiseConv2d` in place; returns the count."""
+    replaced = 0
+    for module in model.modules():
+        for name, child in list(module._modules.items()):
+            if child is not None and is_pointwise_candidate(child):
+                module._modules[name] = PointwiseConv2d(child)
+                replaced += 1
+    return replaced
+
+
 def optimize_for_inference(
     model: nn.Module, winograd: bool | str = "auto", min_winograd_channels: int = 32,
-    channels_last: bool = False,
+    channels_last: bool | str = "auto",
 ) -> nn.Module:
     """An eval-mode, gradient-free, faster copy of ``model`` (see the module docstring).
 
-    ``winograd``: ``"auto"`` uses NNPACK when this build has it, ``True`` requires it,
-    ``False`` keeps all convs on oneDNN.
+    ``channels_last``: ``"auto"`` follows ``model.prefers_channels_last`` (default False).
+    ``winograd``: ``"auto"`` uses NNPACK when this build has it and the layout is
+    channels-first, ``True`` requires it, ``False`` keeps all convs on oneDNN.
     """
     if winograd not in ("auto", True, False):
         raise ValueError(f"winograd must be 'auto', True or False, got {winograd!r}")
+    if channels_last not in ("auto", True, False):
+        raise ValueError(f"channels_last must be 'auto', True or False, got {channels_last!r}")
     if winograd is True and not nnpack_available():
         raise RuntimeError("winograd=True needs NNPACK, which this PyTorch build does not provide")
+    if channels_last == "auto":
+        channels_last = bool(getattr(model, "prefers_channels_last", False))
     fast = copy.deepcopy(model).eval()
     for param in fast.parameters():
         param.requires_grad_(False)
     fold_batch_norms(fast)
-    if winograd is True or (winograd == "auto" and nnpack_available()):
+    use_pointwise_matmuls(fast)
+    if winograd is True or (winograd == "auto" and not channels_last and nnpack_available()):
         use_winograd_convs(fast, min_winograd_channels)
     if channels_last:
+        # Convs with channels-last weights return channels-last maps, so the layout
+        # propagates from the first conv on; 1-channel inputs need no conversion.
         fast = fast.to(memory_format=torch.channels_last)
     return fast

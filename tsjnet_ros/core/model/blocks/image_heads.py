@@ -7,6 +7,7 @@ from torch import nn
 
 from tsjnet_ros.core.model.blocks.conv_norm_act import ConvNormAct
 from tsjnet_ros.core.model.blocks.layer_choice import LayerSpec
+from tsjnet_ros.core.model.blocks.space_depth import DepthToSpace
 
 
 class ConvImageHead(nn.Module):
@@ -35,10 +36,10 @@ class PixelShuffleImageHead(nn.Module):
     def __init__(self, in_chs: int, skip_chs: int, act_layer: LayerSpec = "relu",
                  norm_layer: LayerSpec | None = "batchnorm2d", refine: bool = True) -> None:
         super().__init__()
-        self.up = nn.Sequential(nn.Conv2d(in_chs, skip_chs * 4, 1), nn.PixelShuffle(2))
+        self.up = nn.Sequential(nn.Conv2d(in_chs, skip_chs * 4, 1), DepthToSpace(2))
         self.refine = (ConvNormAct(skip_chs, skip_chs, 3, norm_layer=norm_layer, act_layer=act_layer)
                        if refine else nn.Identity())
-        self.to_image = nn.Sequential(nn.Conv2d(skip_chs, 4, 3, 1, 1), nn.PixelShuffle(2))
+        self.to_image = nn.Sequential(nn.Conv2d(skip_chs, 4, 3, 1, 1), DepthToSpace(2))
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
         if skip is None:

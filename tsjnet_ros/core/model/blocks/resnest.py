@@ -73,10 +73,14 @@ class SplitAttention2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = self.radix_conv(x)
         batch, total, height, width = feats.shape
-        splits = feats.view(batch, self.radix, total // self.radix, height, width)
-        pooled = splits.sum(dim=1).mean(dim=(2, 3), keepdim=True)
+        # Radix maps as channel slices (views that keep a channels-last layout); radix is 1-4.
+        splits = feats.chunk(self.radix, dim=1)
+        pooled = feats.mean(dim=(2, 3), keepdim=True).view(batch, self.radix, total // self.radix, 1, 1).sum(dim=1)
         weights = self.radix_weights(pooled)
-        return (splits * weights).sum(dim=1)
+        out = splits[0] * weights[:, 0]
+        for r in range(1, self.radix):
+            out = out + splits[r] * weights[:, r]
+        return out
 
 
 class ResNeStBottleneck(nn.Module):

@@ -2,8 +2,7 @@
 
 Same parts as ``tsjnet`` (shared ResNeSt encoder with NAT + DSM branches, NAT base
 fusion, DSM detail fusion, spatial-attention decoder), but no convolution runs at full
-resolution: the image is space-to-depth'ed to 1/2 size (lossless), a strided conv goes
-to 1/4 where narrow ResNeSt blocks and the DSM work, neighborhood attention runs at 1/16,
+resolution: the image is space-to-depth'ed to 1/2 size (lossless), again to 1/4 where narrow ResNeSt blocks and the DSM work, neighborhood attention runs at 1/16,
 and a light decoder returns to full size with two pixel-shuffle steps and a 1/2-size
 encoder skip. Budget: fusion well under 3 GMAC per 480x640 pair.
 """
@@ -21,6 +20,7 @@ from tsjnet_ros.core.model.blocks.image_heads import PixelShuffleImageHead
 from tsjnet_ros.core.model.blocks.layer_choice import LayerSpec
 from tsjnet_ros.core.model.blocks.nat import NATBranch
 from tsjnet_ros.core.model.blocks.resnest import resnest_stage
+from tsjnet_ros.core.model.blocks.space_depth import SpaceToDepth
 from tsjnet_ros.core.model.blocks.spatial_attention import GroupedSpatialAttention
 from tsjnet_ros.core.model.decoder import SpatialAttentionDecoder
 from tsjnet_ros.core.model.encoder import SharedEncoder
@@ -120,9 +120,10 @@ def tsjnet_rt(config: TsjnetRtConfig) -> FusionNet:
     """The real-time TSJNet fusion network."""
     cfg = config
     norm, act = cfg.norm_layer, cfg.act_layer
-    stem = nn.Sequential(nn.PixelUnshuffle(2), ConvNormAct(4, cfg.skip_chs, 3, norm_layer=norm, act_layer=act))
+    stem = nn.Sequential(SpaceToDepth(2), ConvNormAct(4, cfg.skip_chs, 3, norm_layer=norm, act_layer=act))
     body = nn.Sequential(
-        ConvNormAct(cfg.skip_chs, cfg.encoder_chs, 3, stride=2, norm_layer=norm, act_layer=act),
+        SpaceToDepth(2),  # 2x2 space-to-depth + 1x1 conv = a 2x2 stride-2 conv (4 taps, not 9)
+        ConvNormAct(4 * cfg.skip_chs, cfg.encoder_chs, 1, norm_layer=norm, act_layer=act),
         resnest_stage(cfg.encoder_chs, cfg.resnest_planes, cfg.resnest_blocks, cfg.resnest_expansion,
                       cfg.radix, cfg.cardinality, cfg.attn_reduction, norm, act, cfg.attn_norm_layer),
     )
@@ -137,4 +138,4 @@ def tsjnet_rt(config: TsjnetRtConfig) -> FusionNet:
                               refine=cfg.decoder_refine),
     )
     return FusionNet(encoder, _nat_branch(cfg), _dsm(cfg), decoder, pad_multiple=cfg.pad_multiple,
-                     joint_encoding=cfg.joint_encoding, pad_mode=cfg.pad_mode)
+                     joint_encoding=cfg.joint_encoding, pad_mode=cfg.pad_mode, prefers_channels_last=True)
