@@ -15,7 +15,9 @@ from typing import Any, Sequence
 import torch
 import yaml
 
-from tsjnet_ros.core.model.checkpoint import load_checkpoint
+from tsjnet_ros.core.model.checkpoint import build_system, load_checkpoint, read_checkpoint
+from tsjnet_ros.core.model.heads.config import HeadsConfig
+from tsjnet_ros.core.model.heads.system import TSJNetSystem
 from tsjnet_ros.core.training.config import TrainConfig, load_train_config, train_config_from_dict
 from tsjnet_ros.core.training.distributed import choose_device, init_distributed, shutdown_distributed
 from tsjnet_ros.core.training.trainer import Trainer
@@ -47,10 +49,25 @@ def _apply_override(data: dict, assignment: str) -> None:
             raise ValueError(f"--set {key}: {part!r} is below a plain value")
 
 
+def _load_for_validation(checkpoint: str, input_mode: str) -> TSJNetSystem:
+    """The stored system; for single-modality runs only the heads, since their fusion network
+    was never trained (it is rebuilt with the variant's current defaults and not used)."""
+    if input_mode == "fused":
+        return load_checkpoint(checkpoint).system
+    payload = read_checkpoint(checkpoint)
+    system = build_system(payload["variant"], None, HeadsConfig.from_dict(payload["heads_config"]))
+    heads = {k[len("heads."):]: v for k, v in payload["state_dict"].items() if k.startswith("heads.")}
+    try:
+        system.heads.load_state_dict(heads, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f"{checkpoint}: the stored heads do not fit the heads config: {exc}") from None
+    return system.float().eval()
+
+
 def _validate_only(config: TrainConfig, checkpoint: str) -> int:
     try:
-        loaded = load_checkpoint(checkpoint)
-        pairs = load_validation_pairs(config.validation, list(loaded.system.detection_classes),
+        system = _load_for_validation(checkpoint, config.input_mode)
+        pairs = load_validation_pairs(config.validation, list(system.detection_classes),
                                       config.data.class_aliases)
         if not pairs:
             raise ValueError("the config names no validation pairs (validation.root)")
@@ -60,7 +77,7 @@ def _validate_only(config: TrainConfig, checkpoint: str) -> int:
     if config.threads:
         torch.set_num_threads(int(config.threads))
     device = choose_device(config.device)
-    metrics = validate(loaded.system.to(device), pairs, device, config.input_mode, config.validation.metrics,
+    metrics = validate(system.to(device), pairs, device, config.input_mode, config.validation.metrics,
                        config.validation.score_threshold)
     print(f"{checkpoint} on {len(pairs)} pair(s) of {config.validation.root}, input {config.input_mode}:")
     print(", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))

@@ -363,7 +363,8 @@ class Trainer:
                                            "seconds": time.perf_counter() - started, **means})
                     if ctx.is_main and (self.step % config.checkpoint_every == 0 or self.step in (total, end)):
                         self._save_state()
-                    if ctx.is_main and config.validation.every and self.step % config.validation.every == 0:
+                    if (ctx.is_main and config.validation.every and self.step % config.validation.every == 0
+                            and self.step < total):  # the final validation follows the loop
                         result.validation = self._run_validation(log)
                     if self.step >= end:
                         break
