@@ -182,3 +182,16 @@ def test_space_to_depth_round_trips_and_keeps_the_layout(channels_last):
     torch.testing.assert_close(depth_to_space(packed, 2), x)
     with pytest.raises(ValueError, match="divisible"):
         space_to_depth(torch.zeros(1, 1, 5, 4), 2)
+
+
+def test_grouped_spatial_attention_in_place_matches_and_reuses_the_input():
+    att = GroupedSpatialAttention(8, groups=2)
+    x = torch.randn(1, 8, 4, 6)
+    with torch.no_grad():
+        expected, maps = att(x)
+        out, maps_inplace = att(x.clone(), inplace=True)
+        y = x.clone()
+        same, _ = att(y, inplace=True)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(maps_inplace, maps)
+    assert same.data_ptr() == y.data_ptr()

@@ -24,5 +24,6 @@ class SpatialAttentionDecoder(nn.Module):
 
     def forward(self, base: torch.Tensor, detail: torch.Tensor,
                 skip: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        x, maps = self.attention(torch.cat([base, detail], dim=1))
+        # The concatenation is a fresh tensor: without autograd it can be rescaled in place.
+        x, maps = self.attention(torch.cat([base, detail], dim=1), inplace=not torch.is_grad_enabled())
         return self.head(self.body(self.reduce(x)), skip), maps

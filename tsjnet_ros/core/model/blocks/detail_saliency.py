@@ -89,7 +89,8 @@ class DetailSaliencyModule(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[-2] % 2 or x.shape[-1] % 2:
             raise ValueError(f"DSM needs (B, C, H, W) with even H and W, got {tuple(x.shape)}")
-        out, _ = self.spatial_attention(self.local_path(x) + self.pooled_path(x))
+        out, _ = self.spatial_attention(self.local_path(x).add_(self.pooled_path(x)),
+                                        inplace=not torch.is_grad_enabled())
         if self.saliency.kind != "none":
             out = out + self.saliency(x) * x
         return out

@@ -72,14 +72,17 @@ class SplitAttention2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = self.radix_conv(x)
-        batch, total, height, width = feats.shape
-        # Radix maps as channel slices (views that keep a channels-last layout); radix is 1-4.
-        splits = feats.chunk(self.radix, dim=1)
-        pooled = feats.mean(dim=(2, 3), keepdim=True).view(batch, self.radix, total // self.radix, 1, 1).sum(dim=1)
+        # Radix maps as channel slices (views that keep a channels-last layout); an
+        # inference rewrite of radix_conv may also return them as a list directly.
+        splits = list(feats) if isinstance(feats, (list, tuple)) else feats.chunk(self.radix, dim=1)
+        pooled = splits[0].mean(dim=(2, 3), keepdim=True)
+        for split in splits[1:]:
+            pooled = pooled + split.mean(dim=(2, 3), keepdim=True)
         weights = self.radix_weights(pooled)
         out = splits[0] * weights[:, 0]
         for r in range(1, self.radix):
-            out = out + splits[r] * weights[:, r]
+            out = torch.addcmul(out, splits[r], weights[:, r]) if torch.is_grad_enabled() else \
+                out.addcmul_(splits[r], weights[:, r])
         return out
 
 
@@ -113,7 +116,9 @@ class ResNeStBottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv3(self.conv2(self.conv1(x)))
-        return self.act(out + self.shortcut(x))
+        # In place: conv/norm outputs are not saved for backward, and this avoids one more
+        # full-size (often 512-channel) temporary.
+        return self.act(out.add_(self.shortcut(x)))
 
 
 class ResNeStDeepStem(nn.Sequential):

@@ -24,7 +24,9 @@ class GroupedSpatialAttention(nn.Module):
         # One grouped conv computes all maps at once; group g only sees its own channels.
         self.score = nn.Conv2d(channels, groups, 1, groups=groups)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, inplace: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """``inplace=True`` rescales ``x`` itself (callers that own a fresh tensor and run
+        without autograd save a full-size temporary)."""
         maps = torch.sigmoid(self.score(x))
         batch, channels, height, width = x.shape
         per_group = channels // self.groups
@@ -34,4 +36,6 @@ class GroupedSpatialAttention(nn.Module):
             out = grouped * maps.permute(0, 2, 3, 1).unsqueeze(-1)
             return out.reshape(batch, height, width, channels).permute(0, 3, 1, 2), maps
         grouped = x.reshape(batch, self.groups, per_group, height, width)
+        if inplace and x.is_contiguous():
+            return grouped.mul_(maps.unsqueeze(2)).view(batch, channels, height, width), maps
         return (grouped * maps.unsqueeze(2)).reshape(batch, channels, height, width), maps
