@@ -115,3 +115,27 @@ def test_optimized_rt_matches_the_reference_channels_last():
         torch.testing.assert_close(fast(ir, vis).fused, model(ir, vis).fused, atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="winograd"):
         optimize_for_inference(model, winograd="yes")
+
+
+@pytest.mark.parametrize("in_chs, channels_last", [(8, False), (16, False), (16, True), (8, True)])
+def test_fused_bottleneck_equals_the_block(in_chs, channels_last):
+    from tsjnet_ros.core.model.blocks.resnest import ResNeStBottleneck
+    from tsjnet_ros.core.model.fast_bottleneck import FusedBottleneck
+
+    torch.manual_seed(0)
+    # Second in a Sequential: its input is the previous module's output, so it may consume it.
+    block = nn.Sequential(nn.Identity(), ResNeStBottleneck(in_chs, 4, expansion=4)).eval()  # 16 out
+    _randomise_norm_stats(block)
+    fused = optimize_for_inference(block, channels_last=channels_last)[1]
+    assert isinstance(fused, FusedBottleneck) and fused.consume_input
+    assert (fused.weight_shortcut is None) == (in_chs == 16)  # identity shortcut when widths match
+    x = torch.randn(2, in_chs, 6, 10)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        expected = block(x)
+        torch.testing.assert_close(fused(x.clone()), expected, atol=1e-5, rtol=1e-4)
+        fused.consume_input = False
+        kept = x.clone()
+        torch.testing.assert_close(fused(kept), expected, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(kept, x)  # the caller's tensor is left alone

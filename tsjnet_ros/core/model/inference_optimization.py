@@ -7,7 +7,9 @@
   convs with enough channels run as NNPACK Winograd convolutions (see
   :mod:`~tsjnet_ros.core.model.fast_convs`); on AVX2 CPUs without bf16 units the Winograd
   convs are the largest single gain for the full-resolution convs of ``tsjnet``;
-* ResNeSt radix convs hand their groups over as separate maps (no concatenation);
+* ResNeSt radix convs hand their groups over as separate maps (no concatenation), and
+  bottlenecks accumulate their expanding 1x1 convs into one buffer
+  (:mod:`~tsjnet_ros.core.model.fast_bottleneck`);
 * the memory layout follows the network's ``prefers_channels_last`` flag: channels-last
   suits small-channel networks (fast pooling, depthwise convs, GEMMs on (B, H, W, C)
   views), channels-first suits NNPACK.
@@ -25,6 +27,7 @@ import torch
 from torch import nn
 
 from tsjnet_ros.core.model.blocks.resnest import SplitAttention2d
+from tsjnet_ros.core.model.fast_bottleneck import FusedBottleneck, can_fuse_bottleneck
 from tsjnet_ros.core.model.fast_convs import (
     PatchTransposedConv2d,
     PointwiseConv2d,
@@ -90,6 +93,22 @@ def _split_radix_convs(model: nn.Module) -> int:
     return replaced
 
 
+def _fuse_bottlenecks(model: nn.Module) -> int:
+    """Swap folded bottlenecks for FusedBottleneck. A block may consume (overwrite) its
+    input only when that input is the previous block's output in the same Sequential."""
+    fused = 0
+    for module in list(model.modules()):
+        if not isinstance(module, nn.Sequential):
+            continue
+        names = list(module._modules)
+        for i, name in enumerate(names):
+            block = module._modules[name]
+            if can_fuse_bottleneck(block):
+                module._modules[name] = FusedBottleneck(block, consume_input=i > 0)
+                fused += 1
+    return fused
+
+
 def optimize_for_inference(
     model: nn.Module, winograd: bool | str = "auto", min_winograd_channels: int = 32,
     channels_last: bool | str = "auto",
@@ -117,6 +136,7 @@ def optimize_for_inference(
     if winograd is True or (winograd == "auto" and not channels_last and nnpack_available()):
         _replace(fast, lambda m: is_winograd_candidate(m, min_winograd_channels), WinogradConv2d)
         _split_radix_convs(fast)
+    _fuse_bottlenecks(fast)
     if channels_last:
         # Convs with channels-last weights return channels-last maps, so the layout
         # propagates from the first conv on; 1-channel inputs need no conversion.
