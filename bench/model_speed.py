@@ -9,17 +9,20 @@ One run measures ``tsjnet`` and ``tsjnet_rt`` at 480x640 and 256x256 in these se
   a small probe estimates the time first, and a setting whose estimate exceeds
   ``--budget-s`` is reported as skipped with that estimate).
 
-Each setting runs in a fresh child process, so its peak RSS is its own. Outputs of every
-setting are compared with the reference (max |difference| of the fused image). At the end
-the ratio tsjnet/tsjnet_rt is printed per size (same setting and best setting each).
-The other users of this machine load the CPU too: the load average is printed per setting.
+Every setting runs once per ``--threads`` value (default 2 and 1: on a CPU shared with
+other jobs, one intra-op thread often beats two because each of the hundreds of small
+ops waits for its slower thread). Each run is a fresh child process, so its peak RSS is
+its own. Outputs of every setting are compared with the reference at the same thread
+count (max |difference| of the fused image). At the end the best setting per model and
+size and the ratio tsjnet/tsjnet_rt are printed. The load average is printed per run.
 
-    python bench/model_speed.py [--threads 2] [--repeats 3] [--budget-s 240] [--quick]
+    python bench/model_speed.py [--threads 2 1] [--repeats 3] [--budget-s 240] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -32,7 +35,7 @@ from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "msrs"
 SETTINGS = ("reference", "optimized", "optimized+compiled", "bf16", "bf16+compiled")
-PROBE_SIZE = (64, 64)
+PROBE_SIZES = {"tsjnet": (32, 32), "tsjnet_rt": (64, 64)}  # bf16 time probe (tsjnet is slow even there)
 
 
 def _pair(height: int, width: int):
@@ -88,13 +91,14 @@ def child(spec: dict) -> dict:
     result = {**spec, "source": source, "load_before": os.getloadavg()[0]}
     with torch.inference_mode():
         if dtype == torch.bfloat16 and not spec["force"]:
-            small = [t[..., : PROBE_SIZE[0], : PROBE_SIZE[1]] for t in (ir, vis)]
-            model(*small)
+            probe_h, probe_w = PROBE_SIZES.get(spec["model"], (64, 64))
+            small = [t[..., :probe_h, :probe_w] for t in (ir, vis)]
             start = time.perf_counter()
             model(*small)
-            estimate = (time.perf_counter() - start) * height * width / (PROBE_SIZE[0] * PROBE_SIZE[1])
+            estimate = (time.perf_counter() - start) * height * width / (probe_h * probe_w)
             if estimate * (2 + spec["repeats"]) > spec["budget_s"]:
-                return {**result, "skipped": f"estimated {estimate:.0f} s/frame (probe at {PROBE_SIZE[0]}x{PROBE_SIZE[1]})"}
+                return {**result, "skipped": f"estimated {estimate:.0f} s/frame from a {probe_h}x{probe_w} probe "
+                                             f"(no bf16 units on this CPU; --force runs it)"}
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         forward = torch.compile(model, dynamic=False) if setting.endswith("compiled") else model
         start = time.perf_counter()
@@ -130,7 +134,7 @@ def _run_child(spec: dict) -> dict:
 
 
 def _row(r: dict, diff: float | None) -> str:
-    name = f"{r['model']:<10} {r['size'][0]}x{r['size'][1]:<4} {r['setting']:<19}"
+    name = f"{r['model']:<10} {r['size'][0]}x{r['size'][1]:<4} {r['setting']:<19} t={r['threads']}"
     if "skipped" in r:
         return f"{name} skipped: {r['skipped']}"
     compile_note = f" compile {r['compile_s']:.0f}s" if "compile_s" in r else ""
@@ -142,7 +146,7 @@ def _row(r: dict, diff: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2, help="intra-op threads (timing only)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[2, 1], help="intra-op thread counts to time")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs after warm-up")
     parser.add_argument("--budget-s", type=float, default=240.0, help="time budget per setting (bf16 skip rule)")
     parser.add_argument("--models", nargs="+", default=["tsjnet_rt", "tsjnet"])
@@ -158,31 +162,30 @@ def main() -> None:
     if args.quick:
         args.models, args.repeats = ["tsjnet_rt"], 1
     sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes]
-    print(f"CPU threads {args.threads}, torch threads per child {args.threads}; load average now "
+    print(f"{os.cpu_count()} CPU cores; intra-op threads {args.threads}; load average now "
           f"{os.getloadavg()[0]:.1f} (other users share this CPU: times are upper bounds)")
     results: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         import torch
 
-        for model in args.models:
-            for size in sizes:
-                reference = None
-                for setting in args.settings:
-                    out_path = str(Path(tmp) / f"{model}_{size[0]}x{size[1]}_{setting}.pt")
-                    spec = {"model": model, "size": size, "setting": setting, "threads": args.threads,
-                            "repeats": args.repeats, "budget_s": args.budget_s, "force": args.force,
-                            "output_path": out_path}
-                    r = _run_child(spec)
-                    diff = None
-                    if "skipped" not in r:
-                        fused = torch.load(out_path)
-                        if setting == "reference":
-                            reference = fused
-                        elif reference is not None:
-                            diff = float((fused - reference).abs().max())
-                            r["max_abs_diff"] = diff
-                    results.append(r)
-                    print(_row(r, diff), flush=True)
+        for model, size, threads in itertools.product(args.models, sizes, args.threads):
+            reference = None
+            for setting in args.settings:
+                out_path = str(Path(tmp) / f"{model}_{size[0]}x{size[1]}_{setting}_{threads}.pt")
+                spec = {"model": model, "size": size, "setting": setting, "threads": threads,
+                        "repeats": args.repeats, "budget_s": args.budget_s, "force": args.force,
+                        "output_path": out_path}
+                r = _run_child(spec)
+                diff = None
+                if "skipped" not in r:
+                    fused = torch.load(out_path)
+                    if setting == "reference":
+                        reference = fused
+                    elif reference is not None:
+                        diff = float((fused - reference).abs().max())
+                        r["max_abs_diff"] = diff
+                results.append(r)
+                print(_row(r, diff), flush=True)
     _summary(results, sizes)
 
 
@@ -200,17 +203,18 @@ def _summary(results: list[dict], sizes: list[tuple[int, int]]) -> None:
         for model in ("tsjnet", "tsjnet_rt"):
             ref, best = pick(model, size, "reference"), pick(model, size)
             if ref and best:
-                print(f"  {model:<10} {label}: best {best['setting']} {best['ms']:.1f} ms "
-                      f"({1000 / best['ms']:.2f} fps), {ref['ms'] / best['ms']:.2f}x faster than reference "
-                      f"eager fp32 ({ref['ms']:.1f} ms); peak RSS {best['peak_rss_mb']:.0f} vs {ref['peak_rss_mb']:.0f} MB")
+                print(f"  {model:<10} {label}: best {best['setting']} t={best['threads']} {best['ms']:.1f} ms "
+                      f"({1000 / best['ms']:.2f} fps), {ref['ms'] / best['ms']:.2f}x faster than the best reference "
+                      f"eager fp32 run ({ref['ms']:.1f} ms, t={ref['threads']}); peak RSS {best['peak_rss_mb']:.0f} vs "
+                      f"{ref['peak_rss_mb']:.0f} MB")
         for setting in SETTINGS:
             big, small = pick("tsjnet", size, setting), pick("tsjnet_rt", size, setting)
             if big and small:
                 print(f"  ratio tsjnet/tsjnet_rt {label} {setting}: {big['ms'] / small['ms']:.0f}x")
         big, small = pick("tsjnet", size), pick("tsjnet_rt", size)
         if big and small:
-            print(f"  ratio tsjnet/tsjnet_rt {label} best vs best ({big['setting']} / {small['setting']}): "
-                  f"{big['ms'] / small['ms']:.0f}x")
+            print(f"  ratio tsjnet/tsjnet_rt {label} best vs best ({big['setting']} t={big['threads']} / "
+                  f"{small['setting']} t={small['threads']}): {big['ms'] / small['ms']:.0f}x")
 
 
 if __name__ == "__main__":
