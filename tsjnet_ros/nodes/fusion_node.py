@@ -187,9 +187,8 @@ class FusionNode(LifecycleNode):
             self.get_logger().warning(f"{exc}; falling back to CPU")
             resolved = resolve_device("cpu")
         self.device = str(resolved)
-        checkpoint = self.param("checkpoint") or _default_checkpoint()
         return create_backend(
-            "tsjnet", checkpoint=checkpoint, device=self.device, precision=self.param("precision"),
+            "tsjnet", checkpoint=self.param("checkpoint"), device=self.device, precision=self.param("precision"),
             compile=self.param("compile"), score_threshold=self.param("score_threshold"),
             nms_iou=self.param("nms_iou"), max_detections=self.param("max_detections"),
         )
@@ -469,12 +468,6 @@ def _now_header(node: Any) -> Any:
     from std_msgs.msg import Header
 
     return Header(stamp=node.get_clock().now().to_msg(), frame_id="")
-
-
-def _default_checkpoint() -> str:
-    from tsjnet_ros.resources import default_checkpoint
-
-    return str(default_checkpoint())
 
 
 def main(args: list[str] | None = None) -> None:

@@ -9,10 +9,15 @@ from tsjnet_ros.core.fusion.classical import LaplacianPyramidFusion, PixelFusion
 
 
 def _neural(**kwargs: Any) -> FusionBackend:
+    """TSJNet from ``checkpoint``; an empty or missing one means the shipped model."""
     try:
         from tsjnet_ros.core.fusion.neural import NeuralFusionBackend
     except ImportError as exc:  # the model stack is optional for classical use
         raise RuntimeError(f"the neural fusion backend is unavailable: {exc}") from exc
+    if not kwargs.get("checkpoint"):
+        from tsjnet_ros.resources import default_checkpoint
+
+        kwargs["checkpoint"] = default_checkpoint()
     return NeuralFusionBackend(**kwargs)
 
 
