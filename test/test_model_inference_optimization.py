@@ -43,11 +43,12 @@ def test_folded_conv_equals_conv_then_norm():
 
 
 @needs_nnpack
-@pytest.mark.parametrize("groups", [1, 2])
-def test_winograd_conv_matches_the_direct_conv(groups):
+@pytest.mark.parametrize("groups, stripe_bytes", [(1, 2**26), (2, 2**26), (1, 1), (2, 4 * 8 * 9 * 28)])
+def test_winograd_conv_matches_the_direct_conv(groups, stripe_bytes):
+    # Tiny stripe budgets force 8-row (or 9-row) stripes with halos, including a short last one.
     torch.manual_seed(0)
     conv = nn.Conv2d(16, 24, 3, padding=1, groups=groups)
-    fast = WinogradConv2d(conv, min_pixels=1)
+    fast = WinogradConv2d(conv, min_pixels=1, stripe_bytes=stripe_bytes)
     x = torch.randn(1, 16, 20, 28)
     with torch.inference_mode():
         torch.testing.assert_close(fast(x), conv(x), atol=1e-4, rtol=1e-4)

@@ -26,4 +26,5 @@ class SpatialAttentionDecoder(nn.Module):
                 skip: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         # The concatenation is a fresh tensor: without autograd it can be rescaled in place.
         x, maps = self.attention(torch.cat([base, detail], dim=1), inplace=not torch.is_grad_enabled())
-        return self.head(self.body(self.reduce(x)), skip), maps
+        x = self.reduce(x)  # rebinding frees the wide concatenation before the body runs
+        return self.head(self.body(x), skip), maps

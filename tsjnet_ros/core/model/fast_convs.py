@@ -106,15 +106,19 @@ class WinogradConv2d(nn.Module):
 
     Falls back to ``F.conv2d`` whenever NNPACK does not apply (autograd, non-float32,
     non-CPU tensors) or does not pay (maps under ``min_pixels``, where its thread pool
-    and transforms cost more than they save).
+    and transforms cost more than they save). Inputs larger than ``stripe_bytes`` run in
+    horizontal stripes (with a one-row halo) because NNPACK keeps a workspace as large as
+    the transformed input for the rest of the process: striping caps it near
+    ``stripe_bytes`` instead of ~1.4x the largest input seen.
     """
 
-    def __init__(self, conv: nn.Conv2d, min_pixels: int = 64 * 64) -> None:
+    def __init__(self, conv: nn.Conv2d, min_pixels: int = 64 * 64, stripe_bytes: int = 64 * 2**20) -> None:
         super().__init__()
         if not is_winograd_candidate(conv, min_channels=1):
             raise ValueError(f"WinogradConv2d needs a 3x3, stride 1, dilation 1, zero-padded conv, got {conv}")
         self.groups = conv.groups
         self.min_pixels = int(min_pixels)
+        self.stripe_bytes = int(stripe_bytes)
         self.padding = [int(p) for p in conv.padding]
         self.weight = _frozen(conv.weight)
         self.bias = _frozen(conv.bias if conv.bias is not None else torch.zeros(conv.out_channels))
@@ -130,16 +134,30 @@ class WinogradConv2d(nn.Module):
         if not self.use_nnpack(x):
             out = F.conv2d(x, self.weight.to(x.dtype), self.bias.to(x.dtype), 1, self.padding, 1, self.groups)
             return list(out.chunk(self.groups, dim=1))
-        inputs = x.contiguous().chunk(self.groups, dim=1)
+        inputs = x.chunk(self.groups, dim=1)
         # The weight may have been made channels-last by Module.to(); NNPACK wants it dense.
-        return [_nnpack_conv(xi.contiguous(), w.contiguous(), b, self.padding)
-                for xi, w, b in zip(inputs, weights, biases)]
+        return [self._striped(xi, w.contiguous(), b) for xi, w, b in zip(inputs, weights, biases)]
+
+    def _striped(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """NNPACK conv of (B, C, H, W) ``x``, in row stripes when it is large."""
+        batch, channels, height, width = x.shape
+        rows = max(8, self.stripe_bytes // max(1, 4 * batch * channels * width))
+        if rows >= height:
+            return _nnpack_conv(x.contiguous(), weight, bias, self.padding)
+        out = x.new_empty(batch, weight.shape[0], height, width)
+        for top in range(0, height, rows):
+            bottom = min(height, top + rows)
+            # One halo row each side; zero rows stand in for the padding at the image border.
+            stripe = x[:, :, max(0, top - 1):min(height, bottom + 1)]
+            stripe = F.pad(stripe, (0, 0, int(top == 0), int(bottom == height)))
+            out[:, :, top:bottom] = _nnpack_conv(stripe.contiguous(), weight, bias, [0, self.padding[1]])
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.groups == 1 and self.use_nnpack(x):
-            return _nnpack_conv(x.contiguous(), self.weight.contiguous(), self.bias, self.padding)
         if not self.use_nnpack(x):
             return F.conv2d(x, self.weight.to(x.dtype), self.bias.to(x.dtype), 1, self.padding, 1, self.groups)
+        if self.groups == 1:
+            return self._striped(x, self.weight.contiguous(), self.bias)
         return torch.cat(self.forward_groups(x), dim=1)
 
     def extra_repr(self) -> str:

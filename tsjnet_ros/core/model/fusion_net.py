@@ -111,6 +111,8 @@ class FusionNet(nn.Module):
         vis_p = pad_to_multiple(visible, self.pad_multiple, self.pad_mode)
         ir_feats, vis_feats = self.encode_pair(ir_p, vis_p)
         fused_feats = self.fuse_features(ir_feats, vis_feats)
+        if not reconstruct:
+            del ir_feats, vis_feats  # free the per-modality maps before the decoder's peak
         fused, maps = self.decoder(fused_feats.base, fused_feats.detail, fused_feats.skip)
         # The maps may be coarser than the image: keep the part that covers real pixels.
         scale_h = ir_p.shape[-2] / maps.shape[-2]

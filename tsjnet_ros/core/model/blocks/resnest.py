@@ -79,10 +79,15 @@ class SplitAttention2d(nn.Module):
         for split in splits[1:]:
             pooled = pooled + split.mean(dim=(2, 3), keepdim=True)
         weights = self.radix_weights(pooled)
+        if not torch.is_grad_enabled() and isinstance(feats, (list, tuple)):
+            # Inference with separate split maps (fresh tensors): blend into the first one.
+            out = splits[0].mul_(weights[:, 0])
+            for r in range(1, self.radix):
+                out.addcmul_(splits[r], weights[:, r])
+            return out
         out = splits[0] * weights[:, 0]
         for r in range(1, self.radix):
-            out = torch.addcmul(out, splits[r], weights[:, r]) if torch.is_grad_enabled() else \
-                out.addcmul_(splits[r], weights[:, r])
+            out = torch.addcmul(out, splits[r], weights[:, r])
         return out
 
 
