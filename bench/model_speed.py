@@ -3,18 +3,21 @@
 One run measures ``tsjnet`` and ``tsjnet_rt`` at 480x640 and 256x256 in these settings:
 
 * ``reference``: the network as built, eager, fp32 (the straightforward implementation);
-* ``optimized``: :func:`optimize_for_inference` (folded norms, Winograd/NNPACK 3x3 convs), eager fp32;
+* ``optimized``: :func:`optimize_for_inference` (folded norms, GEMM 1x1 convs, NNPACK
+  Winograd 3x3 convs, fused bottlenecks, in-place inference blocks), eager fp32;
 * ``optimized+compiled``: the same under ``torch.compile``, fp32;
 * ``bf16`` / ``bf16+compiled``: folded network in bfloat16 (slow on CPUs without bf16 units:
   a small probe estimates the time first, and a setting whose estimate exceeds
   ``--budget-s`` is reported as skipped with that estimate).
 
-Every setting runs once per ``--threads`` value (default 2 and 1: on a CPU shared with
-other jobs, one intra-op thread often beats two because each of the hundreds of small
-ops waits for its slower thread). Each run is a fresh child process, so its peak RSS is
-its own. Outputs of every setting are compared with the reference at the same thread
-count (max |difference| of the fused image). At the end the best setting per model and
-size and the ratio tsjnet/tsjnet_rt are printed. The load average is printed per run.
+Every setting runs once per ``--threads`` value, 2 and 1 by default: on a CPU shared
+with other jobs one intra-op thread often beats two, because each of the hundreds of
+small ops waits for its slower thread. Compiled settings run only for
+``--compile-threads`` (default 2): compiling ``tsjnet`` takes many minutes. Each run is a
+fresh child process, so its peak RSS is its own. Outputs of every setting are compared
+with the reference at the same thread count (max |difference| of the fused image). At
+the end the best setting per model and size and the ratio tsjnet/tsjnet_rt are printed.
+The load average is printed per run.
 
     python bench/model_speed.py [--threads 2 1] [--repeats 3] [--budget-s 240] [--quick]
 """
@@ -147,6 +150,8 @@ def _row(r: dict, diff: float | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[2, 1], help="intra-op thread counts to time")
+    parser.add_argument("--compile-threads", type=int, nargs="+", default=[2],
+                        help="thread counts that also run the compiled settings (compiling tsjnet takes minutes)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs after warm-up")
     parser.add_argument("--budget-s", type=float, default=240.0, help="time budget per setting (bf16 skip rule)")
     parser.add_argument("--models", nargs="+", default=["tsjnet_rt", "tsjnet"])
@@ -171,6 +176,8 @@ def main() -> None:
         for model, size, threads in itertools.product(args.models, sizes, args.threads):
             reference = None
             for setting in args.settings:
+                if setting.endswith("compiled") and threads not in args.compile_threads:
+                    continue
                 out_path = str(Path(tmp) / f"{model}_{size[0]}x{size[1]}_{setting}_{threads}.pt")
                 spec = {"model": model, "size": size, "setting": setting, "threads": threads,
                         "repeats": args.repeats, "budget_s": args.budget_s, "force": args.force,
