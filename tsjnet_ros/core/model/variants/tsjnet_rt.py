@@ -28,7 +28,7 @@ from tsjnet_ros.core.model.fusion_net import FusionNet
 from tsjnet_ros.core.model.registry import register_model
 from tsjnet_ros.core.model.variants.config_checks import check_common, check_positive_ints, normalise_sequences
 
-ENCODER_STRIDE = 4  # space-to-depth (2) then one stride-2 conv
+ENCODER_STRIDE = 4  # two 2x2 space-to-depth steps (1/2 stem, then 1/4 body)
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,8 @@ class TsjnetRtConfig:
             raise ValueError(f"nat_tokenizer_strides must be 1 or 2 each, got {self.nat_tokenizer_strides}")
         check_positive_ints(
             self, "skip_chs", "encoder_chs", "resnest_planes", "resnest_expansion", "resnest_blocks", "radix",
-            "cardinality", "attn_reduction", "feature_chs", "nat_tokenizer_strides", "nat_embed_dim", "nat_depths",
-            "nat_heads",
-            "nat_kernel_size", "nat_head_chs", "dsm_attention_groups", "dsm_se_reduction",
+            "cardinality", "attn_reduction", "feature_chs", "nat_tokenizer_strides", "nat_embed_dim",
+            "nat_depths", "nat_heads", "nat_kernel_size", "nat_head_chs", "dsm_attention_groups", "dsm_se_reduction",
             "decoder_attention_groups", "decoder_chs", "decoder_planes", "decoder_blocks",
         )
         check_common(self)
