@@ -22,9 +22,11 @@ class SpatialAttentionDecoder(nn.Module):
         self.body = body
         self.head = head
 
-    def forward(self, base: torch.Tensor, detail: torch.Tensor,
-                skip: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, base: torch.Tensor, detail: torch.Tensor, skip: torch.Tensor | None = None,
+                sources: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``sources`` are the padded full-size inputs the features came from (IR, visible for
+        the fused image; the same image twice for a reconstruction); only blending heads use them."""
         # The concatenation is a fresh tensor: without autograd it can be rescaled in place.
         x, maps = self.attention(torch.cat([base, detail], dim=1), inplace=not torch.is_grad_enabled())
         x = self.reduce(x)  # rebinding frees the wide concatenation before the body runs
-        return self.head(self.body(x), skip), maps
+        return self.head(self.body(x), skip, sources), maps

@@ -113,13 +113,14 @@ class FusionNet(nn.Module):
         fused_feats = self.fuse_features(ir_feats, vis_feats)
         if not reconstruct:
             del ir_feats, vis_feats  # free the per-modality maps before the decoder's peak
-        fused, maps = self.decoder(fused_feats.base, fused_feats.detail, fused_feats.skip)
+        fused, maps = self.decoder(fused_feats.base, fused_feats.detail, fused_feats.skip, (ir_p, vis_p))
         # The maps may be coarser than the image: keep the part that covers real pixels.
         scale_h = ir_p.shape[-2] / maps.shape[-2]
         scale_w = ir_p.shape[-1] / maps.shape[-1]
         maps = crop_to(maps, -(-height // round(scale_h)), -(-width // round(scale_w)))
         ir_rec = vis_rec = None
         if reconstruct:
-            ir_rec = crop_to(self.decoder(ir_feats.base, ir_feats.detail, ir_feats.skip)[0], height, width)
-            vis_rec = crop_to(self.decoder(vis_feats.base, vis_feats.detail, vis_feats.skip)[0], height, width)
+            ir_rec = self.decoder(ir_feats.base, ir_feats.detail, ir_feats.skip, (ir_p, ir_p))[0]
+            vis_rec = self.decoder(vis_feats.base, vis_feats.detail, vis_feats.skip, (vis_p, vis_p))[0]
+            ir_rec, vis_rec = crop_to(ir_rec, height, width), crop_to(vis_rec, height, width)
         return FusionOutput(crop_to(fused, height, width), maps, ir_rec, vis_rec)

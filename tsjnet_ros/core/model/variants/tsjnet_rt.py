@@ -16,7 +16,7 @@ from torch import nn
 
 from tsjnet_ros.core.model.blocks.conv_norm_act import ConvNormAct
 from tsjnet_ros.core.model.blocks.detail_saliency import DetailSaliencyModule
-from tsjnet_ros.core.model.blocks.image_heads import PixelShuffleImageHead
+from tsjnet_ros.core.model.blocks.image_heads import PixelShuffleImageHead, SourceBlendImageHead
 from tsjnet_ros.core.model.blocks.layer_choice import LayerSpec
 from tsjnet_ros.core.model.blocks.nat import NATBranch
 from tsjnet_ros.core.model.blocks.resnest import resnest_stage
@@ -28,6 +28,7 @@ from tsjnet_ros.core.model.fusion_net import FusionNet
 from tsjnet_ros.core.model.registry import register_model
 from tsjnet_ros.core.model.variants.config_checks import check_common, check_positive_ints, normalise_sequences
 
+IMAGE_HEADS = ("pixel_shuffle", "source_blend")
 ENCODER_STRIDE = 4  # two 2x2 space-to-depth steps (1/2 stem, then 1/4 body)
 
 
@@ -63,6 +64,10 @@ class TsjnetRtConfig:
     decoder_planes: int = 16
     decoder_blocks: int = 1
     decoder_refine: bool = False  # extra 3x3 conv at 1/2 size in the image head
+    # "pixel_shuffle" draws the image; "source_blend" blends the full-size sources per pixel
+    # (weight map + bounded correction), so full-size texture survives the 1/4-size body.
+    image_head: str = "pixel_shuffle"
+    blend_max_correction: float = 0.5
     norm_layer: LayerSpec = "batchnorm2d"
     act_layer: LayerSpec = "relu"
     attn_norm_layer: LayerSpec = "identity"  # trains with batch 1 too
@@ -80,6 +85,8 @@ class TsjnetRtConfig:
             "nat_depths", "nat_heads", "nat_kernel_size", "nat_head_chs", "dsm_attention_groups", "dsm_se_reduction",
             "decoder_attention_groups", "decoder_chs", "decoder_planes", "decoder_blocks",
         )
+        if self.image_head not in IMAGE_HEADS:
+            raise ValueError(f"image_head must be one of {sorted(IMAGE_HEADS)}, got {self.image_head!r}")
         check_common(self)
 
     @property
@@ -114,6 +121,14 @@ def _dsm(cfg: TsjnetRtConfig) -> DetailSaliencyModule:
     )
 
 
+def _image_head(cfg: TsjnetRtConfig) -> PixelShuffleImageHead:
+    in_chs = cfg.decoder_planes * cfg.resnest_expansion
+    if cfg.image_head == "source_blend":
+        return SourceBlendImageHead(in_chs, cfg.skip_chs, cfg.act_layer, cfg.norm_layer, refine=cfg.decoder_refine,
+                                    max_correction=cfg.blend_max_correction)
+    return PixelShuffleImageHead(in_chs, cfg.skip_chs, cfg.act_layer, cfg.norm_layer, refine=cfg.decoder_refine)
+
+
 @register_model("tsjnet_rt")
 def tsjnet_rt(config: TsjnetRtConfig) -> FusionNet:
     """The real-time TSJNet fusion network."""
@@ -133,8 +148,7 @@ def tsjnet_rt(config: TsjnetRtConfig) -> FusionNet:
         ConvNormAct(2 * cfg.feature_chs, cfg.decoder_chs, 1, norm_layer=norm, act_layer=act),
         resnest_stage(cfg.decoder_chs, cfg.decoder_planes, cfg.decoder_blocks, cfg.resnest_expansion,
                       cfg.radix, cfg.cardinality, cfg.attn_reduction, norm, act, cfg.attn_norm_layer),
-        PixelShuffleImageHead(cfg.decoder_planes * cfg.resnest_expansion, cfg.skip_chs, act, norm,
-                              refine=cfg.decoder_refine),
+        _image_head(cfg),
     )
     return FusionNet(encoder, _nat_branch(cfg), _dsm(cfg), decoder, pad_multiple=cfg.pad_multiple,
                      joint_encoding=cfg.joint_encoding, pad_mode=cfg.pad_mode, prefers_channels_last=True)
