@@ -9,10 +9,16 @@ turns raw frames into tensors and tensors back into camera-frame results lives h
   does not flicker (the reference inference min-max stretches each frame; we do not).
 * Fused colour: the visible Cb/Cr under the fused Y (grey for a mono visible camera).
 * Detections and the segmentation map are returned in ORIGINAL camera pixels.
+
+On CPU in fp32 the pipeline runs an inference-optimized copy of the network (folded
+norms, GEMM 1x1 convs, Winograd 3x3 convs; see
+:mod:`~tsjnet_ros.core.model.inference_optimization`) and sets PyTorch's intra-op thread
+count from the CPUs this process may use (:mod:`~tsjnet_ros.core.cpu_threads`).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,9 +31,11 @@ import torch
 import torch.nn.functional as F
 
 from tsjnet_ros.core.color import luminance_and_chroma, merge_luminance
+from tsjnet_ros.core.cpu_threads import choose_cpu_threads
 from tsjnet_ros.core.fusion.backend import Detection
 from tsjnet_ros.core.model.checkpoint import FusionBuilder, Normalization, load_checkpoint
 from tsjnet_ros.core.model.heads.system import TSJNetSystem
+from tsjnet_ros.core.model.inference_optimization import optimize_for_inference
 from tsjnet_ros.core.model.postprocess import (
     decode_detections,
     segmentation_class_map,
@@ -110,6 +118,17 @@ def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
+def _inference_copy(system: TSJNetSystem) -> TSJNetSystem:
+    """``system`` with inference-optimized fusion network and heads; the caller's system is
+    left as it was (the copy shares nothing it would change)."""
+    fast = copy.copy(system)
+    fast._modules = dict(system._modules)  # a shallow copy would share the children table
+    fast.fusion = optimize_for_inference(system.fusion)
+    # The heads' small maps run fastest channels-first (NNPACK Winograd on the 3x3 convs).
+    fast.heads = optimize_for_inference(system.heads, channels_last=False)
+    return fast
+
+
 class FusionPipeline:
     """Runs a :class:`TSJNetSystem` on numpy camera frames.
 
@@ -122,6 +141,7 @@ class FusionPipeline:
         device: str | torch.device = "auto", precision: str = "fp32", compile: bool = False,
         score_threshold: float = 0.3, nms_iou: float = 0.6, max_detections: int = 100,
         warmup: bool = True, warmup_size: tuple[int, int] | None = None,
+        optimize: bool = True, cpu_threads: int = 0,
     ) -> None:
         if not isinstance(system, TSJNetSystem):
             raise TypeError(f"system must be a TSJNetSystem, got {type(system).__name__}")
@@ -137,6 +157,13 @@ class FusionPipeline:
         self.nms_iou = float(nms_iou)
         self.max_detections = int(max_detections)
         self.system = system.to(self.device).eval()
+        self.optimized = bool(optimize) and self.device.type == "cpu" and precision == "fp32"
+        if self.optimized:
+            self.system = _inference_copy(self.system)
+        self.cpu_threads = None
+        if self.device.type == "cpu":
+            self.cpu_threads = choose_cpu_threads(cpu_threads)
+            torch.set_num_threads(self.cpu_threads)  # process-wide: PyTorch has one intra-op pool
         self._forward = torch.compile(self.system) if compile else self.system
         self.compiled = bool(compile)
         self._ir_scaler = self.normalization.make_ir_scaler()
@@ -145,8 +172,9 @@ class FusionPipeline:
         else:
             where = "CPU" + ("" if torch.cuda.is_available() else " (CUDA not available)")
         logger.info(
-            "FusionPipeline: %s on %s, precision %s%s", system.variant, where, precision,
-            ", torch.compile" if compile else "",
+            "FusionPipeline: %s on %s, precision %s%s%s%s", system.variant, where, precision,
+            ", inference-optimized" if self.optimized else "", ", torch.compile" if compile else "",
+            f", {self.cpu_threads} CPU thread(s)" if self.cpu_threads else "",
         )
         if warmup:
             self.warmup(warmup_size)
@@ -159,8 +187,8 @@ class FusionPipeline:
         """Load a checkpoint written by :func:`save_checkpoint` and warm the model up.
 
         Extra keyword arguments go to the constructor (``score_threshold``, ``nms_iou``,
-        ``max_detections``, ``warmup``, ``warmup_size``, ``normalization`` to override the
-        stored one).
+        ``max_detections``, ``warmup``, ``warmup_size``, ``optimize``, ``cpu_threads`` (0 = auto;
+        PyTorch's thread count is process-wide), ``normalization`` to override the stored one).
         """
         loaded = load_checkpoint(path, fusion_builder=fusion_builder)
         normalization = kwargs.pop("normalization", None) or loaded.normalization

@@ -189,7 +189,8 @@ class FusionNode(LifecycleNode):
         self.device = str(resolved)
         return create_backend(
             "tsjnet", checkpoint=self.param("checkpoint"), device=self.device, precision=self.param("precision"),
-            compile=self.param("compile"), score_threshold=self.param("score_threshold"),
+            compile=self.param("compile"), cpu_threads=self.param("cpu_threads"),
+            score_threshold=self.param("score_threshold"),
             nms_iou=self.param("nms_iou"), max_detections=self.param("max_detections"),
         )
 

@@ -46,6 +46,8 @@ FUSION_PARAMETERS: dict[str, Spec] = {
     "device": Spec("auto", "inference device: auto | cpu | cuda:N (missing CUDA falls back to CPU)"),
     "precision": Spec("fp32", "inference precision", choices=("fp32", "bf16", "fp16")),
     "compile": Spec(False, "torch.compile the model at configure time (slower start, faster frames)"),
+    "cpu_threads": Spec(0, "intra-op CPU threads for inference (0 = the CPUs this process may use, at most 8)",
+                        int_range=(0, 256)),
     "sync_policy": Spec("approximate", "IR/visible pairing policy", choices=POLICIES),
     "slop": Spec(0.05, "largest accepted IR/visible stamp difference (s)", float_range=(0.0, 1.0)),
     "queue_size": Spec(10, "messages kept per camera while pairing", int_range=(1, 1000)),
