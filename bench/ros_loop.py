@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from tsjnet_ros.core.image_encoding import fill_image
+from tsjnet_ros.core.image_encoding import fill_image, swap_red_blue
 from tsjnet_ros.core.synthetic import SyntheticScene
 from tsjnet_ros.nodes.fusion_node import FusionNode
 from tsjnet_ros.nodes.messages import ns_to_stamp, stamp_to_ns
@@ -62,7 +62,7 @@ class FusionLoop:
         self.driver.create_subscription(Image, "fused/image", self._on_fused, 10)
         scene = SyntheticScene(width, height, seed=0)
         self.bank = [scene.render(k / 30.0) for k in range(frames_in_bank)]
-        self.executor = MultiThreadedExecutor(num_threads=4)
+        self.executor = SingleThreadedExecutor()  # as tsjnet-graph
         self.executor.add_node(self.fusion)
         self.executor.add_node(self.driver)
         self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
@@ -84,7 +84,7 @@ class FusionLoop:
     def publish_pair(self, index: int, stamp_ns: int) -> None:
         frame = self.bank[index % len(self.bank)]
         vis = fill_image(Image(header=Header(stamp=ns_to_stamp(stamp_ns), frame_id="cam")),
-                         np.ascontiguousarray(frame.visible[:, :, ::-1]), "bgr8")
+                         swap_red_blue(frame.visible), "bgr8")
         ir = fill_image(Image(header=Header(stamp=ns_to_stamp(stamp_ns), frame_id="cam")), frame.ir, "mono8")
         with self._lock:
             self._sent_at[stamp_ns] = time.perf_counter()

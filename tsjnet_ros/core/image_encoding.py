@@ -7,9 +7,12 @@ padding (``step`` larger than ``width * bytes_per_pixel``) and big-endian data a
 
 from __future__ import annotations
 
+import array as pyarray
+
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 # encoding -> (numpy dtype, channels); names as in sensor_msgs/image_encodings.hpp
@@ -42,7 +45,7 @@ class ImageFields:
     encoding: str
     is_bigendian: int
     step: int
-    data: bytes
+    data: pyarray.array  # typecode 'B': what generated messages store, so assigning it copies nothing
 
 
 def image_to_array(msg: Any, max_side: int = MAX_SIDE) -> np.ndarray:
@@ -88,6 +91,13 @@ def image_to_array(msg: Any, max_side: int = MAX_SIDE) -> np.ndarray:
     return array
 
 
+def _byte_array(contiguous: np.ndarray) -> pyarray.array:
+    """One copy of the array's bytes as array('B') (``tobytes`` + the message setter would copy twice)."""
+    data = pyarray.array("B")
+    data.frombytes(contiguous.reshape(-1).view(np.uint8))
+    return data
+
+
 def array_to_fields(array: np.ndarray, encoding: str) -> ImageFields:
     """Encode a numpy image as Image fields (little-endian, unpadded rows)."""
     if encoding not in ENCODINGS:
@@ -111,7 +121,7 @@ def array_to_fields(array: np.ndarray, encoding: str) -> ImageFields:
         encoding=encoding,
         is_bigendian=0,
         step=width * channels * dtype.itemsize,
-        data=little.tobytes(),
+        data=_byte_array(little),
     )
 
 
@@ -127,16 +137,28 @@ def fill_image(msg: Any, array: np.ndarray, encoding: str) -> Any:
     return msg
 
 
+def swap_red_blue(array: np.ndarray) -> np.ndarray:
+    """RGB <-> BGR of an HxWx3 image as a new contiguous array.
+
+    ``array[:, :, ::-1]`` is a view with a negative stride: copying it (to publish it) or
+    computing on it runs numpy's slow strided loops, about 3 ms for 640x480 against
+    0.05 ms for OpenCV's channel swap.
+    """
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise ImageFormatError(f"swap_red_blue needs an HxWx3 image, got shape {array.shape}")
+    return cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_RGB2BGR)
+
+
 def to_rgb8(array: np.ndarray, encoding: str) -> np.ndarray:
-    """Any supported colour or mono encoding as HxWx3 uint8 RGB (mono replicated)."""
+    """Any supported colour or mono encoding as HxWx3 uint8 RGB (mono replicated), contiguous."""
     if encoding == "rgb8":
         return array
     if encoding == "bgr8":
-        return array[:, :, ::-1]
+        return swap_red_blue(array)
     if encoding == "rgba8":
-        return array[:, :, :3]
+        return cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_RGBA2RGB)
     if encoding == "bgra8":
-        return array[:, :, 2::-1]
+        return cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_BGRA2RGB)
     mono = to_mono(array, encoding)
     return np.repeat(mono[:, :, None], 3, axis=2)
 

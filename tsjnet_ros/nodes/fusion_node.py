@@ -37,8 +37,9 @@ from sensor_msgs.msg import Image
 from tsjnet_msgs.msg import FusedFrame, FusionStatus
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.fusion import create_backend
-from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array
+from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, swap_red_blue
 from tsjnet_ros.core.overlay import colorize_segmentation
 from tsjnet_ros.core.pair_preparation import check_image_size, prepare_pair
 from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
@@ -82,6 +83,7 @@ class FusionNode(LifecycleNode):
 
     def __init__(self, node_name: str = "fusion_node", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
+        keep_large_buffers_in_heap()  # reuse image-sized buffers across frames (see core/large_buffers.py)
         for name, spec in FUSION_PARAMETERS.items():
             self.declare_parameter(name, spec.default, spec.descriptor())
         self.state = "unconfigured"
@@ -365,7 +367,7 @@ class FusionNode(LifecycleNode):
         if result.segmentation is not None and wanted("segmentation_color"):
             pubs["segmentation_color"].publish(image_message(colorize_segmentation(result.segmentation), "rgb8", header))
         if wanted("fused_color") or wanted("frame"):
-            color_msg = image_message(np.ascontiguousarray(result.fused_color[:, :, ::-1]), "bgr8", header)
+            color_msg = image_message(swap_red_blue(result.fused_color), "bgr8", header)
             if wanted("fused_color"):
                 pubs["fused_color"].publish(color_msg)
         offset_ms = (stamp_to_ns(ir.header.stamp) - stamp_to_ns(header.stamp)) / 1e6

@@ -8,8 +8,11 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
+from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
+
 
 def spin_node(factory: Callable[[], Node], args: list[str] | None = None) -> None:
+    keep_large_buffers_in_heap()  # every node here moves image-sized messages
     rclpy.init(args=args)
     node = None
     try:

@@ -16,7 +16,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from tsjnet_ros.core.image_encoding import fill_image, to_mono
+from tsjnet_ros.core.image_encoding import fill_image, swap_red_blue, to_mono
 from tsjnet_ros.core.synthetic import SyntheticScene
 from tsjnet_ros.nodes.messages import ns_to_stamp
 from tsjnet_ros.nodes.qos import qos_from_string
@@ -93,7 +93,7 @@ class SyntheticCamerasNode(Node):
         elif self._visible_encoding == "mono8":
             fill_image(msg, to_mono(self.scene.render_visible(t), "rgb8"), "mono8")
         elif self._visible_encoding == "bgr8":
-            fill_image(msg, np.ascontiguousarray(self.scene.render_visible(t)[:, :, ::-1]), "bgr8")
+            fill_image(msg, swap_red_blue(self.scene.render_visible(t)), "bgr8")
         else:
             fill_image(msg, self.scene.render_visible(t), "rgb8")
         self._pubs[camera].publish(msg)

@@ -279,7 +279,7 @@ def _run_trial(data: _ReplayInput, params: Path, settings: Any, factor: float, d
     import rclpy
     from builtin_interfaces.msg import Time
     from rclpy.context import Context
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
     from rosgraph_msgs.msg import Clock
@@ -293,7 +293,7 @@ def _run_trial(data: _ReplayInput, params: Path, settings: Any, factor: float, d
         raise ValueError(f"rate factor must be > 0, got {factor}")
     context = Context()
     rclpy.init(context=context, args=["--ros-args", "--params-file", str(params), "--log-level", log_level])
-    executor = MultiThreadedExecutor(num_threads=4, context=context)
+    executor = SingleThreadedExecutor(context=context)  # inference runs on the node's worker thread
     nodes = []
     measurement = TrialMeasurement(factor, {"ir": 0, "visible": 0}, data.expected_outputs, data.pair_rate_hz)
     published: dict[int, float] = {}

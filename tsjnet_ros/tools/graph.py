@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
+from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.rate_stats import LatencyStats
 from tsjnet_ros.resources import config_file
 
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from tsjnet_ros.nodes.synthetic_cameras import SyntheticCamerasNode
 
     context_args = ["tsjnet-graph", "--ros-args", "--params-file", str(args.params)] + ros_args[1:]
+    keep_large_buffers_in_heap()  # image-sized buffers reused across frames
     rclpy.init(args=context_args)
     nodes = []
     try:
@@ -71,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         cameras = nodes[0] if args.input == "synthetic" else None
         print(f"[tsjnet-graph] parameters: {args.params}")
         print(f"[tsjnet-graph] nodes: {', '.join(n.get_fully_qualified_name() for n in nodes)} on one executor")
-        executor = MultiThreadedExecutor(num_threads=4)
+        # One thread: the fusion node infers on its own worker, every callback here is short, and
+        # rclpy's multi-threaded executor adds tens of ms of latency per image under CPU load.
+        executor = SingleThreadedExecutor()
         for node in nodes:
             executor.add_node(node)
         spinner = threading.Thread(target=executor.spin, daemon=True)

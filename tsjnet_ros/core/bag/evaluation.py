@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 import cv2
 import numpy as np
 
+from tsjnet_ros.core.image_encoding import swap_red_blue
 from tsjnet_ros.core.bag.messages import BoxSet, detections_message
 from tsjnet_ros.core.bag.pairing import BagPair, PairAccount, PairStream
 from tsjnet_ros.core.bag.problems import BagError, BagProblem
@@ -242,7 +243,7 @@ class _OutputBag:
         log_time = max(pair.ir.log_time_ns, pair.visible.log_time_ns)
         w.write_image(t.fused, log_time, result.fused, "mono8", stamp, frame_id)
         if self.color:
-            w.write_image(t.fused_color, log_time, result.fused_color[:, :, ::-1], "bgr8", stamp, frame_id)
+            w.write_image(t.fused_color, log_time, swap_red_blue(result.fused_color), "bgr8", stamp, frame_id)
         boxes = BoxSet(
             [d.box_xyxy for d in result.detections], [d.class_id for d in result.detections], [d.score for d in result.detections]
         )

@@ -21,7 +21,7 @@ from tsjnet_ros.core.bag.messages import detections_message
 from tsjnet_ros.core.bag.topics import CLASS_NAMES_KEY, SEGMENTATION_CLASSES_KEY, SOURCE_KEY, InputTopics
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
-from tsjnet_ros.core.image_encoding import to_mono
+from tsjnet_ros.core.image_encoding import swap_red_blue, to_mono
 
 IR_ENCODINGS = ("mono8", "mono16")
 VISIBLE_ENCODINGS = ("bgr8", "rgb8", "mono8")
@@ -109,7 +109,7 @@ def _visible_image(frame: SourceFrame, encoding: str) -> np.ndarray:
     if encoding == "rgb8":
         return frame.visible
     if encoding == "bgr8":
-        return np.ascontiguousarray(frame.visible[:, :, ::-1])
+        return swap_red_blue(frame.visible)
     return to_mono(frame.visible, "rgb8")
 
 
