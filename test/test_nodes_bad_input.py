@@ -21,7 +21,8 @@ T0 = 1_700_000_000 * 1_000_000_000
 @pytest.fixture
 def rig():
     graph = RosGraph()
-    fusion = graph.add(FusionNode(context=graph.context, parameter_overrides=[Parameter("stream_timeout", value=0.4)]))
+    fusion = graph.add(FusionNode(context=graph.context, parameter_overrides=[
+        Parameter("stream_timeout", value=0.4), Parameter("fusion_backend", value="laplacian_pyramid")]))
     probe = graph.add(Node("probe", context=graph.context))
     pubs = (probe.create_publisher(Image, "ir/image", 10), probe.create_publisher(Image, "visible/image", 10))
     fused = Collector(probe, Image, "fused/image")

@@ -28,6 +28,7 @@ def graph():
 
 
 def make_fusion(graph, **params):
+    params.setdefault("fusion_backend", "laplacian_pyramid")  # fast; these tests are about the graph
     overrides = [Parameter(k, value=v) for k, v in params.items()]
     return graph.add(FusionNode(context=graph.context, parameter_overrides=overrides))
 
@@ -73,6 +74,31 @@ def test_pairs_fused_with_visible_header_and_expected_stamps(graph):
     assert image_to_array(frame.fused).shape == (512, 640)
     c = fusion.counters
     assert c.received == [10, 10] and c.pairs == 9 and c.fused == 9 and c.skipped == 0 and c.invalid == [0, 0]
+
+
+def test_default_node_runs_the_shipped_model(graph):
+    from vision_msgs.msg import Detection2DArray
+
+    fusion = graph.add(FusionNode(context=graph.context))  # no overrides: the defaults users get
+    assert fusion.state == "active" and fusion.param("fusion_backend") == "tsjnet"
+    assert fusion._backend.name == "tsjnet_rt"
+    probe, (ir_pub, vis_pub) = make_probe(graph)
+    fused = Collector(probe, Image, "fused/image")
+    seg = Collector(probe, Image, "segmentation/image")
+    dets = Collector(probe, Detection2DArray, "detections")
+    wait_for_subscribers(ir_pub)
+    wait_for_subscribers(vis_pub)
+    wait_for_matched(fusion)
+    wait_for_matched(probe)
+    rng = np.random.default_rng(1)
+    for k in range(3):
+        stamp = T0 + k * 100 * MS
+        vis_pub.publish(image_msg(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8), "bgr8", stamp, "cam"))
+        ir_pub.publish(image_msg(rng.integers(0, 255, (120, 160), dtype=np.uint8), "mono8", stamp, "cam"))
+        time.sleep(0.5)
+    assert wait_for(lambda: fused.messages and seg.messages and dets.messages, timeout=20), fusion.counters
+    assert (fused.messages[0].width, fused.messages[0].height) == (160, 120)
+    assert stamp_to_ns(dets.messages[0].header.stamp) == stamp_to_ns(fused.messages[0].header.stamp)
 
 
 def test_latest_policy_and_ir_sized_output(graph):

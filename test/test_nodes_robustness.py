@@ -37,6 +37,7 @@ def graph():
 
 
 def fusion_node(graph, **params):
+    params.setdefault("fusion_backend", "laplacian_pyramid")  # fast; the model is chosen where it matters
     overrides = [Parameter(k, value=v) for k, v in params.items()]
     return graph.add(FusionNode(context=graph.context, parameter_overrides=overrides))
 

@@ -41,7 +41,7 @@ class Spec:
 
 FUSION_PARAMETERS: dict[str, Spec] = {
     "autostart": Spec(True, "configure and activate at start-up (false: wait for lifecycle transitions)"),
-    "fusion_backend": Spec("laplacian_pyramid", "fusion method", choices=tuple(available_backends())),
+    "fusion_backend": Spec("tsjnet", "fusion method", choices=tuple(available_backends())),
     "checkpoint": Spec("", "model checkpoint file for the tsjnet backend ('' = the shipped default)"),
     "device": Spec("auto", "inference device: auto | cpu | cuda:N (missing CUDA falls back to CPU)"),
     "precision": Spec("fp32", "inference precision", choices=("fp32", "bf16", "fp16")),

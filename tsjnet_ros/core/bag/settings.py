@@ -23,7 +23,7 @@ NODE_NAME = "fusion_node"
 class PipelineSettings:
     """Defaults equal the node's parameter defaults."""
 
-    fusion_backend: str = "laplacian_pyramid"
+    fusion_backend: str = "tsjnet"
     checkpoint: str = ""
     device: str = "auto"
     sync_policy: str = "approximate"
