@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Image

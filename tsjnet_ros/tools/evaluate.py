@@ -22,10 +22,10 @@ from tqdm import tqdm
 
 from tsjnet_ros.core.datasets import PairDataset
 from tsjnet_ros.core.datasets.layout import LAYOUTS
+from tsjnet_ros.core.metrics.predictions import predictions_by_class_name
 from tsjnet_ros.core.metrics.contact_sheet import make_contact_sheet
 from tsjnet_ros.core.metrics.detection import (
     ImageAnnotations,
-    ImageDetections,
     evaluate_detections,
 )
 from tsjnet_ros.core.metrics.evaluation_report import write_csv, write_json, write_markdown
@@ -185,7 +185,7 @@ def evaluate_dataset(
             tiles.append(result.fused_color)
             if sample.boxes is not None and getattr(backend, "detection_classes", None):
                 preds, truths = detections[method]
-                preds.append(_predictions(result.detections, sample.class_names))
+                preds.append(predictions_by_class_name(result.detections, sample.class_names))
                 truths.append(ImageAnnotations(sample.boxes, sample.labels, sample.difficult))
             if sample.segmentation is not None and result.segmentation is not None:
                 try:
@@ -205,21 +205,6 @@ def evaluate_dataset(
         if used_segmentation[method]:
             extras.setdefault(method, {})["segmentation"] = segmentation[method].as_dict()
     return records, extras, sheet_rows
-
-
-def _predictions(detections, class_names: list[str]) -> ImageDetections:
-    """Backend detections as dataset class indices, matched by name (case-insensitive).
-
-    Detections of classes the dataset does not annotate are dropped, as when a detector
-    trained on more classes is scored on a dataset labelling a subset.
-    """
-    lookup = {n.lower(): i for i, n in enumerate(class_names)}
-    kept = [d for d in detections if d.class_name.lower() in lookup]
-    return ImageDetections(
-        np.array([d.box_xyxy for d in kept], dtype=np.float64).reshape(-1, 4),
-        np.array([d.score for d in kept], dtype=np.float64),
-        np.array([lookup[d.class_name.lower()] for d in kept], dtype=np.int64),
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

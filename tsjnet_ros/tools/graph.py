@@ -20,7 +20,6 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
 from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
-from tsjnet_ros.core.rate_stats import LatencyStats
 from tsjnet_ros.resources import config_file
 
 

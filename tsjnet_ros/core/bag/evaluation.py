@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -38,7 +38,7 @@ from tsjnet_ros.core.metrics.image_input import ir_to_uint8
 from tsjnet_ros.core.metrics.segmentation import SegmentationScore
 from tsjnet_ros.core.overlay import draw_overlay
 from tsjnet_ros.core.pair_preparation import prepare_pair
-from tsjnet_ros.tools.evaluate import _predictions as predictions_by_class_name
+from tsjnet_ros.core.metrics.predictions import predictions_by_class_name, predictions_by_id
 
 SEGMENTATION_IGNORE = 255
 
@@ -141,7 +141,7 @@ class _Scoring:
             if self.det_classes:
                 self.predictions.append(predictions_by_class_name(result.detections, self.det_classes))
             else:  # no class table in the bag: ids are compared directly
-                self.predictions.append(_predictions_by_id(result.detections))
+                self.predictions.append(predictions_by_id(result.detections))
             self.truths.append(ImageAnnotations(boxes, gt_boxes.class_ids))
         if self.segmentation is not None and gt_seg is not None and result.segmentation is not None:
             target = gt_seg
@@ -173,16 +173,6 @@ def _json_list(text: str | None) -> list[str]:
     except json.JSONDecodeError:
         return []
     return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def _predictions_by_id(detections: Sequence[Detection]) -> Any:
-    from tsjnet_ros.core.metrics.detection import ImageDetections
-
-    return ImageDetections(
-        np.array([d.box_xyxy for d in detections], dtype=np.float64).reshape(-1, 4),
-        np.array([d.score for d in detections], dtype=np.float64),
-        np.array([d.class_id for d in detections], dtype=np.int64),
-    )
 
 
 class _OutputBag:

@@ -16,7 +16,7 @@ import numpy as np
 
 from tsjnet_ros.core.bag.evaluation import EvaluationResult
 from tsjnet_ros.core.metrics.contact_sheet import make_contact_sheet
-from tsjnet_ros.core.metrics.evaluation_report import _json_safe, summarise, write_csv, write_json, write_markdown
+from tsjnet_ros.core.metrics.evaluation_report import json_safe, summarise, write_csv, write_json, write_markdown
 
 PLOTTED_METRICS = ("EN", "SD", "SSIM", "MI", "VIF", "Qabf")
 SHEET_COLUMNS = ("IR", "visible", "fused", "overlay", "ground truth")
@@ -124,7 +124,7 @@ def write_report(result: EvaluationResult, out_dir: str | Path, tile_width: int 
         paths.update(_plots(result, out))
     document = {"summary": summary(result), "pairs": [r.as_dict() for r in result.records]}
     paths["report_json"] = out / "report.json"
-    paths["report_json"].write_text(json.dumps(_json_safe(document), indent=2, allow_nan=False))
+    paths["report_json"].write_text(json.dumps(json_safe(document), indent=2, allow_nan=False))
     paths["report_md"] = out / "report.md"
     paths["report_md"].write_text(_markdown(result, paths))
     return paths

@@ -112,11 +112,11 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, (float, np.floating)):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, np.integer):
@@ -154,4 +154,4 @@ def write_json(
         },
         "datasets": datasets,
     }
-    path.write_text(json.dumps(_json_safe(document), indent=2, allow_nan=False))
+    path.write_text(json.dumps(json_safe(document), indent=2, allow_nan=False))
