@@ -41,16 +41,20 @@ def make_probe(graph):
     return probe, pubs
 
 
+def wait_connected(fusion, probe, *pubs):
+    for pub in pubs:
+        wait_for_subscribers(pub)
+    wait_for_matched(fusion)
+    wait_for_matched(probe)
+
+
 def test_pairs_fused_with_visible_header_and_expected_stamps(graph):
     fusion = make_fusion(graph)
     probe, (ir_pub, vis_pub) = make_probe(graph)
     fused = Collector(probe, Image, "fused/image")
     color = Collector(probe, Image, "fused/image_color")
     frames = Collector(probe, FusedFrame, "fused/frame")
-    wait_for_subscribers(ir_pub)
-    wait_for_subscribers(vis_pub)
-    wait_for_matched(fusion)
-    wait_for_matched(probe)
+    wait_connected(fusion, probe, ir_pub, vis_pub)
     rng = np.random.default_rng(0)
     # IR 320x256 mono16 (thermal core), visible 640x512 bgr8: different sizes
     ir_stamps = [T0 + k * 100 * MS + 3 * MS for k in range(10)]
@@ -86,10 +90,7 @@ def test_default_node_runs_the_shipped_model(graph):
     fused = Collector(probe, Image, "fused/image")
     seg = Collector(probe, Image, "segmentation/image")
     dets = Collector(probe, Detection2DArray, "detections")
-    wait_for_subscribers(ir_pub)
-    wait_for_subscribers(vis_pub)
-    wait_for_matched(fusion)
-    wait_for_matched(probe)
+    wait_connected(fusion, probe, ir_pub, vis_pub)
     rng = np.random.default_rng(1)
     for k in range(3):
         stamp = T0 + k * 100 * MS
