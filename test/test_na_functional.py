@@ -170,3 +170,17 @@ def test_bad_tensor_shapes_raise_clear_errors():
         neighborhood_attention_2d(query, key, value.long(), 3)
     with pytest.raises(TypeError, match="query must be a torch.Tensor"):
         neighborhood_attention_2d(query.numpy(), key, value, 3)
+
+
+def test_plans_cached_under_inference_mode_serve_later_training_forwards():
+    # A pipeline (inference_mode) and a training step in one process share the plan cache.
+    from tsjnet_ros.core.model.layers.neighborhood_attention import neighborhood_attention_2d_torch
+
+    gen = torch.Generator().manual_seed(11)
+    q, k, v = (torch.randn(1, 13, 11, 1, 4, generator=gen) for _ in range(3))
+    with torch.inference_mode():
+        neighborhood_attention_2d_torch(q, k, v, kernel_size=5)
+    q.requires_grad_(True)
+    out = neighborhood_attention_2d_torch(q, k, v, kernel_size=5)
+    out.sum().backward()
+    assert q.grad is not None and torch.isfinite(q.grad).all()

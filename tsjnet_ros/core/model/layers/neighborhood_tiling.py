@@ -161,7 +161,10 @@ class TilePlan:
         if is_tracing():
             return self._batch_indices(batch)
         if batch not in self._batch_cache:
-            self._batch_cache[batch] = self._batch_indices(batch)
+            # Cached tensors must be ordinary ones: built under inference_mode they could
+            # never be used by a later forward that autograd records.
+            with torch.inference_mode(False):
+                self._batch_cache[batch] = self._batch_indices(batch)
         return self._batch_cache[batch]
 
     def _batch_indices(self, batch):
@@ -256,5 +259,6 @@ def tile_plan(
         return _build_tile_plan(height, width, kernel_size, dilation, tile, device)
     key = (height, width, kernel_size, dilation, tile, str(device))
     if key not in _PLAN_CACHE:
-        _PLAN_CACHE[key] = _build_tile_plan(height, width, kernel_size, dilation, tile, device)
+        with torch.inference_mode(False):  # cached for training forwards too (see batch_indices)
+            _PLAN_CACHE[key] = _build_tile_plan(height, width, kernel_size, dilation, tile, device)
     return _PLAN_CACHE[key]

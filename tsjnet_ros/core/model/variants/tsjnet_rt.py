@@ -66,7 +66,7 @@ class TsjnetRtConfig:
     decoder_refine: bool = False  # extra 3x3 conv at 1/2 size in the image head
     # "pixel_shuffle" draws the image; "source_blend" blends the full-size sources per pixel
     # (weight map + bounded correction), so full-size texture survives the 1/4-size body.
-    image_head: str = "pixel_shuffle"
+    image_head: str = "source_blend"
     blend_max_correction: float = 0.5
     norm_layer: LayerSpec = "batchnorm2d"
     act_layer: LayerSpec = "relu"
