@@ -72,6 +72,13 @@ def _build(model_name: str, setting: str):
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.copy_(torch.rand(module.num_features, generator=gen) * 0.2 - 0.1)
             module.running_var.copy_(torch.rand(module.num_features, generator=gen) + 0.5)
+    # A fresh source-blend head starts exactly at average fusion (zero last conv), which
+    # would make every setting's output equal by construction: give it trained-like weights.
+    from tsjnet_ros.core.model.blocks.image_heads import SourceBlendImageHead
+
+    for module in model.modules():
+        if isinstance(module, SourceBlendImageHead):
+            torch.nn.init.normal_(module.to_image[0].weight, std=0.05, generator=gen)
     if setting == "reference":
         return model
     if setting.startswith("optimized"):
