@@ -15,6 +15,7 @@ from torch import nn
 
 from tsjnet_ros.core.model.blocks.resnest import ResNeStBottleneck
 from tsjnet_ros.core.model.fast_convs import PointwiseConv2d
+from tsjnet_ros.core.model.memory_layout import is_channels_last
 
 
 def _pointwise(module: nn.Module) -> PointwiseConv2d | None:
@@ -33,7 +34,7 @@ def can_fuse_bottleneck(block: nn.Module) -> bool:
 
 def _flat(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
     """(pixels, C) view of a channels-last map, or (B, C, pixels) view of a channels-first one."""
-    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+    if is_channels_last(x):
         return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1]), True
     return x.reshape(x.shape[0], x.shape[1], -1), False
 

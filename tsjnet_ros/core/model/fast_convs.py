@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tsjnet_ros.core.model.blocks.space_depth import depth_to_space
+from tsjnet_ros.core.model.memory_layout import is_channels_last
 
 
 def nnpack_available() -> bool:
@@ -36,10 +37,6 @@ def nnpack_available() -> bool:
 def _nnpack_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: list[int]) -> torch.Tensor:
     # Opaque to torch.compile (no tracing rule for this op): compiled graphs call it eagerly.
     return torch._nnpack_spatial_convolution(x, weight, bias, padding)
-
-
-def _is_channels_last(x: torch.Tensor) -> bool:
-    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
 def _frozen(t: torch.Tensor | None) -> nn.Parameter | None:
@@ -89,7 +86,7 @@ class PointwiseConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight = self.weight.to(x.dtype)
         bias = None if self.bias is None else self.bias.to(x.dtype)
-        if _is_channels_last(x):
+        if is_channels_last(x):
             return F.linear(x.permute(0, 2, 3, 1), weight, bias).permute(0, 3, 1, 2)
         batch, channels, height, width = x.shape
         out = torch.matmul(weight, x.reshape(batch, channels, height * width))
@@ -202,7 +199,7 @@ class PatchTransposedConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight = self.weight.to(x.dtype)
         bias = None if self.bias is None else self.bias.to(x.dtype)
-        if _is_channels_last(x):
+        if is_channels_last(x):
             patches = F.linear(x.permute(0, 2, 3, 1), weight, bias).permute(0, 3, 1, 2)
         else:
             batch, channels, height, width = x.shape

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tsjnet_ros.core.model.memory_layout import is_channels_last
+
 
 class GroupedSpatialAttention(nn.Module):
     """``x`` (B, C, H, W) -> (x rescaled per group, maps (B, groups, H, W) in (0, 1))."""
@@ -30,7 +32,7 @@ class GroupedSpatialAttention(nn.Module):
         maps = torch.sigmoid(self.score(x))
         batch, channels, height, width = x.shape
         per_group = channels // self.groups
-        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        if is_channels_last(x):
             # Channels-last: (B, H, W, G, C/G) is a free view; the result stays channels-last.
             grouped = x.permute(0, 2, 3, 1).reshape(batch, height, width, self.groups, per_group)
             out = grouped * maps.permute(0, 2, 3, 1).unsqueeze(-1)
