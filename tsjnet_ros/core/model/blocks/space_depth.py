@@ -13,9 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def _is_channels_last(x: torch.Tensor) -> bool:
-    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+from tsjnet_ros.core.model.memory_layout import is_channels_last
 
 
 def _check(x: torch.Tensor, factor: int, what: str) -> None:
@@ -32,7 +30,7 @@ def space_to_depth(x: torch.Tensor, factor: int) -> torch.Tensor:
     if height % factor or width % factor:
         raise ValueError(f"space_to_depth: {height}x{width} is not divisible by {factor}")
     h, w = height // factor, width // factor
-    if _is_channels_last(x):
+    if is_channels_last(x):
         y = x.permute(0, 2, 3, 1).reshape(batch, h, factor, w, factor, channels).transpose(2, 3)
         return y.reshape(batch, h, w, factor * factor * channels).permute(0, 3, 1, 2)
     y = x.reshape(batch, channels, h, factor, w, factor).permute(0, 3, 5, 1, 2, 4)
@@ -46,36 +44,33 @@ def depth_to_space(x: torch.Tensor, factor: int) -> torch.Tensor:
     if channels % (factor * factor):
         raise ValueError(f"depth_to_space: {channels} channels are not divisible by {factor * factor}")
     out_chs = channels // (factor * factor)
-    if _is_channels_last(x):
+    if is_channels_last(x):
         y = x.permute(0, 2, 3, 1).reshape(batch, height, width, factor, factor, out_chs).transpose(2, 3)
         return y.reshape(batch, height * factor, width * factor, out_chs).permute(0, 3, 1, 2)
     y = x.reshape(batch, factor, factor, out_chs, height, width).permute(0, 3, 4, 1, 5, 2)
     return y.reshape(batch, out_chs, height * factor, width * factor)
 
 
-class SpaceToDepth(nn.Module):
-    """Module form of :func:`space_to_depth`."""
+class _Rearrange(nn.Module):
+    """Module form of a parameter-free rearrangement by ``factor``."""
 
     def __init__(self, factor: int) -> None:
         super().__init__()
         self.factor = int(factor)
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
+
+
+class SpaceToDepth(_Rearrange):
+    """Module form of :func:`space_to_depth`."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return space_to_depth(x, self.factor)
 
-    def extra_repr(self) -> str:
-        return f"factor={self.factor}"
 
-
-class DepthToSpace(nn.Module):
+class DepthToSpace(_Rearrange):
     """Module form of :func:`depth_to_space`."""
-
-    def __init__(self, factor: int) -> None:
-        super().__init__()
-        self.factor = int(factor)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return depth_to_space(x, self.factor)
-
-    def extra_repr(self) -> str:
-        return f"factor={self.factor}"
