@@ -156,14 +156,14 @@ class FusionPipeline:
         self.score_threshold = float(score_threshold)
         self.nms_iou = float(nms_iou)
         self.max_detections = int(max_detections)
-        self.system = system.to(self.device).eval()
-        self.optimized = bool(optimize) and self.device.type == "cpu" and precision == "fp32"
-        if self.optimized:
-            self.system = _inference_copy(self.system)
         self.cpu_threads = None
         if self.device.type == "cpu":
             self.cpu_threads = choose_cpu_threads(cpu_threads)
             torch.set_num_threads(self.cpu_threads)  # process-wide: PyTorch has one intra-op pool
+        self.system = system.to(self.device).eval()
+        self.optimized = bool(optimize) and self.device.type == "cpu" and precision == "fp32"
+        if self.optimized:
+            self.system = _inference_copy(self.system)
         self._forward = torch.compile(self.system) if compile else self.system
         self.compiled = bool(compile)
         self._ir_scaler = self.normalization.make_ir_scaler()

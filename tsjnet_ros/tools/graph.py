@@ -19,7 +19,6 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
-from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.resources import config_file
 
 
@@ -56,7 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     from tsjnet_ros.nodes.synthetic_cameras import SyntheticCamerasNode
 
     context_args = ["tsjnet-graph", "--ros-args", "--params-file", str(args.params)] + ros_args[1:]
-    keep_large_buffers_in_heap()  # image-sized buffers reused across frames
     rclpy.init(args=context_args)
     nodes = []
     try:
