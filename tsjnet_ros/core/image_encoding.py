@@ -8,7 +8,6 @@ padding (``step`` larger than ``width * bytes_per_pixel``) and big-endian data a
 from __future__ import annotations
 
 import array as pyarray
-
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,7 +149,8 @@ def swap_red_blue(array: np.ndarray) -> np.ndarray:
 
 
 def to_rgb8(array: np.ndarray, encoding: str) -> np.ndarray:
-    """Any supported colour or mono encoding as HxWx3 uint8 RGB (mono replicated), contiguous."""
+    """Any supported colour or mono encoding as HxWx3 uint8 RGB (mono replicated); channel
+    reorders give new arrays, never negative-stride views."""
     if encoding == "rgb8":
         return array
     if encoding == "bgr8":

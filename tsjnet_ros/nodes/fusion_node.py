@@ -37,9 +37,9 @@ from sensor_msgs.msg import Image
 from tsjnet_msgs.msg import FusedFrame, FusionStatus
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, swap_red_blue
+from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.overlay import colorize_segmentation
 from tsjnet_ros.core.pair_preparation import check_image_size, prepare_pair
 from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter

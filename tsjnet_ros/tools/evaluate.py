@@ -22,7 +22,6 @@ from tqdm import tqdm
 
 from tsjnet_ros.core.datasets import PairDataset
 from tsjnet_ros.core.datasets.layout import LAYOUTS
-from tsjnet_ros.core.metrics.predictions import predictions_by_class_name
 from tsjnet_ros.core.metrics.contact_sheet import make_contact_sheet
 from tsjnet_ros.core.metrics.detection import (
     ImageAnnotations,
@@ -31,6 +30,7 @@ from tsjnet_ros.core.metrics.detection import (
 from tsjnet_ros.core.metrics.evaluation_report import write_csv, write_json, write_markdown
 from tsjnet_ros.core.metrics.fusion_suite import CONVENTION_PRESETS, FUSION_METRICS, evaluate_fusion
 from tsjnet_ros.core.metrics.image_input import ir_to_uint8
+from tsjnet_ros.core.metrics.predictions import predictions_by_class_name
 from tsjnet_ros.core.metrics.segmentation import SegmentationScore
 
 DEFAULT_METHODS = ("average", "max", "laplacian_pyramid")

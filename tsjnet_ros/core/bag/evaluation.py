@@ -22,7 +22,6 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.image_encoding import swap_red_blue
 from tsjnet_ros.core.bag.messages import BoxSet, detections_message
 from tsjnet_ros.core.bag.pairing import BagPair, PairAccount, PairStream
 from tsjnet_ros.core.bag.problems import BagError, BagProblem
@@ -32,13 +31,14 @@ from tsjnet_ros.core.bag.topics import CLASS_NAMES_KEY, SEGMENTATION_CLASSES_KEY
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
 from tsjnet_ros.core.fusion.backend import Detection, FusionBackend, FusionResult
+from tsjnet_ros.core.image_encoding import swap_red_blue
 from tsjnet_ros.core.metrics.detection import ImageAnnotations, evaluate_detections
 from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS, evaluate_fusion
 from tsjnet_ros.core.metrics.image_input import ir_to_uint8
+from tsjnet_ros.core.metrics.predictions import predictions_by_class_name, predictions_by_id
 from tsjnet_ros.core.metrics.segmentation import SegmentationScore
 from tsjnet_ros.core.overlay import draw_overlay
 from tsjnet_ros.core.pair_preparation import prepare_pair
-from tsjnet_ros.core.metrics.predictions import predictions_by_class_name, predictions_by_id
 
 SEGMENTATION_IGNORE = 255
 

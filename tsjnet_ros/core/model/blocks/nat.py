@@ -3,8 +3,9 @@
 Layout of TSJNet's base branch: strided conv tokenizer, levels of NA transformer layers
 with strided-conv downsamplers between them, then a conv head, LayerNorm and two 1x1
 projections on the coarsest map, and transposed convs that bring it back to the input
-size (the norm and projections run before upsampling, where they cost 1/stride^2). Tokens are channels-last ``(B, H, W, C)``
-inside the levels; the module's input and output are channels-first ``(B, C, H, W)``.
+size (the norm and projections run before upsampling, where they cost 1/stride^2).
+Tokens are channels-last ``(B, H, W, C)`` inside the levels; the module's input and
+output are channels-first ``(B, C, H, W)``.
 """
 
 from __future__ import annotations

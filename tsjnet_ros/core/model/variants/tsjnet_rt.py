@@ -2,9 +2,11 @@
 
 Same parts as ``tsjnet`` (shared ResNeSt encoder with NAT + DSM branches, NAT base
 fusion, DSM detail fusion, spatial-attention decoder), but no convolution runs at full
-resolution: the image is space-to-depth'ed to 1/2 size (lossless), again to 1/4 where narrow ResNeSt blocks and the DSM work, neighborhood attention runs at 1/16,
-and a light decoder returns to full size with two pixel-shuffle steps and a 1/2-size
-encoder skip. Budget: fusion well under 3 GMAC per 480x640 pair.
+resolution: the image is space-to-depth'ed to 1/2 size (lossless), again to 1/4 where
+narrow ResNeSt blocks and the DSM work, neighborhood attention runs at 1/16, and a light
+decoder returns to full size with two pixel-shuffle steps and a 1/2-size encoder skip;
+its default head blends the full-size sources per pixel instead of drawing the image.
+Budget: fusion well under 3 GMAC per 480x640 pair.
 """
 
 from __future__ import annotations
