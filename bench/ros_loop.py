@@ -24,6 +24,7 @@ from tsjnet_ros.core.image_encoding import fill_image, swap_red_blue
 from tsjnet_ros.core.synthetic import SyntheticScene
 from tsjnet_ros.nodes.fusion_node import FusionNode
 from tsjnet_ros.nodes.messages import ns_to_stamp, stamp_to_ns
+from tsjnet_ros.nodes.qos import quiet_publisher_events
 
 
 def rss_mb() -> tuple[float, float]:
@@ -52,9 +53,13 @@ class FusionLoop:
         self.fusion = FusionNode(parameter_overrides=overrides)
         if self.fusion.state != "active":
             raise RuntimeError(f"fusion node is {self.fusion.state}: {self.fusion.configure_error}")
-        self.driver = Node("bench_driver")
-        self._ir_pub = self.driver.create_publisher(Image, "ir/image", 10)
-        self._vis_pub = self.driver.create_publisher(Image, "visible/image", 10)
+        # The driver stands for camera drivers and a consumer in other processes: it adds as
+        # little as it can to the shared executor's wait set (no parameter services, no
+        # publisher event callbacks), so the figures are the fusion node's.
+        self.driver = Node("bench_driver", start_parameter_services=False)
+        quiet = quiet_publisher_events()
+        self._ir_pub = self.driver.create_publisher(Image, "ir/image", 10, event_callbacks=quiet)
+        self._vis_pub = self.driver.create_publisher(Image, "visible/image", 10, event_callbacks=quiet)
         self._sent_at: dict[int, float] = {}
         self._lock = threading.Lock()
         self.latencies_ms: list[float] = []

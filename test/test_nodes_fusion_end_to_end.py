@@ -80,12 +80,26 @@ def test_pairs_fused_with_visible_header_and_expected_stamps(graph):
     assert c.received == [10, 10] and c.pairs == 9 and c.fused == 9 and c.skipped == 0 and c.invalid == [0, 0]
 
 
-def test_default_node_runs_the_shipped_model(graph):
+def test_default_node_runs_the_shipped_model(graph, monkeypatch):
+    import threading
+
     from vision_msgs.msg import Detection2DArray
 
+    import tsjnet_ros.nodes.fusion_node as fusion_module
+
+    built_on, fused_on = [], []
+
+    def recording_create_backend(*args, **kwargs):
+        built_on.append(threading.get_ident())
+        return create_backend(*args, **kwargs)
+
+    create_backend = fusion_module.create_backend
+    monkeypatch.setattr(fusion_module, "create_backend", recording_create_backend)
     fusion = graph.add(FusionNode(context=graph.context))  # no overrides: the defaults users get
     assert fusion.state == "active" and fusion.param("fusion_backend") == "tsjnet"
     assert fusion._backend.name == "tsjnet_rt"
+    backend_fuse = fusion._backend.fuse
+    fusion._backend.fuse = lambda *a: (fused_on.append(threading.get_ident()), backend_fuse(*a))[1]
     probe, (ir_pub, vis_pub) = make_probe(graph)
     fused = Collector(probe, Image, "fused/image")
     seg = Collector(probe, Image, "segmentation/image")
@@ -100,6 +114,10 @@ def test_default_node_runs_the_shipped_model(graph):
     assert wait_for(lambda: fused.messages and seg.messages and dets.messages, timeout=20), fusion.counters
     assert (fused.messages[0].width, fused.messages[0].height) == (160, 120)
     assert stamp_to_ns(dets.messages[0].header.stamp) == stamp_to_ns(fused.messages[0].header.stamp)
+    # Built, warmed up and run on one thread (one PyTorch thread pool), not the executor's.
+    inference_thread = fusion.run_on_inference_thread(threading.get_ident)
+    assert built_on == [inference_thread] and fused_on and set(fused_on) == {inference_thread}
+    assert inference_thread != threading.get_ident()
 
 
 def test_latest_policy_and_ir_sized_output(graph):
@@ -129,3 +147,11 @@ def test_diagnostics_report_rates_and_counters(graph):
     values = {kv.key: kv.value for kv in status.values}
     assert {"ir rate (Hz)", "visible rate (Hz)", "fused rate (Hz)", "skipped", "invalid ir", "backend"} <= set(values)
     assert values["backend"] == "laplacian_pyramid"
+
+
+def test_publishers_skip_qos_event_callbacks_inputs_keep_them(graph):
+    # Each event callback is a wait-set entry that rclpy's executor rebuilds on every wake-up.
+    fusion = make_fusion(graph)
+    assert fusion._pubs and all(pub.event_handlers == [] for pub in fusion._pubs.values())
+    assert fusion._pub_diag.event_handlers == []
+    assert len(fusion._subs) == 2 and all(sub.event_handlers for sub in fusion._subs)

@@ -160,7 +160,7 @@ def test_burst_of_100_pairs_is_fully_accounted(graph):
         publish_pair(pubs, T0 + k * 33 * MS, ir=ir, visible=vis)
     c = node.counters
     assert wait_for(lambda: c.received == [100, 100], 20), c.received
-    assert wait_for(lambda: node._pending is None and c.fused + c.skipped == c.pairs, 20)
+    assert wait_for(lambda: not node._inference.has_waiting_frame() and c.fused + c.skipped == c.pairs, 20)
     assert c.pairs == 99 and c.fused >= 1 and c.errors == 0  # the last pair awaits a later frame
     assert sum(node.sync_stats().dropped) == 0
 

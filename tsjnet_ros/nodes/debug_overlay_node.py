@@ -22,7 +22,7 @@ from tsjnet_ros.core.fusion.backend import Detection
 from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, to_rgb8
 from tsjnet_ros.core.overlay import draw_overlay
 from tsjnet_ros.nodes.messages import image_message, stamp_to_ns
-from tsjnet_ros.nodes.qos import qos_from_string
+from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
 from tsjnet_ros.nodes.spin import spin_node
 
 PENDING_LIMIT = 10  # stamps kept while waiting for the other inputs
@@ -36,7 +36,7 @@ class DebugOverlayNode(Node):
         self.declare_parameter("alpha", 0.4, ParameterDescriptor(description="segmentation opacity in [0, 1]"))
         self.declare_parameter("qos", "DEFAULT", ParameterDescriptor(description="input/output QoS, PRESET[:DEPTH]", read_only=True))
         self._qos = qos_from_string(self.get_parameter("qos").value)
-        self._pub = self.create_publisher(Image, "debug/overlay", self._qos)
+        self._pub = self.create_publisher(Image, "debug/overlay", self._qos, event_callbacks=quiet_publisher_events())
         self._subs: list[Any] = []
         self._pending: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._seen_segmentation = False

@@ -18,7 +18,7 @@ from std_msgs.msg import Header
 from tsjnet_ros.core.image_encoding import fill_image, swap_red_blue, to_mono
 from tsjnet_ros.core.synthetic import SyntheticScene
 from tsjnet_ros.nodes.messages import ns_to_stamp
-from tsjnet_ros.nodes.qos import qos_from_string
+from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
 from tsjnet_ros.nodes.spin import spin_node
 
 
@@ -63,8 +63,8 @@ class SyntheticCamerasNode(Node):
         self._t0_ns = self.get_clock().now().nanoseconds
         qos = qos_from_string(g("output_qos"))
         self._pubs = (
-            self.create_publisher(Image, "ir/image", qos),
-            self.create_publisher(Image, "visible/image", qos),
+            self.create_publisher(Image, "ir/image", qos, event_callbacks=quiet_publisher_events()),
+            self.create_publisher(Image, "visible/image", qos, event_callbacks=quiet_publisher_events()),
         )
         self.create_timer(1.0 / g("ir_rate"), lambda: self._capture(0))
         self.create_timer(1.0 / g("visible_rate"), lambda: self._capture(1))
