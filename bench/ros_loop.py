@@ -138,3 +138,6 @@ def default_backend_params() -> dict:
 
 
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+# A domain of its own: another graph on this machine subscribed to the same topic names
+# would receive every benchmark image too and distort the figures.
+os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))

@@ -89,6 +89,17 @@ def test_a_failing_handler_does_not_end_the_thread(worker, caplog):
     assert "inference handler failed" in caplog.text
 
 
+def test_call_timeout(worker):
+    release = threading.Event()
+    worker.set_handler(lambda item: release.wait(5))
+    worker.offer("slow frame")
+    _wait_until(lambda: not worker.has_waiting_frame())
+    with pytest.raises(TimeoutError):
+        worker.call(lambda: None, timeout=0.05)
+    release.set()
+    assert worker.call(lambda: "done", timeout=5) == "done"
+
+
 def test_close_ends_the_thread_and_refuses_calls():
     worker = InferenceThread("test_close")
     assert worker.close() is True

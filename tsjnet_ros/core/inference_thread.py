@@ -43,8 +43,11 @@ class InferenceThread:
     def ident(self) -> int | None:
         return self._thread.ident
 
-    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """``fn(*args)`` on the thread; blocks until done. Waits behind a running frame."""
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
+        """``fn(*args)`` on the thread; blocks until done (waiting behind a running frame).
+
+        TimeoutError after ``timeout`` seconds; the call still runs later.
+        """
         if threading.current_thread() is self._thread:
             return fn(*args)  # a handler or job calling back in must not wait for itself
         future: Future = Future()
@@ -53,7 +56,7 @@ class InferenceThread:
                 raise RuntimeError("inference thread is closed")
             self._jobs.append((future, fn, args))
             self._cond.notify()
-        return future.result()
+        return future.result(timeout)
 
     def set_handler(self, handler: Callable[[Any], None] | None) -> None:
         """What :meth:`offer`-ed items go to; ``None`` stops handling and drops a waiting item."""

@@ -14,7 +14,7 @@ visible image's header: ``fused/image`` (mono8), ``detections``
 ``segmentation/label_info`` (vision_msgs/LabelInfo, transient local); ``fusion/status``
 (tsjnet_msgs/FusionStatus) and ``/diagnostics`` once per second.
 
-Inference runs on a worker thread so callbacks never wait for it: a pair arriving while
+Inference runs on its own thread so callbacks never wait for it: a pair arriving while
 the model runs replaces the pending pair and is counted as skipped (latest-only), which
 keeps latency bounded when the model is slower than the cameras. That one thread also
 builds, warms up and releases the model: PyTorch's OpenMP thread pool belongs to the
@@ -240,7 +240,10 @@ class FusionNode(LifecycleNode):
             self._watchdog = None
         if self._inference is not None:
             self._inference.set_handler(None)  # drops the waiting pair
-            self._inference.call(lambda: None)  # returns once the running pair is published
+            try:
+                self._inference.call(lambda: None, timeout=10.0)  # returns once the running pair is done
+            except TimeoutError:
+                self.get_logger().error("the pair being fused has not finished after 10 s; going on without it")
         with self._lock:
             if self._sync is not None:
                 self._sync.reset()
