@@ -288,12 +288,13 @@ def _run_trial(data: _ReplayInput, params: Path, settings: Any, factor: float, d
     from tsjnet_ros.core.bag.messages import header_stamp_from_cdr
     from tsjnet_ros.core.bag.replay_stats import TrialMeasurement
     from tsjnet_ros.nodes.fusion_node import FusionNode
+    from tsjnet_ros.nodes.qos import quiet_publisher_events
 
     if factor <= 0:
         raise ValueError(f"rate factor must be > 0, got {factor}")
     context = Context()
     rclpy.init(context=context, args=["--ros-args", "--params-file", str(params), "--log-level", log_level])
-    executor = SingleThreadedExecutor(context=context)  # inference runs on the node's worker thread
+    executor = SingleThreadedExecutor(context=context)  # inference runs on the node's inference thread
     nodes = []
     measurement = TrialMeasurement(factor, {"ir": 0, "visible": 0}, data.expected_outputs, data.pair_rate_hz)
     published: dict[int, float] = {}
@@ -305,12 +306,16 @@ def _run_trial(data: _ReplayInput, params: Path, settings: Any, factor: float, d
         nodes.append(fusion)
         if fusion.state != "active":
             raise BagError(f"the fusion node did not start: {fusion.configure_error or fusion.state}")
-        player = rclpy.create_node("bag_player", context=context)
-        receiver = rclpy.create_node("replay_receiver", context=context)
+        # Player and receiver stand for processes of their own: no parameter services and no
+        # publisher event callbacks, so they add little to the shared executor's wait set.
+        player = rclpy.create_node("bag_player", context=context, start_parameter_services=False)
+        receiver = rclpy.create_node("replay_receiver", context=context, start_parameter_services=False)
         nodes += [player, receiver]
         reliable = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
-        image_pubs = (player.create_publisher(Image, "/ir/image", reliable), player.create_publisher(Image, "/visible/image", reliable))
-        clock_pub = player.create_publisher(Clock, "/clock", reliable)
+        quiet = quiet_publisher_events()
+        image_pubs = (player.create_publisher(Image, "/ir/image", reliable, event_callbacks=quiet),
+                      player.create_publisher(Image, "/visible/image", reliable, event_callbacks=quiet))
+        clock_pub = player.create_publisher(Clock, "/clock", reliable, event_callbacks=quiet)
 
         def on_output(raw: bytes) -> None:
             now = time.monotonic()
