@@ -47,6 +47,10 @@ def test_rate_meter_and_latency_stats():
     s = stats.summary()
     assert s["max"] == 100 and s["p50"] == pytest.approx(50.5) and s["mean"] == pytest.approx(50.5)
     assert LatencyStats().summary() == {}
+    window = LatencyStats(capacity=3)
+    for v in (1.0, 2.0, 3.0, 4.0):
+        window.add(v)
+    assert window.values() == [2.0, 3.0, 4.0]  # oldest first, the oldest beyond capacity dropped
 
 
 def test_synthetic_targets_hot_in_ir_dim_in_visible():

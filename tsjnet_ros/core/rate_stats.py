@@ -47,6 +47,10 @@ class LatencyStats:
     def __len__(self) -> int:
         return len(self._samples)
 
+    def values(self) -> list[float]:
+        """The kept samples, oldest first."""
+        return list(self._samples)
+
     def summary(self) -> dict[str, float]:
         """mean, p50, p95, max (ms); empty dict when there are no samples."""
         if not self._samples:
