@@ -17,7 +17,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, to_rgb8
+from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, swap_red_blue, to_rgb8
 from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.nodes.messages import stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string
@@ -61,7 +61,7 @@ class FusedImageRecorder(Node):
             return
         self.output_dir.mkdir(parents=True, exist_ok=True)
         path = self.output_dir / f"fused_{len(self.saved):03d}_{msg.header.stamp.sec}_{msg.header.stamp.nanosec:09d}.png"
-        cv2.imwrite(os.fspath(path), rgb[:, :, ::-1])
+        cv2.imwrite(os.fspath(path), swap_red_blue(rgb))
         self.saved.append(path)
 
 

@@ -474,8 +474,7 @@ class FusionNode(LifecycleNode):
 
     def destroy_node(self) -> None:
         self._stop_input()
-        self._backend = None
-        self._shutdown_inference()
+        self._release()
         super().destroy_node()
 
 

@@ -61,10 +61,10 @@ class SyntheticCamerasNode(Node):
         self._max_frames = int(g("max_frames"))
         self.sent = [0, 0]
         self._t0_ns = self.get_clock().now().nanoseconds
-        qos = qos_from_string(g("output_qos"))
+        qos, quiet = qos_from_string(g("output_qos")), quiet_publisher_events()
         self._pubs = (
-            self.create_publisher(Image, "ir/image", qos, event_callbacks=quiet_publisher_events()),
-            self.create_publisher(Image, "visible/image", qos, event_callbacks=quiet_publisher_events()),
+            self.create_publisher(Image, "ir/image", qos, event_callbacks=quiet),
+            self.create_publisher(Image, "visible/image", qos, event_callbacks=quiet),
         )
         self.create_timer(1.0 / g("ir_rate"), lambda: self._capture(0))
         self.create_timer(1.0 / g("visible_rate"), lambda: self._capture(1))

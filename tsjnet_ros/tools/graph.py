@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         cameras = nodes[0] if args.input == "synthetic" else None
         print(f"[tsjnet-graph] parameters: {args.params}")
         print(f"[tsjnet-graph] nodes: {', '.join(n.get_fully_qualified_name() for n in nodes)} on one executor")
-        # One thread: the fusion node infers on its own worker, every callback here is short, and
+        # One thread: the fusion node infers on its own thread, every callback here is short, and
         # rclpy's multi-threaded executor adds tens of ms of latency per image under CPU load.
         executor = SingleThreadedExecutor()
         for node in nodes:
