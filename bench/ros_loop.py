@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import rclpy
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -54,9 +55,10 @@ class FusionLoop:
         if self.fusion.state != "active":
             raise RuntimeError(f"fusion node is {self.fusion.state}: {self.fusion.configure_error}")
         # The driver stands for camera drivers and a consumer in other processes: it adds as
-        # little as it can to the shared executor's wait set (no parameter services, no
-        # publisher event callbacks), so the figures are the fusion node's.
-        self.driver = Node("bench_driver", start_parameter_services=False)
+        # little as it can to the shared executor's wait set (no parameter or type-description
+        # services, no event callbacks), so the figures are the fusion node's.
+        self.driver = Node("bench_driver", start_parameter_services=False,
+                           parameter_overrides=[Parameter("start_type_description_service", value=False)])
         quiet = quiet_publisher_events()
         self._ir_pub = self.driver.create_publisher(Image, "ir/image", 10, event_callbacks=quiet)
         self._vis_pub = self.driver.create_publisher(Image, "visible/image", 10, event_callbacks=quiet)
@@ -64,7 +66,8 @@ class FusionLoop:
         self._lock = threading.Lock()
         self.latencies_ms: list[float] = []
         self.received = 0
-        self.driver.create_subscription(Image, "fused/image", self._on_fused, 10)
+        self.driver.create_subscription(Image, "fused/image", self._on_fused, 10,
+                                        event_callbacks=SubscriptionEventCallbacks(use_default_callbacks=False))
         scene = SyntheticScene(width, height, seed=0)
         self.bank = [scene.render(k / 30.0) for k in range(frames_in_bank)]
         self.executor = SingleThreadedExecutor()  # as tsjnet-graph

@@ -6,14 +6,10 @@ from typing import Any, Sequence
 
 from std_msgs.msg import Header
 from vision_msgs.msg import (
-    BoundingBox2D,
     Detection2D,
     Detection2DArray,
     LabelInfo,
-    ObjectHypothesis,
     ObjectHypothesisWithPose,
-    Point2D,
-    Pose2D,
     VisionClass,
 )
 
@@ -26,21 +22,24 @@ def detections_message(detections: Sequence[Detection], header: Header, class_id
     ``class_id`` is the numeric class id as a string (matching ``label_info``'s
     VisionClass.class_id) or, with ``class_id_format="name"``, the class name.
     """
+    # Fields are set on the default-built sub-messages: the generated constructors build every
+    # default even when a value is passed, so keyword construction would build each one twice.
     array = Detection2DArray(header=header)
+    out = array.detections
     for det in detections:
         x0, y0, x1, y1 = det.box_xyxy
-        hypothesis = ObjectHypothesis(
-            class_id=str(det.class_id) if class_id_format == "id" else det.class_name,
-            score=float(det.score),
-        )
-        box = BoundingBox2D(
-            center=Pose2D(position=Point2D(x=(x0 + x1) / 2.0, y=(y0 + y1) / 2.0), theta=0.0),
-            size_x=float(x1 - x0),
-            size_y=float(y1 - y0),
-        )
-        array.detections.append(
-            Detection2D(header=header, results=[ObjectHypothesisWithPose(hypothesis=hypothesis)], bbox=box, id="")
-        )
+        detection = Detection2D()
+        detection.header = header
+        box = detection.bbox
+        box.center.position.x = (x0 + x1) / 2.0
+        box.center.position.y = (y0 + y1) / 2.0
+        box.size_x = float(x1 - x0)
+        box.size_y = float(y1 - y0)
+        result = ObjectHypothesisWithPose()
+        result.hypothesis.class_id = str(det.class_id) if class_id_format == "id" else det.class_name
+        result.hypothesis.score = float(det.score)
+        detection.results.append(result)
+        out.append(detection)
     return array
 
 
