@@ -26,6 +26,34 @@ def test_average_and_max_on_hand_values():
     assert isinstance(create_backend("max"), FusionBackend)
 
 
+def test_brighter_weight_blends_between_average_and_max():
+    from tsjnet_ros.core.fusion.classical import PixelFusion
+
+    ir = np.array([[0, 200], [100, 255]], np.uint8)
+    vis = np.array([[100, 100], [100, 0]], np.uint8)
+    half_way = PixelFusion("blend", brighter_weight=0.75).fuse(ir, vis).fused
+    np.testing.assert_array_equal(half_way, [[75, 175], [100, 191]])  # 3/4 brighter + 1/4 darker, rounded
+    np.testing.assert_array_equal(PixelFusion("blend", brighter_weight=1.0).fuse(ir, vis).fused,
+                                  create_backend("max").fuse(ir, vis).fused)
+    with pytest.raises(ValueError, match=r"in \[0.5, 1\]"):
+        PixelFusion("blend", brighter_weight=0.3)
+    with pytest.raises(ValueError, match="only with it"):
+        PixelFusion("average", brighter_weight=0.7)
+
+
+def test_laplacian_base_weight_moves_base_towards_the_brighter_source():
+    ir = np.zeros((64, 64), np.uint8)
+    ir[16:48, 16:48] = 200  # a large warm region: mostly base-level content
+    vis = np.full((64, 64, 3), 60, np.uint8)
+    default = create_backend("laplacian_pyramid").fuse(ir, vis).fused.astype(float)
+    same = create_backend("laplacian_pyramid", base_brighter_weight=0.5).fuse(ir, vis).fused.astype(float)
+    brighter = create_backend("laplacian_pyramid", base_brighter_weight=1.0).fuse(ir, vis).fused.astype(float)
+    np.testing.assert_array_equal(default, same)
+    assert brighter[24:40, 24:40].mean() > default[24:40, 24:40].mean() + 20
+    with pytest.raises(ValueError, match="brighter-source weight"):
+        create_backend("laplacian_pyramid", base_brighter_weight=1.5)
+
+
 def test_laplacian_pyramid_keeps_edges_of_both_cameras():
     ir = np.zeros((64, 64), np.uint8)
     ir[20:40, 20:40] = 220  # warm target only IR sees
