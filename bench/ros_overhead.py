@@ -7,10 +7,11 @@ a user without ROS runs and what ``bag_eval_throughput.py`` calls bare. Then the
 frames published as sensor_msgs/Image through the fusion node to a subscriber. The pair
 rate is low enough that nothing is skipped. Target: overhead <= 3 ms per frame.
 
-Two figures: the p50 of the ROS run minus the p50 of the bare run, and the p50 of the
-per-frame difference (each frame's latency minus its own preparation + fusion time inside
-the node), which is not swayed by the backend running faster or slower in one phase than in
-the other; the per-frame figure is also given against fusion alone. The overhead is split
+The figure held against the target is per frame: the p50 of each frame's latency minus its
+own preparation + fusion time inside the node, which is not swayed by the backend running
+faster or slower in one phase than in the other (also given against fusion alone). The p50
+of the ROS run minus the p50 of the bare run is printed beside it; with the neural model,
+whose speed drifts by tens of ms between the phases, it says little. The overhead is split
 into the node's own bookkeeping (message decoding, pairing, output messages) and the rest
 (serialisation, DDS, executor callbacks on both sides).
 
@@ -86,22 +87,24 @@ def main() -> int:
         loop.close()
     bare_p = percentiles(bare)
     e2e_p = percentiles(result.latencies_ms[5:])  # the first frames include DDS warm-up
-    overhead = e2e_p["p50"] - bare_p["p50"]
     print(f"backend {backend.name}, 640x480, {args.frames} pairs at {args.rate} Hz, received {result.received}, "
           f"skipped {loop.fusion.counters.skipped}, intra-op threads {torch.get_num_threads()}")
     print(f"bare pipeline      p50 {bare_p['p50']:.2f} ms  p95 {bare_p['p95']:.2f} ms  (pair preparation + fusion; "
           f"fusion alone p50 {np.median(bare_fuse_only):.2f} ms)")
     print(f"through rclpy      p50 {e2e_p['p50']:.2f} ms  p95 {e2e_p['p95']:.2f} ms")
-    print(f"ROS overhead (p50) {overhead:.2f} ms per frame (target <= 3 ms)")
-    print(f"overhead mean      {np.mean(result.latencies_ms[5:]) - np.mean(bare):.2f} ms")
     if len(in_node_pipeline) == len(in_node_fuse) == len(result.latencies_ms) == result.received:
         # Per frame: this frame's end-to-end latency minus this frame's own pipeline time in the node,
-        # so the backend's run-to-run variation cancels (it does not cancel in p50 - p50 above).
+        # so the backend's run-to-run variation cancels (it does not cancel in p50 - p50 below).
         frames = list(zip(result.latencies_ms, in_node_pipeline, in_node_fuse))[5:]
         paired = percentiles([e - p for e, p, _ in frames])
         fuse_only = percentiles([e - f for e, _, f in frames])
-        print(f"per-frame overhead p50 {paired['p50']:.2f} ms  p95 {paired['p95']:.2f} ms  mean {paired['mean']:.2f} ms "
-              f"(end-to-end minus the same frame's preparation + fusion; minus its fusion alone: p50 {fuse_only['p50']:.2f} ms)")
+        print(f"ROS overhead per frame p50 {paired['p50']:.2f} ms  p95 {paired['p95']:.2f} ms  mean {paired['mean']:.2f} ms "
+              f"(target <= 3 ms; end-to-end minus the same frame's preparation + fusion; minus its fusion alone: "
+              f"p50 {fuse_only['p50']:.2f} ms)")
+    else:
+        print(f"ROS overhead per frame: not available ({result.received} received, {len(in_node_pipeline)} fused)")
+    print(f"p50 - p50          {e2e_p['p50'] - bare_p['p50']:.2f} ms (mean - mean {np.mean(result.latencies_ms[5:]) - np.mean(bare):.2f} ms; "
+          "moves with the backend's own speed, which differs between the two phases)")
     if in_node and in_node_pipeline:
         node_pipeline_p50 = float(np.median(in_node_pipeline))
         print(f"  inside the node: receive -> published p50 {in_node['p50']:.2f} ms, of which preparation + "
