@@ -5,6 +5,8 @@
         ir_topic:=/thermal/image_raw visible_topic:=/color/image_raw
     ros2 launch tsjnet_ros fusion.launch.py composed:=true rviz:=true
 
+``fastdds_profile`` (default config/fastdds_large_images.xml) lets camera-sized images
+travel through Fast DDS shared memory between the processes.
 ``composed:=true`` hosts all nodes in one process on one executor (the Python form of
 composition; rclpy has no component containers), exactly like ``tsjnet-graph``.
 Both modes read the same parameter file (config/fusion.yaml by default).
@@ -18,6 +20,8 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+from tsjnet_ros.nodes.dds_profile import PROFILE_NAME, profile_environment
+
 ARGUMENTS = {
     "namespace": ("", "namespace for all nodes"),
     "params_file": (None, "parameter YAML shared with tsjnet-graph"),
@@ -30,6 +34,8 @@ ARGUMENTS = {
     "composed": ("false", "all nodes in one process instead of one process per node"),
     "rviz": ("false", "start rviz2 with config/tsjnet.rviz"),
     "log_level": ("info", "ROS log level"),
+    "fastdds_profile": (None, "Fast DDS profile for the processes ('' = none; ignored when "
+                              "FASTDDS_DEFAULT_PROFILES_FILE is set)"),
 }
 
 
@@ -42,12 +48,16 @@ def _nodes(context, *args, **kwargs):
     value = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
     params = [value("params_file"), {"use_sim_time": _true(context, "use_sim_time")}]
     remaps = [("ir/image", value("ir_topic")), ("visible/image", value("visible_topic"))]
+    # Images bigger than Fast DDS's default 512 KB shared-memory segment would cross between
+    # these processes as fragmented UDP (config/fastdds_large_images.xml says more).
+    dds_env = profile_environment(value("fastdds_profile"))
     common = {
         "namespace": value("namespace"),
         "output": "screen",
         "parameters": params,
         "remappings": remaps,
         "ros_arguments": ["--log-level", value("log_level")],
+        "additional_env": dds_env,
     }
     actions = []
     if _true(context, "composed"):
@@ -67,7 +77,7 @@ def _nodes(context, *args, **kwargs):
             actions.append(Node(package="tsjnet_ros", executable="fused_image_recorder", name="fused_image_recorder", **common))
     if _true(context, "rviz"):
         actions.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
-                            namespace=value("namespace"),
+                            namespace=value("namespace"), additional_env=dds_env,
                             arguments=["-d", os.path.join(share, "config", "tsjnet.rviz")]))
     return actions
 
@@ -76,6 +86,7 @@ def generate_launch_description() -> LaunchDescription:
     share = get_package_share_directory("tsjnet_ros")
     defaults = dict(ARGUMENTS)
     defaults["params_file"] = (os.path.join(share, "config", "fusion.yaml"), ARGUMENTS["params_file"][1])
+    defaults["fastdds_profile"] = (os.path.join(share, "config", PROFILE_NAME), ARGUMENTS["fastdds_profile"][1])
     declared = [DeclareLaunchArgument(name, default_value=default, description=text)
                 for name, (default, text) in defaults.items()]
     return LaunchDescription(declared + [OpaqueFunction(function=_nodes)])

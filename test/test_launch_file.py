@@ -20,7 +20,7 @@ def test_launch_file_parses_and_declares_arguments():
     )
     declared = {key.value for key in arguments.keys}
     assert {"namespace", "params_file", "use_synthetic", "ir_topic", "visible_topic", "use_sim_time",
-            "composed", "rviz"} <= declared
+            "composed", "rviz", "fastdds_profile"} <= declared
     executables = {
         kw.value.value for node in ast.walk(tree) if isinstance(node, ast.Call)
         for kw in node.keywords if kw.arg == "executable" and isinstance(kw.value, ast.Constant)
@@ -43,7 +43,7 @@ def test_launch_description_builds():  # pragma: no cover - runs only on a distr
     spec.loader.exec_module(module)
     description = module.generate_launch_description()
     assert isinstance(description, LaunchDescription)
-    assert len(description.entities) == 12  # 11 arguments + the node builder
+    assert len(description.entities) == 13  # 12 arguments + the node builder
 
 
 def test_rviz_config_shows_the_three_images():

@@ -25,6 +25,7 @@ from typing import Any, Callable, Sequence
 
 from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.topics import InputTopics
+from tsjnet_ros.nodes.dds_profile import use_large_image_profile
 
 DEFAULT_BAG = Path("output/sample_bag")
 DEFAULT_REPORT = Path("output/report")
@@ -444,6 +445,8 @@ COMMANDS = {"make": cmd_make, "evaluate": cmd_evaluate, "replay": cmd_replay}
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "replay":
+        use_large_image_profile()  # subscribers in other processes (rviz2, recorders)
     try:
         return COMMANDS[args.command](args)
     except (BagError, ValueError, FileNotFoundError) as exc:

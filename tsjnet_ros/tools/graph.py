@@ -19,6 +19,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
+from tsjnet_ros.nodes.dds_profile import use_large_image_profile
 from tsjnet_ros.resources import config_file
 
 
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from tsjnet_ros.nodes.fusion_node import FusionNode
     from tsjnet_ros.nodes.synthetic_cameras import SyntheticCamerasNode
 
+    use_large_image_profile()  # cameras and viewers in other processes (see config/fastdds_large_images.xml)
     context_args = ["tsjnet-graph", "--ros-args", "--params-file", str(args.params)] + ros_args[1:]
     rclpy.init(args=context_args)
     nodes = []
