@@ -34,7 +34,6 @@ from tsjnet_ros.core.training.distributed import (
     average_across_processes,
     barrier,
     init_distributed,
-    unwrap_model,
     wrap_model,
 )
 from tsjnet_ros.core.training.pair_loading import (
