@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tsjnet_ros.nodes.dds_profile import LEGACY_PROFILE_VARIABLE, PROFILE_VARIABLE, large_image_profile  # noqa: E402
+from tsjnet_ros.nodes.dds_profile import LEGACY_PROFILE_VARIABLE, PROFILE_VARIABLE, large_image_profile
 
 IMAGES = {"640x480 mono8": (480, 640, "mono8"), "640x480 bgr8": (480, 640, "bgr8"), "1280x720 bgr8": (720, 1280, "bgr8")}
 TOPIC = "bench_transport/image"
@@ -147,6 +146,18 @@ def _summary(latencies: list[float], count: int) -> str:
             f"(received {len(latencies)} of {count})")
 
 
+def _profiled_run(shape, count: int, rate: float, env: dict[str, str]) -> list[float]:
+    """Run :func:`other_process` in a child whose environment loads the profile."""
+    height, width, encoding = shape
+    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import ros_transport as t; "
+            f"print(json.dumps(t.other_process(({height}, {width}, {encoding!r}), {count}, {rate}, dict(__import__('os').environ))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120 + count / rate)
+    if done.returncode != 0:
+        raise RuntimeError(f"profiled run failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+
 def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "--subscriber":
         subscriber(int(sys.argv[2]), float(sys.argv[3]))
@@ -175,17 +186,6 @@ def main() -> int:
                 latencies = other_process(shape, args.messages, args.rate, env)
             print(f"  other process, {name:24s} {_summary(latencies, args.messages)}")
     return 0
-
-
-def _profiled_run(shape, count: int, rate: float, env: dict[str, str]) -> list[float]:
-    """Run :func:`other_process` in a child whose environment loads the profile."""
-    height, width, encoding = shape
-    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import ros_transport as t; "
-            f"print(json.dumps(t.other_process(({height}, {width}, {encoding!r}), {count}, {rate}, dict(__import__('os').environ))))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120 + count / rate)
-    if done.returncode != 0:
-        raise RuntimeError(f"profiled run failed: {done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
