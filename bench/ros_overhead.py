@@ -15,12 +15,18 @@ whose speed drifts by tens of ms between the phases, it says little. The overhea
 into the node's own bookkeeping (message decoding, pairing, output messages) and the rest
 (serialisation, DDS, executor callbacks on both sides).
 
+With ``--driver-process`` the cameras and the subscriber run in another process (images
+cross processes as in a deployment), with the Fast DDS profile
+``config/fastdds_large_images.xml`` unless ``--no-dds-profile``.
+
     .venv/bin/python bench/ros_overhead.py [--frames 200] [--rate 5] [--backend NAME]
+        [--driver-process [--no-dds-profile]]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,10 +35,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ros_loop import FusionLoop, default_backend_params, percentiles  # noqa: E402
+from ros_loop import FusionLoop, default_backend_params, percentiles, run_driver_process  # noqa: E402
 
 from tsjnet_ros.core.image_encoding import swap_red_blue  # noqa: E402
 from tsjnet_ros.core.pair_preparation import prepare_pair  # noqa: E402
+from tsjnet_ros.nodes.dds_profile import PROFILE_VARIABLE, use_large_image_profile  # noqa: E402
 
 
 def main() -> int:
@@ -41,11 +48,15 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=5.0, help="pairs per second (keep below the backend's speed)")
     parser.add_argument("--backend", default=None, help="fusion_backend parameter (default: shipped model if present)")
     parser.add_argument("--cpu-threads", type=int, default=0, help="cpu_threads parameter (0 = auto)")
+    parser.add_argument("--driver-process", action="store_true", help="cameras and subscriber in another process")
+    parser.add_argument("--no-dds-profile", action="store_true", help="with --driver-process: Fast DDS defaults")
     args = parser.parse_args()
+    if args.driver_process and not args.no_dds_profile:
+        use_large_image_profile()  # before rclpy starts; the driver process inherits it
     params = default_backend_params() if args.backend is None else {"fusion_backend": args.backend}
     params["cpu_threads"] = args.cpu_threads
     params["input_qos"] = "RELIABLE"
-    loop = FusionLoop(params)
+    loop = FusionLoop(params, driver=not args.driver_process)
     try:
         backend = loop.fusion._backend
         bare, bare_fuse_only = [], []
@@ -80,15 +91,17 @@ def main() -> int:
             return out
 
         backend.fuse = timed_fuse
-        result = loop.run(args.frames, args.rate)
+        result = run_driver_process(args.frames, args.rate) if args.driver_process else loop.run(args.frames, args.rate)
         in_node = loop.fusion.latency_ms.summary()  # last image received -> primary outputs published
         in_node_pipeline = loop.fusion.inference_ms.values()  # pair preparation + fusion, per pair in order
     finally:
         loop.close()
     bare_p = percentiles(bare)
     e2e_p = percentiles(result.latencies_ms[5:])  # the first frames include DDS warm-up
+    where = "this process" if not args.driver_process else \
+        f"another process ({PROFILE_VARIABLE}={os.environ.get(PROFILE_VARIABLE, 'unset: Fast DDS defaults')})"
     print(f"backend {backend.name}, 640x480, {args.frames} pairs at {args.rate} Hz, received {result.received}, "
-          f"skipped {loop.fusion.counters.skipped}, intra-op threads {torch.get_num_threads()}")
+          f"skipped {loop.fusion.counters.skipped}, intra-op threads {torch.get_num_threads()}; cameras in {where}")
     print(f"bare pipeline      p50 {bare_p['p50']:.2f} ms  p95 {bare_p['p95']:.2f} ms  (pair preparation + fusion; "
           f"fusion alone p50 {np.median(bare_fuse_only):.2f} ms)")
     print(f"through rclpy      p50 {e2e_p['p50']:.2f} ms  p95 {e2e_p['p95']:.2f} ms")
