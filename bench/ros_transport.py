@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -86,27 +85,38 @@ def _wait_for_match(pub, timeout: float = 10.0) -> None:
     time.sleep(0.5)  # let the reader finish its transport set-up
 
 
-def other_process(shape, count: int, rate: float, env: dict[str, str]) -> list[float]:
+def publisher(shape: tuple[int, int, str], count: int, rate: float) -> None:
+    """Child process: publish ``count`` images once a subscriber has matched."""
     import rclpy
     from rclpy.node import Node
 
-    child = subprocess.Popen([sys.executable, __file__, "--subscriber", str(count), str(20 + count / rate)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    context = rclpy.Context()
-    rclpy.init(context=context)
+    rclpy.init()
+    node = Node("bench_transport_publisher")
+    msgs, image_type = _messages(shape, count)
+    pub = node.create_publisher(image_type, TOPIC, 10)
+    _wait_for_match(pub)
+    _publish(pub, msgs, rate)
+    node.destroy_node()
+    rclpy.try_shutdown()
+
+
+def other_process(shape, count: int, rate: float, env: dict[str, str]) -> list[float]:
+    """Publisher and subscriber each in a fresh process with ``env`` (Fast DDS reads its
+    profile once per process, when the first participant is created)."""
+    height, width, encoding = shape
+    receiver = subprocess.Popen([sys.executable, __file__, "--subscriber", str(count), str(20 + count / rate)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        node = Node("bench_transport_publisher", context=context)
-        msgs, image_type = _messages(shape, count)
-        pub = node.create_publisher(image_type, TOPIC, 10)
-        _wait_for_match(pub)
-        _publish(pub, msgs, rate)
-        out, err = child.communicate(timeout=30 + count / rate)
-        node.destroy_node()
+        sender = subprocess.run([sys.executable, __file__, "--publisher", str(height), str(width), encoding,
+                                 str(count), str(rate)], capture_output=True, text=True, env=env,
+                                timeout=60 + count / rate)
+        out, err = receiver.communicate(timeout=30 + count / rate)
     finally:
-        if child.poll() is None:
-            child.kill()
-        rclpy.try_shutdown(context=context)
-    if child.returncode != 0:
+        if receiver.poll() is None:
+            receiver.kill()
+    if sender.returncode != 0:
+        raise RuntimeError(f"publisher failed: {sender.stderr.strip()[-500:]}")
+    if receiver.returncode != 0:
         raise RuntimeError(f"subscriber failed: {err.strip()[-500:]}")
     return json.loads(out.strip().splitlines()[-1])
 
@@ -146,21 +156,13 @@ def _summary(latencies: list[float], count: int) -> str:
             f"(received {len(latencies)} of {count})")
 
 
-def _profiled_run(shape, count: int, rate: float, env: dict[str, str]) -> list[float]:
-    """Run :func:`other_process` in a child whose environment loads the profile."""
-    height, width, encoding = shape
-    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import ros_transport as t; "
-            f"print(json.dumps(t.other_process(({height}, {width}, {encoding!r}), {count}, {rate}, dict(__import__('os').environ))))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120 + count / rate)
-    if done.returncode != 0:
-        raise RuntimeError(f"profiled run failed: {done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-
 def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "--subscriber":
         subscriber(int(sys.argv[2]), float(sys.argv[3]))
+        return 0
+    if len(sys.argv) == 7 and sys.argv[1] == "--publisher":
+        height, width, encoding, count, rate = sys.argv[2:]
+        publisher((int(height), int(width), encoding), int(count), float(rate))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=60)
@@ -179,11 +181,7 @@ def main() -> int:
         print(f"{label}:")
         print(f"  same process (intra-process delivery)   {_summary(same_process(shape, args.messages, args.rate), args.messages)}")
         for name, extra in configurations.items():
-            env = {**os.environ, **extra}
-            if extra:  # Fast DDS reads a profile once per process: the publisher needs a fresh one too
-                latencies = _profiled_run(shape, args.messages, args.rate, env)
-            else:
-                latencies = other_process(shape, args.messages, args.rate, env)
+            latencies = other_process(shape, args.messages, args.rate, {**os.environ, **extra})
             print(f"  other process, {name:24s} {_summary(latencies, args.messages)}")
     return 0
 
