@@ -22,6 +22,11 @@ class SpatialAttentionDecoder(nn.Module):
         self.body = body
         self.head = head
 
+    @property
+    def full_size_head(self) -> bool:
+        """True when the head blends full-size sources at any size (see ``FusionNet.work_scale``)."""
+        return bool(getattr(self.head, "full_size_sources", False))
+
     def forward(self, base: torch.Tensor, detail: torch.Tensor, skip: torch.Tensor | None = None,
                 sources: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``sources`` are the padded full-size inputs the features came from (IR, visible for

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from tsjnet_ros.core.model.encoder import EncodedFeatures, SharedEncoder
@@ -52,6 +53,9 @@ class FusionNet(nn.Module):
     visible through the encoder as one batch (faster for small models); off, they run one
     after the other, which halves the peak memory of large full-resolution encoders.
     ``prefers_channels_last`` tells :func:`optimize_for_inference` which layout is faster.
+    ``work_scale`` < 1 runs encoder and decoder on the pair resized by that factor (to the
+    nearest multiple of ``pad_multiple``); only a head that blends the full-size sources
+    (``full_size_head``) can use it, since the others draw the image at the network's size.
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class FusionNet(nn.Module):
         joint_encoding: bool = True,
         pad_mode: str = "reflect",
         prefers_channels_last: bool = False,
+        work_scale: float = 1.0,
     ) -> None:
         super().__init__()
         if pad_multiple < 1:
@@ -79,6 +84,11 @@ class FusionNet(nn.Module):
         self.pad_mode = pad_mode
         # Layout hint for inference_optimization (narrow networks run faster channels-last).
         self.prefers_channels_last = bool(prefers_channels_last)
+        if not 0.0 < work_scale <= 1.0:
+            raise ValueError(f"work_scale must be in (0, 1], got {work_scale}")
+        if work_scale != 1.0 and not getattr(decoder, "full_size_head", False):
+            raise ValueError("work_scale < 1 needs a decoder whose head blends the full-size sources")
+        self.work_scale = float(work_scale)
 
     def encode_pair(self, ir: torch.Tensor, visible: torch.Tensor) -> tuple[EncodedFeatures, EncodedFeatures]:
         if not self.joint_encoding:
@@ -104,8 +114,15 @@ class FusionNet(nn.Module):
             skip=skip,
         )
 
+    def network_size(self, height: int, width: int) -> tuple[int, int]:
+        """(H, W) the encoder sees for a (height, width) pair when ``work_scale`` < 1."""
+        m = self.pad_multiple
+        return (max(m, round(height * self.work_scale / m) * m), max(m, round(width * self.work_scale / m) * m))
+
     def forward(self, ir: torch.Tensor, visible: torch.Tensor, reconstruct: bool = False) -> FusionOutput:
         _check_pair(ir, visible)
+        if self.work_scale != 1.0:
+            return self._forward_scaled(ir, visible, reconstruct)
         height, width = ir.shape[-2:]
         ir_p = pad_to_multiple(ir, self.pad_multiple, self.pad_mode)
         vis_p = pad_to_multiple(visible, self.pad_multiple, self.pad_mode)
@@ -124,3 +141,18 @@ class FusionNet(nn.Module):
             vis_rec = self.decoder(vis_feats.base, vis_feats.detail, vis_feats.skip, (vis_p, vis_p))[0]
             ir_rec, vis_rec = crop_to(ir_rec, height, width), crop_to(vis_rec, height, width)
         return FusionOutput(crop_to(fused, height, width), maps, ir_rec, vis_rec)
+
+    def _forward_scaled(self, ir: torch.Tensor, visible: torch.Tensor, reconstruct: bool) -> FusionOutput:
+        """Network on the resized pair; the head blends the full-size sources."""
+        size = self.network_size(*ir.shape[-2:])
+        small = F.interpolate(torch.cat([ir, visible], dim=0), size=size, mode="bilinear",
+                              align_corners=False, antialias=True)
+        ir_s, vis_s = small.split(ir.shape[0])
+        ir_feats, vis_feats = self.encode_pair(ir_s, vis_s)
+        fused_feats = self.fuse_features(ir_feats, vis_feats)
+        fused, maps = self.decoder(fused_feats.base, fused_feats.detail, fused_feats.skip, (ir, visible))
+        ir_rec = vis_rec = None
+        if reconstruct:
+            ir_rec = self.decoder(ir_feats.base, ir_feats.detail, ir_feats.skip, (ir, ir))[0]
+            vis_rec = self.decoder(vis_feats.base, vis_feats.detail, vis_feats.skip, (visible, visible))[0]
+        return FusionOutput(fused, maps, ir_rec, vis_rec)

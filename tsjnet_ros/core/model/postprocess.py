@@ -31,9 +31,13 @@ class DecodedDetections:
 
 def decode_detections(
     prediction: DetectionHeadOutput, score_threshold: float = 0.3, nms_iou: float = 0.6,
-    pre_nms_top_k: int = 1000, max_detections: int = 100,
+    pre_nms_top_k: int = 1000, max_detections: int = 100, class_agnostic: bool = True,
 ) -> list[DecodedDetections]:
-    """Per-image detections in fused-image pixels (clipped to ``prediction.image_size``)."""
+    """Per-image detections in fused-image pixels (clipped to ``prediction.image_size``).
+
+    ``class_agnostic`` NMS keeps one box per object even when several classes fire on it
+    (a car also scored as a person); off, NMS runs per class.
+    """
     if not 0.0 <= score_threshold <= 1.0:
         raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
     if not 0.0 < nms_iou <= 1.0:
@@ -59,7 +63,8 @@ def decode_detections(
             boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
             boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
         score = flat[keep]
-        kept = batched_nms(boxes, score, label, nms_iou)[:max_detections]
+        groups = torch.zeros_like(label) if class_agnostic else label
+        kept = batched_nms(boxes, score, groups, nms_iou)[:max_detections]
         results.append(DecodedDetections(boxes[kept], score[kept], label[kept]))
     return results
 

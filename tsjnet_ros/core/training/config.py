@@ -17,6 +17,15 @@ INPUT_MODES = ("fused", "ir", "visible")
 OPTIMIZERS = ("adam", "adamw")
 
 
+def read_name_list(path: str | Path) -> list[str]:
+    """Pair names from a text file, one per line; blank lines and ``#`` comments skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pair name list not found: {path}")
+    names = [line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return [n for n in names if n]
+
+
 @dataclass
 class SourceConfig:
     """One dataset root read with :class:`~tsjnet_ros.core.datasets.PairDataset`.
@@ -31,6 +40,7 @@ class SourceConfig:
     split: str | None = None
     box_source: str | None = None
     exclude: list[str] = field(default_factory=list)
+    exclude_file: str | None = None  # one pair name per line (e.g. a validation split), added to ``exclude``
     repeat: int = 1
     max_side: int | None = 640
 
@@ -39,6 +49,8 @@ class SourceConfig:
             raise ValueError("every data source needs a 'root' folder")
         if self.repeat < 1:
             raise ValueError(f"source {self.root}: repeat must be >= 1, got {self.repeat}")
+        if self.exclude_file:
+            self.exclude = [*self.exclude, *read_name_list(self.exclude_file)]
         if self.max_side is not None and self.max_side < 32:
             raise ValueError(f"source {self.root}: max_side must be >= 32, got {self.max_side}")
 
@@ -56,6 +68,10 @@ class AugmentationConfig:
     noise_std: float = 0.01
     min_box_visibility: float = 0.4
     min_box_size: float = 4.0
+    # Composition of several pairs (``training/composition.py``): probability of a 2x2
+    # mosaic, and how many object patches from other pairs are pasted into a crop.
+    mosaic: float = 0.0
+    copy_paste: int = 0
 
     def __post_init__(self) -> None:
         self.scale = tuple(float(v) for v in self.scale)  # type: ignore[assignment]
@@ -68,6 +84,10 @@ class AugmentationConfig:
                 raise ValueError(f"augmentation {name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.min_box_visibility <= 1.0:
             raise ValueError(f"min_box_visibility must be in [0, 1], got {self.min_box_visibility}")
+        if not 0.0 <= self.mosaic <= 1.0:
+            raise ValueError(f"augmentation mosaic must be a probability in [0, 1], got {self.mosaic}")
+        if self.copy_paste < 0:
+            raise ValueError(f"augmentation copy_paste must be >= 0, got {self.copy_paste}")
 
 
 @dataclass
@@ -164,11 +184,16 @@ class ValidationConfig:
     layout: str = "auto"
     box_source: str | None = None
     names: list[str] = field(default_factory=list)
+    names_file: str | None = None  # one pair name per line, added to ``names``
     max_pairs: int = 4
     max_side: int | None = 640
     every: int = 0
     metrics: list[str] = field(default_factory=lambda: ["SSIM", "PSNR", "VIF", "Qabf", "SF", "CV"])
     score_threshold: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.names_file:
+            self.names = [*self.names, *read_name_list(self.names_file)]
 
 
 @dataclass
@@ -197,6 +222,12 @@ class TrainConfig:
     export_half: bool = True
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     progress: bool = True
+    # Exponential moving average of the weights (0: off); validation and export use it.
+    ema_decay: float = 0.0
+    # Start from the weights of a checkpoint of ours: the parts named in ``init_parts``
+    # ("fusion", "heads") must fit the configured network exactly (a resumed run ignores it).
+    init_checkpoint: str | None = None
+    init_parts: list[str] = field(default_factory=lambda: ["fusion"])
 
     def __post_init__(self) -> None:
         if self.input_mode not in INPUT_MODES:
@@ -205,6 +236,10 @@ class TrainConfig:
             raise ValueError("stages must list at least one stage")
         if self.input_mode != "fused" and not all(s.heads for s in self.stages):
             raise ValueError(f"input_mode {self.input_mode!r} trains the heads only: every stage needs heads: true")
+        if not set(self.init_parts) <= {"fusion", "heads"} or not self.init_parts:
+            raise ValueError(f"init_parts must name 'fusion' and/or 'heads', got {self.init_parts}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.checkpoint_every < 1 or self.log_every < 1:
             raise ValueError("checkpoint_every and log_every must be >= 1")
 

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from tsjnet_ros.core.model.checkpoint import Normalization, build_system, save_checkpoint
+from tsjnet_ros.core.model.checkpoint import Normalization, build_system, read_checkpoint, save_checkpoint
 from tsjnet_ros.core.model.fusion_net import FusionOutput
 from tsjnet_ros.core.model.heads.config import HEADS_PRESETS, HeadsConfig, heads_config_for
 from tsjnet_ros.core.model.heads.detection import DetectionHeadOutput
@@ -49,8 +50,10 @@ from tsjnet_ros.core.training.weak_masks import segmentation_ids_for
 
 logger = logging.getLogger("tsjnet_ros.training")
 
-LOSS_TERMS = ["total", "intensity", "gradient", "ssim", "diversity", "reconstruction", "segmentation", "detection"]
-FUSION_TERMS = ("intensity", "gradient", "ssim", "diversity", "reconstruction_visible", "reconstruction_ir")
+LOSS_TERMS = ["total", "intensity", "gradient", "ssim", "fidelity", "diversity", "reconstruction", "segmentation",
+              "detection"]
+FUSION_TERMS = ("intensity", "gradient", "ssim", "fidelity", "diversity", "reconstruction_visible",
+                "reconstruction_ir")
 STATE_FILE = "training_state.pt"
 LATEST_CHECKPOINT = "checkpoint_latest.pt"
 
@@ -64,7 +67,13 @@ class SystemStep(nn.Module):
         self.system = system
         self.input_mode = input_mode
 
-    def forward(self, ir: torch.Tensor, visible: torch.Tensor, run_heads: bool, reconstruct: bool) -> SystemOutput:
+    def forward(self, ir: torch.Tensor, visible: torch.Tensor, run_heads: bool, reconstruct: bool,
+                train_fusion: bool = True) -> SystemOutput:
+        if self.input_mode == "fused" and not train_fusion:
+            with torch.no_grad():  # a frozen fusion network only feeds the heads
+                fusion = self.system.fusion(ir, visible)
+            heads = self.system.heads(fusion.fused) if run_heads else None
+            return SystemOutput(fusion, heads and heads.segmentation_logits, heads and heads.detection)
         if self.input_mode == "fused":
             return self.system(ir, visible, run_heads=run_heads, reconstruct=reconstruct)
         image = ir if self.input_mode == "ir" else visible
@@ -91,6 +100,18 @@ def _zero_like_outputs(out: SystemOutput) -> torch.Tensor:
     if out.detection is not None:
         parts += [t.sum() for t in (*out.detection.cls_logits, *out.detection.box_distances, *out.detection.centerness)]
     return torch.stack(parts).sum() * 0.0
+
+
+def ema_average(decay: float, ramp_steps: float = 2000.0):
+    """EMA update for ``AveragedModel``: weight ``decay * (1 - exp(-n / ramp_steps))`` on the
+    average after n updates, so early averages follow the fast-changing weights (as YOLOv5's
+    ModelEMA)."""
+
+    def average(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor) -> torch.Tensor:
+        d = decay * (1.0 - math.exp(-float(num_averaged) / ramp_steps))
+        return averaged * d + current * (1.0 - d)
+
+    return average
 
 
 def stage_at(stages: list[StageConfig], step: int) -> tuple[StageConfig, int]:
@@ -191,6 +212,8 @@ class Trainer:
         )
 
         self.system = build_system(config.variant, config.fusion_config, self.heads_config, seed=config.seed)
+        if config.init_checkpoint and not (resume and (self.run_dir / STATE_FILE).is_file()):
+            self._load_init(Path(config.init_checkpoint), config.init_parts)
         self.system.to(self.device)
         self.step_module = wrap_model(SystemStep(self.system, config.input_mode), self.context)
         fusion_params = [p for p in self.system.fusion.parameters() if p.requires_grad]
@@ -203,6 +226,9 @@ class Trainer:
         self.optimizer = optimizer_cls(groups, lr=opt.lr, betas=opt.betas, weight_decay=opt.weight_decay)
         self.use_amp = bool(config.amp and self.device.type == "cuda")
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.ema = None
+        if config.ema_decay:
+            self.ema = AveragedModel(self.system, avg_fn=ema_average(config.ema_decay), use_buffers=True)
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0
@@ -218,6 +244,22 @@ class Trainer:
             LossWeights.from_dict(weights), self.heads_config.scale_ranges, self.heads_config.center_radius
         )
 
+    def _load_init(self, path: Path, parts: list[str]) -> None:
+        """Copy the ``parts`` of a checkpoint's weights into the new system (shapes must match)."""
+        stored = read_checkpoint(path)["state_dict"]
+        own = self.system.state_dict()
+        prefixes = tuple(f"{part}." for part in parts)
+        wanted = {k for k in own if k.startswith(prefixes)}
+        missing = sorted(k for k in wanted if k not in stored)
+        mismatched = sorted(k for k in wanted if k in stored and stored[k].shape != own[k].shape)
+        if missing or mismatched:
+            raise ValueError(
+                f"init_checkpoint {path} does not fit the configured {'/'.join(parts)}: "
+                f"{len(missing)} missing, {len(mismatched)} of other shape (e.g. {(missing + mismatched)[:3]})"
+            )
+        self.system.load_state_dict({k: stored[k].to(own[k].dtype) for k in wanted}, strict=False)
+        logger.info("initialised %s from %s (%d tensors)", " and ".join(parts), path, len(wanted))
+
     # -- state ------------------------------------------------------------------------------
     def _save_state(self) -> None:
         state = {
@@ -226,6 +268,8 @@ class Trainer:
             "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(),
             "config": self.config.to_dict(),
         }
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.run_dir / (STATE_FILE + ".partial")
         torch.save(state, tmp)
@@ -237,6 +281,8 @@ class Trainer:
         self.system.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None and "ema" in state:
+            self.ema.load_state_dict(state["ema"])
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
         if self.context.is_main:
             torch.set_rng_state(state["torch_rng"])
@@ -245,8 +291,9 @@ class Trainer:
         logger.info("resumed from %s at step %d", path, self.step)
 
     def export(self, path: Path, extra: dict[str, Any] | None = None) -> Path:
-        """Write the system as a deployable checkpoint (fp16 weights when ``export_half``)."""
-        system = copy.deepcopy(self.system).cpu().eval()
+        """Write the system (its EMA when ``ema_decay`` is set) as a deployable checkpoint
+        (fp16 weights when ``export_half``)."""
+        system = copy.deepcopy(self.deployed_system).cpu().eval()
         if self.config.export_half:
             system = system.half()
         metadata = {
@@ -260,6 +307,11 @@ class Trainer:
         metadata.update(extra or {})
         return save_checkpoint(system, path, Normalization(), metadata)
 
+    @property
+    def deployed_system(self) -> TSJNetSystem:
+        """What validation scores and export writes: the EMA weights when kept, else the live ones."""
+        return self.system if self.ema is None else self.ema.module
+
     # -- training ---------------------------------------------------------------------------
     def _set_lr(self) -> float:
         fusion_lr, heads_lr = learning_rate(self.config, self.step)
@@ -270,11 +322,15 @@ class Trainer:
     def train_step(self, batch: TrainingBatch, stage: StageConfig, loss_fn: JointLoss) -> dict[str, float]:
         """One optimiser step; returns the (unweighted-by-process) loss terms."""
         self.step_module.train()
+        train_fusion = stage.fusion_lr_scale > 0
+        if not train_fusion:
+            self.system.fusion.eval()  # frozen: its normalisation statistics stay as trained
         batch = batch.to(self.device)
         w = loss_fn.weights
-        reconstruct = self.config.input_mode == "fused" and bool(w.reconstruction_ir or w.reconstruction_visible)
+        reconstruct = (train_fusion and self.config.input_mode == "fused"
+                       and bool(w.reconstruction_ir or w.reconstruction_visible))
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-            out = self.step_module(batch.ir, batch.visible, stage.heads, reconstruct)
+            out = self.step_module(batch.ir, batch.visible, stage.heads, reconstruct, train_fusion)
         segmentation = batch.segmentation if stage.heads and w.segmentation else None
         targets = None
         if stage.heads and w.detection:
@@ -299,13 +355,15 @@ class Trainer:
                 nn.utils.clip_grad_norm_(self.system.parameters(), self.config.optimizer.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
+            if self.ema is not None:
+                self.ema.update_parameters(self.system)
         return {k: float(v.detach()) for k, v in terms.items()}
 
     def _run_validation(self, log: TrainingLog | None) -> dict[str, float]:
         if not self.val_pairs:
             return {}
         val = self.config.validation
-        metrics = validate(self.system, self.val_pairs, self.device, self.config.input_mode, val.metrics,
+        metrics = validate(self.deployed_system, self.val_pairs, self.device, self.config.input_mode, val.metrics,
                            val.score_threshold)
         if log is not None:
             log.log_validation({"step": self.step, **metrics})

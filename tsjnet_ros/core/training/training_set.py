@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from tsjnet_ros.core.training.augmentation import IGNORE_LABEL, AugmentedPair, PairAugmentation
+from tsjnet_ros.core.training.composition import cut_patches, mosaic, paste_objects
 from tsjnet_ros.core.training.config import WeakMaskConfig
 from tsjnet_ros.core.training.pair_loading import TrainingPair
 from tsjnet_ros.core.training.weak_masks import boxes_to_weak_mask
@@ -52,6 +53,8 @@ class PairTrainingSet(Dataset):
 
     Where a pair has boxes but no label map and weak masks are enabled, its segmentation
     target is drawn from the boxes (``seg_ids[c]`` = segmentation id of detection class c).
+    With ``augmentation.config.mosaic`` / ``copy_paste`` set (training only), crops are
+    composed from several pairs (see ``training/composition.py``).
     """
 
     def __init__(
@@ -74,6 +77,15 @@ class PairTrainingSet(Dataset):
         self.weak_masks = weak_masks
         self.seg_ids = seg_ids
         self.background_id = int(background_id)
+        self._weak_mask_cache: dict[int, np.ndarray] = {}
+        ch, cw = augmentation.crop_size
+        self.tile_augmentation = PairAugmentation(augmentation.config, (max(1, ch // 2), max(1, cw // 2)),
+                                                  augmentation.train)
+        self.patches = []
+        if augmentation.train and augmentation.config.copy_paste:
+            for pair in self.pairs:
+                if pair.boxes is not None and len(pair.boxes):
+                    self.patches += cut_patches(pair.ir, pair.visible, pair.boxes, pair.labels)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -81,24 +93,45 @@ class PairTrainingSet(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
+    def _uses_weak_mask(self, pair: TrainingPair) -> bool:
+        wm = self.weak_masks
+        return pair.segmentation is None and wm is not None and wm.enabled and pair.boxes is not None
+
     def _mask_for(self, pair: TrainingPair) -> tuple[np.ndarray | None, bool]:
         if pair.segmentation is not None:
             return pair.segmentation, False
         wm = self.weak_masks
-        if wm is None or not wm.enabled or pair.boxes is None:
+        if not self._uses_weak_mask(pair):
             return None, False
         ids = self.seg_ids[pair.labels] if len(pair.labels) else np.zeros(0, dtype=np.int64)
-        mask = boxes_to_weak_mask(
-            pair.boxes, ids, pair.ir.shape, self.background_id, wm.core_fraction, wm.margin, IGNORE_LABEL
-        )
-        return mask, True
+        key = id(pair)
+        if key not in self._weak_mask_cache:  # the same for every crop of the pair
+            self._weak_mask_cache[key] = boxes_to_weak_mask(
+                pair.boxes, ids, pair.ir.shape, self.background_id, wm.core_fraction, wm.margin, IGNORE_LABEL
+            )
+        return self._weak_mask_cache[key], True
+
+    def _crop(self, pair: TrainingPair, rng: np.random.Generator, augmentation: PairAugmentation) -> AugmentedPair:
+        mask, _ = self._mask_for(pair)
+        return augmentation(rng, pair.ir, pair.visible, pair.boxes, pair.labels, mask)
 
     def __getitem__(self, item: int) -> TrainingItem:
         pair = self.pairs[int(self.index[item])]
         rng = np.random.default_rng([self.seed, self.epoch, int(item)])
-        mask, weak = self._mask_for(pair)
-        crop = self.augmentation(rng, pair.ir, pair.visible, pair.boxes, pair.labels, mask)
-        return TrainingItem(crop, pair.boxes is not None, weak)
+        config = self.augmentation.config
+        weak = self._uses_weak_mask(pair)
+        has_boxes = pair.boxes is not None
+        if self.augmentation.train and config.mosaic and rng.random() < config.mosaic:
+            others = [self.pairs[int(self.index[int(i)])] for i in rng.integers(0, len(self.index), 3)]
+            tiles = [self._crop(p, rng, self.tile_augmentation) for p in (pair, *others)]
+            crop = mosaic(tiles)
+            has_boxes = crop.boxes is not None
+            weak = weak or any(self._uses_weak_mask(p) for p in others)
+        else:
+            crop = self._crop(pair, rng, self.augmentation)
+        if self.patches and has_boxes:
+            crop = paste_objects(crop, self.patches, rng, int(rng.integers(0, config.copy_paste + 1)))
+        return TrainingItem(crop, has_boxes, weak)
 
 
 def collate_items(items: Sequence[TrainingItem]) -> TrainingBatch:

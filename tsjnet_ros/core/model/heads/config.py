@@ -128,6 +128,11 @@ HEADS_PRESETS: dict[str, HeadsConfig] = {
     ),
 }
 
+# ``rt``: the heads of the shipped real-time system. A CPU-friendly backbone (PP-LCNet 0.5) on
+# the fused image at half size: detection strides 8/16/32 of that image are 16/32/64 camera
+# pixels, segmentation is decoded at 1/8 of the camera size.
+HEADS_PRESETS["rt"] = replace(HEADS_PRESETS["light"], backbone="lcnet_050", input_scale=0.5)
+
 # Which preset goes with which fusion network by default.
 _PRESET_FOR_VARIANT = {"tsjnet": "large", "tsjnet_rt": "light"}
 

@@ -3,6 +3,7 @@
 from tsjnet_ros.core.model.losses.detection import detection_loss
 from tsjnet_ros.core.model.losses.detection_targets import AssignedTargets, assign_targets
 from tsjnet_ros.core.model.losses.diversity import diversity_loss
+from tsjnet_ros.core.model.losses.fidelity import fidelity_loss
 from tsjnet_ros.core.model.losses.gradient import gradient_loss, sobel_magnitude
 from tsjnet_ros.core.model.losses.intensity import intensity_loss
 from tsjnet_ros.core.model.losses.joint import JointLoss
@@ -19,6 +20,7 @@ __all__ = [
     "assign_targets",
     "detection_loss",
     "diversity_loss",
+    "fidelity_loss",
     "gaussian_window",
     "gradient_loss",
     "intensity_loss",

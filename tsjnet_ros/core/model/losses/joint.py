@@ -20,6 +20,7 @@ from tsjnet_ros.core.model.losses.intensity import intensity_loss
 from tsjnet_ros.core.model.losses.reconstruction import reconstruction_loss
 from tsjnet_ros.core.model.losses.segmentation import IGNORE_INDEX, segmentation_loss
 from tsjnet_ros.core.model.losses.ssim import ssim_loss
+from tsjnet_ros.core.model.losses.fidelity import fidelity_loss
 from tsjnet_ros.core.model.losses.weights import LossWeights
 
 
@@ -53,6 +54,8 @@ class JointLoss(nn.Module):
             terms["gradient"] = w.gradient * gradient_loss(fused, ir, visible)
         if w.ssim:
             terms["ssim"] = w.ssim * ssim_loss(fused, ir, visible)
+        if w.fidelity:
+            terms["fidelity"] = w.fidelity * fidelity_loss(fused, ir, visible)
         attention = getattr(fusion, "attention_maps", None)
         if w.diversity and attention is not None:
             terms["diversity"] = w.diversity * diversity_loss(attention.float())

@@ -17,6 +17,7 @@ class LossWeights:
     intensity: float = 20.0
     gradient: float = 20.0
     ssim: float = 10.0
+    fidelity: float = 0.0  # two-source MSE (PSNR); not in the paper's objective
     diversity: float = 0.1
     reconstruction_visible: float = 6.0
     reconstruction_ir: float = 1.0

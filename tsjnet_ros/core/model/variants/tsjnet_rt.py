@@ -21,6 +21,7 @@ from tsjnet_ros.core.model.blocks.detail_saliency import DetailSaliencyModule
 from tsjnet_ros.core.model.blocks.image_heads import PixelShuffleImageHead, SourceBlendImageHead
 from tsjnet_ros.core.model.blocks.layer_choice import LayerSpec
 from tsjnet_ros.core.model.blocks.nat import NATBranch
+from tsjnet_ros.core.model.blocks.pyramid_blend import PyramidBlendImageHead
 from tsjnet_ros.core.model.blocks.resnest import resnest_stage
 from tsjnet_ros.core.model.blocks.space_depth import SpaceToDepth
 from tsjnet_ros.core.model.blocks.spatial_attention import GroupedSpatialAttention
@@ -30,7 +31,7 @@ from tsjnet_ros.core.model.fusion_net import FusionNet
 from tsjnet_ros.core.model.registry import register_model
 from tsjnet_ros.core.model.variants.config_checks import check_common, check_positive_ints, normalise_sequences
 
-IMAGE_HEADS = ("pixel_shuffle", "source_blend")
+IMAGE_HEADS = ("pixel_shuffle", "source_blend", "pyramid_blend")
 ENCODER_STRIDE = 4  # two 2x2 space-to-depth steps (1/2 stem, then 1/4 body)
 
 
@@ -70,6 +71,10 @@ class TsjnetRtConfig:
     # (weight map + bounded correction), so full-size texture survives the 1/4-size body.
     image_head: str = "source_blend"
     blend_max_correction: float = 0.5
+    # "pyramid_blend" blends the sources' Laplacian pyramids under the network's weight maps
+    # (no texture drawn, so the network may run on a downscaled pair: ``work_scale`` < 1).
+    pyramid_levels: int = 4
+    work_scale: float = 1.0
     norm_layer: LayerSpec = "batchnorm2d"
     act_layer: LayerSpec = "relu"
     attn_norm_layer: LayerSpec = "identity"  # trains with batch 1 too
@@ -89,6 +94,12 @@ class TsjnetRtConfig:
         )
         if self.image_head not in IMAGE_HEADS:
             raise ValueError(f"image_head must be one of {sorted(IMAGE_HEADS)}, got {self.image_head!r}")
+        if not 0.0 < self.work_scale <= 1.0:
+            raise ValueError(f"work_scale must be in (0, 1], got {self.work_scale}")
+        if self.work_scale != 1.0 and self.image_head != "pyramid_blend":
+            raise ValueError("work_scale < 1 needs image_head 'pyramid_blend' (the other heads draw at network size)")
+        if self.pyramid_levels < 1:
+            raise ValueError(f"pyramid_levels must be >= 1, got {self.pyramid_levels}")
         check_common(self)
 
     @property
@@ -123,8 +134,10 @@ def _dsm(cfg: TsjnetRtConfig) -> DetailSaliencyModule:
     )
 
 
-def _image_head(cfg: TsjnetRtConfig) -> PixelShuffleImageHead:
+def _image_head(cfg: TsjnetRtConfig) -> nn.Module:
     in_chs = cfg.decoder_planes * cfg.resnest_expansion
+    if cfg.image_head == "pyramid_blend":
+        return PyramidBlendImageHead(in_chs, cfg.pyramid_levels)
     if cfg.image_head == "source_blend":
         return SourceBlendImageHead(in_chs, cfg.skip_chs, cfg.act_layer, cfg.norm_layer, refine=cfg.decoder_refine,
                                     max_correction=cfg.blend_max_correction)
@@ -153,4 +166,5 @@ def tsjnet_rt(config: TsjnetRtConfig) -> FusionNet:
         _image_head(cfg),
     )
     return FusionNet(encoder, _nat_branch(cfg), _dsm(cfg), decoder, pad_multiple=cfg.pad_multiple,
-                     joint_encoding=cfg.joint_encoding, pad_mode=cfg.pad_mode, prefers_channels_last=True)
+                     joint_encoding=cfg.joint_encoding, pad_mode=cfg.pad_mode, prefers_channels_last=True,
+                     work_scale=cfg.work_scale)
