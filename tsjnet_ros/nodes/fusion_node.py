@@ -414,7 +414,7 @@ class FusionNode(LifecycleNode):
             output_rate=self._out_rate.rate(now),
             mean_inference_time=self.inference_ms.summary().get("mean", 0.0),
             mean_latency=self.latency_ms.summary().get("mean", 0.0),
-            mean_pair_offset=self.pair_offset_ms.summary().get("mean", 0.0) / 1000.0,
+            mean_abs_pair_offset=self.pair_offset_ms.summary().get("mean", 0.0) / 1000.0,
             pairs_fused=c.fused, pairs_skipped=c.skipped,
             unpaired_images=sum(self._sync.stats.dropped) if self._sync else 0,
             message=self._diagnostic_level()[1],
