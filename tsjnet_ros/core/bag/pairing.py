@@ -7,6 +7,10 @@ synchronisation, as in the node. At the end of the bag one pair may still wait f
 message that would prove it optimal; two sentinel stamps one second later complete it,
 so the last pair is not lost (counted in ``flushed_pairs``).
 
+Every reason that images go unpaired or pair wrongly (zero stamps, which are replaced by
+the log time as the node replaces them by the arrival time; camera clocks apart; a queue
+too short; frames missing) is listed in the account's problems, named as the node names it.
+
 Ground truth (boxes, class maps) is matched by the visible image's stamp. A pair is
 released once the bag has moved ``gt_wait`` seconds of log time past it, so ground truth
 logged a little after its image is still found.
@@ -30,6 +34,7 @@ from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.image_encoding import ImageFormatError
 from tsjnet_ros.core.pair_preparation import check_image_size
 from tsjnet_ros.core.sync import SyncStats, create_synchronizer
+from tsjnet_ros.core.sync.pairing_health import PairingMonitor
 
 IR, VISIBLE = 0, 1
 STREAMS = ("ir", "visible")
@@ -107,6 +112,9 @@ class PairStream:
         self._gt_boxes: dict[int, BoxSet] = {}
         self._gt_seg: dict[int, np.ndarray | None] = {}
         self._stamps: dict[str, list[int]] = {"ir": [], "visible": []}
+        queue = settings.queue_size if settings.sync_policy == "approximate" else None
+        self.monitor = PairingMonitor(settings.slop, queue, timeout=float("inf"), topics=(topics.ir, topics.visible))
+        self._last_log_ns = 0
 
     def estimated_pairs(self) -> int:
         """Pairs to expect from the bag's message counts (for progress bars)."""
@@ -157,7 +165,8 @@ class PairStream:
                 BagProblem("invalid_image", f"{exc}; image skipped", message.topic, message.index, message.log_time_ns)
             )
             return None
-        stamp = stamp_ns(decoded.header)
+        self._last_log_ns = max(self._last_log_ns, message.log_time_ns)
+        stamp = self.monitor.observe(stream, stamp_ns(decoded.header), message.log_time_ns / 1e9, message.log_time_ns)
         self._stamps[name].append(stamp)
         return CameraImage(message.index, stamp, message.log_time_ns, decoded.header.frame_id, decoded.encoding,
                            array if self.decode else None)
@@ -196,16 +205,14 @@ class PairStream:
         account.stamp_range = {k: ((min(v), max(v)) if v else None) for k, v in self._stamps.items()}
         for name in STREAMS:
             account.unpaired[name] = account.messages[name] - account.invalid[name] - account.pairs
-        if sum(stats.out_of_order):
-            account.problems.append(BagProblem(
-                "out_of_order",
-                f"{stats.out_of_order[IR]} IR and {stats.out_of_order[VISIBLE]} visible images had a stamp older than "
-                "the previous one on their topic and were ignored, as the node ignores them",
-            ))
+        for problem in self.monitor.problems(self._last_log_ns / 1e9, stats):
+            account.problems.append(BagProblem(problem.cause, problem.message))
         account.complete = True
         if account.pairs == 0:
             damage = "; ".join(str(p) for p in self.reader.problems)
-            raise BagError(_no_pairs_message(self.topics, account, self.settings) + (f"; the bag is damaged: {damage}" if damage else ""))
+            causes = "".join(f"; {p.detail}" for p in account.problems)
+            raise BagError(_no_pairs_message(self.topics, account, self.settings) + causes
+                           + (f"; the bag is damaged: {damage}" if damage else ""))
 
 
 def _no_pairs_message(topics: InputTopics, account: PairAccount, settings: PipelineSettings) -> str:
