@@ -84,10 +84,11 @@ def test_one_camera_only_and_no_camera_at_all():
 def test_incompatible_qos_and_message_type_are_named():
     monitor = PairingMonitor(slop=0.05, topics=("/thermal/image", "/color/image"))
     monitor.note_incompatible(0, qos_policy="RELIABILITY")
-    monitor.note_incompatible(1, wrong_type=True)
+    monitor.note_incompatible(1, offered_type="sensor_msgs/msg/CompressedImage", expected_type="sensor_msgs/msg/Image")
     found = causes(monitor.problems(0.5))
     assert "QoS incompatible with input_qos (RELIABILITY)" in found["incompatible_ir"].message
-    assert "/color/image sends another message type" in found["incompatible_visible"].message
+    assert "/color/image sends another message type, sensor_msgs/msg/CompressedImage (sensor_msgs/msg/Image " \
+        "expected)" in found["incompatible_visible"].message
 
 
 def test_queue_too_short_for_a_late_camera_is_named_with_the_needed_size():

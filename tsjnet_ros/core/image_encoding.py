@@ -32,7 +32,15 @@ MAX_SIDE = 4096
 
 
 class ImageFormatError(ValueError):
-    """A message that cannot be interpreted as the image it claims to be."""
+    """A message that cannot be interpreted as the image it claims to be.
+
+    ``cause`` is a short key of the kind of problem (``encoding 'yuv411'``, ``step``, ...),
+    so that logs can be rate limited per cause rather than per call site.
+    """
+
+    def __init__(self, message: str, cause: str | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause or message
 
 
 @dataclass
@@ -56,27 +64,27 @@ def image_to_array(msg: Any, max_side: int = MAX_SIDE) -> np.ndarray:
     encoding = msg.encoding
     if encoding not in ENCODINGS:
         raise ImageFormatError(
-            f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}"
+            f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}", f"encoding {encoding!r}"
         )
     dtype, channels = ENCODINGS[encoding]
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height <= 0 or width <= 0:
-        raise ImageFormatError(f"zero-size image ({width}x{height})")
+        raise ImageFormatError(f"zero-size image ({width}x{height})", "zero size")
     if height > max_side or width > max_side:
         raise ImageFormatError(
-            f"image {width}x{height} exceeds the {max_side}-pixel side limit"
+            f"image {width}x{height} exceeds the {max_side}-pixel side limit", "too large"
         )
     row_bytes = width * channels * dtype.itemsize
     if step < row_bytes:
         raise ImageFormatError(
             f"step {step} is smaller than one row of {width} x {channels} x "
-            f"{dtype.itemsize} bytes = {row_bytes}"
+            f"{dtype.itemsize} bytes = {row_bytes}", "step"
         )
     buffer = memoryview(msg.data).cast("B") if not isinstance(msg.data, bytes) else msg.data
     if len(buffer) != step * height:
         raise ImageFormatError(
             f"data length {len(buffer)} does not match step {step} x height {height} = "
-            f"{step * height}"
+            f"{step * height}", "data length"
         )
     raw = np.frombuffer(buffer, dtype=np.uint8).reshape(height, step)
     if step != row_bytes:  # drop row padding (this copies; unpadded data stays a view)

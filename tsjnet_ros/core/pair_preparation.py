@@ -20,7 +20,7 @@ def check_image_size(array: np.ndarray) -> None:
     """Raise :class:`ImageFormatError` for an image too small to fuse."""
     height, width = array.shape[:2]
     if min(height, width) < MIN_IMAGE_SIDE:
-        raise ImageFormatError(f"image {width}x{height} is smaller than {MIN_IMAGE_SIDE} pixels")
+        raise ImageFormatError(f"image {width}x{height} is smaller than {MIN_IMAGE_SIDE} pixels", "too small")
 
 
 def prepare_pair(

@@ -36,11 +36,14 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.event_handler import SubscriptionEventCallbacks
+from rclpy.qos import DurabilityPolicy, QoSPolicyKind, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 from tsjnet_msgs.msg import FusedFrame, FusionStatus
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from tsjnet_ros.core.cause_log import CauseLog
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, swap_red_blue
 from tsjnet_ros.core.inference_thread import InferenceThread
@@ -49,8 +52,9 @@ from tsjnet_ros.core.overlay import colorize_segmentation
 from tsjnet_ros.core.pair_preparation import check_image_size, prepare_pair
 from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.core.sync import create_synchronizer
+from tsjnet_ros.core.sync.pairing_health import PairingMonitor, PairingProblem
 from tsjnet_ros.nodes.fusion_parameters import FUSION_PARAMETERS, validate
-from tsjnet_ros.nodes.messages import image_message, stamp_to_ns
+from tsjnet_ros.nodes.messages import image_message, ns_to_stamp, stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
 from tsjnet_ros.nodes.result_messages import detections_message, keep_classes, label_info_message
 from tsjnet_ros.nodes.spin import spin_node
@@ -106,7 +110,9 @@ class FusionNode(LifecycleNode):
         self._frame_ids: list[str | None] = [None, None]
         self._warned_frame_mismatch = False
         self._skipped_reported = 0  # skipped count at the previous FusedFrame
-        self._sync_reported = {"out_of_order": 0, "resets": 0}
+        self._refusals = CauseLog(period=5.0)  # one log line per refusal cause and camera
+        self._monitor: PairingMonitor | None = None
+        self._problems: list[PairingProblem] = []  # pairing causes active at the last check
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self._inference: InferenceThread | None = None  # the one thread that touches the model
@@ -205,9 +211,16 @@ class FusionNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         result = super().on_activate(state)  # activates the lifecycle publishers
         in_qos = qos_from_string(self.param("input_qos"))
+        topics = (self.resolve_topic_name("ir/image"), self.resolve_topic_name("visible/image"))
+        with self._lock:
+            queue = self.param("queue_size") if self.param("sync_policy") == "approximate" else None
+            self._monitor = PairingMonitor(self.param("slop"), queue, self.param("stream_timeout"), topics)
+            self._monitor.start(time.monotonic())
         self._subs = [
-            self.create_subscription(Image, "ir/image", lambda m: self._on_image(IR, m), in_qos),
-            self.create_subscription(Image, "visible/image", lambda m: self._on_image(VISIBLE, m), in_qos),
+            self.create_subscription(Image, "ir/image", lambda m: self._on_image(IR, m), in_qos,
+                                     event_callbacks=self._input_events(IR)),
+            self.create_subscription(Image, "visible/image", lambda m: self._on_image(VISIBLE, m), in_qos,
+                                     event_callbacks=self._input_events(VISIBLE)),
         ]
         self._inference.set_handler(self._fuse_pair)
         timeout = self.param("stream_timeout")
@@ -220,6 +233,18 @@ class FusionNode(LifecycleNode):
             f"with '{self._backend.name}', sync {self.param('sync_policy')} (slop {self.param('slop') * 1000:.0f} ms)"
         )
         return result
+
+    def _input_events(self, stream: int) -> SubscriptionEventCallbacks:
+        """QoS mismatches, wrong message types and transport losses feed the pairing monitor."""
+        def incompatible_qos(info: Any) -> None:
+            with self._lock:
+                self._monitor.note_incompatible(stream, qos_policy=QoSPolicyKind(info.last_policy_kind).name)
+
+        def message_lost(info: Any) -> None:
+            with self._lock:
+                self._monitor.note_lost(stream, int(info.total_count_change), time.monotonic())
+
+        return SubscriptionEventCallbacks(incompatible_qos=incompatible_qos, message_lost=message_lost)
 
     def _publish_label_info(self) -> None:
         header = _now_header(self)
@@ -247,6 +272,7 @@ class FusionNode(LifecycleNode):
         with self._lock:
             if self._sync is not None:
                 self._sync.reset()
+            self._problems = []
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
@@ -293,14 +319,20 @@ class FusionNode(LifecycleNode):
             check_image_size(array)
         except ImageFormatError as exc:
             self.counters.invalid[stream] += 1
-            self.get_logger().error(
-                f"invalid {name} image ({self.counters.invalid[stream]} so far): {exc}", throttle_duration_sec=5.0
-            )
+            key = (stream, exc.cause)
+            if self._refusals.due(key, now):
+                self.get_logger().error(
+                    f"invalid {name} image ({self._refusals.count(key)} with this problem, "
+                    f"{self.counters.invalid[stream]} invalid in all): {exc}"
+                )
             return
         self._check_frame_id(stream, msg.header.frame_id)
+        header = msg.header
         with self._lock:
-            pairs = self._sync.add(stream, stamp_to_ns(msg.header.stamp), DecodedImage(array, msg.encoding, msg.header, now))
-            self._report_sync_problems(name)
+            stamp = self._monitor.observe(stream, stamp_to_ns(header.stamp), now, self.get_clock().now().nanoseconds)
+            if stamp != stamp_to_ns(header.stamp):  # unstamped driver: outputs carry the arrival time
+                header = Header(stamp=ns_to_stamp(stamp), frame_id=header.frame_id)
+            pairs = self._sync.add(stream, stamp, DecodedImage(array, msg.encoding, header, now))
             for pair in pairs:
                 self.counters.pairs += 1
                 if self._inference.offer(pair):
@@ -309,18 +341,6 @@ class FusionNode(LifecycleNode):
             # Hand the GIL to the inference thread now; otherwise it waits for the executor
             # to rebuild its wait set in Python (~0.5 ms on the critical path).
             time.sleep(0)
-
-    def _report_sync_problems(self, name: str) -> None:
-        stats = self._sync.stats
-        out_of_order = sum(stats.out_of_order)
-        if out_of_order > self._sync_reported["out_of_order"]:
-            self._sync_reported["out_of_order"] = out_of_order
-            self.get_logger().warning(
-                f"{name} stamp went backwards; message ignored ({out_of_order} so far)", throttle_duration_sec=5.0
-            )
-        if stats.resets > self._sync_reported["resets"]:
-            self._sync_reported["resets"] = stats.resets
-            self.get_logger().warning(f"{name} stamps jumped back more than 1 s; synchroniser reset")
 
     def _check_frame_id(self, stream: int, frame_id: str) -> None:
         self._frame_ids[stream] = frame_id
@@ -333,19 +353,31 @@ class FusionNode(LifecycleNode):
             )
 
     def _on_watchdog(self) -> None:
+        """Name every cause of missing or wrong pairs; log each once when it becomes active."""
         now = time.monotonic()
-        timeout = self.param("stream_timeout")
-        last = [r.last() for r in self._rates]
-        for stream in (IR, VISIBLE):
-            other = 1 - stream
-            silent_for = now - max(last[stream] or 0.0, self._started)
-            if silent_for > timeout and last[other] is not None and now - last[other] < timeout:
-                self.counters.silent_stream[stream] += 1
-                self.get_logger().warning(
-                    f"no {STREAM_NAMES[stream]} images for {silent_for:.1f} s while {STREAM_NAMES[other]} "
-                    "images arrive; nothing can be fused",
-                    throttle_duration_sec=10.0,
-                )
+        publishers = tuple(sub.get_publisher_count() for sub in self._subs) if len(self._subs) == 2 else None
+        offered = [self._offered_type(sub) for sub in self._subs]
+        with self._lock:
+            for stream, (offer, expected) in enumerate(offered):
+                self._monitor.note_incompatible(stream, offered_type=offer, expected_type=expected)
+            self._monitor.timeout = self.param("stream_timeout")
+            problems = self._monitor.problems(now, self._sync.stats, publishers)
+        active = {p.cause for p in self._problems}
+        for problem in problems:
+            if problem.cause in ("no_ir", "no_visible"):
+                self.counters.silent_stream[IR if problem.cause == "no_ir" else VISIBLE] += 1
+            if problem.cause not in active:
+                self.get_logger().warning(problem.message)
+        self._problems = problems
+
+    def _offered_type(self, sub: Any) -> tuple[str, str]:
+        """(a message type published on ``sub``'s topic other than the subscribed one, or "";
+        the subscribed type), both as 'pkg/msg/Name'."""
+        expected = f"{sub.msg_type.__module__.split('.')[0]}/msg/{sub.msg_type.__name__}"
+        for info in self.get_publishers_info_by_topic(sub.topic_name):
+            if info.topic_type != expected:
+                return info.topic_type, expected
+        return "", expected
 
     # -- inference thread ------------------------------------------------------------
     def _fuse_pair(self, pair: tuple[DecodedImage, DecodedImage]) -> None:
@@ -428,6 +460,8 @@ class FusionNode(LifecycleNode):
             return DiagnosticStatus.ERROR, f"unconfigured{why}"
         if self.state != "active":
             return DiagnosticStatus.OK, self.state
+        if self._problems:
+            return DiagnosticStatus.WARN, "; ".join(p.message for p in self._problems)
         if c.fused == 0 and max(r.rate(now) for r in self._rates) > 0:
             return DiagnosticStatus.WARN, "images arrive but nothing fused yet"
         if c.errors or sum(c.invalid):
@@ -457,11 +491,15 @@ class FusionNode(LifecycleNode):
             "invalid ir": c.invalid[IR],
             "invalid visible": c.invalid[VISIBLE],
             "unpaired dropped": sum(sync_stats.dropped) if sync_stats else 0,
+            "queue overflows": sum(sync_stats.overflow) if sync_stats else 0,
             "out of order": sum(sync_stats.out_of_order) if sync_stats else 0,
             "errors": c.errors,
             "ir silent warnings": c.silent_stream[IR],
             "visible silent warnings": c.silent_stream[VISIBLE],
+            "pairing problems": ", ".join(p.cause for p in self._problems) or "none",
         }
+        for problem in self._problems:
+            values.update(problem.values)
         status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
         msg = DiagnosticArray()
         msg.header.stamp = self.get_clock().now().to_msg()

@@ -44,7 +44,7 @@ class _Stream:
     lost: int = 0
     last_lost: float | None = None
     incompatible_qos: str = ""
-    incompatible_type: bool = False
+    incompatible_type: str = ""  # "offered type (expected type)"
 
 
 class PairingMonitor:
@@ -91,12 +91,14 @@ class PairingMonitor:
             self._streams[stream].lost += count
             self._streams[stream].last_lost = now
 
-    def note_incompatible(self, stream: int, qos_policy: str = "", wrong_type: bool = False) -> None:
-        """A publisher on this camera's topic does not match (QoS policy name, or message type)."""
+    def note_incompatible(self, stream: int, qos_policy: str = "", offered_type: str = "", expected_type: str = "") -> None:
+        """A publisher on this camera's topic does not match: the QoS policy name, or the
+        message type it offers against the one subscribed; ``offered_type`` "" clears a
+        type mismatch (the publisher is gone)."""
         s = self._streams[stream]
         if qos_policy:
             s.incompatible_qos = qos_policy
-        s.incompatible_type = s.incompatible_type or wrong_type
+        s.incompatible_type = f"{offered_type} ({expected_type} expected)" if offered_type else ""
 
     def _grew(self, name: str, value: int, now: float) -> bool:
         """True while counter ``name`` grew within ``timeout`` of ``now`` (any growth when
@@ -226,8 +228,8 @@ class PairingMonitor:
     def _incompatible(self, stream: int, s: _Stream) -> PairingProblem:
         name, topic = STREAMS[stream], self.topics[stream]
         if s.incompatible_type:
-            text = (f"a publisher on {topic} sends another message type than this subscription expects: "
-                    f"set the {name} transport (raw Image or compressed CompressedImage) to match it")
+            text = (f"a publisher on {topic} sends another message type, {s.incompatible_type}: "
+                    f"set the {name} transport (raw for Image, compressed for CompressedImage) to match it")
         else:
             text = (f"a publisher on {topic} offers QoS incompatible with input_qos ({s.incompatible_qos}): "
                     "no image from it can arrive; use input_qos SENSOR_DATA (best effort accepts any publisher)")
