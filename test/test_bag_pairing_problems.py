@@ -65,3 +65,33 @@ def test_queue_too_short_for_late_ir_is_a_problem(tmp_path):
     ir = [(T0 + k * 33 * MS + 400 * MS, T0 + k * 33 * MS, 10) for k in range(60)]
     pairs, problems = pairs_and_problems(write_bag(tmp_path / "b", ir, vis), queue_size=3)
     assert "raise queue_size" in problems["queue_overflow_visible"].detail
+
+
+def test_compressed_camera_topics_pair_and_decode(tmp_path):
+    """A bag holding only image_transport compressed topics: 16-bit PNG thermal, JPEG colour."""
+    from tsjnet_ros.core.bag.typestore import bag_typestore
+    from tsjnet_ros.core.compressed_image import array_to_compressed
+
+    store = bag_typestore()
+    msg_type = store.types["sensor_msgs/msg/CompressedImage"]
+    header_type, time_type = store.types["std_msgs/msg/Header"], store.types["builtin_interfaces/msg/Time"]
+    thermal = np.full((48, 64), 7000, np.uint16)
+    thermal[10:30, 20:40] = 7400
+    colour = np.full((48, 64, 3), 90, np.uint8)
+    topics = InputTopics(ir="/ir/image/compressed", visible="/visible/image/compressed")
+    with BagWriter(tmp_path / "b") as writer:
+        for topic in (topics.ir, topics.visible):
+            writer.add_topic(topic, "sensor_msgs/msg/CompressedImage")
+        for k in range(4):
+            stamp = T0 + k * 100 * MS
+            header = header_type(stamp=time_type(sec=stamp // 10**9, nanosec=stamp % 10**9), frame_id="c")
+            for topic, (array, enc, fmt) in ((topics.ir, (thermal, "mono16", "png")), (topics.visible, (colour, "bgr8", "jpg"))):
+                form, data = array_to_compressed(array, enc, fmt)
+                writer.write(topic, stamp, msg_type(header=header, format=form, data=np.frombuffer(data, np.uint8)))
+    with BagReader(tmp_path / "b") as reader:
+        stream = PairStream(reader, topics, PipelineSettings())
+        pairs = list(stream)
+    assert len(pairs) == 4 and stream.account.invalid == {"ir": 0, "visible": 0}
+    assert (pairs[0].ir.encoding, pairs[0].visible.encoding) == ("mono16", "bgr8")
+    np.testing.assert_array_equal(pairs[0].ir.array, thermal)  # PNG is lossless, 16 bit kept
+    assert np.abs(pairs[0].visible.array.astype(int) - 90).max() <= 2

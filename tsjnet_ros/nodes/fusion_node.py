@@ -6,8 +6,9 @@ queued images, *cleanup* releases the model (and GPU memory). With ``autostart``
 default) it configures and activates itself at start-up; a failed configure (missing or
 corrupt checkpoint) leaves it unconfigured with the reason in the log and diagnostics.
 
-Subscriptions: ``ir/image``, ``visible/image`` (remappable). Publications, all with the
-visible image's header: ``fused/image`` (mono8), ``detections``
+Subscriptions: ``ir/image``, ``visible/image`` (remappable; ``<camera>/image/compressed``
+with the ``compressed`` transport). Publications, all in the pixels and with the header of
+the camera named by ``resize_to`` (the visible one by default): ``fused/image`` (mono8), ``detections``
 (vision_msgs/Detection2DArray) and ``segmentation/image`` (mono8 class ids) always;
 ``fused/image_color`` (bgr8), ``segmentation/color`` (rgb8), ``fused/frame``
 (tsjnet_msgs/FusedFrame) only while someone subscribes; ``label_info`` and
@@ -38,18 +39,22 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.qos import DurabilityPolicy, QoSPolicyKind, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from tsjnet_msgs.msg import FusedFrame, FusionStatus
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from tsjnet_ros.core.cause_log import CauseLog
+from tsjnet_ros.core.color import RangeScaler
+from tsjnet_ros.core.compressed_image import compressed_to_array
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, swap_red_blue
 from tsjnet_ros.core.inference_thread import InferenceThread
 from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.overlay import colorize_segmentation
+from tsjnet_ros.core.pair_alignment import aspect_mismatch
 from tsjnet_ros.core.pair_preparation import check_image_size, prepare_pair
+from tsjnet_ros.core.registration import Registration
 from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.core.sync import create_synchronizer
 from tsjnet_ros.core.sync.pairing_health import PairingMonitor, PairingProblem
@@ -113,6 +118,9 @@ class FusionNode(LifecycleNode):
         self._refusals = CauseLog(period=5.0)  # one log line per refusal cause and camera
         self._monitor: PairingMonitor | None = None
         self._problems: list[PairingProblem] = []  # pairing causes active at the last check
+        self._registration: Registration | None = None
+        self._visible_scaler = RangeScaler()
+        self._warned_aspect = False
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self._inference: InferenceThread | None = None  # the one thread that touches the model
@@ -159,6 +167,8 @@ class FusionNode(LifecycleNode):
         except Exception as exc:  # missing/corrupt checkpoint, bad QoS, ...: say why, stay unconfigured
             return self._configure_failed(f"{type(exc).__name__}: {exc}")
         self._sync = create_synchronizer(self.param("sync_policy"), queue_size=self.param("queue_size"), slop=self.param("slop"))
+        self._registration = Registration.load(self.param("registration")) if self.param("registration") else None
+        self._visible_scaler = _range_scaler(self.param("visible_range")) or RangeScaler()
         def create(msg_type: Any, topic: str, qos: Any) -> Any:
             return self.create_lifecycle_publisher(msg_type, topic, qos, event_callbacks=quiet_publisher_events())
 
@@ -187,9 +197,11 @@ class FusionNode(LifecycleNode):
 
     def _create_backend(self) -> Any:
         name = self.param("fusion_backend")
+        scaler = _range_scaler(self.param("ir_range"))
+        extra = {"ir_scaler": scaler} if scaler is not None else {}
         if name != "tsjnet":
             self.device = "cpu"
-            return create_backend(name)
+            return create_backend(name, **extra)
         from tsjnet_ros.core.pipeline import resolve_device  # torch only for the neural backend
 
         device = self.param("device")
@@ -205,22 +217,22 @@ class FusionNode(LifecycleNode):
             "tsjnet", checkpoint=self.param("checkpoint"), device=self.device, precision=self.param("precision"),
             compile=self.param("compile"), cpu_threads=self.param("cpu_threads"),
             score_threshold=self.param("score_threshold"),
-            nms_iou=self.param("nms_iou"), max_detections=self.param("max_detections"),
+            nms_iou=self.param("nms_iou"), max_detections=self.param("max_detections"), **extra,
         )
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         result = super().on_activate(state)  # activates the lifecycle publishers
         in_qos = qos_from_string(self.param("input_qos"))
-        topics = (self.resolve_topic_name("ir/image"), self.resolve_topic_name("visible/image"))
+        inputs = [self._input(name) for name in ("ir", "visible")]
+        topics = tuple(self.resolve_topic_name(topic) for _, topic in inputs)
         with self._lock:
             queue = self.param("queue_size") if self.param("sync_policy") == "approximate" else None
             self._monitor = PairingMonitor(self.param("slop"), queue, self.param("stream_timeout"), topics)
             self._monitor.start(time.monotonic())
         self._subs = [
-            self.create_subscription(Image, "ir/image", lambda m: self._on_image(IR, m), in_qos,
-                                     event_callbacks=self._input_events(IR)),
-            self.create_subscription(Image, "visible/image", lambda m: self._on_image(VISIBLE, m), in_qos,
-                                     event_callbacks=self._input_events(VISIBLE)),
+            self.create_subscription(msg_type, topic, lambda m, s=stream: self._on_image(s, m), in_qos,
+                                     event_callbacks=self._input_events(stream))
+            for stream, (msg_type, topic) in enumerate(inputs)
         ]
         self._inference.set_handler(self._fuse_pair)
         timeout = self.param("stream_timeout")
@@ -229,10 +241,17 @@ class FusionNode(LifecycleNode):
         self._publish_label_info()
         self.state = "active"
         self.get_logger().info(
-            f"active: fusing {self.resolve_topic_name('ir/image')} + {self.resolve_topic_name('visible/image')} "
+            f"active: fusing {topics[0]} + {topics[1]} "
             f"with '{self._backend.name}', sync {self.param('sync_policy')} (slop {self.param('slop') * 1000:.0f} ms)"
         )
         return result
+
+    def _input(self, name: str) -> tuple[Any, str]:
+        """(message type, topic) of one camera: ``<name>/image`` raw, or image_transport's
+        ``<name>/image/compressed`` for the compressed transport."""
+        if self.param(f"{name}_transport") == "compressed":
+            return CompressedImage, f"{name}/image/compressed"
+        return Image, f"{name}/image"
 
     def _input_events(self, stream: int) -> SubscriptionEventCallbacks:
         """QoS mismatches, wrong message types and transport losses feed the pairing monitor."""
@@ -315,7 +334,10 @@ class FusionNode(LifecycleNode):
         self.counters.received[stream] += 1
         self._rates[stream].tick(now)
         try:
-            array = image_to_array(msg)
+            if isinstance(msg, CompressedImage):
+                array, encoding = compressed_to_array(msg)
+            else:
+                array, encoding = image_to_array(msg), msg.encoding
             check_image_size(array)
         except ImageFormatError as exc:
             self.counters.invalid[stream] += 1
@@ -332,7 +354,7 @@ class FusionNode(LifecycleNode):
             stamp = self._monitor.observe(stream, stamp_to_ns(header.stamp), now, self.get_clock().now().nanoseconds)
             if stamp != stamp_to_ns(header.stamp):  # unstamped driver: outputs carry the arrival time
                 header = Header(stamp=ns_to_stamp(stamp), frame_id=header.frame_id)
-            pairs = self._sync.add(stream, stamp, DecodedImage(array, msg.encoding, header, now))
+            pairs = self._sync.add(stream, stamp, DecodedImage(array, encoding, header, now))
             for pair in pairs:
                 self.counters.pairs += 1
                 if self._inference.offer(pair):
@@ -389,10 +411,17 @@ class FusionNode(LifecycleNode):
 
     def _fuse_and_publish(self, ir: DecodedImage, visible: DecodedImage) -> None:
         start = time.monotonic()
-        ir_img, vis_img = prepare_pair(ir.array, ir.encoding, visible.array, visible.encoding, self.param("resize_to"))
+        resize_to = self.param("resize_to")
+        if self._registration is None and not self._warned_aspect:
+            stretch = aspect_mismatch(ir.array.shape, visible.array.shape)
+            if stretch:
+                self._warned_aspect = True
+                self.get_logger().warning(stretch)
+        ir_img, vis_img = prepare_pair(ir.array, ir.encoding, visible.array, visible.encoding, resize_to,
+                                       self._visible_scaler, self._registration)
         result = self._backend.fuse(ir_img, vis_img)
         inference_ms = (time.monotonic() - start) * 1000.0
-        header = visible.header
+        header = visible.header if resize_to == "visible" else ir.header  # outputs are in this camera's pixels
         detections = keep_classes(result.detections, self.param("classes"))
         pubs, on = self._pubs, self._output_on
         wanted = lambda name: on(name) and pubs[name].get_subscription_count() > 0  # noqa: E731
@@ -412,7 +441,7 @@ class FusionNode(LifecycleNode):
             color_msg = image_message(swap_red_blue(result.fused_color), "bgr8", header)
             if wanted("fused_color"):
                 pubs["fused_color"].publish(color_msg)
-        offset_ms = (stamp_to_ns(ir.header.stamp) - stamp_to_ns(header.stamp)) / 1e6
+        offset_ms = (stamp_to_ns(ir.header.stamp) - stamp_to_ns(visible.header.stamp)) / 1e6
         latency_ms = (time.monotonic() - max(ir.received, visible.received)) * 1000.0
         if wanted("frame"):
             frame = FusedFrame(
@@ -514,6 +543,12 @@ class FusionNode(LifecycleNode):
         self._stop_input()
         self._release()
         super().destroy_node()
+
+
+def _range_scaler(value_range: Any) -> RangeScaler | None:
+    """A fixed-range scaler for a ``[low, high]`` parameter; None for [0, 0] (automatic gain)."""
+    low, high = (float(v) for v in value_range)
+    return RangeScaler.fixed((low, high)) if (low, high) != (0.0, 0.0) else None
 
 
 def _free_model_memory() -> None:

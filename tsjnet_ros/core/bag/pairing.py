@@ -31,12 +31,14 @@ from tsjnet_ros.core.bag.reader import BagReader, RawMessage
 from tsjnet_ros.core.bag.settings import PipelineSettings
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
+from tsjnet_ros.core.compressed_image import compressed_to_array
 from tsjnet_ros.core.image_encoding import ImageFormatError
 from tsjnet_ros.core.pair_preparation import check_image_size
 from tsjnet_ros.core.sync import SyncStats, create_synchronizer
 from tsjnet_ros.core.sync.pairing_health import PairingMonitor
 
 IR, VISIBLE = 0, 1
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 STREAMS = ("ir", "visible")
 FLUSH_AFTER_NS = 1_000_000_000
 _DECODE_ERRORS = (ImageFormatError, ValueError, TypeError, IndexError, AssertionError, KeyError)
@@ -95,8 +97,9 @@ class PairStream:
 
     def __init__(self, reader: BagReader, topics: InputTopics, settings: PipelineSettings,
                  decode: bool = True, gt_wait: float = 0.5, segmentation: bool = True, prefetch: int = 0) -> None:
-        reader.require(topics.ir, IMAGE)
-        reader.require(topics.visible, IMAGE)
+        for topic in (topics.ir, topics.visible):  # raw, or image_transport's compressed images
+            if reader.topics.get(topic) is None or reader.topics[topic].msgtype != COMPRESSED_IMAGE:
+                reader.require(topic, IMAGE)
         self.reader, self.topics, self.settings, self.decode = reader, topics, settings, decode
         self.read_segmentation = segmentation
         self.prefetch = prefetch
@@ -157,7 +160,10 @@ class PairStream:
         self.account.messages[name] += 1
         try:
             decoded = self.reader.deserialize(message)
-            array = image_array(decoded)
+            if message.msgtype == COMPRESSED_IMAGE:
+                array, encoding = compressed_to_array(decoded)
+            else:
+                array, encoding = image_array(decoded), decoded.encoding
             check_image_size(array)
         except _DECODE_ERRORS as exc:
             self.account.invalid[name] += 1
@@ -168,7 +174,7 @@ class PairStream:
         self._last_log_ns = max(self._last_log_ns, message.log_time_ns)
         stamp = self.monitor.observe(stream, stamp_ns(decoded.header), message.log_time_ns / 1e9, message.log_time_ns)
         self._stamps[name].append(stamp)
-        return CameraImage(message.index, stamp, message.log_time_ns, decoded.header.frame_id, decoded.encoding,
+        return CameraImage(message.index, stamp, message.log_time_ns, decoded.header.frame_id, encoding,
                            array if self.decode else None)
 
     def _ground_truth(self, message: RawMessage) -> None:
