@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 scripts/setup.sh
+# Messages built with a wrong field name raise instead of silently dropping the value.
+export ROS_PYTHON_CHECK_FIELDS=1
 exec .venv/bin/python -m pytest -rs test "$@"

@@ -10,6 +10,10 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
 
+# Generated ROS message constructors reject unknown field names only with this set (read when
+# a message module is first imported, so it is set before any test imports one).
+os.environ["ROS_PYTHON_CHECK_FIELDS"] = "1"
+
 # Keep tests from fighting over the two CPU cores of small machines.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

@@ -77,3 +77,31 @@ def wait_for_matched(node: Node, timeout: float = 5.0) -> None:
     subs = list(node.subscriptions)
     assert wait_for(lambda: all(s.get_publisher_count() > 0 for s in subs if s.topic_name != "/parameter_events"), timeout), \
         "subscriptions did not match their publishers"
+
+
+class LogSpy:
+    """Stands in for a node's logger: records (level, message) and passes each call on."""
+
+    def __init__(self, logger) -> None:
+        self._logger = logger
+        self.records: list[tuple[str, str]] = []
+
+    def __getattr__(self, name):
+        target = getattr(self._logger, name)
+        if name not in ("debug", "info", "warning", "warn", "error", "fatal"):
+            return target
+
+        def log(message, **kwargs):
+            self.records.append(("warning" if name == "warn" else name, str(message)))
+            return target(message, **kwargs)
+
+        return log
+
+    def lines(self, level: str) -> list[str]:
+        return [m for lvl, m in self.records if lvl == level]
+
+
+def spy_on_log(node) -> LogSpy:
+    spy = LogSpy(node.get_logger())
+    node._logger = spy
+    return spy

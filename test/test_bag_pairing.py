@@ -13,6 +13,7 @@ from tsjnet_ros.core.bag.settings import PipelineSettings, load_pipeline_setting
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
+from tsjnet_ros.core.color import RangeScaler, unit_to_uint8
 from tsjnet_ros.core.pair_preparation import prepare_pair
 from tsjnet_ros.resources import config_file
 
@@ -131,7 +132,8 @@ def test_prepare_pair_brings_any_camera_pair_to_the_backend_input():
     vis16 = rng.integers(0, 65536, (24, 32), dtype=np.uint16)
     ir_rgb = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
     ir, vis = prepare_pair(ir_rgb, "rgb8", vis16, "16UC1", "visible")
-    np.testing.assert_array_equal(vis, (vis16 >> 8).astype(np.uint8))
+    # wider than 8 bit: scaled by the frame's value range (percentiles), not cut to its top byte
+    np.testing.assert_array_equal(vis, unit_to_uint8(RangeScaler(momentum=0.0)(vis16)))
     assert ir.ndim == 2 and ir.dtype == np.uint8
     with pytest.raises(ValueError, match="resize_to"):
         prepare_pair(ir16, "mono16", vis_bgr, "bgr8", "largest")

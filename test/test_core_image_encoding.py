@@ -22,8 +22,8 @@ def _random(encoding: str, h: int = 5, w: int = 7) -> np.ndarray:
     dtype, channels = ENCODINGS[encoding]
     rng = np.random.default_rng(1)
     shape = (h, w) if channels == 1 else (h, w, channels)
-    if dtype == np.float32:
-        return rng.random(shape, dtype=np.float32)
+    if dtype.kind == "f":
+        return rng.random(shape).astype(dtype)
     return rng.integers(0, np.iinfo(dtype).max, size=shape, dtype=dtype)
 
 
@@ -77,7 +77,7 @@ def _msg(**overrides):
 @pytest.mark.parametrize(
     "overrides,message",
     [
-        ({"encoding": "yuv422"}, "unsupported encoding 'yuv422'"),
+        ({"encoding": "yuv411"}, "unsupported encoding 'yuv411'"),
         ({"step": 3, "data": bytes(12)}, "step 3 is smaller than one row"),
         ({"data": bytes(15)}, "data length 15 does not match step 4 x height 4 = 16"),
         ({"height": 0, "data": b""}, "zero-size image"),
@@ -110,6 +110,9 @@ def test_colour_orders_and_mono():
     np.testing.assert_array_equal(to_mono(bgr, "bgr8"), [[76, 29]])
 
 
-def test_float_mono_cleans_nan_and_inf():
-    image = np.array([[np.nan, np.inf, -np.inf, 0.5]], np.float32)
-    np.testing.assert_array_equal(to_mono(image, "32FC1"), [[0, 65535, 0, 32768]])
+def test_float_mono_keeps_its_values_for_the_range_scaler():
+    """Degrees stay degrees: clipping float IR to [0, 1] made a 20 degC scene uniform."""
+    image = np.array([[np.nan, 20.0, 36.5, 0.5]], np.float64)
+    mono = to_mono(image, "64FC1")
+    assert mono.dtype == np.float32
+    np.testing.assert_array_equal(mono[0, 1:], [20.0, 36.5, 0.5])

@@ -56,7 +56,7 @@ def bad(msg, **fields):
 @pytest.mark.parametrize(
     "corrupt",
     [
-        lambda m: bad(m, encoding="yuv422"),
+        lambda m: bad(m, encoding="yuv411"),
         lambda m: bad(m, step=10),  # smaller than width * channels
         lambda m: bad(m, data=bytes(m.data)[:-7]),  # data length not matching
         lambda m: bad(m, height=0, width=0, step=0, data=b""),  # zero size

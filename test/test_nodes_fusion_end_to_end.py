@@ -131,7 +131,8 @@ def test_latest_policy_and_ir_sized_output(graph):
         vis_pub.publish(image_msg(np.full((240, 320), 50, np.uint8), "mono8", T0 + k * 100 * MS + 5 * MS, "vis"))
         time.sleep(0.12)
     assert wait_for(lambda: len(fused.messages) == 5)
-    assert all((m.width, m.height) == (160, 120) and m.header.frame_id == "vis" for m in fused.messages)
+    # in IR pixels, so with the IR header (frame and stamp)
+    assert all((m.width, m.height) == (160, 120) and m.header.frame_id == "ir" for m in fused.messages)
 
 
 def test_diagnostics_report_rates_and_counters(graph):

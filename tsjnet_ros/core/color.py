@@ -60,19 +60,27 @@ def unit_to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class InfraredScaler:
-    """Maps raw infrared frames (uint8, uint16 or float in [0, 1]) to float32 in [0, 1].
+class RangeScaler:
+    """Maps raw camera frames (uint8, uint16 or float) to float32 in [0, 1] by their real
+    value range, so no input is clipped flat or left in a sliver of the 16-bit range.
 
-    8-bit frames are divided by 255 and float frames are clipped to [0, 1]. 16-bit
-    (radiometric) frames use ``mode``:
+    8-bit frames are divided by 255. 16-bit (radiometric counts, 12-bit machine-vision
+    data) and float frames (thermal drivers publishing degrees Celsius or kelvin,
+    normalised intensity) use ``mode``:
 
-    * ``"fixed"``: linear map of ``fixed_range`` (raw counts) to [0, 1], clipped. Fully
-      stable; right when the camera's count range is known (``(0, 65535)`` = plain /65535).
-    * ``"percentile"``: linear map of the [``low_percentile``, ``high_percentile``] counts
-      to [0, 1]. Thermal cameras use a narrow band of the 16-bit range, so this keeps
-      contrast; the two percentiles are an exponential moving average over frames (weight
-      ``momentum`` on the history, the first frame initialises them) so brightness drifts
-      slowly instead of flickering. Call :meth:`reset` when the stream changes.
+    * ``"fixed"``: linear map of ``fixed_range`` to [0, 1], clipped. Fully stable; right when
+      the range is known (``(0, 65535)`` = plain /65535). It applies to 16-bit frames; float
+      frames use ``float_range`` (their units differ from counts) and, without one, the
+      percentiles below.
+    * ``"percentile"`` (automatic gain control): linear map of the [``low_percentile``,
+      ``high_percentile``] values to [0, 1]. Thermal cameras use a narrow band of their
+      range, so this keeps contrast; the two percentiles are an exponential moving average
+      over frames (weight ``momentum`` on the history, the first frame initialises them) so
+      brightness drifts slowly instead of flickering. Call :meth:`reset` when the stream
+      changes.
+
+    ``float_range`` set (low, high) maps float frames linearly whatever the mode. NaN and
+    -inf become 0, +inf becomes 1. Frames are HxW or HxWxC (one range for all channels).
     """
 
     mode: str = "percentile"
@@ -80,14 +88,14 @@ class InfraredScaler:
     low_percentile: float = 1.0
     high_percentile: float = 99.0
     momentum: float = 0.9
+    float_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("fixed", "percentile"):
             raise ValueError(f"IR 16-bit mode must be 'fixed' or 'percentile', got {self.mode!r}")
-        lo, hi = (float(v) for v in self.fixed_range)
-        if not hi > lo:
-            raise ValueError(f"IR fixed_range must be (low, high) with high > low, got {self.fixed_range}")
-        self.fixed_range = (lo, hi)
+        self.fixed_range = _checked_range(self.fixed_range, "fixed_range")
+        if self.float_range is not None:
+            self.float_range = _checked_range(self.float_range, "float_range")
         if not 0.0 <= self.low_percentile < self.high_percentile <= 100.0:
             raise ValueError(
                 "IR percentiles must satisfy 0 <= low < high <= 100, got "
@@ -97,6 +105,12 @@ class InfraredScaler:
             raise ValueError(f"IR momentum must be in [0, 1), got {self.momentum}")
         self._range: np.ndarray | None = None
 
+    @classmethod
+    def fixed(cls, value_range: tuple[float, float]) -> "RangeScaler":
+        """A scaler mapping ``value_range`` (camera units: counts, degrees, ...) to [0, 1] for
+        16-bit and float frames alike."""
+        return cls(mode="fixed", fixed_range=value_range, float_range=value_range)
+
     def reset(self) -> None:
         """Forget the smoothed percentile range (start of a new stream)."""
         self._range = None
@@ -104,25 +118,41 @@ class InfraredScaler:
     def __call__(self, ir: np.ndarray) -> np.ndarray:
         if not isinstance(ir, np.ndarray):
             raise TypeError(f"infrared image must be a numpy array, got {type(ir).__name__}")
-        if ir.ndim != 2:
-            raise ValueError(f"infrared image must be HxW single-channel, got shape {ir.shape}")
+        if ir.ndim != 2 and not (ir.ndim == 3 and ir.shape[2] in (3, 4)):
+            raise ValueError(f"image must be HxW (or HxWx3, HxWx4 colour), got shape {ir.shape}")
         if ir.dtype == np.uint8:
             return ir.astype(np.float32) / 255.0
         if ir.dtype == np.uint16:
-            return self._scale_16bit(ir)
-        if np.issubdtype(ir.dtype, np.floating):
-            return np.clip(np.nan_to_num(ir.astype(np.float32)), 0.0, 1.0)
-        raise TypeError(f"infrared image dtype must be uint8, uint16 or float, got {ir.dtype}")
-
-    def _scale_16bit(self, ir: np.ndarray) -> np.ndarray:
-        if self.mode == "fixed":
-            lo, hi = self.fixed_range
+            lo, hi = self.fixed_range if self.mode == "fixed" else self._agc(ir)
+        elif np.issubdtype(ir.dtype, np.floating):
+            lo, hi = self.float_range if self.float_range is not None else self._agc(ir)
         else:
-            current = np.percentile(ir, [self.low_percentile, self.high_percentile])
-            if self._range is None:
-                self._range = current.astype(np.float64)
-            else:
-                self._range = self.momentum * self._range + (1.0 - self.momentum) * current
-            lo = float(self._range[0])
-            hi = max(float(self._range[1]), lo + 1.0)  # a flat frame must not divide by zero
-        return np.clip((ir.astype(np.float32) - lo) / (hi - lo), 0.0, 1.0)
+            raise TypeError(f"infrared image dtype must be uint8, uint16 or float, got {ir.dtype}")
+        unit = (ir.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo)
+        return np.clip(np.nan_to_num(unit, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+
+    def _agc(self, frame: np.ndarray) -> tuple[float, float]:
+        """The smoothed percentile range, from the frame's finite values."""
+        values = frame if frame.dtype == np.uint16 else frame[np.isfinite(frame)]
+        if values.size == 0:
+            return (0.0, 1.0) if self._range is None else (float(self._range[0]), float(self._range[1]))
+        current = np.percentile(values, [self.low_percentile, self.high_percentile])
+        if self._range is None:
+            self._range = current.astype(np.float64)
+        else:
+            self._range = self.momentum * self._range + (1.0 - self.momentum) * current
+        lo = float(self._range[0])
+        # a flat frame must not divide by zero: at least one count, or a 1e-3 relative span for floats
+        floor = 1.0 if frame.dtype == np.uint16 else max(1e-6, 1e-3 * abs(lo))
+        return lo, max(float(self._range[1]), lo + floor)
+
+
+# The name the models and training code use for the infrared side.
+InfraredScaler = RangeScaler
+
+
+def _checked_range(value_range: tuple[float, float], name: str) -> tuple[float, float]:
+    lo, hi = (float(v) for v in value_range)
+    if not hi > lo:
+        raise ValueError(f"IR {name} must be (low, high) with high > low, got {value_range}")
+    return lo, hi

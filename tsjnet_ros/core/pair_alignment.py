@@ -1,27 +1,39 @@
 """Bring an IR and a visible image to one common size before fusion.
 
 Thermal cores are usually lower resolution than colour cameras (e.g. 640x512 vs
-1280x1024), so the pair is resized to the resolution of the camera chosen by
-``resize_to``. The visible camera is the default because outputs carry its header and
-detections are reported in its pixels.
+1280x1024), so the pair is brought to the pixel grid of the camera chosen by
+``resize_to``: resized, or warped with a :class:`~tsjnet_ros.core.registration.Registration`
+when the rig has one. Outputs then carry that camera's header, and detections are in its
+pixels. Resizing cameras of different aspect ratios stretches the scene:
+:func:`aspect_mismatch` says so.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
+if TYPE_CHECKING:
+    from tsjnet_ros.core.registration import Registration
+
 RESIZE_POLICIES = ("visible", "ir")
+ASPECT_TOLERANCE = 0.02  # relative difference of width/height ratios that counts as a mismatch
 
 
-def align_pair(ir: np.ndarray, visible: np.ndarray, resize_to: str = "visible") -> tuple[np.ndarray, np.ndarray]:
-    """Return (ir, visible) at the size of the camera named by ``resize_to``.
+def align_pair(ir: np.ndarray, visible: np.ndarray, resize_to: str = "visible",
+               registration: "Registration | None" = None) -> tuple[np.ndarray, np.ndarray]:
+    """Return (ir, visible) in the pixels of the camera named by ``resize_to``.
 
-    Aspect ratios are not preserved when they differ: the cameras are assumed registered
-    (same field of view), which is what pixel-level fusion requires anyway.
+    Without ``registration`` the other image is resized, so different aspect ratios are
+    stretched (the cameras are assumed to share a field of view); with it, the other image
+    is warped by the homography.
     """
     if resize_to not in RESIZE_POLICIES:
         raise ValueError(f"resize_to must be one of {RESIZE_POLICIES}, got {resize_to!r}")
+    if registration is not None:
+        return registration.warp(ir, visible, resize_to)
     if ir.shape[:2] == visible.shape[:2]:
         return ir, visible
     if resize_to == "visible":
@@ -34,3 +46,17 @@ def _resize(image: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     shrinking = image.shape[0] > height or image.shape[1] > width
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
+def aspect_mismatch(ir_shape: tuple[int, ...], visible_shape: tuple[int, ...]) -> str | None:
+    """A sentence naming both sizes when their aspect ratios differ by more than
+    :data:`ASPECT_TOLERANCE` (resizing would stretch one camera's scene), else None."""
+    ir_ratio = ir_shape[1] / ir_shape[0]
+    vis_ratio = visible_shape[1] / visible_shape[0]
+    if abs(ir_ratio / vis_ratio - 1.0) <= ASPECT_TOLERANCE:
+        return None
+    return (
+        f"IR {ir_shape[1]}x{ir_shape[0]} (aspect {ir_ratio:.2f}) and visible {visible_shape[1]}x{visible_shape[0]} "
+        f"(aspect {vis_ratio:.2f}) differ in aspect ratio: resizing stretches the scene; set the `registration` "
+        "parameter to a homography (tsjnet-register estimates one from matched points)"
+    )

@@ -1,17 +1,20 @@
 """Turning a synchronised pair of decoded camera images into the backend's input.
 
 The fusion node and the offline bag tools both need this step, so that a pair is fused
-the same way live and offline: IR to a single channel (16-bit kept; the backend scales
-it), visible to RGB (or mono), a visible image wider than 8 bit down to its top 8 bits,
-then both resized to one camera's size.
+the same way live and offline: IR to a single channel (16-bit and float kept; the
+backend scales them by their value range), visible to RGB (or mono), a visible image
+wider than 8 bit (16-bit, float) scaled to 8 bit by its value range (automatic gain or a
+fixed range), then both resized to one camera's size.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tsjnet_ros.core.image_encoding import ImageFormatError, to_mono, to_rgb8
+from tsjnet_ros.core.color import RangeScaler, unit_to_uint8
+from tsjnet_ros.core.image_encoding import MONO_ENCODINGS, ImageFormatError, to_mono, to_rgb
 from tsjnet_ros.core.pair_alignment import align_pair
+from tsjnet_ros.core.registration import Registration
 
 MIN_IMAGE_SIDE = 16  # smaller images cannot carry a meaningful pair
 
@@ -20,7 +23,7 @@ def check_image_size(array: np.ndarray) -> None:
     """Raise :class:`ImageFormatError` for an image too small to fuse."""
     height, width = array.shape[:2]
     if min(height, width) < MIN_IMAGE_SIDE:
-        raise ImageFormatError(f"image {width}x{height} is smaller than {MIN_IMAGE_SIDE} pixels")
+        raise ImageFormatError(f"image {width}x{height} is smaller than {MIN_IMAGE_SIDE} pixels", "too small")
 
 
 def prepare_pair(
@@ -29,14 +32,19 @@ def prepare_pair(
     vis_array: np.ndarray,
     vis_encoding: str,
     resize_to: str = "visible",
+    visible_scaler: RangeScaler | None = None,
+    registration: Registration | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(ir, visible) ready for ``backend.fuse``.
 
-    IR comes back HxW uint8 or uint16; visible HxWx3 uint8 RGB, or HxW uint8 for a mono
-    camera; both at the size of the camera named by ``resize_to``.
+    IR comes back HxW uint8, uint16 or float32; visible HxWx3 uint8 RGB, or HxW uint8 for a
+    mono camera; both at the size of the camera named by ``resize_to``. ``visible_scaler``
+    maps a visible image wider than 8 bit to [0, 1] (keep one per stream so its automatic
+    gain is smoothed over frames; None: this frame's percentiles). ``registration`` warps
+    instead of resizing (see :func:`~tsjnet_ros.core.pair_alignment.align_pair`).
     """
     ir_mono = to_mono(ir_array, ir_encoding)
-    vis = to_mono(vis_array, vis_encoding) if vis_array.ndim == 2 else to_rgb8(vis_array, vis_encoding)
-    if vis.dtype != np.uint8:  # 16-bit or float visible camera: keep the top 8 bits
-        vis = (vis >> 8).astype(np.uint8)
-    return align_pair(ir_mono, vis, resize_to)
+    vis = to_mono(vis_array, vis_encoding) if vis_encoding in MONO_ENCODINGS else to_rgb(vis_array, vis_encoding)
+    if vis.dtype != np.uint8:
+        vis = unit_to_uint8((visible_scaler or RangeScaler(momentum=0.0))(vis))
+    return align_pair(ir_mono, vis, resize_to, registration)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tsjnet_ros.core.color import luminance_and_chroma, merge_luminance
+from tsjnet_ros.core.color import InfraredScaler, luminance_and_chroma, merge_luminance
 from tsjnet_ros.core.cpu_threads import choose_cpu_threads
 from tsjnet_ros.core.fusion.backend import Detection
 from tsjnet_ros.core.model.checkpoint import FusionBuilder, Normalization, load_checkpoint
@@ -141,7 +141,7 @@ class FusionPipeline:
         device: str | torch.device = "auto", precision: str = "fp32", compile: bool = False,
         score_threshold: float = 0.3, nms_iou: float = 0.6, max_detections: int = 100,
         warmup: bool = True, warmup_size: tuple[int, int] | None = None,
-        optimize: bool = True, cpu_threads: int = 0,
+        optimize: bool = True, cpu_threads: int = 0, ir_scaler: InfraredScaler | None = None,
     ) -> None:
         if not isinstance(system, TSJNetSystem):
             raise TypeError(f"system must be a TSJNetSystem, got {type(system).__name__}")
@@ -166,7 +166,8 @@ class FusionPipeline:
             self.system = _inference_copy(self.system)
         self._forward = torch.compile(self.system) if compile else self.system
         self.compiled = bool(compile)
-        self._ir_scaler = self.normalization.make_ir_scaler()
+        # a caller's scaler (a known camera range) replaces the checkpoint's IR settings
+        self._ir_scaler = ir_scaler or self.normalization.make_ir_scaler()
         if self.device.type == "cuda":
             where = f"CUDA device {self.device} ({torch.cuda.get_device_name(self.device)})"
         else:

@@ -6,8 +6,9 @@ queued images, *cleanup* releases the model (and GPU memory). With ``autostart``
 default) it configures and activates itself at start-up; a failed configure (missing or
 corrupt checkpoint) leaves it unconfigured with the reason in the log and diagnostics.
 
-Subscriptions: ``ir/image``, ``visible/image`` (remappable). Publications, all with the
-visible image's header: ``fused/image`` (mono8), ``detections``
+Subscriptions: ``ir/image``, ``visible/image`` (remappable; ``<camera>/image/compressed``
+with the ``compressed`` transport). Publications, all in the pixels and with the header of
+the camera named by ``resize_to`` (the visible one by default): ``fused/image`` (mono8), ``detections``
 (vision_msgs/Detection2DArray) and ``segmentation/image`` (mono8 class ids) always;
 ``fused/image_color`` (bgr8), ``segmentation/color`` (rgb8), ``fused/frame``
 (tsjnet_msgs/FusedFrame) only while someone subscribes; ``label_info`` and
@@ -36,21 +37,29 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from rclpy.event_handler import SubscriptionEventCallbacks
+from rclpy.qos import DurabilityPolicy, QoSPolicyKind, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
 from tsjnet_msgs.msg import FusedFrame, FusionStatus
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from tsjnet_ros.core.cause_log import CauseLog
+from tsjnet_ros.core.color import RangeScaler
+from tsjnet_ros.core.compressed_image import compressed_to_array
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, swap_red_blue
 from tsjnet_ros.core.inference_thread import InferenceThread
 from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.overlay import colorize_segmentation
+from tsjnet_ros.core.pair_alignment import aspect_mismatch
 from tsjnet_ros.core.pair_preparation import check_image_size, prepare_pair
+from tsjnet_ros.core.registration import Registration
 from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.core.sync import create_synchronizer
+from tsjnet_ros.core.sync.pairing_health import PairingMonitor, PairingProblem
 from tsjnet_ros.nodes.fusion_parameters import FUSION_PARAMETERS, validate
-from tsjnet_ros.nodes.messages import image_message, stamp_to_ns
+from tsjnet_ros.nodes.messages import image_message, ns_to_stamp, stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
 from tsjnet_ros.nodes.result_messages import detections_message, keep_classes, label_info_message
 from tsjnet_ros.nodes.spin import spin_node
@@ -106,7 +115,12 @@ class FusionNode(LifecycleNode):
         self._frame_ids: list[str | None] = [None, None]
         self._warned_frame_mismatch = False
         self._skipped_reported = 0  # skipped count at the previous FusedFrame
-        self._sync_reported = {"out_of_order": 0, "resets": 0}
+        self._refusals = CauseLog(period=5.0)  # one log line per refusal cause and camera
+        self._monitor: PairingMonitor | None = None
+        self._problems: list[PairingProblem] = []  # pairing causes active at the last check
+        self._registration: Registration | None = None
+        self._visible_scaler = RangeScaler()
+        self._warned_aspect = False
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self._inference: InferenceThread | None = None  # the one thread that touches the model
@@ -153,6 +167,8 @@ class FusionNode(LifecycleNode):
         except Exception as exc:  # missing/corrupt checkpoint, bad QoS, ...: say why, stay unconfigured
             return self._configure_failed(f"{type(exc).__name__}: {exc}")
         self._sync = create_synchronizer(self.param("sync_policy"), queue_size=self.param("queue_size"), slop=self.param("slop"))
+        self._registration = Registration.load(self.param("registration")) if self.param("registration") else None
+        self._visible_scaler = _range_scaler(self.param("visible_range")) or RangeScaler()
         def create(msg_type: Any, topic: str, qos: Any) -> Any:
             return self.create_lifecycle_publisher(msg_type, topic, qos, event_callbacks=quiet_publisher_events())
 
@@ -181,9 +197,11 @@ class FusionNode(LifecycleNode):
 
     def _create_backend(self) -> Any:
         name = self.param("fusion_backend")
+        scaler = _range_scaler(self.param("ir_range"))
+        extra = {"ir_scaler": scaler} if scaler is not None else {}
         if name != "tsjnet":
             self.device = "cpu"
-            return create_backend(name)
+            return create_backend(name, **extra)
         from tsjnet_ros.core.pipeline import resolve_device  # torch only for the neural backend
 
         device = self.param("device")
@@ -199,15 +217,22 @@ class FusionNode(LifecycleNode):
             "tsjnet", checkpoint=self.param("checkpoint"), device=self.device, precision=self.param("precision"),
             compile=self.param("compile"), cpu_threads=self.param("cpu_threads"),
             score_threshold=self.param("score_threshold"),
-            nms_iou=self.param("nms_iou"), max_detections=self.param("max_detections"),
+            nms_iou=self.param("nms_iou"), max_detections=self.param("max_detections"), **extra,
         )
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         result = super().on_activate(state)  # activates the lifecycle publishers
         in_qos = qos_from_string(self.param("input_qos"))
+        inputs = [self._input(name) for name in ("ir", "visible")]
+        topics = tuple(self.resolve_topic_name(topic) for _, topic in inputs)
+        with self._lock:
+            queue = self.param("queue_size") if self.param("sync_policy") == "approximate" else None
+            self._monitor = PairingMonitor(self.param("slop"), queue, self.param("stream_timeout"), topics)
+            self._monitor.start(time.monotonic())
         self._subs = [
-            self.create_subscription(Image, "ir/image", lambda m: self._on_image(IR, m), in_qos),
-            self.create_subscription(Image, "visible/image", lambda m: self._on_image(VISIBLE, m), in_qos),
+            self.create_subscription(msg_type, topic, lambda m, s=stream: self._on_image(s, m), in_qos,
+                                     event_callbacks=self._input_events(stream))
+            for stream, (msg_type, topic) in enumerate(inputs)
         ]
         self._inference.set_handler(self._fuse_pair)
         timeout = self.param("stream_timeout")
@@ -216,10 +241,29 @@ class FusionNode(LifecycleNode):
         self._publish_label_info()
         self.state = "active"
         self.get_logger().info(
-            f"active: fusing {self.resolve_topic_name('ir/image')} + {self.resolve_topic_name('visible/image')} "
+            f"active: fusing {topics[0]} + {topics[1]} "
             f"with '{self._backend.name}', sync {self.param('sync_policy')} (slop {self.param('slop') * 1000:.0f} ms)"
         )
         return result
+
+    def _input(self, name: str) -> tuple[Any, str]:
+        """(message type, topic) of one camera: ``<name>/image`` raw, or image_transport's
+        ``<name>/image/compressed`` for the compressed transport."""
+        if self.param(f"{name}_transport") == "compressed":
+            return CompressedImage, f"{name}/image/compressed"
+        return Image, f"{name}/image"
+
+    def _input_events(self, stream: int) -> SubscriptionEventCallbacks:
+        """QoS mismatches, wrong message types and transport losses feed the pairing monitor."""
+        def incompatible_qos(info: Any) -> None:
+            with self._lock:
+                self._monitor.note_incompatible(stream, qos_policy=QoSPolicyKind(info.last_policy_kind).name)
+
+        def message_lost(info: Any) -> None:
+            with self._lock:
+                self._monitor.note_lost(stream, int(info.total_count_change), time.monotonic())
+
+        return SubscriptionEventCallbacks(incompatible_qos=incompatible_qos, message_lost=message_lost)
 
     def _publish_label_info(self) -> None:
         header = _now_header(self)
@@ -247,6 +291,7 @@ class FusionNode(LifecycleNode):
         with self._lock:
             if self._sync is not None:
                 self._sync.reset()
+            self._problems = []
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
@@ -289,18 +334,27 @@ class FusionNode(LifecycleNode):
         self.counters.received[stream] += 1
         self._rates[stream].tick(now)
         try:
-            array = image_to_array(msg)
+            if isinstance(msg, CompressedImage):
+                array, encoding = compressed_to_array(msg)
+            else:
+                array, encoding = image_to_array(msg), msg.encoding
             check_image_size(array)
         except ImageFormatError as exc:
             self.counters.invalid[stream] += 1
-            self.get_logger().error(
-                f"invalid {name} image ({self.counters.invalid[stream]} so far): {exc}", throttle_duration_sec=5.0
-            )
+            key = (stream, exc.cause)
+            if self._refusals.due(key, now):
+                self.get_logger().error(
+                    f"invalid {name} image ({self._refusals.count(key)} with this problem, "
+                    f"{self.counters.invalid[stream]} invalid in all): {exc}"
+                )
             return
         self._check_frame_id(stream, msg.header.frame_id)
+        header = msg.header
         with self._lock:
-            pairs = self._sync.add(stream, stamp_to_ns(msg.header.stamp), DecodedImage(array, msg.encoding, msg.header, now))
-            self._report_sync_problems(name)
+            stamp = self._monitor.observe(stream, stamp_to_ns(header.stamp), now, self.get_clock().now().nanoseconds)
+            if stamp != stamp_to_ns(header.stamp):  # unstamped driver: outputs carry the arrival time
+                header = Header(stamp=ns_to_stamp(stamp), frame_id=header.frame_id)
+            pairs = self._sync.add(stream, stamp, DecodedImage(array, encoding, header, now))
             for pair in pairs:
                 self.counters.pairs += 1
                 if self._inference.offer(pair):
@@ -309,18 +363,6 @@ class FusionNode(LifecycleNode):
             # Hand the GIL to the inference thread now; otherwise it waits for the executor
             # to rebuild its wait set in Python (~0.5 ms on the critical path).
             time.sleep(0)
-
-    def _report_sync_problems(self, name: str) -> None:
-        stats = self._sync.stats
-        out_of_order = sum(stats.out_of_order)
-        if out_of_order > self._sync_reported["out_of_order"]:
-            self._sync_reported["out_of_order"] = out_of_order
-            self.get_logger().warning(
-                f"{name} stamp went backwards; message ignored ({out_of_order} so far)", throttle_duration_sec=5.0
-            )
-        if stats.resets > self._sync_reported["resets"]:
-            self._sync_reported["resets"] = stats.resets
-            self.get_logger().warning(f"{name} stamps jumped back more than 1 s; synchroniser reset")
 
     def _check_frame_id(self, stream: int, frame_id: str) -> None:
         self._frame_ids[stream] = frame_id
@@ -333,19 +375,31 @@ class FusionNode(LifecycleNode):
             )
 
     def _on_watchdog(self) -> None:
+        """Name every cause of missing or wrong pairs; log each once when it becomes active."""
         now = time.monotonic()
-        timeout = self.param("stream_timeout")
-        last = [r.last() for r in self._rates]
-        for stream in (IR, VISIBLE):
-            other = 1 - stream
-            silent_for = now - max(last[stream] or 0.0, self._started)
-            if silent_for > timeout and last[other] is not None and now - last[other] < timeout:
-                self.counters.silent_stream[stream] += 1
-                self.get_logger().warning(
-                    f"no {STREAM_NAMES[stream]} images for {silent_for:.1f} s while {STREAM_NAMES[other]} "
-                    "images arrive; nothing can be fused",
-                    throttle_duration_sec=10.0,
-                )
+        publishers = tuple(sub.get_publisher_count() for sub in self._subs) if len(self._subs) == 2 else None
+        offered = [self._offered_type(sub) for sub in self._subs]
+        with self._lock:
+            for stream, (offer, expected) in enumerate(offered):
+                self._monitor.note_incompatible(stream, offered_type=offer, expected_type=expected)
+            self._monitor.timeout = self.param("stream_timeout")
+            problems = self._monitor.problems(now, self._sync.stats, publishers)
+        active = {p.cause for p in self._problems}
+        for problem in problems:
+            if problem.cause in ("no_ir", "no_visible"):
+                self.counters.silent_stream[IR if problem.cause == "no_ir" else VISIBLE] += 1
+            if problem.cause not in active:
+                self.get_logger().warning(problem.message)
+        self._problems = problems
+
+    def _offered_type(self, sub: Any) -> tuple[str, str]:
+        """(a message type published on ``sub``'s topic other than the subscribed one, or "";
+        the subscribed type), both as 'pkg/msg/Name'."""
+        expected = f"{sub.msg_type.__module__.split('.')[0]}/msg/{sub.msg_type.__name__}"
+        for info in self.get_publishers_info_by_topic(sub.topic_name):
+            if info.topic_type != expected:
+                return info.topic_type, expected
+        return "", expected
 
     # -- inference thread ------------------------------------------------------------
     def _fuse_pair(self, pair: tuple[DecodedImage, DecodedImage]) -> None:
@@ -357,10 +411,17 @@ class FusionNode(LifecycleNode):
 
     def _fuse_and_publish(self, ir: DecodedImage, visible: DecodedImage) -> None:
         start = time.monotonic()
-        ir_img, vis_img = prepare_pair(ir.array, ir.encoding, visible.array, visible.encoding, self.param("resize_to"))
+        resize_to = self.param("resize_to")
+        if self._registration is None and not self._warned_aspect:
+            stretch = aspect_mismatch(ir.array.shape, visible.array.shape)
+            if stretch:
+                self._warned_aspect = True
+                self.get_logger().warning(stretch)
+        ir_img, vis_img = prepare_pair(ir.array, ir.encoding, visible.array, visible.encoding, resize_to,
+                                       self._visible_scaler, self._registration)
         result = self._backend.fuse(ir_img, vis_img)
         inference_ms = (time.monotonic() - start) * 1000.0
-        header = visible.header
+        header = visible.header if resize_to == "visible" else ir.header  # outputs are in this camera's pixels
         detections = keep_classes(result.detections, self.param("classes"))
         pubs, on = self._pubs, self._output_on
         wanted = lambda name: on(name) and pubs[name].get_subscription_count() > 0  # noqa: E731
@@ -380,7 +441,7 @@ class FusionNode(LifecycleNode):
             color_msg = image_message(swap_red_blue(result.fused_color), "bgr8", header)
             if wanted("fused_color"):
                 pubs["fused_color"].publish(color_msg)
-        offset_ms = (stamp_to_ns(ir.header.stamp) - stamp_to_ns(header.stamp)) / 1e6
+        offset_ms = (stamp_to_ns(ir.header.stamp) - stamp_to_ns(visible.header.stamp)) / 1e6
         latency_ms = (time.monotonic() - max(ir.received, visible.received)) * 1000.0
         if wanted("frame"):
             frame = FusedFrame(
@@ -414,7 +475,7 @@ class FusionNode(LifecycleNode):
             output_rate=self._out_rate.rate(now),
             mean_inference_time=self.inference_ms.summary().get("mean", 0.0),
             mean_latency=self.latency_ms.summary().get("mean", 0.0),
-            mean_pair_offset=self.pair_offset_ms.summary().get("mean", 0.0) / 1000.0,
+            mean_abs_pair_offset=self.pair_offset_ms.summary().get("mean", 0.0) / 1000.0,
             pairs_fused=c.fused, pairs_skipped=c.skipped,
             unpaired_images=sum(self._sync.stats.dropped) if self._sync else 0,
             message=self._diagnostic_level()[1],
@@ -428,6 +489,8 @@ class FusionNode(LifecycleNode):
             return DiagnosticStatus.ERROR, f"unconfigured{why}"
         if self.state != "active":
             return DiagnosticStatus.OK, self.state
+        if self._problems:
+            return DiagnosticStatus.WARN, "; ".join(p.message for p in self._problems)
         if c.fused == 0 and max(r.rate(now) for r in self._rates) > 0:
             return DiagnosticStatus.WARN, "images arrive but nothing fused yet"
         if c.errors or sum(c.invalid):
@@ -457,11 +520,15 @@ class FusionNode(LifecycleNode):
             "invalid ir": c.invalid[IR],
             "invalid visible": c.invalid[VISIBLE],
             "unpaired dropped": sum(sync_stats.dropped) if sync_stats else 0,
+            "queue overflows": sum(sync_stats.overflow) if sync_stats else 0,
             "out of order": sum(sync_stats.out_of_order) if sync_stats else 0,
             "errors": c.errors,
             "ir silent warnings": c.silent_stream[IR],
             "visible silent warnings": c.silent_stream[VISIBLE],
+            "pairing problems": ", ".join(p.cause for p in self._problems) or "none",
         }
+        for problem in self._problems:
+            values.update(problem.values)
         status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
         msg = DiagnosticArray()
         msg.header.stamp = self.get_clock().now().to_msg()
@@ -476,6 +543,12 @@ class FusionNode(LifecycleNode):
         self._stop_input()
         self._release()
         super().destroy_node()
+
+
+def _range_scaler(value_range: Any) -> RangeScaler | None:
+    """A fixed-range scaler for a ``[low, high]`` parameter; None for [0, 0] (automatic gain)."""
+    low, high = (float(v) for v in value_range)
+    return RangeScaler.fixed((low, high)) if (low, high) != (0.0, 0.0) else None
 
 
 def _free_model_memory() -> None:

@@ -15,6 +15,7 @@ from tsjnet_ros.core.fusion import available_backends
 from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES
 from tsjnet_ros.core.sync import POLICIES
 
+TRANSPORTS = ("raw", "compressed")
 OUTPUTS = ("fused", "fused_color", "detections", "segmentation", "segmentation_color", "frame", "status")
 
 
@@ -53,7 +54,16 @@ FUSION_PARAMETERS: dict[str, Spec] = {
     "queue_size": Spec(10, "messages kept per camera while pairing", int_range=(1, 1000)),
     "input_qos": Spec("SENSOR_DATA", "camera subscription QoS, PRESET[:DEPTH]"),
     "output_qos": Spec("DEFAULT", "output QoS, PRESET[:DEPTH]"),
-    "resize_to": Spec("visible", "camera whose size the pair is resized to", choices=RESIZE_POLICIES),
+    "resize_to": Spec("visible", "camera whose pixels, size and header the outputs use", choices=RESIZE_POLICIES),
+    "registration": Spec("", "YAML with the IR-to-visible homography (tsjnet-register); '' = resize only"),
+    "ir_range": Spec([0.0, 0.0], "fixed IR value range [low, high] in camera units (counts, degC, K); "
+                     "[0, 0] = automatic gain"),
+    "visible_range": Spec([0.0, 0.0], "fixed range [low, high] of a visible camera wider than 8 bit; "
+                          "[0, 0] = automatic gain"),
+    "ir_transport": Spec("raw", "IR input: raw (sensor_msgs/Image) or compressed (CompressedImage on <topic>/compressed)",
+                         choices=TRANSPORTS),
+    "visible_transport": Spec("raw", "visible input: raw or compressed (CompressedImage on <topic>/compressed)",
+                              choices=TRANSPORTS),
     "score_threshold": Spec(0.3, "lowest detection score published", read_only=False, float_range=(0.0, 1.0)),
     "nms_iou": Spec(0.6, "IoU above which overlapping detections are suppressed", read_only=False, float_range=(0.0, 1.0)),
     "max_detections": Spec(100, "most detections per frame", read_only=False, int_range=(1, 1000)),
@@ -71,6 +81,17 @@ def validate(name: str, value: Any) -> str | None:
         return None
     if spec.choices and value not in spec.choices:
         return f"{name} must be one of {', '.join(spec.choices)}, got {value!r}"
+    if name in ("ir_range", "visible_range"):
+        values = list(value)
+        if len(values) != 2 or (any(values) and not values[1] > values[0]):
+            return f"{name} must be [low, high] with high > low, or [0, 0] for automatic gain, got {values}"
+    if name == "registration" and value:
+        from tsjnet_ros.core.registration import Registration
+
+        try:
+            Registration.load(value)
+        except (OSError, ValueError) as exc:
+            return f"registration: {exc}"
     if name == "outputs":
         unknown = [v for v in value if v and v not in OUTPUTS]
         if unknown:

@@ -7,6 +7,10 @@ synchronisation, as in the node. At the end of the bag one pair may still wait f
 message that would prove it optimal; two sentinel stamps one second later complete it,
 so the last pair is not lost (counted in ``flushed_pairs``).
 
+Every reason that images go unpaired or pair wrongly (zero stamps, which are replaced by
+the log time as the node replaces them by the arrival time; camera clocks apart; a queue
+too short; frames missing) is listed in the account's problems, named as the node names it.
+
 Ground truth (boxes, class maps) is matched by the visible image's stamp. A pair is
 released once the bag has moved ``gt_wait`` seconds of log time past it, so ground truth
 logged a little after its image is still found.
@@ -27,11 +31,14 @@ from tsjnet_ros.core.bag.reader import BagReader, RawMessage
 from tsjnet_ros.core.bag.settings import PipelineSettings
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
+from tsjnet_ros.core.compressed_image import compressed_to_array
 from tsjnet_ros.core.image_encoding import ImageFormatError
 from tsjnet_ros.core.pair_preparation import check_image_size
 from tsjnet_ros.core.sync import SyncStats, create_synchronizer
+from tsjnet_ros.core.sync.pairing_health import PairingMonitor
 
 IR, VISIBLE = 0, 1
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 STREAMS = ("ir", "visible")
 FLUSH_AFTER_NS = 1_000_000_000
 _DECODE_ERRORS = (ImageFormatError, ValueError, TypeError, IndexError, AssertionError, KeyError)
@@ -90,8 +97,9 @@ class PairStream:
 
     def __init__(self, reader: BagReader, topics: InputTopics, settings: PipelineSettings,
                  decode: bool = True, gt_wait: float = 0.5, segmentation: bool = True, prefetch: int = 0) -> None:
-        reader.require(topics.ir, IMAGE)
-        reader.require(topics.visible, IMAGE)
+        for topic in (topics.ir, topics.visible):  # raw, or image_transport's compressed images
+            if reader.topics.get(topic) is None or reader.topics[topic].msgtype != COMPRESSED_IMAGE:
+                reader.require(topic, IMAGE)
         self.reader, self.topics, self.settings, self.decode = reader, topics, settings, decode
         self.read_segmentation = segmentation
         self.prefetch = prefetch
@@ -107,6 +115,9 @@ class PairStream:
         self._gt_boxes: dict[int, BoxSet] = {}
         self._gt_seg: dict[int, np.ndarray | None] = {}
         self._stamps: dict[str, list[int]] = {"ir": [], "visible": []}
+        queue = settings.queue_size if settings.sync_policy == "approximate" else None
+        self.monitor = PairingMonitor(settings.slop, queue, timeout=float("inf"), topics=(topics.ir, topics.visible))
+        self._last_log_ns = 0
 
     def estimated_pairs(self) -> int:
         """Pairs to expect from the bag's message counts (for progress bars)."""
@@ -149,7 +160,10 @@ class PairStream:
         self.account.messages[name] += 1
         try:
             decoded = self.reader.deserialize(message)
-            array = image_array(decoded)
+            if message.msgtype == COMPRESSED_IMAGE:
+                array, encoding = compressed_to_array(decoded)
+            else:
+                array, encoding = image_array(decoded), decoded.encoding
             check_image_size(array)
         except _DECODE_ERRORS as exc:
             self.account.invalid[name] += 1
@@ -157,9 +171,10 @@ class PairStream:
                 BagProblem("invalid_image", f"{exc}; image skipped", message.topic, message.index, message.log_time_ns)
             )
             return None
-        stamp = stamp_ns(decoded.header)
+        self._last_log_ns = max(self._last_log_ns, message.log_time_ns)
+        stamp = self.monitor.observe(stream, stamp_ns(decoded.header), message.log_time_ns / 1e9, message.log_time_ns)
         self._stamps[name].append(stamp)
-        return CameraImage(message.index, stamp, message.log_time_ns, decoded.header.frame_id, decoded.encoding,
+        return CameraImage(message.index, stamp, message.log_time_ns, decoded.header.frame_id, encoding,
                            array if self.decode else None)
 
     def _ground_truth(self, message: RawMessage) -> None:
@@ -196,16 +211,14 @@ class PairStream:
         account.stamp_range = {k: ((min(v), max(v)) if v else None) for k, v in self._stamps.items()}
         for name in STREAMS:
             account.unpaired[name] = account.messages[name] - account.invalid[name] - account.pairs
-        if sum(stats.out_of_order):
-            account.problems.append(BagProblem(
-                "out_of_order",
-                f"{stats.out_of_order[IR]} IR and {stats.out_of_order[VISIBLE]} visible images had a stamp older than "
-                "the previous one on their topic and were ignored, as the node ignores them",
-            ))
+        for problem in self.monitor.problems(self._last_log_ns / 1e9, stats):
+            account.problems.append(BagProblem(problem.cause, problem.message))
         account.complete = True
         if account.pairs == 0:
             damage = "; ".join(str(p) for p in self.reader.problems)
-            raise BagError(_no_pairs_message(self.topics, account, self.settings) + (f"; the bag is damaged: {damage}" if damage else ""))
+            causes = "".join(f"; {p.detail}" for p in account.problems)
+            raise BagError(_no_pairs_message(self.topics, account, self.settings) + causes
+                           + (f"; the bag is damaged: {damage}" if damage else ""))
 
 
 def _no_pairs_message(topics: InputTopics, account: PairAccount, settings: PipelineSettings) -> str:

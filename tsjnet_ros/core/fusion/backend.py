@@ -42,7 +42,8 @@ class FusionResult:
 class FusionBackend(Protocol):
     """Fuses one registered IR/visible pair of equal size.
 
-    ``ir`` is HxW uint8 or uint16; ``visible`` is HxW uint8 or HxWx3 uint8 RGB.
+    ``ir`` is HxW uint8, uint16 or float32 (scaled by its value range); ``visible`` is HxW
+    uint8 or HxWx3 uint8 RGB.
     """
 
     name: str

@@ -84,6 +84,7 @@ class ApproximateTimeSynchronizer(SyncPolicy):
             self._recover_all()
             queue.popleft()
             self.stats.dropped[stream] += 1
+            self.stats.overflow[stream] += 1
             self._has_dropped[stream] = True
             if self._pivot is not None:
                 self._candidate = None

@@ -13,7 +13,8 @@ class SyncStats:
     """Counters per stream (index = stream) plus sets emitted.
 
     ``dropped`` counts messages that left the synchroniser without being used in a set
-    (queue overflow, unmatched, superseded or stale); ``out_of_order`` counts messages
+    (queue overflow, unmatched, superseded or stale), ``overflow`` the part of them pushed
+    out of a full queue; ``out_of_order`` counts messages
     refused because their stamp went backwards on their own stream; ``resets`` counts
     large backward jumps treated as a clock reset (e.g. a bag restarting).
     """
@@ -21,12 +22,13 @@ class SyncStats:
     received: list[int]
     dropped: list[int]
     out_of_order: list[int]
+    overflow: list[int] = field(default_factory=lambda: [0, 0])
     emitted: int = 0
     resets: int = 0
 
     @classmethod
     def for_streams(cls, n: int) -> "SyncStats":
-        return cls(received=[0] * n, dropped=[0] * n, out_of_order=[0] * n)
+        return cls(received=[0] * n, dropped=[0] * n, out_of_order=[0] * n, overflow=[0] * n)
 
 
 @dataclass(frozen=True)
