@@ -15,6 +15,7 @@ from torch import nn
 
 CLASS = 1  # class id the square is reported as
 SQUARE_SCORE, OBJECTNESS = 0.8, 0.9
+CANDIDATES = 64
 
 
 def export(module: nn.Module, example: torch.Tensor, path: Path, output_names: list[str],
@@ -49,8 +50,9 @@ def bright_box(x: torch.Tensor) -> torch.Tensor:
 
 
 class SquareDetector(nn.Module):
-    """Three candidates: the square (class CLASS, score 0.8), a shifted copy of it with a
-    lower score (NMS must drop it) and a far box below any threshold (score 0.01)."""
+    """Candidates: the square (class CLASS, score 0.8), a shifted copy of it with a lower
+    score (NMS must drop it), a far box below any threshold (score 0.01), then empty ones
+    up to ``CANDIDATES`` (real exports have thousands, the longer axis tells the layout)."""
 
     def __init__(self, layout: str, num_classes: int = 3) -> None:
         super().__init__()
@@ -65,17 +67,19 @@ class SquareDetector(nn.Module):
         box = bright_box(x)
         copy = box + torch.tensor([[2.0, 2.0, 2.0, 2.0]])
         far = torch.tensor([[0.0, 0.0, 8.0, 8.0]]) + box * 0
-        boxes = torch.stack([box, copy, far], dim=1)  # (1, 3, 4) x1y1x2y2
+        empty = torch.zeros(1, CANDIDATES - 3, 4) + box[:, None] * 0
+        boxes = torch.cat([torch.stack([box, copy, far], dim=1), empty], dim=1)  # (1, N, 4) x1y1x2y2
         if self.layout == "nms":
-            scores = torch.tensor([[SQUARE_SCORE, 0.5, 0.01]]) + box[:, :1] * 0
-            labels = torch.tensor([[CLASS, CLASS, 0]], dtype=torch.int64)
+            scores = torch.tensor([[SQUARE_SCORE, 0.5, 0.01] + [0.0] * (CANDIDATES - 3)]) + box[:, :1] * 0
+            labels = torch.tensor([[CLASS, CLASS, 0] + [0] * (CANDIDATES - 3)], dtype=torch.int64)
             return boxes, scores, labels
         cxcywh = torch.cat([(boxes[..., :2] + boxes[..., 2:]) / 2, boxes[..., 2:] - boxes[..., :2]], dim=-1)
-        cls = torch.cat([self._scores(SQUARE_SCORE, x), self._scores(0.6, x), self._scores(0.01, x)], dim=0)[None]
+        cls = torch.cat([self._scores(SQUARE_SCORE, x), self._scores(0.6, x), self._scores(0.01, x),
+                         torch.zeros(CANDIDATES - 3, self.num_classes)], dim=0)[None]
         if self.layout == "yolov8":
-            return torch.cat([cxcywh, cls], dim=-1).transpose(1, 2)  # (1, 4 + C, 3)
-        objectness = torch.full((1, 3, 1), OBJECTNESS) + box[:, None, :1] * 0
-        return torch.cat([cxcywh, objectness, cls], dim=-1)  # (1, 3, 5 + C)
+            return torch.cat([cxcywh, cls], dim=-1).transpose(1, 2)  # (1, 4 + C, N)
+        objectness = torch.full((1, CANDIDATES, 1), OBJECTNESS) + box[:, None, :1] * 0
+        return torch.cat([cxcywh, objectness, cls], dim=-1)  # (1, N, 5 + C)
 
 
 class SquareSegmenter(nn.Module):

@@ -64,6 +64,6 @@ def test_rejects_bad_sizes_and_wrong_images():
 
 
 def test_scale_up_is_the_default_and_can_be_turned_off():
-    assert Letterbox.fit((470, 630), (480, 640)).resized_size == (477, 640)  # 470 * 640 / 630 = 477.5 rounded
+    assert Letterbox.fit((470, 630), (480, 640)).resized_size == (477, 640)  # 470 * 640 / 630 = 477.46, rounded
     assert Letterbox.fit((470, 630), (480, 640), scale_up=False).resized_size == (470, 630)
     assert Letterbox.fit((960, 1280), (480, 640), scale_up=False).resized_size == (480, 640)  # shrinking still allowed
