@@ -20,7 +20,6 @@ import cv2
 import numpy as np
 
 from tsjnet_ros.core.cpu_threads import choose_cpu_threads
-from tsjnet_ros.core.model.padding import padded_size
 from tsjnet_ros.core.perception.letterbox import Letterbox
 
 logger = logging.getLogger("tsjnet_ros")
@@ -142,6 +141,8 @@ class OnnxImageModel:
         """(h, w) the model runs at for a camera image of (H, W)."""
         if self.input_size is not None:
             return self.input_size
+        from tsjnet_ros.core.model.padding import padded_size  # torch: not needed to read the settings
+
         return padded_size(int(image_size[0]), int(image_size[1]), FREE_SIZE_MULTIPLE)
 
     def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
