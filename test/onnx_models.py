@@ -35,8 +35,8 @@ def export(module: nn.Module, example: torch.Tensor, path: Path, output_names: l
 
 
 def bright_box(x: torch.Tensor) -> torch.Tensor:
-    """(1, C, H, W) -> (1, 4) x1y1x2y2 around the pixels of channel 0 above 0.5."""
-    g = x[:, 0]
+    """(1, C, H, W) -> (1, 4) x1y1x2y2 around the pixels whose channel mean is above 0.5."""
+    g = x.mean(dim=1)
     mask = g > 0.5
     h, w = g.shape[-2], g.shape[-1]
     ys = torch.arange(h, dtype=torch.float32).view(1, h, 1).expand_as(g)
@@ -91,7 +91,7 @@ class SquareSegmenter(nn.Module):
         self.ids = ids
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        p = torch.nn.functional.avg_pool2d(x[:, :1], 4)
+        p = torch.nn.functional.avg_pool2d(x.mean(dim=1, keepdim=True), 4)
         logits = torch.cat([torch.zeros_like(p), 1.0 - (p - 114 / 255).abs() * 50, (p - 0.5) * 20], dim=1)
         return logits.argmax(dim=1) if self.ids else logits
 

@@ -175,3 +175,14 @@ def test_layout_refusals_name_the_shapes():
         resolve_layout([info("output0", [1, 84, 8400])], "nms")
     with pytest.raises(ValueError, match="must be one of"):
         resolve_layout([info("output0", [1, 84, 8400])], "ssd")
+
+
+def test_empty_inverted_and_padding_only_boxes_are_dropped(models):
+    detector = OnnxDetector(models["yolov8"], models["labels"], device="cpu")
+    # no bright pixel: the tiny model reports an inverted box (x2 < x1) with a high score
+    assert detector.detect(np.zeros((480, 640, 3), np.uint8)) == []
+    # a 1280x720 image fills rows 140..500 of the 640x640 input; a box in the grey band above
+    # maps to zero height in the camera image
+    from tsjnet_ros.core.perception.letterbox import Letterbox
+
+    assert Letterbox.fit((720, 1280), (640, 640)).boxes_to_source(np.array([[10, 20, 50, 100]]))[0][3] == 0

@@ -2,7 +2,8 @@
 
 YOLOv5 ``[N, 5 + C]``: score = objectness x best class score; YOLOv8/11 ``[4 + C, N]``:
 score = best class score (both as in the Ultralytics post-processing, one label per
-candidate). Then score threshold, the ``pre_nms_top_k`` best, class-wise NMS
+candidate). Then boxes that are empty, inverted or not finite are dropped, the score threshold
+applied, the ``pre_nms_top_k`` best kept, class-wise NMS
 (torchvision ``batched_nms``) and the ``max_detections`` best. NMS-ed outputs are only
 thresholded and cut to ``max_detections`` (their NMS ran inside the model).
 """
@@ -25,7 +26,8 @@ def _select(
     boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, score_threshold: float, nms_iou: float | None,
     max_detections: int, pre_nms_top_k: int = PRE_NMS_TOP_K,
 ) -> DecodedDetections:
-    keep = torch.nonzero(scores > score_threshold).squeeze(1)
+    valid = torch.isfinite(boxes).all(dim=1) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    keep = torch.nonzero((scores > score_threshold) & valid).squeeze(1)
     if keep.numel() > pre_nms_top_k:
         keep = keep[scores[keep].topk(pre_nms_top_k).indices]
     boxes, scores, labels = boxes[keep], scores[keep], labels[keep]

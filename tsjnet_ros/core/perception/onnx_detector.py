@@ -68,5 +68,6 @@ class OnnxDetector:
         outputs = self.model.run(tensor)
         decoded = decode_outputs(outputs, self.layout, self.score_threshold, self.nms_iou, self.max_detections)
         boxes = torch.from_numpy(letterbox.boxes_to_source(decoded.boxes.numpy()))
-        in_camera = DecodedDetections(boxes, decoded.scores, decoded.labels)
+        inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])  # not wholly in the padding
+        in_camera = DecodedDetections(boxes[inside], decoded.scores[inside], decoded.labels[inside])
         return to_detection_list(in_camera, self.class_names, letterbox.source_size, letterbox.source_size)

@@ -73,16 +73,13 @@ class TaskModelSettings:
         return "onnx" in (self.detector_backend, self.segmentation_backend)
 
 
-def with_task_models(
-    backend: FusionBackend, settings: TaskModelSettings, device: str = "auto", cpu_threads: int = 0,
-    score_threshold: float = 0.3, nms_iou: float = 0.6, max_detections: int = 100,
-) -> FusionBackend:
-    """``backend`` itself when both tasks stay ``tsjnet``; else a :class:`FusedImageModels`
-    running the ONNX detector/segmenter on its fused image. Raises ValueError naming the
-    task and the cause (missing file, unknown output layout, labels that do not match)."""
-    if not settings.uses_onnx:
-        return backend
-    from tsjnet_ros.core.perception.fused_image_models import FusedImageModels
+def build_task_models(
+    settings: TaskModelSettings, device: str = "auto", cpu_threads: int = 0, score_threshold: float = 0.3,
+    nms_iou: float = 0.6, max_detections: int = 100,
+) -> tuple[Any, Any]:
+    """(detector, segmenter) for the tasks set to ``onnx`` (None for the others). Raises
+    ValueError naming the task and the cause (missing file, unknown output layout, labels
+    that do not match the model)."""
     from tsjnet_ros.core.perception.onnx_detector import OnnxDetector
     from tsjnet_ros.core.perception.onnx_segmenter import OnnxSegmenter
 
@@ -104,4 +101,15 @@ def with_task_models(
             )
         except ValueError as exc:
             raise ValueError(f"segmenter {s.segmentation_model}: {exc}") from None
-    return FusedImageModels(backend, detector, segmenter)
+    return detector, segmenter
+
+
+def with_task_models(backend: FusionBackend, settings: TaskModelSettings, **model_kwargs: Any) -> FusionBackend:
+    """``backend`` itself when both tasks stay ``tsjnet``; else a :class:`FusedImageModels`
+    running the ONNX detector/segmenter on its fused image (``model_kwargs``: see
+    :func:`build_task_models`)."""
+    if not settings.uses_onnx:
+        return backend
+    from tsjnet_ros.core.perception.fused_image_models import FusedImageModels
+
+    return FusedImageModels(backend, *build_task_models(settings, **model_kwargs))
