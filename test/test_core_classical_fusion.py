@@ -102,3 +102,16 @@ def test_sixteen_bit_ir_and_errors():
         create_backend("average").fuse(np.zeros((10, 10), np.uint8), vis)
     with pytest.raises(TypeError, match="dtype"):
         create_backend("average").fuse(np.zeros((32, 32), np.int32), vis)
+
+
+def test_single_camera_baselines_pass_one_camera_through():
+    rng = np.random.default_rng(3)
+    ir = rng.integers(0, 256, (24, 32), dtype=np.uint8)
+    visible = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    ir_only = create_backend("ir_only").fuse(ir, visible)
+    assert np.array_equal(ir_only.fused, ir) and np.array_equal(ir_only.fused_color, np.stack([ir] * 3, axis=2))
+    visible_only = create_backend("visible_only").fuse(ir, visible)
+    assert np.abs(visible_only.fused_color.astype(int) - visible).max() <= 2  # YCbCr round trip
+    assert visible_only.detections == [] and visible_only.segmentation is None
+    with pytest.raises(ValueError, match="differ in size"):
+        create_backend("ir_only").fuse(ir[:10], visible)

@@ -54,6 +54,7 @@ from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.overlay import colorize_segmentation
 from tsjnet_ros.core.pair_alignment import aspect_mismatch
 from tsjnet_ros.core.pair_preparation import check_image_size, prepare_pair
+from tsjnet_ros.core.perception.settings import TaskModelSettings, with_task_models
 from tsjnet_ros.core.registration import Registration
 from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.core.sync import create_synchronizer
@@ -144,10 +145,10 @@ class FusionNode(LifecycleNode):
             if reason:
                 self.get_logger().error(f"rejected parameter: {reason}")
                 return SetParametersResult(successful=False, reason=reason)
-        for p in params:  # live updates of the inference thresholds
-            pipeline = getattr(self._backend, "pipeline", None)
-            if pipeline is not None and p.name in ("score_threshold", "nms_iou", "max_detections"):
-                setattr(pipeline, p.name, p.value)
+        for p in params:  # live updates of the inference thresholds (TSJNet head and ONNX detector)
+            for target in (getattr(self._backend, "pipeline", None), getattr(self._backend, "detector", None)):
+                if target is not None and p.name in ("score_threshold", "nms_iou", "max_detections"):
+                    setattr(target, p.name, p.value)
         return SetParametersResult(successful=True)
 
     def _output_on(self, name: str) -> bool:
@@ -196,6 +197,16 @@ class FusionNode(LifecycleNode):
         return TransitionCallbackReturn.FAILURE
 
     def _create_backend(self) -> Any:
+        """The fusion backend, with the ONNX detector/segmenter on its fused image when chosen."""
+        tasks = TaskModelSettings.from_parameters({name: self.param(name) for name in FUSION_PARAMETERS})
+        backend = self._create_fusion_backend()
+        return with_task_models(
+            backend, tasks, device=self.param("device"), cpu_threads=self.param("cpu_threads"),
+            score_threshold=self.param("score_threshold"), nms_iou=self.param("nms_iou"),
+            max_detections=self.param("max_detections"),
+        )
+
+    def _create_fusion_backend(self) -> Any:
         name = self.param("fusion_backend")
         scaler = _range_scaler(self.param("ir_range"))
         extra = {"ir_scaler": scaler} if scaler is not None else {}

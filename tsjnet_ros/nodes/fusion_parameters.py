@@ -13,6 +13,9 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 
 from tsjnet_ros.core.fusion import available_backends
 from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES
+from tsjnet_ros.core.perception.detection_layouts import LAYOUTS
+from tsjnet_ros.core.perception.onnx_model import NORMALIZATIONS
+from tsjnet_ros.core.perception.settings import TASK_BACKENDS
 from tsjnet_ros.core.sync import POLICIES
 
 TRANSPORTS = ("raw", "compressed")
@@ -69,6 +72,17 @@ FUSION_PARAMETERS: dict[str, Spec] = {
     "max_detections": Spec(100, "most detections per frame", read_only=False, int_range=(1, 1000)),
     "classes": Spec([""], "detection class names to keep ([''] or [] = all)", read_only=False),
     "class_id_format": Spec("id", "hypothesis.class_id content: numeric id or class name", read_only=False, choices=("id", "name")),
+    "detector_backend": Spec("tsjnet", "detections from the TSJNet head or an ONNX model run on the fused image", choices=TASK_BACKENDS),
+    "detector_model": Spec("", "ONNX detector file (detector_backend onnx)"),
+    "detector_labels": Spec("", "class names: text file, one per line, or YAML 'names' ('' = model metadata or 0..C-1)"),
+    "detector_layout": Spec("auto", "ONNX detector output layout (auto = from the output shapes)", choices=LAYOUTS),
+    "detector_input_size": Spec([0, 0], "[height, width] for an ONNX detector with a free input size ([0, 0] = camera size padded to 32)"),
+    "detector_normalization": Spec("unit", "ONNX detector pixel scaling: x/255 or ImageNet mean/std", choices=tuple(NORMALIZATIONS)),
+    "segmentation_backend": Spec("tsjnet", "segmentation from the TSJNet head or an ONNX model on the fused image", choices=TASK_BACKENDS),
+    "segmentation_model": Spec("", "ONNX segmenter file (segmentation_backend onnx)"),
+    "segmentation_labels": Spec("", "segmentation class names, same formats as detector_labels"),
+    "segmentation_input_size": Spec([0, 0], "[height, width] for an ONNX segmenter with a free input size"),
+    "segmentation_normalization": Spec("unit", "ONNX segmenter pixel scaling", choices=tuple(NORMALIZATIONS)),
     "outputs": Spec(list(OUTPUTS), f"outputs to produce, any of {', '.join(OUTPUTS)}"),
     "stream_timeout": Spec(2.0, "seconds without one camera before warning", read_only=False, float_range=(0.1, 60.0)),
 }

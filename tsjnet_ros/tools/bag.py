@@ -52,6 +52,12 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--backend", help="fusion backend, overriding fusion_backend")
     group.add_argument("--checkpoint", help="checkpoint for the tsjnet backend, overriding checkpoint")
     group.add_argument("--device", help="auto | cpu | cuda:N, overriding device")
+    group.add_argument("--detector-model", help="ONNX detector run on the fused image (sets detector_backend onnx)")
+    group.add_argument("--detector-labels", help="its class names (text: one per line, or YAML 'names')")
+    group.add_argument("--detector-layout", help="auto | yolov5 | yolov8 | nms (default auto: from the output shapes)")
+    group.add_argument("--segmentation-model", help="ONNX segmenter run on the fused image (sets segmentation_backend onnx)")
+    group.add_argument("--segmentation-labels", help="its class names")
+    group.add_argument("--score-threshold", type=float, help="lowest detection score kept, overriding score_threshold")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,7 +161,11 @@ def _settings(args: argparse.Namespace) -> tuple[Any, Path]:
     if not Path(params).is_file():
         raise BagError(f"parameter file not found: {params}")
     settings = load_pipeline_settings(params).with_overrides(
-        fusion_backend=args.backend, checkpoint=args.checkpoint, device=args.device
+        fusion_backend=args.backend, checkpoint=args.checkpoint, device=args.device,
+        score_threshold=args.score_threshold, detector_model=args.detector_model,
+        detector_backend="onnx" if args.detector_model else None, detector_labels=args.detector_labels,
+        detector_layout=args.detector_layout, segmentation_model=args.segmentation_model,
+        segmentation_backend="onnx" if args.segmentation_model else None, segmentation_labels=args.segmentation_labels,
     )
     return settings, Path(params)
 
@@ -203,7 +213,6 @@ def cmd_make(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from tsjnet_ros.core.bag.evaluation import EvaluationOptions, evaluate_bag
     from tsjnet_ros.core.bag.evaluation_report import one_line, write_report
-    from tsjnet_ros.core.fusion import create_backend
 
     settings, _ = _settings(args)
     metrics = None
@@ -221,7 +230,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if out_bag is not None and out_bag.resolve() == Path(args.bag).resolve():
         raise BagError("the output bag would replace the input bag; choose another --out-bag")
     try:
-        backend = create_backend(settings.fusion_backend, **settings.backend_kwargs())
+        backend = settings.build_backend()
     except Exception as exc:  # any failure to build the backend is a user-facing error
         raise BagError(f"fusion backend {settings.fusion_backend!r} is not available: {exc}") from None
     progress, close = _progress_bar(not args.no_progress, "evaluate", "pair")
@@ -302,7 +311,9 @@ def _run_trial(data: _ReplayInput, params: Path, settings: Any, factor: float, d
     lock = threading.Lock()
     try:
         overrides = [Parameter("use_sim_time", value=True), Parameter("fusion_backend", value=settings.fusion_backend),
-                     Parameter("checkpoint", value=settings.checkpoint), Parameter("device", value=settings.device)]
+                     Parameter("checkpoint", value=settings.checkpoint), Parameter("device", value=settings.device),
+                     Parameter("score_threshold", value=settings.score_threshold),
+                     *(Parameter(k, value=v) for k, v in settings.tasks.parameters().items())]
         fusion = FusionNode(context=context, parameter_overrides=overrides)
         nodes.append(fusion)
         if fusion.state != "active":

@@ -75,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics", help=f"comma-separated subset of: {','.join(FUSION_METRICS)} (default all)"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    models = parser.add_argument_group(
+        "detector / segmenter on each method's fused image (add --method ir_only --method visible_only "
+        "to score them on one camera alone)")
+    models.add_argument("--detector-model", type=Path, help="ONNX detector (YOLOv5, YOLOv8/11 or NMS-ed outputs)")
+    models.add_argument("--detector-labels", type=Path, help="its class names (text: one per line, or YAML 'names')")
+    models.add_argument("--detector-layout", default="auto", help="auto | yolov5 | yolov8 | nms (default auto)")
+    models.add_argument("--segmentation-model", type=Path, help="ONNX segmenter ([1, C, h, w] logits or [1, h, w] ids)")
+    models.add_argument("--segmentation-labels", type=Path, help="its class names")
+    models.add_argument("--score-threshold", type=float, default=0.3, help="lowest detection score kept (default 0.3)")
+    models.add_argument("--device", default="auto", help="auto | cpu | cuda:N for the ONNX models")
     return parser
 
 
@@ -140,6 +150,26 @@ def create_methods(methods: Sequence[str] | None, checkpoint: Path | None) -> di
                 f"(known methods: {', '.join(available_backends())})"
             ) from None
     return backends
+
+
+def add_task_models(backends: dict[str, object], args: argparse.Namespace) -> dict[str, object]:
+    """Every method's fused image through the ONNX detector/segmenter, loaded once and shared."""
+    from tsjnet_ros.core.perception.fused_image_models import FusedImageModels
+    from tsjnet_ros.core.perception.settings import TaskModelSettings, build_task_models
+
+    try:
+        tasks = TaskModelSettings(
+            detector_backend="onnx" if args.detector_model else "tsjnet", detector_model=str(args.detector_model or ""),
+            detector_labels=str(args.detector_labels or ""), detector_layout=args.detector_layout,
+            segmentation_backend="onnx" if args.segmentation_model else "tsjnet",
+            segmentation_model=str(args.segmentation_model or ""), segmentation_labels=str(args.segmentation_labels or ""),
+        )
+        if not tasks.uses_onnx:
+            return backends
+        detector, segmenter = build_task_models(tasks, device=args.device, score_threshold=args.score_threshold)
+    except ValueError as exc:
+        raise EvaluationError(str(exc)) from None
+    return {name: FusedImageModels(backend, detector, segmenter) for name, backend in backends.items()}
 
 
 def _selected_metrics(spec: str | None) -> list[str]:
@@ -216,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise EvaluationError("--contact-sheet must be >= 0")
         metric_names = _selected_metrics(args.metrics)
         datasets = open_datasets(args.inputs, args)
-        backends = create_methods(args.methods, args.checkpoint)
+        backends = add_task_models(create_methods(args.methods, args.checkpoint), args)
         args.out.mkdir(parents=True, exist_ok=True)
         all_records: list[dict] = []
         all_extras: dict[str, dict] = {}
@@ -235,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = {
         "convention": args.convention,
         "methods": list(backends),
+        "detector_model": str(args.detector_model or ""),
+        "segmentation_model": str(args.segmentation_model or ""),
         "inputs": [str(p) for p in args.inputs],
         "limit": args.limit,
     }

@@ -1,19 +1,22 @@
 """The fusion node's pipeline parameters, read from the same YAML the launch file uses.
 
 Offline evaluation must pair and prepare images exactly as the live node does, so it takes
-``sync_policy``, ``slop``, ``queue_size``, ``resize_to`` and the backend choice from the
+``sync_policy``, ``slop``, ``queue_size``, ``resize_to``, the backend choice, the detection
+thresholds and the detector/segmenter choice (:class:`TaskModelSettings`) from the
 ``fusion_node`` section of ``config/fusion.yaml`` (or any parameter file of that form).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tsjnet_ros.core.fusion.backend import FusionBackend
 from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES
+from tsjnet_ros.core.perception.settings import TaskModelSettings, with_task_models
 from tsjnet_ros.core.sync import POLICIES
 
 NODE_NAME = "fusion_node"
@@ -30,6 +33,10 @@ class PipelineSettings:
     slop: float = 0.05
     queue_size: int = 10
     resize_to: str = "visible"
+    score_threshold: float = 0.3
+    nms_iou: float = 0.6
+    max_detections: int = 100
+    tasks: TaskModelSettings = TaskModelSettings()
 
     def __post_init__(self) -> None:
         if self.sync_policy not in POLICIES:
@@ -42,13 +49,29 @@ class PipelineSettings:
             raise ValueError(f"resize_to must be one of {RESIZE_POLICIES}, got {self.resize_to!r}")
 
     def with_overrides(self, **changes: Any) -> "PipelineSettings":
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """Changed fields (None = keep); :class:`TaskModelSettings` fields by their own names."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        task_fields = {f.name for f in fields(TaskModelSettings)}
+        tasks = {k: changes.pop(k) for k in list(changes) if k in task_fields}
+        if tasks:
+            changes["tasks"] = replace(self.tasks, **tasks)
+        return replace(self, **changes)
 
     def backend_kwargs(self) -> dict[str, Any]:
         """Constructor arguments for ``create_backend`` (as the node passes them)."""
-        if self.fusion_backend in ("average", "max", "laplacian_pyramid"):
+        if self.fusion_backend != "tsjnet":
             return {}
-        return {"checkpoint": self.checkpoint, "device": self.device}
+        return {"checkpoint": self.checkpoint, "device": self.device, "score_threshold": self.score_threshold,
+                "nms_iou": self.nms_iou, "max_detections": self.max_detections}
+
+    def build_backend(self) -> FusionBackend:
+        """The fusion backend with the chosen detector/segmenter on its fused image, as the node builds it."""
+        from tsjnet_ros.core.fusion import create_backend
+
+        return with_task_models(
+            create_backend(self.fusion_backend, **self.backend_kwargs()), self.tasks, device=self.device,
+            score_threshold=self.score_threshold, nms_iou=self.nms_iou, max_detections=self.max_detections,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,5 +96,5 @@ def load_pipeline_settings(path: str | Path, node: str = NODE_NAME) -> PipelineS
     for key, section in document.items():
         if _matches(str(key), node) and isinstance(section, dict):
             values.update(section.get("ros__parameters") or {})
-    known = {k: values[k] for k in PipelineSettings.__dataclass_fields__ if k in values}
-    return PipelineSettings(**known)
+    known = {k: values[k] for k in PipelineSettings.__dataclass_fields__ if k in values and k != "tasks"}
+    return PipelineSettings(**known, tasks=TaskModelSettings.from_parameters(values))

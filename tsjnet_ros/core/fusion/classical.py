@@ -1,5 +1,8 @@
 """Classical pixel-level fusion methods: baselines for evaluation and a model-free fallback.
 
+Also the single-camera baselines (``ir_only``, ``visible_only``): a detector or segmenter
+run on them scores each camera alone, the comparison the TSJNet paper makes for fusion.
+
 All three work on luminance and keep the visible chroma, like the neural backend, so their
 outputs are directly comparable. 16-bit IR is scaled by the same :class:`InfraredScaler`
 (smoothed percentiles by default) that the neural pipeline uses.
@@ -122,6 +125,27 @@ class LaplacianPyramidFusion:
         for detail in reversed(fused_pyr[:-1]):
             fused = cv2.pyrUp(fused, dstsize=(detail.shape[1], detail.shape[0])) + detail
         return _result(fused, chroma)
+
+
+class SingleSourceFusion:
+    """One camera as the "fused" image: ``ir_only`` (scaled IR, grey) or ``visible_only``
+    (visible luminance with its own colour); no detections or segmentation of its own."""
+
+    SOURCES = ("ir_only", "visible_only")
+    detection_classes: list[str] = []
+    segmentation_classes: list[str] = []
+
+    def __init__(self, source: str, ir_scaler: InfraredScaler | None = None) -> None:
+        if source not in self.SOURCES:
+            raise ValueError(f"source must be one of {', '.join(self.SOURCES)}, got {source!r}")
+        self.name = source
+        self._ir_scaler = ir_scaler or InfraredScaler()
+
+    def fuse(self, ir: np.ndarray, visible: np.ndarray) -> FusionResult:
+        _check_pair(ir, visible)
+        if self.name == "visible_only":
+            return _result(*luminance_and_chroma(visible))
+        return _result(self._ir_scaler(ir), None)
 
 
 def _result(fused_unit: np.ndarray, chroma: np.ndarray | None) -> FusionResult:

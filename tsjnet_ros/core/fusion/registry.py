@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from tsjnet_ros.core.fusion.backend import FusionBackend
-from tsjnet_ros.core.fusion.classical import LaplacianPyramidFusion, PixelFusion
+from tsjnet_ros.core.fusion.classical import LaplacianPyramidFusion, PixelFusion, SingleSourceFusion
 
 
 def _neural(**kwargs: Any) -> FusionBackend:
@@ -26,6 +26,8 @@ _FACTORIES: dict[str, Callable[..., FusionBackend]] = {
     "max": lambda **kw: PixelFusion("max", **kw),
     "laplacian_pyramid": lambda **kw: LaplacianPyramidFusion(**kw),
     "tsjnet": _neural,
+    "ir_only": lambda **kw: SingleSourceFusion("ir_only", **kw),
+    "visible_only": lambda **kw: SingleSourceFusion("visible_only", **kw),
 }
 
 
