@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -142,6 +142,7 @@ class FusionPipeline:
         score_threshold: float = 0.3, nms_iou: float = 0.6, max_detections: int = 100,
         warmup: bool = True, warmup_size: tuple[int, int] | None = None,
         optimize: bool = True, cpu_threads: int = 0, ir_scaler: InfraredScaler | None = None,
+        inference_size: tuple[int, int] | None = None,
     ) -> None:
         if not isinstance(system, TSJNetSystem):
             raise TypeError(f"system must be a TSJNetSystem, got {type(system).__name__}")
@@ -153,6 +154,9 @@ class FusionPipeline:
             precision = "fp32"
         self.precision = precision
         self.normalization = normalization or Normalization()
+        if inference_size is not None and any(inference_size):
+            # the caller's size (a big camera run smaller) replaces the checkpoint's
+            self.normalization = replace(self.normalization, inference_size=tuple(inference_size))
         self.score_threshold = float(score_threshold)
         self.nms_iou = float(nms_iou)
         self.max_detections = int(max_detections)

@@ -228,7 +228,8 @@ class FusionNode(LifecycleNode):
             "tsjnet", checkpoint=self.param("checkpoint"), device=self.device, precision=self.param("precision"),
             compile=self.param("compile"), cpu_threads=self.param("cpu_threads"),
             score_threshold=self.param("score_threshold"),
-            nms_iou=self.param("nms_iou"), max_detections=self.param("max_detections"), **extra,
+            nms_iou=self.param("nms_iou"), max_detections=self.param("max_detections"),
+            inference_size=tuple(self.param("inference_size")) if any(self.param("inference_size")) else None, **extra,
         )
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:

@@ -52,6 +52,8 @@ FUSION_PARAMETERS: dict[str, Spec] = {
     "compile": Spec(False, "torch.compile the model at configure time (slower start, faster frames)"),
     "cpu_threads": Spec(0, "intra-op CPU threads for inference (0 = the CPUs this process may use, at most 8)",
                         int_range=(0, 256)),
+    "inference_size": Spec([0, 0], "[height, width] the tsjnet model runs at; outputs stay in camera pixels "
+                           "([0, 0] = camera size; e.g. [480, 640] for a 1280x1024 camera)"),
     "sync_policy": Spec("approximate", "IR/visible pairing policy", choices=POLICIES),
     "slop": Spec(0.05, "largest accepted IR/visible stamp difference (s)", float_range=(0.0, 1.0)),
     "queue_size": Spec(10, "messages kept per camera while pairing", int_range=(1, 1000)),
@@ -99,6 +101,10 @@ def validate(name: str, value: Any) -> str | None:
         values = list(value)
         if len(values) != 2 or (any(values) and not values[1] > values[0]):
             return f"{name} must be [low, high] with high > low, or [0, 0] for automatic gain, got {values}"
+    if name == "inference_size":
+        values = list(value)
+        if len(values) != 2 or (any(values) and min(values) < 32):
+            return f"inference_size must be [height, width] with both >= 32, or [0, 0] for the camera size, got {values}"
     if name == "registration" and value:
         from tsjnet_ros.core.registration import Registration
 
