@@ -34,6 +34,7 @@ CHECKPOINT_FORMAT = "tsjnet_ros.system"
 CHECKPOINT_VERSION = 1
 
 FusionBuilder = Callable[[str, dict[str, Any]], nn.Module]
+CONVENTIONS = ("stable", "authors")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ class Normalization:
     [0, 1] and multiplied by 255 (stable, no per-frame min-max). 16-bit IR follows
     ``ir_16bit_mode`` (see :class:`~tsjnet_ros.core.color.InfraredScaler`).
     ``inference_size`` (H, W) resizes every pair before the network (None: native size).
+
+    ``convention="authors"`` reproduces the authors' inference script instead (for
+    comparing with their published images): visible as rounded 8-bit grayscale, bilinear
+    resizing both ways, and each fused frame min-max stretched to [0, 255] and truncated.
+    The stretch follows each frame's own range, so video flickers; :meth:`authors` adds
+    their 512x512 network size.
     """
 
     ir_16bit_mode: str = "percentile"
@@ -51,8 +58,16 @@ class Normalization:
     ir_percentiles: tuple[float, float] = (1.0, 99.0)
     ir_momentum: float = 0.9
     inference_size: tuple[int, int] | None = None
+    convention: str = "stable"
+
+    @classmethod
+    def authors(cls, **overrides: Any) -> "Normalization":
+        """The authors' inference conventions, at their 512x512 network input size."""
+        return cls(**{"convention": "authors", "inference_size": (512, 512), **overrides})
 
     def __post_init__(self) -> None:
+        if self.convention not in CONVENTIONS:
+            raise ValueError(f"convention must be one of {CONVENTIONS}, got {self.convention!r}")
         object.__setattr__(self, "ir_16bit_range", tuple(float(v) for v in self.ir_16bit_range))
         object.__setattr__(self, "ir_percentiles", tuple(float(v) for v in self.ir_percentiles))
         if self.inference_size is not None:
