@@ -33,6 +33,7 @@ setup(
             "tsjnet-bag = tsjnet_ros.tools.bag:main",
             "tsjnet-train = tsjnet_ros.tools.train:main",
             "tsjnet-register = tsjnet_ros.tools.register:main",
+            "tsjnet-convert = tsjnet_ros.tools.convert:main",
             "fusion_node = tsjnet_ros.nodes.fusion_node:main",
             "synthetic_cameras = tsjnet_ros.nodes.synthetic_cameras:main",
             "fused_image_recorder = tsjnet_ros.nodes.fused_image_recorder:main",

@@ -6,7 +6,8 @@ turns raw frames into tensors and tensors back into camera-frame results lives h
 * IR: uint8 /255; uint16 by a fixed count range or smoothed percentiles (see
   :class:`~tsjnet_ros.core.color.InfraredScaler`); visible: luminance Y of full-range YCbCr.
 * Fused luminance: clamp to [0, 1] times 255, the same mapping for every frame, so video
-  does not flicker (the reference inference min-max stretches each frame; we do not).
+  does not flicker (the reference inference min-max stretches each frame; we do not,
+  unless the normalisation's ``convention`` is ``"authors"``).
 * Fused colour: the visible Cb/Cr under the fused Y (grey for a mono visible camera).
 * Detections and the segmentation map are returned in ORIGINAL camera pixels.
 
@@ -60,7 +61,7 @@ class FrameResult:
     fused: np.ndarray
     fused_color: np.ndarray
     detections: list[Detection]
-    segmentation: np.ndarray
+    segmentation: np.ndarray | None  # None for a fusion-only system
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -110,12 +111,34 @@ def _check_ir(ir: Any) -> np.ndarray:
     return ir
 
 
-def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def _resize(image: np.ndarray, size: tuple[int, int], bilinear_only: bool = False) -> np.ndarray:
+    """Area averaging when shrinking (no aliasing), bilinear when growing or ``bilinear_only``
+    (the authors' script)."""
     h, w = size
     if image.shape[:2] == (h, w):
         return image
-    shrink = h * w < image.shape[0] * image.shape[1]
+    shrink = h * w < image.shape[0] * image.shape[1] and not bilinear_only
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def _authors_visible(luma: np.ndarray) -> np.ndarray:
+    """The authors' visible input: 8-bit grayscale rounded to integers, over 255."""
+    return np.round(luma * 255.0) / 255.0
+
+
+def _to_uint8(fused: torch.Tensor, size: tuple[int, int], authors: bool) -> np.ndarray:
+    """(1, 1, h, w) network output -> HxW uint8 at camera ``size``: clamp and round (stable),
+    or the authors' per-frame min-max stretch, bilinear resize and truncation."""
+    if authors:
+        low, high = fused.amin(), fused.amax()
+        fused = (fused - low) / (high - low).clamp_min(torch.finfo(fused.dtype).tiny)
+    else:
+        fused = fused.clamp(0.0, 1.0)
+    if tuple(size) != tuple(fused.shape[-2:]):
+        fused = F.interpolate(fused, size=size, mode="bilinear", align_corners=False)
+    if authors:
+        return (fused[0, 0] * 255.0).clamp(0.0, 255.0).to(torch.uint8).cpu().numpy()
+    return (fused[0, 0] * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
 
 
 def _inference_copy(system: TSJNetSystem) -> TSJNetSystem:
@@ -124,8 +147,9 @@ def _inference_copy(system: TSJNetSystem) -> TSJNetSystem:
     fast = copy.copy(system)
     fast._modules = dict(system._modules)  # a shallow copy would share the children table
     fast.fusion = optimize_for_inference(system.fusion)
-    # The heads' small maps run fastest channels-first (NNPACK Winograd on the 3x3 convs).
-    fast.heads = optimize_for_inference(system.heads, channels_last=False)
+    if system.heads is not None:
+        # The heads' small maps run fastest channels-first (NNPACK Winograd on the 3x3 convs).
+        fast.heads = optimize_for_inference(system.heads, channels_last=False)
     return fast
 
 
@@ -181,6 +205,9 @@ class FusionPipeline:
             ", inference-optimized" if self.optimized else "", ", torch.compile" if compile else "",
             f", {self.cpu_threads} CPU thread(s)" if self.cpu_threads else "",
         )
+        if system.heads is None:
+            logger.info("FusionPipeline: %s is fusion-only (the checkpoint has no task heads): "
+                        "publishing the fused image; detections and segmentation are off", system.variant)
         if warmup:
             self.warmup(warmup_size)
 
@@ -189,7 +216,8 @@ class FusionPipeline:
         cls, path: str | Path, device: str = "auto", precision: str = "fp32", compile: bool = False,
         fusion_builder: FusionBuilder | None = None, **kwargs: Any,
     ) -> "FusionPipeline":
-        """Load a checkpoint written by :func:`save_checkpoint` and warm the model up.
+        """Load a checkpoint written by :func:`save_checkpoint` (or the authors' TSJNet file,
+        converted on load into a fusion-only ``tsjnet_official``) and warm the model up.
 
         Extra keyword arguments go to the constructor (``score_threshold``, ``nms_iou``,
         ``max_detections``, ``warmup``, ``warmup_size``, ``optimize``, ``cpu_threads`` (0 = auto;
@@ -242,6 +270,8 @@ class FusionPipeline:
     def _infer(self, ir: torch.Tensor, visible: torch.Tensor):
         with torch.inference_mode(), self._autocast():
             out = self._forward(ir, visible)
+            if out.detection is None:
+                return out, None
             detections = decode_detections(
                 out.detection, self.score_threshold, self.nms_iou, max_detections=self.max_detections
             )
@@ -262,6 +292,7 @@ class FusionPipeline:
         if len(irs) == 0:
             raise ValueError("process_batch needs at least one pair")
         t0 = time.perf_counter()
+        authors = self.normalization.convention == "authors"
         ir_units, vis_lumas, chromas, sizes = [], [], [], []
         for ir, visible in zip(irs, visibles):
             ir = _check_ir(ir)
@@ -272,10 +303,12 @@ class FusionPipeline:
                     "differ in size; register/resize them to one size first"
                 )
             luma, chroma = luminance_and_chroma(visible)
+            if authors:
+                luma = _authors_visible(luma)
             ir_unit = self._ir_scaler(ir)
             net_size = self.normalization.inference_size or ir.shape[:2]
-            ir_units.append(_resize(ir_unit, net_size))
-            vis_lumas.append(_resize(luma, net_size))
+            ir_units.append(_resize(ir_unit, net_size, authors))
+            vis_lumas.append(_resize(luma, net_size, authors))
             chromas.append(chroma)
             sizes.append(ir.shape[:2])
         if len({u.shape for u in ir_units}) != 1:
@@ -297,14 +330,14 @@ class FusionPipeline:
 
         results = []
         with torch.inference_mode():
-            fused = out.fused.float().clamp(0.0, 1.0)
+            fused = out.fused.float()
             for i, size in enumerate(sizes):
-                fused_i = fused[i : i + 1]
-                if tuple(size) != net_size:
-                    fused_i = F.interpolate(fused_i, size=size, mode="bilinear", align_corners=False)
-                fused_u8 = (fused_i[0, 0] * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
-                seg = segmentation_class_map(out.segmentation_logits[i : i + 1], size)[0].cpu().numpy()
-                dets = to_detection_list(decoded[i], self.class_names, net_size, size)
+                fused_u8 = _to_uint8(fused[i : i + 1], tuple(size), authors)
+                seg, dets = None, []
+                if out.segmentation_logits is not None:
+                    seg = segmentation_class_map(out.segmentation_logits[i : i + 1], size)[0].cpu().numpy()
+                if decoded is not None:
+                    dets = to_detection_list(decoded[i], self.class_names, net_size, size)
                 results.append(FrameResult(fused_u8, merge_luminance(fused_u8, chromas[i]), dets, seg))
         t3 = time.perf_counter()
         timings = {

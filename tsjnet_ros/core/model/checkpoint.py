@@ -6,11 +6,14 @@ A checkpoint is a ``torch.save`` dict of plain Python values and tensors (loadab
 * ``format`` / ``format_version``: identifies the file;
 * ``variant`` + ``fusion_config``: the fusion network, rebuilt through the model registry;
 * ``heads_config``: the task heads (:class:`HeadsConfig`), including both class tables;
+  None for a fusion-only system (e.g. converted from the authors' checkpoint);
 * ``detection_classes`` / ``segmentation_classes``: the class tables, for readers;
 * ``normalization``: how raw camera frames become network input (:class:`Normalization`);
 * ``state_dict``: the weights; ``metadata``: free-form (training epoch, data, metrics).
 
 Loading checks every part and fails with a message naming what does not match.
+:func:`load_checkpoint` also accepts the authors' released TSJNet file and converts it
+on load (:mod:`~tsjnet_ros.core.model.official_checkpoint`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ CHECKPOINT_FORMAT = "tsjnet_ros.system"
 CHECKPOINT_VERSION = 1
 
 FusionBuilder = Callable[[str, dict[str, Any]], nn.Module]
+CONVENTIONS = ("stable", "authors")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,12 @@ class Normalization:
     [0, 1] and multiplied by 255 (stable, no per-frame min-max). 16-bit IR follows
     ``ir_16bit_mode`` (see :class:`~tsjnet_ros.core.color.InfraredScaler`).
     ``inference_size`` (H, W) resizes every pair before the network (None: native size).
+
+    ``convention="authors"`` reproduces the authors' inference script instead (for
+    comparing with their published images): visible as rounded 8-bit grayscale, bilinear
+    resizing both ways, and each fused frame min-max stretched to [0, 255] and truncated.
+    The stretch follows each frame's own range, so video flickers; :meth:`authors` adds
+    their 512x512 network size.
     """
 
     ir_16bit_mode: str = "percentile"
@@ -48,8 +58,16 @@ class Normalization:
     ir_percentiles: tuple[float, float] = (1.0, 99.0)
     ir_momentum: float = 0.9
     inference_size: tuple[int, int] | None = None
+    convention: str = "stable"
+
+    @classmethod
+    def authors(cls, **overrides: Any) -> "Normalization":
+        """The authors' inference conventions, at their 512x512 network input size."""
+        return cls(**{"convention": "authors", "inference_size": (512, 512), **overrides})
 
     def __post_init__(self) -> None:
+        if self.convention not in CONVENTIONS:
+            raise ValueError(f"convention must be one of {CONVENTIONS}, got {self.convention!r}")
         object.__setattr__(self, "ir_16bit_range", tuple(float(v) for v in self.ir_16bit_range))
         object.__setattr__(self, "ir_percentiles", tuple(float(v) for v in self.ir_percentiles))
         if self.inference_size is not None:
@@ -131,17 +149,18 @@ def resolve_fusion_config(variant: str, overrides: dict[str, Any] | None = None)
 
 def build_system(
     variant: str, fusion_config: dict[str, Any] | None = None, heads_config: HeadsConfig | None = None,
-    seed: int | None = None, fusion_builder: FusionBuilder | None = None,
+    seed: int | None = None, fusion_builder: FusionBuilder | None = None, fusion_only: bool = False,
 ) -> TSJNetSystem:
     """A fresh (untrained) system; ``seed`` makes the random initialisation reproducible
-    without disturbing the caller's global RNG. Heads default to the variant's preset."""
+    without disturbing the caller's global RNG. Heads default to the variant's preset;
+    ``fusion_only`` builds none."""
     if fusion_builder is None:
         builder = registry_fusion_builder
         config = resolve_fusion_config(variant, fusion_config)
     else:
         builder = fusion_builder
         config = dict(fusion_config or {})
-    heads = heads_config or heads_config_for(variant)
+    heads = None if fusion_only else heads_config or heads_config_for(variant)
     if seed is None:
         return TSJNetSystem(builder(variant, config), heads, variant, config)
     with torch.random.fork_rng(devices=[]):
@@ -169,7 +188,7 @@ def save_checkpoint(
         "format_version": CHECKPOINT_VERSION,
         "variant": system.variant,
         "fusion_config": dict(system.fusion_config),
-        "heads_config": system.heads_config.to_dict(),
+        "heads_config": system.heads_config.to_dict() if system.heads_config is not None else None,
         "detection_classes": list(system.detection_classes),
         "segmentation_classes": list(system.segmentation_classes),
         "normalization": (normalization or Normalization()).to_dict(),
@@ -193,15 +212,29 @@ def create_untrained_checkpoint(
     return save_checkpoint(system, path, normalization, metadata={"trained": False, "seed": seed})
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The raw checkpoint dict, after checking it is one of ours and of a known version."""
+def _load_file(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or corrupt files
         raise ValueError(f"{path} is not a readable tsjnet_ros checkpoint: {exc}") from exc
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The raw checkpoint dict, after checking it is one of ours and of a known version."""
+    return _check_payload(path, _load_file(path))
+
+
+def _check_payload(path: str | Path, payload: Any) -> dict[str, Any]:
+    from tsjnet_ros.core.model.official_checkpoint import is_official_checkpoint
+
+    if is_official_checkpoint(payload):
+        raise ValueError(
+            f"{path} is the authors' TSJNet checkpoint, not one of ours: load it with load_checkpoint "
+            "(FusionPipeline.from_checkpoint) or convert it with tsjnet-convert"
+        )
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise ValueError(
@@ -230,7 +263,9 @@ def _check_classes(what: str, stored: Sequence[str], expected: Sequence[str] | N
         raise ValueError(f"checkpoint {what} classes {list(stored)} do not match the expected {list(expected)}")
 
 
-def _describe_mismatch(model_state: dict[str, torch.Tensor], stored: dict[str, torch.Tensor]) -> str:
+def describe_state_mismatch(model_state: dict[str, torch.Tensor], stored: dict[str, torch.Tensor]) -> str:
+    """Missing, unexpected and mis-shaped entries of ``stored`` against ``model_state``
+    (first five of each named), or "" when they match."""
     def short(keys: list[str]) -> str:
         return ", ".join(keys[:5]) + (f", ... ({len(keys) - 5} more)" if len(keys) > 5 else "")
 
@@ -256,30 +291,44 @@ def load_checkpoint(
     expected_detection_classes: Sequence[str] | None = None,
     expected_segmentation_classes: Sequence[str] | None = None,
 ) -> LoadedCheckpoint:
-    """Rebuild the stored system (CPU, eval mode) and verify it matches the file exactly."""
-    payload = read_checkpoint(path)
+    """Rebuild the stored system (CPU, eval mode) and verify it matches the file exactly.
+
+    The authors' TSJNet file is recognised and converted (``tsjnet_official``,
+    fusion-only); a file of neither kind fails with a message saying what it is.
+    """
+    from tsjnet_ros.core.model.official_checkpoint import is_official_checkpoint, load_official_checkpoint
+
+    raw = _load_file(path)
+    if is_official_checkpoint(raw) and fusion_builder is None:
+        loaded = load_official_checkpoint(path, raw)
+        variant = loaded.system.variant
+        if expected_variant is not None and variant != expected_variant:
+            raise ValueError(f"checkpoint {path} holds variant {variant!r}, but {expected_variant!r} was requested")
+        return loaded
+    payload = _check_payload(path, raw)
     variant = payload["variant"]
     if expected_variant is not None and variant != expected_variant:
         raise ValueError(f"checkpoint {path} holds variant {variant!r}, but {expected_variant!r} was requested")
-    heads = HeadsConfig.from_dict(payload["heads_config"])
+    heads = HeadsConfig.from_dict(payload["heads_config"]) if payload["heads_config"] is not None else None
     for what, key, cfg in (
-        ("detection", "detection_classes", heads.detection_classes),
-        ("segmentation", "segmentation_classes", heads.segmentation_classes),
+        ("detection", "detection_classes", heads.detection_classes if heads else ()),
+        ("segmentation", "segmentation_classes", heads.segmentation_classes if heads else ()),
     ):
         if key in payload and list(payload[key]) != list(cfg):
             raise ValueError(
                 f"checkpoint {path} is inconsistent: {key} {payload[key]} vs heads config {list(cfg)}"
             )
-    _check_classes("detection", heads.detection_classes, expected_detection_classes)
-    _check_classes("segmentation", heads.segmentation_classes, expected_segmentation_classes)
+    _check_classes("detection", heads.detection_classes if heads else (), expected_detection_classes)
+    _check_classes("segmentation", heads.segmentation_classes if heads else (), expected_segmentation_classes)
     normalization = Normalization.from_dict(payload["normalization"])
 
     try:
-        system = build_system(variant, payload["fusion_config"], heads, fusion_builder=fusion_builder)
+        system = build_system(variant, payload["fusion_config"], heads, fusion_builder=fusion_builder,
+                              fusion_only=heads is None)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"checkpoint {path}: cannot rebuild fusion variant {variant!r} from its stored config: {exc}") from exc
     stored = payload["state_dict"]
-    problem = _describe_mismatch(system.state_dict(), stored)
+    problem = describe_state_mismatch(system.state_dict(), stored)
     if problem:
         raise ValueError(
             f"checkpoint {path} does not fit variant {variant!r} as built from its stored config: {problem}"

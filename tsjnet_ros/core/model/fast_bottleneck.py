@@ -49,6 +49,7 @@ class FusedBottleneck(nn.Module):
         self.conv1 = block.conv1
         self.conv2 = block.conv2
         self.act = block.act
+        self.shortcut_pool = block.shortcut_pool
         conv3 = _pointwise(block.conv3)
         shortcut = None if isinstance(block.shortcut, nn.Identity) else _pointwise(block.shortcut)
         self.weight3 = conv3.weight
@@ -67,7 +68,7 @@ class FusedBottleneck(nn.Module):
         h_flat, channels_last = _flat(h)
         w3 = self.weight3.to(h.dtype)
         if self.weight_shortcut is not None:
-            x_flat, _ = _flat(x)
+            x_flat, _ = _flat(x if self.shortcut_pool is None else self.shortcut_pool(x))
             ws = self.weight_shortcut.to(x.dtype)
             out_flat = x_flat @ ws.t() if channels_last else torch.matmul(ws, x_flat)
         else:

@@ -23,7 +23,11 @@ Factory = TypeVar("Factory", bound=Callable[..., nn.Module])
 
 _FACTORIES: dict[str, Callable[[Any], nn.Module]] = {}
 _CONFIGS: dict[str, type] = {}
-_BUILTIN_MODULES = ("tsjnet_ros.core.model.variants.tsjnet", "tsjnet_ros.core.model.variants.tsjnet_rt")
+_BUILTIN_MODULES = (
+    "tsjnet_ros.core.model.variants.tsjnet",
+    "tsjnet_ros.core.model.variants.tsjnet_official",
+    "tsjnet_ros.core.model.variants.tsjnet_rt",
+)
 _builtins_loaded = False
 
 

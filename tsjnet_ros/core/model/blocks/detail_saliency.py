@@ -12,6 +12,12 @@ Three paths are summed:
 
 The conv + pooled sum is recalibrated by grouped spatial attention before the saliency
 path is added.
+
+The authors' released code differs in two places, each an option here: its pooled path
+convolves first (3x3 conv, LeakyReLU 0.2, then max+average pooling: ``conv_before_pool``
+with ``pool_act_layer="leaky_relu_0.2"``), and its output is the plain local + pooled sum
+(it builds the spatial attention and has a Harris map, but calls neither:
+``spatial_attention=False``, ``saliency="none"``).
 """
 
 from __future__ import annotations
@@ -52,7 +58,12 @@ class SqueezeExcitation(nn.Module):
 
 
 class DetailSaliencyModule(nn.Module):
-    """(B, C, H, W) -> (B, C, H, W) detail features; H and W must be even."""
+    """(B, C, H, W) -> (B, C, H, W) detail features; H and W must be even.
+
+    ``conv_before_pool``: the pooled path runs conv -> ``pool_act_layer`` -> pooling
+    instead of pooling -> conv (-> ``pool_act_layer``). ``spatial_attention=False`` adds the
+    two paths without the grouped spatial attention (and builds none).
+    """
 
     def __init__(
         self,
@@ -64,6 +75,10 @@ class DetailSaliencyModule(nn.Module):
         separable: bool = False,
         norm_layer: LayerSpec = "batchnorm2d",
         act_layer: LayerSpec = "relu",
+        *,
+        conv_before_pool: bool = False,
+        pool_act_layer: LayerSpec | None = None,
+        spatial_attention: bool = True,
     ) -> None:
         super().__init__()
         self.conv_in = _conv3x3(channels, separable, False, norm_layer, act_layer)
@@ -71,10 +86,11 @@ class DetailSaliencyModule(nn.Module):
         self.conv_mid = _conv3x3(channels, separable, False, norm_layer, act_layer)
         self.dropout = nn.Dropout(dropout)
         self.conv_out = nn.Conv2d(channels, channels, 1)
-        self.pool_conv = _conv3x3(channels, separable, True, None, None)
+        self.pool_conv = _conv3x3(channels, separable, True, None, pool_act_layer)
+        self.conv_before_pool = bool(conv_before_pool)
         self.channel_attention = SqueezeExcitation(channels, se_reduction, act_layer)
         self.pool_up = nn.ConvTranspose2d(channels, channels, 2, 2)
-        self.spatial_attention = GroupedSpatialAttention(channels, attention_groups)
+        self.spatial_attention = GroupedSpatialAttention(channels, attention_groups) if spatial_attention else None
         self.saliency = FeatureSaliency(saliency)
 
     def local_path(self, x: torch.Tensor) -> torch.Tensor:
@@ -83,14 +99,19 @@ class DetailSaliencyModule(nn.Module):
         return self.conv_out(self.dropout(self.conv_mid(y)))
 
     def pooled_path(self, x: torch.Tensor) -> torch.Tensor:
-        pooled = F.max_pool2d(x, 2) + F.avg_pool2d(x, 2)
-        return self.pool_up(self.channel_attention(self.pool_conv(pooled)))
+        if self.conv_before_pool:
+            y = self.pool_conv(x)
+            pooled = F.max_pool2d(y, 2) + F.avg_pool2d(y, 2)
+        else:
+            pooled = self.pool_conv(F.max_pool2d(x, 2) + F.avg_pool2d(x, 2))
+        return self.pool_up(self.channel_attention(pooled))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[-2] % 2 or x.shape[-1] % 2:
             raise ValueError(f"DSM needs (B, C, H, W) with even H and W, got {tuple(x.shape)}")
-        out, _ = self.spatial_attention(self.local_path(x).add_(self.pooled_path(x)),
-                                        inplace=not torch.is_grad_enabled())
+        out = self.local_path(x).add_(self.pooled_path(x))
+        if self.spatial_attention is not None:
+            out, _ = self.spatial_attention(out, inplace=not torch.is_grad_enabled())
         if self.saliency.kind != "none":
             out = out + self.saliency(x) * x
         return out

@@ -18,6 +18,7 @@ _ACTIVATIONS: dict[str, Callable[..., nn.Module]] = {
     "relu": partial(nn.ReLU, inplace=True),
     "relu6": partial(nn.ReLU6, inplace=True),
     "leaky_relu": partial(nn.LeakyReLU, negative_slope=0.01, inplace=True),
+    "leaky_relu_0.2": partial(nn.LeakyReLU, negative_slope=0.2, inplace=True),
     "gelu": nn.GELU,
     "silu": partial(nn.SiLU, inplace=True),
     "hardswish": partial(nn.Hardswish, inplace=True),

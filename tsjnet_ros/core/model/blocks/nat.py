@@ -6,6 +6,10 @@ projections on the coarsest map, and transposed convs that bring it back to the 
 size (the norm and projections run before upsampling, where they cost 1/stride^2).
 Tokens are channels-last ``(B, H, W, C)`` inside the levels; the module's input and
 output are channels-first ``(B, C, H, W)``.
+
+The authors' released code builds that norm and the projections but never calls them:
+its head convs go straight to the transposed convs, followed by a ReLU6.
+``head_norm_proj=False`` with ``out_act_layer="relu6"`` reproduces that tail.
 """
 
 from __future__ import annotations
@@ -108,6 +112,9 @@ class NATMini(nn.Module):
     Level ``i`` has width ``embed_dim * 2**i``; the total stride is the tokenizer stride
     times ``2**(levels-1)`` and ``upsample_strides`` must multiply to the same value, so
     the output has the input's size. Inputs must be divisible by that stride.
+    ``act_layer`` follows each head conv. ``head_norm_proj=False`` drops the norm and the
+    projections (the last head conv must then produce ``out_chs``); ``out_act_layer``
+    (default none) follows the upsampler.
     """
 
     def __init__(
@@ -127,6 +134,9 @@ class NATMini(nn.Module):
         rel_pos_bias: bool = False,
         act_layer: LayerSpec = "relu",
         na_backend: str = "auto",
+        *,
+        head_norm_proj: bool = True,
+        out_act_layer: LayerSpec | None = None,
     ) -> None:
         super().__init__()
         if len(depths) == 0 or len(depths) != len(num_heads):
@@ -140,7 +150,7 @@ class NATMini(nn.Module):
                 f"upsample_strides {tuple(upsample_strides)} multiply to {math.prod(upsample_strides)}, "
                 f"but the tokenizer and levels downsample by {self.stride}"
             )
-        rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        rates = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
         levels = []
         for i, (depth, heads) in enumerate(zip(depths, num_heads)):
             dim = embed_dim * 2**i
@@ -156,10 +166,16 @@ class NATMini(nn.Module):
             head += [nn.Conv2d(prev, chs, 3, 1, 1), act_factory(act_layer)()]
             prev = chs
         self.head = nn.Sequential(*head)
-        self.norm = LayerNorm2d(prev)
-        self.proj = nn.Sequential(nn.Conv2d(prev, prev, 1), nn.Conv2d(prev, out_chs, 1))
+        if head_norm_proj:
+            self.norm = LayerNorm2d(prev)
+            self.proj = nn.Sequential(nn.Conv2d(prev, prev, 1), nn.Conv2d(prev, out_chs, 1))
+        elif prev != out_chs:
+            raise ValueError(f"without head_norm_proj the last head conv ({prev}) must produce out_chs ({out_chs})")
+        else:
+            self.norm = self.proj = None
         self.upsample = nn.Sequential(*[nn.ConvTranspose2d(out_chs, out_chs, s, s, bias=False)
                                         for s in upsample_strides])
+        self.out_act = act_factory(out_act_layer)() if out_act_layer is not None else None
         self.apply(_init_linear)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -168,15 +184,21 @@ class NATMini(nn.Module):
             raise ValueError(f"NAT-mini input {height}x{width} must be divisible by its stride {self.stride}")
         tokens = self.levels(self.tokenizer(x))
         y = self.head(tokens.permute(0, 3, 1, 2))
-        return self.upsample(self.proj(self.norm(y)))
+        if self.proj is not None:
+            y = self.proj(self.norm(y))
+        y = self.upsample(y)
+        return y if self.out_act is None else self.out_act(y)
 
 
 class NATBranch(nn.Module):
-    """Residual base-feature branch of TSJNet: ``x + NATMini(LayerNorm(x))``."""
+    """Residual base-feature branch of TSJNet: ``x + NATMini(LayerNorm(x))``.
 
-    def __init__(self, channels: int, **nat_kwargs) -> None:
+    ``norm_eps`` is the outer LayerNorm's epsilon (timm's 1e-6; the authors' code 1e-5).
+    """
+
+    def __init__(self, channels: int, norm_eps: float = 1e-6, **nat_kwargs) -> None:
         super().__init__()
-        self.norm = LayerNorm2d(channels)
+        self.norm = LayerNorm2d(channels, eps=norm_eps)
         self.nat = NATMini(channels, channels, **nat_kwargs)
 
     @property

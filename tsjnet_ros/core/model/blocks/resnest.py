@@ -2,9 +2,12 @@
 
 Written here rather than taken from timm because TSJNet's blocks differ from timm's
 ``ResNestBottleneck``: every conv carries a bias and is followed by a norm, the attention
-MLP has a norm after both of its 1x1 convs, and the shortcut is a 1x1 conv + norm
-without pooling. Sizes follow the authors' checkpoint (radix 2, cardinality 1,
-reduction 4, expansion 4, attention width at least 32).
+MLP has a norm after both of its 1x1 convs, and the shortcut is a 1x1 conv + norm.
+Sizes follow the authors' checkpoint (radix 2, cardinality 1, reduction 4, expansion 4,
+attention width at least 32). Two options reproduce the authors' released code where it
+departs from ResNeSt: ``attn_act_last`` (an activation after the attention MLP's second
+norm, before the radix softmax) and ``shortcut_pool`` (a 3x3 stride-1 max-pool before the
+projection shortcut).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class SplitAttention2d(nn.Module):
     norm inside that MLP; it sees one value per channel and image, so a batch norm there
     needs training batches of at least 2 (the authors train with 2), while
     ``"identity"`` (no norm, biased convs) or ``"groupnorm"`` also train with batch 1.
+    ``attn_act_last`` puts ``act_layer`` after the MLP's second norm too (the authors'
+    released code does; ResNeSt does not): the softmax then only sees logits >= 0.
     """
 
     def __init__(
@@ -39,6 +44,7 @@ class SplitAttention2d(nn.Module):
         norm_layer: LayerSpec = "batchnorm2d",
         act_layer: LayerSpec = "relu",
         attn_norm_layer: LayerSpec | None = None,
+        attn_act_last: bool = False,
     ) -> None:
         super().__init__()
         if radix < 1 or cardinality < 1:
@@ -58,7 +64,7 @@ class SplitAttention2d(nn.Module):
         self.fc1 = ConvNormAct(channels, attn_chs, 1, groups=cardinality, bias=bias,
                                norm_layer=attn_norm, act_layer=act_layer)
         self.fc2 = ConvNormAct(attn_chs, channels * radix, 1, groups=cardinality, bias=bias,
-                               norm_layer=attn_norm, act_layer=None)
+                               norm_layer=attn_norm, act_layer=act_layer if attn_act_last else None)
 
     def radix_weights(self, pooled: torch.Tensor) -> torch.Tensor:
         """(B, C, 1, 1) pooled sum -> (B, radix, C, 1, 1) weights summing to 1 over radix."""
@@ -92,7 +98,12 @@ class SplitAttention2d(nn.Module):
 
 
 class ResNeStBottleneck(nn.Module):
-    """1x1 reduce -> split-attention 3x3 -> 1x1 expand, plus a (projected) shortcut."""
+    """1x1 reduce -> split-attention 3x3 -> 1x1 expand, plus a (projected) shortcut.
+
+    ``shortcut_pool`` runs a 3x3 stride-1 max-pool before the projection (the authors'
+    released code; it has no weights, so the state dict is the same either way).
+    ``attn_act_last``: see :class:`SplitAttention2d`.
+    """
 
     def __init__(
         self,
@@ -105,25 +116,31 @@ class ResNeStBottleneck(nn.Module):
         norm_layer: LayerSpec = "batchnorm2d",
         act_layer: LayerSpec = "relu",
         attn_norm_layer: LayerSpec | None = None,
+        *,
+        shortcut_pool: bool = False,
+        attn_act_last: bool = False,
     ) -> None:
         super().__init__()
         out_chs = planes * expansion
         self.out_chs = out_chs
         self.conv1 = ConvNormAct(in_chs, planes, 1, bias=True, norm_layer=norm_layer, act_layer=act_layer)
         self.conv2 = SplitAttention2d(planes, radix, cardinality, reduction, norm_layer=norm_layer,
-                                      act_layer=act_layer, attn_norm_layer=attn_norm_layer)
+                                      act_layer=act_layer, attn_norm_layer=attn_norm_layer,
+                                      attn_act_last=attn_act_last)
         self.conv3 = ConvNormAct(planes, out_chs, 1, bias=True, norm_layer=norm_layer, act_layer=None)
         if in_chs != out_chs:
             self.shortcut = ConvNormAct(in_chs, out_chs, 1, bias=False, norm_layer=norm_layer, act_layer=None)
         else:
             self.shortcut = nn.Identity()
+        # Applied to the projection's input only (an identity shortcut is never pooled).
+        self.shortcut_pool = nn.MaxPool2d(3, 1, 1) if shortcut_pool and in_chs != out_chs else None
         self.act = act_factory(act_layer)()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv3(self.conv2(self.conv1(x)))
         # In place: conv/norm outputs are not saved for backward, and this avoids one more
         # full-size (often 512-channel) temporary.
-        return self.act(out.add_(self.shortcut(x)))
+        return self.act(out.add_(self.shortcut(x if self.shortcut_pool is None else self.shortcut_pool(x))))
 
 
 class ResNeStDeepStem(nn.Sequential):
@@ -152,16 +169,18 @@ class ResNeStDeepStem(nn.Sequential):
 def resnest_stage(
     in_chs: int, planes: int, num_blocks: int, expansion: int = 4, radix: int = 2,
     cardinality: int = 1, reduction: int = 4, norm_layer: LayerSpec = "batchnorm2d",
-    act_layer: LayerSpec = "relu", attn_norm_layer: LayerSpec | None = None,
+    act_layer: LayerSpec = "relu", attn_norm_layer: LayerSpec | None = None, *,
+    shortcut_pool: bool = False, attn_act_last: bool = False,
 ) -> nn.Sequential:
-    """``num_blocks`` bottlenecks, the first one projecting ``in_chs`` to ``planes*expansion``."""
+    """``num_blocks`` bottlenecks, the first one projecting ``in_chs`` to ``planes*expansion``
+    (``shortcut_pool``, ``attn_act_last``: see :class:`ResNeStBottleneck`)."""
     if num_blocks < 1:
         raise ValueError(f"a ResNeSt stage needs at least one block, got {num_blocks}")
     blocks = []
     prev = in_chs
     for _ in range(num_blocks):
         block = ResNeStBottleneck(prev, planes, expansion, radix, cardinality, reduction, norm_layer, act_layer,
-                                  attn_norm_layer)
+                                  attn_norm_layer, shortcut_pool=shortcut_pool, attn_act_last=attn_act_last)
         blocks.append(block)
         prev = block.out_chs
     return nn.Sequential(*blocks)

@@ -134,9 +134,9 @@ HEADS_PRESETS: dict[str, HeadsConfig] = {
 HEADS_PRESETS["rt"] = replace(HEADS_PRESETS["light"], backbone="lcnet_050", input_scale=0.5)
 
 # Which preset goes with which fusion network by default.
-_PRESET_FOR_VARIANT = {"tsjnet": "large", "tsjnet_rt": "light"}
+_PRESET_FOR_VARIANT = {"tsjnet": "large", "tsjnet_official": "large", "tsjnet_rt": "light"}
 
 
 def heads_config_for(variant: str) -> HeadsConfig:
-    """Default heads for a fusion variant: ``large`` for ``tsjnet``, ``light`` otherwise."""
+    """Default heads for a fusion variant: ``large`` for ``tsjnet``(``_official``), ``light`` otherwise."""
     return HEADS_PRESETS[_PRESET_FOR_VARIANT.get(variant, "light")]

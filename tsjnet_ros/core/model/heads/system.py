@@ -34,39 +34,43 @@ class SystemOutput:
 
 class TSJNetSystem(nn.Module):
     """Fusion network ``fusion`` (built from registry variant ``variant`` with
-    ``fusion_config``) followed by :class:`TaskHeads` on the fused image."""
+    ``fusion_config``) followed by :class:`TaskHeads` on the fused image.
+
+    ``heads_config=None`` builds a fusion-only system (``heads`` is None, empty class
+    tables), e.g. from the authors' checkpoint, which has no task-head weights.
+    """
 
     def __init__(
-        self, fusion: nn.Module, heads_config: HeadsConfig, variant: str,
+        self, fusion: nn.Module, heads_config: HeadsConfig | None, variant: str,
         fusion_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(fusion, nn.Module):
             raise TypeError(f"fusion must be an nn.Module, got {type(fusion).__name__}")
         self.fusion = fusion
-        self.heads = TaskHeads(heads_config)
+        self.heads = TaskHeads(heads_config) if heads_config is not None else None
         self.variant = str(variant)
         self.fusion_config = dict(fusion_config or {})
 
     @property
-    def heads_config(self) -> HeadsConfig:
-        return self.heads.config
+    def heads_config(self) -> HeadsConfig | None:
+        return self.heads.config if self.heads is not None else None
 
     @property
     def detection_classes(self) -> tuple[str, ...]:
-        return self.heads.config.detection_classes
+        return self.heads.config.detection_classes if self.heads is not None else ()
 
     @property
     def segmentation_classes(self) -> tuple[str, ...]:
-        return self.heads.config.segmentation_classes
+        return self.heads.config.segmentation_classes if self.heads is not None else ()
 
     def forward(
         self, ir: torch.Tensor, visible: torch.Tensor, run_heads: bool = True, reconstruct: bool = False
     ) -> SystemOutput:
-        """``ir``, ``visible``: (B, 1, H, W) in [0, 1]. ``run_heads=False`` fuses only;
+        """``ir``, ``visible``: (B, 1, H, W) in [0, 1]. ``run_heads=False`` (or no heads) fuses only;
         ``reconstruct=True`` also asks the fusion net for both reconstructions (training)."""
         fusion_out = self.fusion(ir, visible, reconstruct=True) if reconstruct else self.fusion(ir, visible)
-        if not run_heads:
+        if not run_heads or self.heads is None:
             return SystemOutput(fusion_out, None, None)
         heads_out = self.heads(fusion_out.fused)
         return SystemOutput(fusion_out, heads_out.segmentation_logits, heads_out.detection)

@@ -7,6 +7,27 @@ three 3x3 convs 512->256->128->64 (ReLU6); a NAT-mini base branch (embed 64, dep
 the same NAT-mini and DSM as fusion layers; and a decoder with 8-group spatial attention,
 1x1 128->32, deep stem, two bottlenecks and a 512->256->1 conv head. Everything runs at
 full resolution except inside NAT-mini, so inputs are padded to a multiple of 32.
+
+``tsjnet`` follows the paper's design; the authors' released code computes a different
+function in seven places, each a config option here (``tsjnet_official`` turns all seven
+to the released behaviour, so the authors' weights compute the authors' function):
+
+1. ResNeSt projection shortcut: released code max-pools (3x3, stride 1) before the 1x1
+   conv (``resnest_shortcut_pool``); ResNeSt and the paper project directly.
+2. Split-attention MLP: released code has a ReLU after the second norm, before the radix
+   softmax (``attn_act_last``), which makes every logit >= 0; ResNeSt has none.
+3. NAT branch outer LayerNorm eps: 1e-5 released, timm's 1e-6 here (``nat_norm_eps``).
+4. NAT-mini head activations: ReLU6 released, ReLU here (``nat_act_layer``).
+5. NAT-mini tail: released code builds a LayerNorm and two 1x1 convs but never calls
+   them and ends in a ReLU6 after the transposed convs (``nat_head_norm_proj``,
+   ``nat_out_act_layer``); here the norm and projections run, so the branch can return
+   signed features to its residual sum.
+6. DSM pooled path: released code convolves with LeakyReLU(0.2) before max+avg pooling
+   (``dsm_conv_before_pool``, ``dsm_pool_act_layer``); here pooling comes first, so the
+   conv runs at a quarter of the pixels.
+7. DSM output: released code returns local + pooled and never calls its spatial
+   attention or Harris map (``dsm_spatial_attention``, ``dsm_saliency``); here both run,
+   as the paper describes the DSM.
 """
 
 from __future__ import annotations
@@ -18,7 +39,7 @@ from torch import nn
 from tsjnet_ros.core.model.blocks.conv_norm_act import ConvNormAct
 from tsjnet_ros.core.model.blocks.detail_saliency import DetailSaliencyModule
 from tsjnet_ros.core.model.blocks.image_heads import ConvImageHead
-from tsjnet_ros.core.model.blocks.layer_choice import LayerSpec
+from tsjnet_ros.core.model.blocks.layer_choice import LayerSpec, activation_names
 from tsjnet_ros.core.model.blocks.nat import NATBranch
 from tsjnet_ros.core.model.blocks.resnest import ResNeStDeepStem, resnest_stage
 from tsjnet_ros.core.model.blocks.spatial_attention import GroupedSpatialAttention
@@ -26,7 +47,12 @@ from tsjnet_ros.core.model.decoder import SpatialAttentionDecoder
 from tsjnet_ros.core.model.encoder import SharedEncoder
 from tsjnet_ros.core.model.fusion_net import FusionNet
 from tsjnet_ros.core.model.registry import register_model
-from tsjnet_ros.core.model.variants.config_checks import check_common, check_positive_ints, normalise_sequences
+from tsjnet_ros.core.model.variants.config_checks import (
+    check_common,
+    check_layer,
+    check_positive_ints,
+    normalise_sequences,
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +95,16 @@ class TsjnetConfig:
     na_backend: str = "auto"
     joint_encoding: bool = False  # one modality at a time: half the full-res peak memory
     pad_mode: str = "reflect"
+    # Where the authors' released code differs (see the module docstring); defaults: paper.
+    resnest_shortcut_pool: bool = False
+    attn_act_last: bool = False
+    nat_norm_eps: float = 1e-6
+    nat_act_layer: LayerSpec | None = None  # NAT-mini head convs; None = act_layer
+    nat_head_norm_proj: bool = True
+    nat_out_act_layer: LayerSpec | None = None
+    dsm_conv_before_pool: bool = False
+    dsm_pool_act_layer: LayerSpec | None = None
+    dsm_spatial_attention: bool = True
 
     def __post_init__(self) -> None:
         normalise_sequences(self)
@@ -80,6 +116,11 @@ class TsjnetConfig:
             "decoder_planes", "decoder_blocks", "decoder_head_chs",
         )
         check_common(self)
+        for name in ("nat_act_layer", "nat_out_act_layer", "dsm_pool_act_layer"):
+            if getattr(self, name) is not None:
+                check_layer(name, getattr(self, name), activation_names())
+        if not float(self.nat_norm_eps) > 0.0:
+            raise ValueError(f"nat_norm_eps must be > 0, got {self.nat_norm_eps}")
 
     @property
     def feature_chs(self) -> int:
@@ -92,10 +133,12 @@ class TsjnetConfig:
 
 def _nat_branch(cfg: TsjnetConfig) -> NATBranch:
     return NATBranch(
-        cfg.feature_chs, embed_dim=cfg.nat_embed_dim, depths=cfg.nat_depths, num_heads=cfg.nat_heads,
-        kernel_size=cfg.nat_kernel_size, mlp_ratio=cfg.nat_mlp_ratio, drop_path_rate=cfg.drop_path_rate,
-        tokenizer_strides=(2, 2), head_chs=cfg.nat_head_chs, upsample_strides=cfg.nat_upsample_strides,
-        rel_pos_bias=cfg.nat_rel_pos_bias, act_layer=cfg.act_layer, na_backend=cfg.na_backend,
+        cfg.feature_chs, norm_eps=cfg.nat_norm_eps, embed_dim=cfg.nat_embed_dim, depths=cfg.nat_depths,
+        num_heads=cfg.nat_heads, kernel_size=cfg.nat_kernel_size, mlp_ratio=cfg.nat_mlp_ratio,
+        drop_path_rate=cfg.drop_path_rate, tokenizer_strides=(2, 2), head_chs=cfg.nat_head_chs,
+        upsample_strides=cfg.nat_upsample_strides, rel_pos_bias=cfg.nat_rel_pos_bias,
+        act_layer=cfg.act_layer if cfg.nat_act_layer is None else cfg.nat_act_layer, na_backend=cfg.na_backend,
+        head_norm_proj=cfg.nat_head_norm_proj, out_act_layer=cfg.nat_out_act_layer,
     )
 
 
@@ -103,7 +146,15 @@ def _dsm(cfg: TsjnetConfig) -> DetailSaliencyModule:
     return DetailSaliencyModule(
         cfg.feature_chs, cfg.dsm_attention_groups, cfg.dsm_se_reduction, cfg.dsm_dropout, cfg.dsm_saliency,
         separable=False, norm_layer=cfg.norm_layer, act_layer=cfg.act_layer,
+        conv_before_pool=cfg.dsm_conv_before_pool, pool_act_layer=cfg.dsm_pool_act_layer,
+        spatial_attention=cfg.dsm_spatial_attention,
     )
+
+
+def _resnest_stage(cfg: TsjnetConfig, in_chs: int, planes: int, blocks: int) -> nn.Sequential:
+    return resnest_stage(in_chs, planes, blocks, cfg.resnest_expansion, cfg.radix, cfg.cardinality,
+                         cfg.attn_reduction, cfg.norm_layer, cfg.act_layer, cfg.attn_norm_layer,
+                         shortcut_pool=cfg.resnest_shortcut_pool, attn_act_last=cfg.attn_act_last)
 
 
 def _neck(in_chs: int, widths: tuple[int, ...], act_layer: LayerSpec) -> nn.Sequential:
@@ -116,15 +167,19 @@ def _neck(in_chs: int, widths: tuple[int, ...], act_layer: LayerSpec) -> nn.Sequ
 
 @register_model("tsjnet")
 def tsjnet(config: TsjnetConfig) -> FusionNet:
-    """The faithful TSJNet fusion network."""
+    """The TSJNet fusion network as the paper describes it, at the authors' sizes."""
+    return build_tsjnet(config)
+
+
+def build_tsjnet(config: TsjnetConfig) -> FusionNet:
+    """The TSJNet topology from any :class:`TsjnetConfig` (shared by ``tsjnet_official``)."""
     cfg = config
     norm, act = cfg.norm_layer, cfg.act_layer
     stem = nn.Sequential(
         nn.Conv2d(1, cfg.patch_chs, 3, 1, 1, bias=False),
         ResNeStDeepStem(cfg.patch_chs, cfg.stem_chs, 1, norm, act),
     )
-    body = resnest_stage(cfg.stem_chs[-1], cfg.resnest_planes, cfg.resnest_blocks, cfg.resnest_expansion,
-                         cfg.radix, cfg.cardinality, cfg.attn_reduction, norm, act, cfg.attn_norm_layer)
+    body = _resnest_stage(cfg, cfg.stem_chs[-1], cfg.resnest_planes, cfg.resnest_blocks)
     neck = _neck(cfg.resnest_planes * cfg.resnest_expansion, cfg.neck_chs, cfg.neck_act_layer)
     encoder = SharedEncoder(stem, body, neck, _nat_branch(cfg), _dsm(cfg))
     feature_chs = cfg.feature_chs
@@ -134,8 +189,7 @@ def tsjnet(config: TsjnetConfig) -> FusionNet:
         nn.Conv2d(2 * feature_chs, cfg.decoder_reduce_chs, 1, bias=False),
         nn.Sequential(
             decoder_stem,
-            resnest_stage(decoder_stem.out_chs, cfg.decoder_planes, cfg.decoder_blocks, cfg.resnest_expansion,
-                          cfg.radix, cfg.cardinality, cfg.attn_reduction, norm, act, cfg.attn_norm_layer),
+            _resnest_stage(cfg, decoder_stem.out_chs, cfg.decoder_planes, cfg.decoder_blocks),
         ),
         ConvImageHead(cfg.decoder_planes * cfg.resnest_expansion, cfg.decoder_head_chs, cfg.head_act_layer),
     )
