@@ -34,6 +34,7 @@ setup(
             "tsjnet-train = tsjnet_ros.tools.train:main",
             "tsjnet-register = tsjnet_ros.tools.register:main",
             "tsjnet-convert = tsjnet_ros.tools.convert:main",
+            "tsjnet-model-card = tsjnet_ros.tools.model_card:main",
             "fusion_node = tsjnet_ros.nodes.fusion_node:main",
             "synthetic_cameras = tsjnet_ros.nodes.synthetic_cameras:main",
             "fused_image_recorder = tsjnet_ros.nodes.fused_image_recorder:main",

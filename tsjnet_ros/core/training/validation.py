@@ -13,7 +13,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from tsjnet_ros.core.metrics.detection import ImageAnnotations, ImageDetections, evaluate_detections
+from tsjnet_ros.core.metrics.detection import (
+    DetectionReport,
+    ImageAnnotations,
+    ImageDetections,
+    evaluate_detections,
+)
 from tsjnet_ros.core.metrics.fusion_suite import evaluate_fusion
 from tsjnet_ros.core.model.heads.system import TSJNetSystem
 from tsjnet_ros.core.model.postprocess import decode_detections
@@ -54,6 +59,45 @@ def heads_input(system: TSJNetSystem, ir: torch.Tensor, visible: torch.Tensor, i
 
 
 @torch.no_grad()
+def predict_detections(
+    system: TSJNetSystem, pairs: Sequence[TrainingPair], device: torch.device, input_mode: str = "fused",
+    score_threshold: float = 0.05, nms_iou: float = 0.6,
+) -> tuple[list[ImageDetections], list[ImageAnnotations]]:
+    """Detections and ground truth of every pair with boxes, in pair pixels."""
+    was_training = system.training
+    system.eval()
+    predictions, truths = [], []
+    try:
+        for pair in pairs:
+            if pair.boxes is None:
+                continue
+            ir = torch.from_numpy(pair.ir)[None, None].to(device)
+            visible = torch.from_numpy(pair.visible)[None, None].to(device)
+            image = heads_input(system, ir, visible, input_mode)[1]
+            decoded = decode_detections(system.heads(image).detection, score_threshold, nms_iou)[0]
+            predictions.append(ImageDetections(
+                decoded.boxes.float().cpu().numpy(), decoded.scores.float().cpu().numpy(), decoded.labels.cpu().numpy(),
+            ))
+            truths.append(ImageAnnotations(pair.boxes, pair.labels))
+    finally:
+        system.train(was_training)
+    return predictions, truths
+
+
+def detection_report(
+    system: TSJNetSystem, pairs: Sequence[TrainingPair], device: torch.device, input_mode: str = "fused",
+    score_threshold: float = 0.05, operating_threshold: float = 0.3,
+) -> DetectionReport | None:
+    """Per-class AP (detections above ``score_threshold``) and precision/recall of those above
+    ``operating_threshold`` (the pipeline's default), at IoU 0.5; None without boxes."""
+    predictions, truths = predict_detections(system, pairs, device, input_mode, score_threshold)
+    if not truths:
+        return None
+    return evaluate_detections(predictions, truths, list(system.detection_classes), iou_thresholds=(0.5,),
+                               score_threshold=operating_threshold)
+
+
+@torch.no_grad()
 def validate(
     system: TSJNetSystem, pairs: Sequence[TrainingPair], device: torch.device, input_mode: str = "fused",
     metrics: Sequence[str] = ("SSIM", "PSNR", "VIF", "Qabf", "SF", "CV"), score_threshold: float = 0.05,
@@ -64,31 +108,21 @@ def validate(
     was_training = system.training
     system.eval()
     sums: dict[str, float] = {}
-    predictions, truths = [], []
     try:
-        for pair in pairs:
-            ir = torch.from_numpy(pair.ir)[None, None].to(device)
-            visible = torch.from_numpy(pair.visible)[None, None].to(device)
-            fusion, image = heads_input(system, ir, visible, input_mode)
-            if fusion is not None and metrics:
-                fused = fusion.fused.float().clamp(0, 1)[0, 0].cpu().numpy()
+        if input_mode == "fused" and metrics:
+            for pair in pairs:
+                ir = torch.from_numpy(pair.ir)[None, None].to(device)
+                visible = torch.from_numpy(pair.visible)[None, None].to(device)
+                fused = system.fusion(ir, visible).fused.float().clamp(0, 1)[0, 0].cpu().numpy()
                 scores = evaluate_fusion(
                     np.round(pair.ir * 255.0), np.round(pair.visible * 255.0), np.round(fused * 255.0), list(metrics)
                 )
                 for key, value in scores.items():
                     sums[key] = sums.get(key, 0.0) + value
-            if pair.boxes is not None:
-                heads = system.heads(image)
-                decoded = decode_detections(heads.detection, score_threshold, 0.6)[0]
-                predictions.append(ImageDetections(
-                    decoded.boxes.float().cpu().numpy(), decoded.scores.float().cpu().numpy(),
-                    decoded.labels.cpu().numpy(),
-                ))
-                truths.append(ImageAnnotations(pair.boxes, pair.labels))
     finally:
         system.train(was_training)
     result = {k: v / len(pairs) for k, v in sums.items()}
-    if truths:
-        report = evaluate_detections(predictions, truths, list(system.detection_classes), iou_thresholds=(0.5,))
+    report = detection_report(system, pairs, device, input_mode, score_threshold)
+    if report is not None:
         result["mAP50"] = report.map50
     return result
