@@ -35,16 +35,20 @@ def test_decode_one_box_from_cell_centre_and_distances():
     assert dets.scores.item() == pytest.approx(torch.sigmoid(torch.tensor(12.0)).item(), rel=1e-5)
 
 
-def test_nms_merges_duplicates_of_one_class_only():
+def test_nms_leaves_one_box_per_object_whatever_its_class():
     ltrb = (10.0, 10.0, 10.0, 10.0)
     out = head_output([
         (0, 3, 3, 0, 8.0, ltrb),   # centre (28, 28)
         (0, 3, 4, 0, 6.0, ltrb),   # centre (36, 28): IoU 0.43 with the first
-        (0, 3, 4, 2, 6.0, ltrb),   # same box, other class -> survives class-wise NMS
+        (0, 3, 4, 2, 6.0, ltrb),   # same box, other class: the same object called something else
     ])
     (dets,) = decode_detections(out, score_threshold=0.5, nms_iou=0.3)
-    assert sorted(dets.labels.tolist()) == [0, 2]
+    assert dets.labels.tolist() == [0]  # class-agnostic by default: a car is not also a person
+    (per_class,) = decode_detections(out, score_threshold=0.5, nms_iou=0.3, class_agnostic=False)
+    assert sorted(per_class.labels.tolist()) == [0, 2]
     (loose,) = decode_detections(out, score_threshold=0.5, nms_iou=0.9)
+    assert loose.labels.tolist() == [0, 0]  # the identical box of class 2 is the same object
+    (loose,) = decode_detections(out, score_threshold=0.5, nms_iou=0.9, class_agnostic=False)
     assert len(loose.labels) == 3
     (top1,) = decode_detections(out, score_threshold=0.5, nms_iou=0.9, max_detections=1)
     assert top1.labels.tolist() == [0] and top1.scores.item() == loose.scores.max().item()
