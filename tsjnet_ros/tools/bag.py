@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.nodes.dds_profile import use_large_image_profile
+from tsjnet_ros.tools.progress import progress_bar, waiting
 
 DEFAULT_BAG = Path("output/sample_bag")
 DEFAULT_REPORT = Path("output/report")
@@ -116,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "measure output fps, sent vs received, missed frames, latency and jitter.")
     replay.add_argument("bag", nargs="?", type=Path, default=DEFAULT_BAG, help=f"bag folder or .mcap/.db3 file (default {DEFAULT_BAG})")
     replay.add_argument("--rate", type=float, default=1.0, help="playback rate factor (default 1 = real time)")
+    replay.add_argument("--pacing", choices=("auto", "timed", "paced"), default="auto",
+                        help="timed: the bag's timing (/ --rate), measuring drops and latency at that input rate; "
+                        "paced: each message once the node has handled the previous pair (nothing dropped), "
+                        "measuring per-pair latency and the closed-loop rate; auto (default): paced for bags of "
+                        "still pairs (made from a folder), timed otherwise")
+    replay.add_argument("--domain-id", type=int, default=None,
+                        help="ROS domain of the replay's own graph (default: a random one other than ROS_DOMAIN_ID; "
+                        "discovery is always localhost only)")
     replay.add_argument("--search", action="store_true", help="also search the peak rate factor with fewer than --max-drop drops")
     replay.add_argument("--max-drop", type=float, default=0.05, help="drop fraction limit of the search (default 0.05)")
     replay.add_argument("--search-max", type=float, default=16.0, help="highest rate factor tried (default 16)")
@@ -123,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--bisections", type=int, default=3, help="bisection steps after bracketing (default 3)")
     replay.add_argument("--drain-timeout", type=float, default=10.0, help="seconds to wait for outputs after playback (default 10)")
     replay.add_argument("--out", type=Path, default=DEFAULT_REPLAY_JSON, help=f"JSON result file (default {DEFAULT_REPLAY_JSON})")
-    replay.add_argument("--quiet", action="store_true", help="no line per search trial")
+    replay.add_argument("--quiet", action="store_true", help="no progress and no line per search trial")
     replay.add_argument("--log-level", default="warn", choices=("debug", "info", "warn", "error"), help="ROS log level of the nodes (default warn)")
     _add_pipeline_options(replay)
     _add_topic_options(replay, ground_truth=False)
@@ -135,22 +144,6 @@ def _topics(args: argparse.Namespace) -> InputTopics:
     if hasattr(args, "gt_detections_topic"):
         kwargs.update(gt_detections=args.gt_detections_topic, gt_segmentation=args.gt_segmentation_topic)
     return InputTopics(**kwargs)
-
-
-def _progress_bar(enabled: bool, description: str, unit: str) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
-    if not enabled:
-        return None, lambda: None
-    from tqdm import tqdm
-
-    bar = tqdm(desc=description, unit=unit, file=sys.stderr, dynamic_ncols=True)
-
-    def update(done: int, total: int) -> None:
-        if bar.total != total:
-            bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    return update, bar.close
 
 
 def _settings(args: argparse.Namespace) -> tuple[Any, Path]:
@@ -198,7 +191,7 @@ def cmd_make(args: argparse.Namespace) -> int:
         source = FolderSource(folder, args.visible_rate, args.layout, args.split, args.box_source, args.limit)
     if args.out.exists() and not args.force:
         raise BagError(f"{args.out} already exists; pass --force to replace it")
-    progress, close = _progress_bar(not args.no_progress, "make", "frame")
+    progress, close = progress_bar(not args.no_progress, "make", "frame")
     try:
         summary = make_bag(args.out, source, timing, options, _topics(args), progress)
     finally:
@@ -233,7 +226,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         backend = settings.build_backend()
     except Exception as exc:  # any failure to build the backend is a user-facing error
         raise BagError(f"fusion backend {settings.fusion_backend!r} is not available: {exc}") from None
-    progress, close = _progress_bar(not args.no_progress, "evaluate", "pair")
+    progress, close = progress_bar(not args.no_progress, "evaluate", "pair")
     try:
         result = evaluate_bag(args.bag, backend, settings, out_bag, _topics(args), options, progress=progress)
     finally:
@@ -262,12 +255,24 @@ class _ReplayInput:
     expected_outputs: int  # pairs the live node can emit (the end-of-bag flush excluded)
     pair_rate_hz: float
     plan_summary: dict
+    stills: bool  # the bag shows still pairs as a slide show (made from a folder)
+
+
+PACING_MEANING = {
+    "timed": "messages at the bag's timing divided by the rate factor: whether the node keeps up with that input "
+             "rate (drops), its output rate and latency",
+    "paced": "each camera message once the node has received the previous one and finished the pair before it, "
+             "so nothing is dropped: latency of every pair through the graph and the closed-loop rate "
+             "(pairs per second when each pair waits for the one before); a folder of still pairs has no "
+             "camera timing to keep up with",
+}
 
 
 def _load_replay_input(bag: Path, topics: InputTopics, settings: Any) -> _ReplayInput:
     from tsjnet_ros.core.bag.messages import header_stamp_from_cdr
     from tsjnet_ros.core.bag.pairing import plan_pairs
     from tsjnet_ros.core.bag.reader import BagReader
+    from tsjnet_ros.core.bag.topics import STILLS_KEY
 
     with BagReader(bag) as reader:
         pairs, account = plan_pairs(reader, topics, settings)
@@ -276,16 +281,38 @@ def _load_replay_input(bag: Path, topics: InputTopics, settings: Any) -> _Replay
             for m in reader.messages([topics.ir, topics.visible])
         ]
         problems = [str(p) for p in reader.problems + account.problems]
+        stills = reader.custom_data.get(STILLS_KEY) == "true"
     expected = len(pairs) - account.flushed_pairs
     span = (messages[-1].log_time_ns - messages[0].log_time_ns) / 1e9 if len(messages) > 1 else 0.0
     summary = {"messages": account.messages, "invalid": account.invalid, "pairs_offline": len(pairs),
                "flushed_at_end": account.flushed_pairs, "problems": problems}
-    return _ReplayInput(messages, expected, expected / span if span > 0 else 0.0, summary)
+    return _ReplayInput(messages, expected, expected / span if span > 0 else 0.0, summary, stills)
 
 
-def _run_trial(data: _ReplayInput, params: Path, settings: Any, factor: float, drain_timeout: float,
-               log_level: str = "warn") -> Any:
-    """Play the bag once at ``factor`` through a fresh FusionNode; returns a TrialMeasurement."""
+@dataclass(frozen=True)
+class _TrialSetup:
+    """How every trial of one replay runs."""
+
+    params: Path
+    settings: Any
+    drain_timeout: float
+    log_level: str = "warn"
+    paced: bool = False
+    isolation: Any = None  # GraphIsolation; None: the environment's graph
+    progress: bool = False
+
+
+def _start_fusion_node(context: Any, overrides: list, show_progress: bool, settings: Any) -> Any:
+    from tsjnet_ros.nodes.fusion_node import FusionNode
+
+    what = settings.fusion_backend + (f" ({settings.checkpoint})" if settings.checkpoint else "")
+    with waiting(f"{PROG} replay: starting the fusion node ({what}: load, warm up)", show_progress):
+        return FusionNode(context=context, parameter_overrides=overrides)
+
+
+def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
+    """Play the bag once at ``factor`` (or paced) through a fresh FusionNode in its own graph;
+    returns a TrialMeasurement that counts only outputs carrying a stamp this trial published."""
     import rclpy
     from builtin_interfaces.msg import Time
     from rclpy.context import Context
@@ -297,24 +324,27 @@ def _run_trial(data: _ReplayInput, params: Path, settings: Any, factor: float, d
 
     from tsjnet_ros.core.bag.messages import header_stamp_from_cdr
     from tsjnet_ros.core.bag.replay_stats import TrialMeasurement
-    from tsjnet_ros.nodes.fusion_node import FusionNode
+    from tsjnet_ros.nodes.graph_isolation import init_isolated
     from tsjnet_ros.nodes.qos import quiet_publisher_events
 
     if factor <= 0:
         raise ValueError(f"rate factor must be > 0, got {factor}")
+    settings = setup.settings
     context = Context()
-    rclpy.init(context=context, args=["--ros-args", "--params-file", str(params), "--log-level", log_level])
+    init_isolated(setup.isolation, ["--ros-args", "--params-file", str(setup.params), "--log-level", setup.log_level], context)
     executor = SingleThreadedExecutor(context=context)  # inference runs on the node's inference thread
     nodes = []
     measurement = TrialMeasurement(factor, {"ir": 0, "visible": 0}, data.expected_outputs, data.pair_rate_hz)
     published: dict[int, float] = {}
+    last_publish = [0.0]  # paced: at most one pair in flight, completed by the latest message
     lock = threading.Lock()
+    spinner = None
     try:
         overrides = [Parameter("use_sim_time", value=True), Parameter("fusion_backend", value=settings.fusion_backend),
                      Parameter("checkpoint", value=settings.checkpoint), Parameter("device", value=settings.device),
                      Parameter("score_threshold", value=settings.score_threshold),
                      *(Parameter(k, value=v) for k, v in settings.tasks.parameters().items())]
-        fusion = FusionNode(context=context, parameter_overrides=overrides)
+        fusion = _start_fusion_node(context, overrides, setup.progress, settings)
         nodes.append(fusion)
         if fusion.state != "active":
             raise BagError(f"the fusion node did not start: {fusion.configure_error or fusion.state}")
@@ -333,12 +363,12 @@ def _run_trial(data: _ReplayInput, params: Path, settings: Any, factor: float, d
             now = time.monotonic()
             stamp = header_stamp_from_cdr(raw)
             with lock:
-                sent_at = published.get(stamp)
-                measurement.arrivals.append(now)
-                if sent_at is None:
+                sent_at = published.pop(stamp, None)
+                if sent_at is None:  # not an output of a pair this trial sent: counted apart
                     measurement.unmatched_outputs += 1
                 else:
-                    measurement.latencies_ms.append((now - sent_at) * 1000.0)
+                    measurement.arrivals.append(now)
+                    measurement.latencies_ms.append((now - (last_publish[0] if setup.paced else sent_at)) * 1000.0)
 
         output_sub = receiver.create_subscription(Image, "/fused/image", on_output, QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE), raw=True)
         for node in nodes:
@@ -348,22 +378,38 @@ def _run_trial(data: _ReplayInput, params: Path, settings: Any, factor: float, d
         _wait(lambda: all(p.get_subscription_count() > 0 for p in image_pubs) and output_sub.get_publisher_count() > 0, 10.0,
               "the player and the fusion node did not discover each other")
 
+        counters = fusion.counters
         names = ("ir", "visible")
+
+        def settled(stream: int) -> bool:
+            """The node has this message and no pair waits for inference or delivery."""
+            handled = counters.fused + counters.skipped + counters.errors
+            return (counters.received[stream] >= measurement.sent[names[stream]] and handled >= counters.pairs
+                    and len(measurement.arrivals) >= counters.fused)
+
+        update, close = progress_bar(setup.progress, f"{PROG} replay ({'paced' if setup.paced else f'x{factor:g}'})", "msg")
         first = data.messages[0].log_time_ns
         start = time.monotonic() + 0.05
-        for message in data.messages:
-            delay = start + (message.log_time_ns - first) / 1e9 / factor - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            clock_pub.publish(Clock(clock=Time(sec=message.log_time_ns // 1_000_000_000, nanosec=message.log_time_ns % 1_000_000_000)))
-            if message.stream == 1:
+        try:
+            for done, message in enumerate(data.messages, start=1):
+                if not setup.paced:
+                    delay = start + (message.log_time_ns - first) / 1e9 / factor - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                clock_pub.publish(Clock(clock=Time(sec=message.log_time_ns // 1_000_000_000, nanosec=message.log_time_ns % 1_000_000_000)))
                 with lock:
-                    published[message.stamp_ns] = time.monotonic()
-            image_pubs[message.stream].publish(message.data)
-            measurement.sent[names[message.stream]] += 1
+                    last_publish[0] = time.monotonic()
+                    if message.stream == 1:
+                        published[message.stamp_ns] = last_publish[0]
+                image_pubs[message.stream].publish(message.data)
+                measurement.sent[names[message.stream]] += 1
+                if setup.paced:
+                    _wait(lambda: settled(message.stream), setup.drain_timeout, None)
+                if update is not None:
+                    update(done, len(data.messages))
+        finally:
+            close()
         measurement.playback_s = time.monotonic() - start
-
-        counters = fusion.counters
 
         def drained() -> bool:
             handled = counters.fused + counters.skipped + counters.errors
@@ -372,7 +418,7 @@ def _run_trial(data: _ReplayInput, params: Path, settings: Any, factor: float, d
                 and time.monotonic() - (max(measurement.arrivals, default=start)) > 0.3
             )
 
-        _wait(drained, drain_timeout, None)
+        _wait(drained, setup.drain_timeout, None)
         stats = fusion.sync_stats()
         measurement.node = {
             "received": {"ir": counters.received[0], "visible": counters.received[1]},
@@ -382,12 +428,22 @@ def _run_trial(data: _ReplayInput, params: Path, settings: Any, factor: float, d
             "inference_ms": fusion.inference_ms.summary(),
             "clock_at_end_ns": fusion.get_clock().now().nanoseconds,
         }
-        executor.shutdown(timeout_sec=2.0)
     finally:
-        for node in nodes:
-            node.destroy_node()
-        rclpy.try_shutdown(context=context)
+        _stop_graph(executor, spinner, nodes, context)
     return measurement
+
+
+def _stop_graph(executor: Any, spinner: threading.Thread | None, nodes: list, context: Any) -> None:
+    """Stop spinning before any node is destroyed: a callback running on a destroyed handle
+    is what raises InvalidHandle at shutdown."""
+    import rclpy
+
+    executor.shutdown(timeout_sec=2.0)
+    if spinner is not None:
+        spinner.join(timeout=5.0)
+    for node in reversed(nodes):
+        node.destroy_node()
+    rclpy.try_shutdown(context=context)
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, failure: str | None) -> None:
@@ -395,7 +451,7 @@ def _wait(predicate: Callable[[], bool], timeout: float, failure: str | None) ->
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.02)
+        time.sleep(0.005)
     if failure is not None and not predicate():
         raise BagError(failure)
 
@@ -403,27 +459,40 @@ def _wait(predicate: Callable[[], bool], timeout: float, failure: str | None) ->
 def _trial_line(trial: dict) -> str:
     lat = trial["latency_ms"]
     latency = f"latency p50 {lat['p50']:.1f} / p95 {lat['p95']:.1f} / max {lat['max']:.1f} ms" if lat else "no latency samples"
+    foreign = f", {trial['unmatched_outputs']} foreign outputs ignored" if trial.get("unmatched_outputs") else ""
+    if trial.get("pacing") == "paced":
+        return (f"paced, one pair at a time: {trial['frames_received']}/{trial['expected_outputs']} received, "
+                f"{trial['missed_frames']} missed, {latency}, closed-loop {trial['mean_output_fps']:.2f} pairs/s{foreign}")
     return (f"rate x{trial['rate_factor']:.3g} ({trial['input_pair_rate_hz']:.1f} pairs/s in): "
             f"{trial['frames_received']}/{trial['expected_outputs']} received, {trial['missed_frames']} missed "
             f"({trial['drop_fraction'] * 100:.1f} %), {trial['mean_output_fps']:.1f} fps out, {latency}, "
-            f"jitter {trial['jitter_ms'].get('std', 0.0):.1f} ms")
+            f"jitter {trial['jitter_ms'].get('std', 0.0):.1f} ms{foreign}")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from tsjnet_ros.core.bag.replay_stats import search_peak_rate, summarize_trial
+    from tsjnet_ros.nodes.graph_isolation import isolated_graph
 
     if args.rate <= 0:
         raise ValueError("--rate must be > 0")
+    if args.search and args.pacing == "paced":
+        raise ValueError("--search measures drops at input rates; it needs --pacing timed (or auto)")
     settings, params = _settings(args)
     data = _load_replay_input(args.bag, _topics(args), settings)
     if data.expected_outputs == 0:
         raise BagError("the bag yields no pair the live node could emit")
+    pacing = args.pacing if args.pacing != "auto" else ("paced" if data.stills and not args.search else "timed")
+    isolation = isolated_graph(args.domain_id)
+    print(f"{PROG} replay: {isolation.describe()}", file=sys.stderr, flush=True)
+    print(f"{PROG} replay: {pacing}: {PACING_MEANING[pacing]}", file=sys.stderr, flush=True)
+    setup = _TrialSetup(params, settings, args.drain_timeout, args.log_level, pacing == "paced", isolation,
+                        progress=not args.quiet)
 
     done: dict[float, dict] = {}
 
     def trial(factor: float) -> dict:
         if factor not in done:
-            done[factor] = summarize_trial(_run_trial(data, params, settings, factor, args.drain_timeout, args.log_level))
+            done[factor] = {**summarize_trial(_run_trial(data, setup, factor)), "pacing": pacing}
             if args.search and not args.quiet:  # progress of the search; the final lines follow on stdout
                 print(f"{PROG} replay: trial {_trial_line(done[factor])}", file=sys.stderr, flush=True)
         return dict(done[factor])
@@ -431,7 +500,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     document: dict[str, Any] = {
         "bag": str(args.bag), "backend": settings.fusion_backend, "settings": settings.as_dict(),
         "bag_pair_rate_hz": data.pair_rate_hz, "offline": data.plan_summary,
-        "latency_definition": "publish of the visible image -> receipt of fused/image with its stamp",
+        "pacing": pacing, "measures": PACING_MEANING[pacing], "ros_domain_id": isolation.domain_id,
+        "latency_definition": ("publish of the camera message that completed the pair" if pacing == "paced" else
+                               "publish of the visible image") + " -> receipt of fused/image with its stamp",
     }
     document["trial"] = trial(args.rate)
     if args.search:
@@ -447,7 +518,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
             + (" (search range limit)" if s["limited_by_search_range"] else ""))
         print(f"{PROG} replay: peak rate with < {args.max_drop * 100:.0f} % drops: {peak}")
     print(f"{PROG} replay: wrote {args.out}")
-    return 0 if document["trial"]["frames_received"] > 0 else 1
+    if document["trial"]["frames_received"] == 0:
+        print(f"{PROG} replay: error: the fusion node delivered no fused image of this bag's pairs "
+              f"(node counters: {document['trial']['node']})", file=sys.stderr)
+        return 1
+    return 0
 
 
 # -- entry point ------------------------------------------------------------------------------

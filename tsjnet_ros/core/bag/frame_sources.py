@@ -36,6 +36,8 @@ class SourceFrame:
 
 class FrameSource(Protocol):
     description: str
+    ground_truth: str  # where the boxes and class maps come from, for reports
+    stills: bool  # True: unrelated still pairs shown as a slide show, not a moving scene
     duration: float  # seconds of scene time
     class_names: list[str]
     segmentation_class_names: list[str]
@@ -58,6 +60,8 @@ class SyntheticSource:
         self.class_names = list(CLASS_NAMES)
         self.segmentation_class_names = list(SYNTHETIC_SEGMENTATION_CLASSES)
         self.description = f"synthetic {width}x{height}, {num_targets} targets, seed {seed}"
+        self.ground_truth = "the synthetic scene's target boxes and class maps"
+        self.stills = False
         self._cache: tuple[float, SourceFrame] | None = None
 
     def render(self, t: float) -> SourceFrame:
@@ -111,6 +115,8 @@ class FolderSource:
         self.class_names = list(self.dataset.class_names)
         self.segmentation_class_names = list(self.dataset.segmentation_class_names) if self.dataset.has_segmentation else []
         self.description = f"{self.dataset.layout} pairs from {Path(root).resolve()}"
+        self.ground_truth = self.dataset.label_description
+        self.stills = True
         self._cache: tuple[int, SourceFrame] | None = None
 
     def index_at(self, t: float) -> int:

@@ -18,7 +18,9 @@ import numpy as np
 
 from tsjnet_ros.core.bag.frame_sources import FrameSource, SourceFrame
 from tsjnet_ros.core.bag.messages import detections_message
-from tsjnet_ros.core.bag.topics import CLASS_NAMES_KEY, SEGMENTATION_CLASSES_KEY, SOURCE_KEY, InputTopics
+from tsjnet_ros.core.bag.topics import (
+    CLASS_NAMES_KEY, GROUND_TRUTH_KEY, PAIR_NAMES_KEY, SEGMENTATION_CLASSES_KEY, SOURCE_KEY, STILLS_KEY, InputTopics,
+)
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
 from tsjnet_ros.core.image_encoding import swap_red_blue, to_mono
@@ -135,6 +137,9 @@ def make_bag(
             writer.set_custom_data(CLASS_NAMES_KEY, json.dumps(source.class_names))
         if options.ground_truth and source.segmentation_class_names:
             writer.set_custom_data(SEGMENTATION_CLASSES_KEY, json.dumps(source.segmentation_class_names))
+        if options.ground_truth:
+            writer.set_custom_data(GROUND_TRUTH_KEY, source.ground_truth)
+        pair_names: dict[str, str] = {}
         for done, (t, camera, _) in enumerate(schedule, start=1):
             capture_ns = start_ns + int(round(t * 1e9))
             noise = int(round(rng.normal(0.0, timing.jitter) * 1e9)) if timing.jitter > 0 else 0
@@ -145,11 +150,15 @@ def make_bag(
                 writer.write_image(topics.ir, log_time, _ir_image(frame, options.ir_encoding), options.ir_encoding, stamp, options.frame_id)
             else:
                 stamp = capture_ns + noise
+                pair_names[str(stamp)] = frame.name
                 writer.write_image(topics.visible, log_time, _visible_image(frame, options.visible_encoding), options.visible_encoding, stamp, options.frame_id)
                 if options.ground_truth:
                     _write_ground_truth(writer, topics, frame, stamp, log_time, options.frame_id)
             if progress is not None:
                 progress(done, len(schedule))
+        if source.stills:  # reports name each pair by its input files; replays pace stills
+            writer.set_custom_data(STILLS_KEY, "true")
+            writer.set_custom_data(PAIR_NAMES_KEY, json.dumps(pair_names))
         counts = dict(writer.counts)
         storage_file = writer.storage_file
     return MakeSummary(

@@ -44,3 +44,6 @@ class OutputTopics:
 CLASS_NAMES_KEY = "tsjnet.detection_class_names"
 SEGMENTATION_CLASSES_KEY = "tsjnet.segmentation_class_names"
 SOURCE_KEY = "tsjnet.source"
+STILLS_KEY = "tsjnet.stills"  # "true": frames are still pairs played as a slide show
+PAIR_NAMES_KEY = "tsjnet.pair_names"  # JSON {visible stamp ns: input pair name}, still pairs only
+GROUND_TRUTH_KEY = "tsjnet.ground_truth"  # where the ground-truth boxes and class maps come from

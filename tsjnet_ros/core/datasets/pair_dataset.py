@@ -100,6 +100,19 @@ class PairDataset:
     def has_segmentation(self) -> bool:
         return self._resolved.segmentation_dir is not None
 
+    @property
+    def label_description(self) -> str:
+        """Which label files this dataset reads, e.g. "YOLO boxes in msrs/labels/fused";
+        reports name them so a reader knows what the ground truth was."""
+        parts = []
+        if self._resolved.yolo_dir is not None:
+            parts.append(f"YOLO boxes in {self._resolved.yolo_dir}")
+        elif self._resolved.voc_dir is not None:
+            parts.append(f"Pascal VOC boxes in {self._resolved.voc_dir}")
+        if self._resolved.segmentation_dir is not None:
+            parts.append(f"class maps in {self._resolved.segmentation_dir}")
+        return "; ".join(parts) or "no labels"
+
     def __len__(self) -> int:
         return len(self.names)
 
