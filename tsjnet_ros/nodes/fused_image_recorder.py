@@ -1,6 +1,6 @@
 """Recorder node: measures what reaches a consumer and saves sample fused images.
 
-Subscribes to ``fused/image_color`` (or ``fused/image``), keeps the end-to-end latency
+Subscribes to ``fused/image_color`` (or ``fused/image``, ``debug/overlay``), keeps the end-to-end latency
 (receive time minus the visible capture stamp), and writes every ``save_every``-th frame
 as PNG into ``output_dir`` (at most ``max_saved``). The one-process runner reads its
 counters for the summary it prints.
@@ -44,6 +44,7 @@ class FusedImageRecorder(Node):
         self.stamps_ns: list[int] = []
         self.latency_ms = LatencyStats(capacity=100_000)
         self.rate = RateMeter()
+        self._file_prefix = g("topic").strip("/").replace("/", "_") or "image"  # fused_image_color_000_...
         self.create_subscription(Image, g("topic"), self._on_image, qos_from_string(g("input_qos")))
 
     def _on_image(self, msg: Image) -> None:
@@ -60,7 +61,7 @@ class FusedImageRecorder(Node):
             self.get_logger().error(f"cannot save fused image: {exc}", throttle_duration_sec=5.0)
             return
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        path = self.output_dir / f"fused_{len(self.saved):03d}_{msg.header.stamp.sec}_{msg.header.stamp.nanosec:09d}.png"
+        path = self.output_dir / f"{self._file_prefix}_{len(self.saved):03d}_{msg.header.stamp.sec}_{msg.header.stamp.nanosec:09d}.png"
         cv2.imwrite(os.fspath(path), swap_red_blue(rgb))
         self.saved.append(path)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable
+import threading
+from typing import Any, Callable, Sequence
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
@@ -26,3 +27,18 @@ def spin_node(factory: Callable[[], Node], args: list[str] | None = None) -> Non
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+
+
+def stop_graph(executor: Any, spinner: threading.Thread | None, nodes: Sequence[Node], context: Any = None) -> None:
+    """Stop a graph spun on ``spinner``: the executor first (and its thread joined), then the
+    nodes in reverse start order (consumers before producers), then the context.
+
+    Destroying a node while the executor still runs one of its callbacks is what raises
+    ``InvalidHandle: ... destruction was requested`` at shutdown.
+    """
+    executor.shutdown(timeout_sec=5.0)
+    if spinner is not None:
+        spinner.join(timeout=5.0)
+    for node in reversed(list(nodes)):
+        node.destroy_node()
+    rclpy.try_shutdown(context=context)

@@ -326,6 +326,7 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
     from tsjnet_ros.core.bag.replay_stats import TrialMeasurement
     from tsjnet_ros.nodes.graph_isolation import init_isolated
     from tsjnet_ros.nodes.qos import quiet_publisher_events
+    from tsjnet_ros.nodes.spin import stop_graph
 
     if factor <= 0:
         raise ValueError(f"rate factor must be > 0, got {factor}")
@@ -429,21 +430,8 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
             "clock_at_end_ns": fusion.get_clock().now().nanoseconds,
         }
     finally:
-        _stop_graph(executor, spinner, nodes, context)
+        stop_graph(executor, spinner, nodes, context)
     return measurement
-
-
-def _stop_graph(executor: Any, spinner: threading.Thread | None, nodes: list, context: Any) -> None:
-    """Stop spinning before any node is destroyed: a callback running on a destroyed handle
-    is what raises InvalidHandle at shutdown."""
-    import rclpy
-
-    executor.shutdown(timeout_sec=2.0)
-    if spinner is not None:
-        spinner.join(timeout=5.0)
-    for node in reversed(nodes):
-        node.destroy_node()
-    rclpy.try_shutdown(context=context)
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, failure: str | None) -> None:

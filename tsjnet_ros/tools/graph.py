@@ -3,7 +3,10 @@
 Machines without a ROS 2 distro have no ``ros2 launch``; this runner hosts the same nodes
 (synthetic cameras, fusion, recorder) on one multi-threaded executor and passes the same
 parameter file to them through ``--ros-args --params-file``, so behaviour matches the
-launch file. It prints rates and latency while running and a summary at the end.
+launch file. It prints rates and latency while running and a summary at the end, and
+writes sample fused images (``fused/``), sample overlays (``overlay/``) and ``summary.json``.
+With its own synthetic cameras it runs in a ROS graph of its own (a domain other than
+``ROS_DOMAIN_ID``, localhost only); ``--input topics`` joins the environment's graph.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
 from tsjnet_ros.nodes.dds_profile import use_large_image_profile
+from tsjnet_ros.nodes.graph_isolation import init_isolated, isolated_graph
+from tsjnet_ros.nodes.spin import stop_graph
 from tsjnet_ros.resources import config_file
+from tsjnet_ros.tools.progress import waiting
+
+REPORT_EVERY_S = 2.0
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
@@ -36,9 +44,14 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument("--params", type=Path, default=None, help="parameter YAML (default: the package's config/fusion.yaml)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds to run (0 = until Ctrl-C)")
-    parser.add_argument("--output-dir", type=Path, default=Path("output/graph"), help="where PNG samples and summary.json go")
+    parser.add_argument("--output-dir", type=Path, default=Path("output/graph"),
+                        help="where fused/ and overlay/ PNG samples and summary.json go (default output/graph)")
     parser.add_argument("--input", choices=("synthetic", "topics"), default="synthetic",
-                        help="synthetic: built-in generator; topics: subscribe to existing ir/image and visible/image")
+                        help="synthetic (default): built-in generator, in a ROS graph of its own; topics: subscribe to "
+                        "existing ir/image and visible/image in the environment's graph (ROS_DOMAIN_ID)")
+    parser.add_argument("--domain-id", type=int, default=None,
+                        help="ROS domain of the synthetic graph (default: a random one other than ROS_DOMAIN_ID; "
+                        "discovery localhost only)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     if args.params is None:
@@ -57,40 +70,48 @@ def main(argv: list[str] | None = None) -> int:
 
     use_large_image_profile()  # cameras and viewers in other processes (see config/fastdds_large_images.xml)
     context_args = ["tsjnet-graph", "--ros-args", "--params-file", str(args.params)] + ros_args[1:]
-    rclpy.init(args=context_args)
+    try:
+        isolation = isolated_graph(args.domain_id) if args.input == "synthetic" else None
+    except ValueError as exc:
+        print(f"[tsjnet-graph] {exc}", file=sys.stderr)
+        return 2
+    init_isolated(isolation, context_args)
+    print("[tsjnet-graph] " + (isolation.describe() if isolation else "environment's ROS graph (--input topics)"), flush=True)
     nodes = []
+    # One thread: the fusion node infers on its own thread, every callback here is short, and
+    # rclpy's multi-threaded executor adds tens of ms of latency per image under CPU load.
+    executor = SingleThreadedExecutor()
+    spinner = None
     try:
         if args.input == "synthetic":
             nodes.append(SyntheticCamerasNode())
-        fusion = FusionNode()
+        with waiting("[tsjnet-graph] starting the fusion node (load the model, warm up)", not args.quiet):
+            fusion = FusionNode()
         nodes.append(fusion)
         if fusion.state != "active":
             raise RuntimeError(f"fusion node is {fusion.state}: {fusion.configure_error}")
         nodes.append(DebugOverlayNode())
-        recorder = FusedImageRecorder(parameter_overrides=[Parameter("output_dir", value=str(args.output_dir))])
-        nodes.append(recorder)
+        recorder = FusedImageRecorder(parameter_overrides=[
+            Parameter("topic", value="fused/image_color"), Parameter("output_dir", value=str(args.output_dir / "fused"))])
+        overlays = FusedImageRecorder("overlay_recorder", parameter_overrides=[
+            Parameter("topic", value="debug/overlay"), Parameter("output_dir", value=str(args.output_dir / "overlay"))])
+        nodes += [recorder, overlays]
         cameras = nodes[0] if args.input == "synthetic" else None
         print(f"[tsjnet-graph] parameters: {args.params}")
         print(f"[tsjnet-graph] nodes: {', '.join(n.get_fully_qualified_name() for n in nodes)} on one executor")
-        # One thread: the fusion node infers on its own thread, every callback here is short, and
-        # rclpy's multi-threaded executor adds tens of ms of latency per image under CPU load.
-        executor = SingleThreadedExecutor()
         for node in nodes:
             executor.add_node(node)
         spinner = threading.Thread(target=executor.spin, daemon=True)
         spinner.start()
-        _run(args, fusion, recorder, cameras)
-        executor.shutdown(timeout_sec=2.0)
-        summary = _summary(fusion, recorder, cameras)
+        _run(args, fusion, recorder)
+        summary = _summary(fusion, recorder, overlays, cameras)
     except KeyboardInterrupt:
         summary = None
     except RuntimeError as exc:
         print(f"[tsjnet-graph] {exc}", file=sys.stderr)
         return 1
     finally:
-        for node in nodes:
-            node.destroy_node()
-        rclpy.try_shutdown()
+        stop_graph(executor, spinner, nodes)
     if summary is None:
         return 130
     args.output_dir.mkdir(parents=True, exist_ok=True)
@@ -99,26 +120,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if summary["fused"] > 0 else 1
 
 
-def _run(args: argparse.Namespace, fusion, recorder, cameras) -> None:
+def progress_line(elapsed: float, interval: float, counts: tuple[int, int, int], before: tuple[int, int, int],
+                  pairs: int, skipped: int, latency: dict) -> str:
+    """One progress line: ``counts``/``before`` are (ir received, visible received, fused) now
+    and one ``interval`` (s) ago, so each rate is what happened in that interval."""
+    ir, visible, fused = ((now - then) / interval for now, then in zip(counts, before))
+    lat = f"latency p50 {latency['p50']:.1f} ms" if latency else "latency - (no output yet)"
+    return (f"[tsjnet-graph] t={elapsed:5.1f}s  ir {ir:5.1f} Hz  visible {visible:5.1f} Hz  fused {fused:5.1f} Hz  "
+            f"pairs {pairs}  fused {counts[2]}  skipped {skipped}  {lat}")
+
+
+def _run(args: argparse.Namespace, fusion, recorder) -> None:
     start = time.monotonic()
-    next_report = start + 2.0
+    next_report = start + REPORT_EVERY_S
+    c = fusion.counters
+    before = (c.received[0], c.received[1], c.fused)
     while args.duration <= 0 or time.monotonic() - start < args.duration:
         time.sleep(0.05)
         now = time.monotonic()
         if now >= next_report and not args.quiet:
-            next_report += 2.0
-            c = fusion.counters
-            lat = recorder.latency_ms.summary()
-            print(
-                f"[tsjnet-graph] t={now - start:5.1f}s  ir {fusion._rates[0].rate(now):5.1f} Hz  "
-                f"visible {fusion._rates[1].rate(now):5.1f} Hz  fused {recorder.rate.rate(time.time()):5.1f} Hz  "
-                f"pairs {c.pairs}  fused {c.fused}  skipped {c.skipped}  "
-                f"latency p50 {lat.get('p50', float('nan')):.1f} ms",
-                flush=True,
-            )
+            next_report += REPORT_EVERY_S
+            counts = (c.received[0], c.received[1], c.fused)
+            print(progress_line(now - start, REPORT_EVERY_S, counts, before, c.pairs, c.skipped,
+                                recorder.latency_ms.summary()), flush=True)
+            before = counts
 
 
-def _summary(fusion, recorder, cameras) -> dict:
+def _summary(fusion, recorder, overlays, cameras) -> dict:
     c = fusion.counters
     stats = fusion.sync_stats()
     return {
@@ -137,6 +165,7 @@ def _summary(fusion, recorder, cameras) -> dict:
         "fusion_latency_ms": fusion.latency_ms.summary(),
         "end_to_end_latency_ms": recorder.latency_ms.summary(),
         "saved": [str(p) for p in recorder.saved],
+        "saved_overlays": [str(p) for p in overlays.saved],
     }
 
 
@@ -156,7 +185,9 @@ def _print_summary(s: dict, output_dir: Path) -> None:
           f"unpaired {s['unpaired_dropped']}, errors {s['errors']}")
     print(f"  fusion time        {_fmt(s['inference_ms'])}")
     print(f"  capture->consumer  {_fmt(s['end_to_end_latency_ms'])}")
-    print(f"  fused PNGs         {len(s['saved'])} in {output_dir}/ (summary.json beside them)")
+    print(f"  fused PNGs         {len(s['saved'])} in {output_dir / 'fused'}/ (fused colour images)")
+    print(f"  overlay PNGs       {len(s['saved_overlays'])} in {output_dir / 'overlay'}/ (fused + boxes + segmentation)")
+    print(f"  summary            {output_dir / 'summary.json'}")
 
 
 if __name__ == "__main__":
