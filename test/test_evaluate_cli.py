@@ -100,7 +100,7 @@ class _ThresholdBackend:
 
 def test_detection_and_segmentation_scores_when_a_method_provides_them(tmp_path, monkeypatch):
     data = _pair_folder(tmp_path / "labelled", labels=True)
-    monkeypatch.setattr(evaluate, "create_methods", lambda methods, checkpoint: {"oracle": _ThresholdBackend()})
+    monkeypatch.setattr(evaluate, "create_methods", lambda methods, checkpoints, progress=False: {"oracle": _ThresholdBackend()})
     out = tmp_path / "out"
     assert _run([data, "--out", out, "--contact-sheet", "0"]) == 0
     oracle = json.loads((out / "metrics.json").read_text())["datasets"]["labelled"]["methods"]["oracle"]
@@ -114,7 +114,6 @@ def test_detection_and_segmentation_scores_when_a_method_provides_them(tmp_path,
     "extra, message",
     [
         (["--method", "nosuch"], "not available"),
-        (["--method", "tsjnet"], "needs --checkpoint"),
         (["--checkpoint", "/nonexistent/model.pt"], "does not exist"),
         (["--metrics", "SSIM,XYZ"], "unknown metrics"),
         (["--limit", "0"], "--limit"),
@@ -145,7 +144,45 @@ def test_baselines_on_one_real_msrs_pair(tmp_path):
     means = {
         r["method"]: r for r in csv.DictReader((out / "metrics.csv").open()) if r["image"] == "mean"
     }
-    assert set(means) == {"average", "max", "laplacian_pyramid"}
+    assert set(means) == {"average", "max", "laplacian_pyramid", "tsjnet_rt"}  # the shipped model by default
     # the Laplacian pyramid keeps detail that plain averaging washes out
     assert float(means["laplacian_pyramid"]["SF"]) > float(means["average"]["SF"])
     assert float(means["laplacian_pyramid"]["Qabf"]) > float(means["average"]["Qabf"])
+
+
+def test_default_methods_include_the_shipped_model_and_the_table_is_printed(tmp_path, capsys):
+    data = _pair_folder(tmp_path / "mini", count=1)
+    out = tmp_path / "out"
+    assert evaluate.main([str(data), "--out", str(out), "--metrics", "SSIM,CV", "--contact-sheet", "0"]) == 0
+    means = [r["method"] for r in csv.DictReader((out / "metrics.csv").open()) if r["image"] == "mean"]
+    assert means == ["average", "max", "laplacian_pyramid", "tsjnet_rt"]  # the shipped model, named by its file
+    captured = capsys.readouterr()
+    assert "| Method | SSIM ↑ | CV ↓ | fuse_ms |" in captured.out and "| tsjnet_rt |" in captured.out
+    assert "tsjnet-eval: loading tsjnet_rt: done in" in captured.err  # model loading shows progress
+
+
+def test_each_checkpoint_row_is_named_by_its_file(tmp_path, capsys):
+    import shutil
+
+    from tsjnet_ros.resources import default_checkpoint
+
+    data = _pair_folder(tmp_path / "mini", count=1)
+    mine = tmp_path / "runs" / "mine.pt"
+    mine.parent.mkdir()
+    shutil.copy(default_checkpoint(), mine)
+    out = tmp_path / "out"
+    assert _run([data, "--checkpoint", mine, "--method", "average", "--out", out, "--metrics", "SSIM",
+                 "--contact-sheet", "0"]) == 0
+    assert [r["method"] for r in csv.DictReader((out / "metrics.csv").open()) if r["image"] == "mean"] == ["average", "mine"]
+    names = evaluate.checkpoint_row_names([Path("runs/a/best.pt"), Path("runs/b/best.pt"), Path("x/other.pt")])
+    assert list(names) == ["a/best", "b/best", "x/other"]
+    assert list(evaluate.checkpoint_row_names([Path("a/best.pt"), Path("b/last.pt")])) == ["best", "last"]
+
+
+def test_help_shows_defaults_and_method_names(capsys):
+    with pytest.raises(SystemExit):
+        evaluate.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: tsjnet_eval)" in text
+    assert "one of: average, laplacian_pyramid, max, tsjnet" in text
+    assert "(default: average, max, laplacian_pyramid, tsjnet)" in text and "(default: None)" not in text

@@ -5,7 +5,9 @@ sub-folders are such datasets. Every method fuses the same pairs; the fusion met
 computed on 8-bit luminance (IR as the backends read it, visible as BT.601 luma, the fused
 luminance). Detection mAP and segmentation mIoU are added when a method produces them and
 the dataset has the matching labels. Outputs in ``--out``: metrics.md, metrics.csv,
-metrics.json and contact_sheet_<dataset>.png.
+metrics.json and contact_sheet_<dataset>.png; the mean table is printed too. The shipped
+model runs next to the classical baselines by default; each ``--checkpoint`` adds a row
+named by its file name.
 """
 
 from __future__ import annotations
@@ -27,14 +29,16 @@ from tsjnet_ros.core.metrics.detection import (
     ImageAnnotations,
     evaluate_detections,
 )
-from tsjnet_ros.core.metrics.evaluation_report import write_csv, write_json, write_markdown
+from tsjnet_ros.core.metrics.evaluation_report import mean_tables, write_csv, write_json, write_markdown
 from tsjnet_ros.core.metrics.fusion_suite import CONVENTION_PRESETS, FUSION_METRICS, evaluate_fusion
 from tsjnet_ros.core.metrics.image_input import ir_to_uint8
 from tsjnet_ros.core.metrics.predictions import predictions_by_class_name
 from tsjnet_ros.core.metrics.segmentation import SegmentationScore
+from tsjnet_ros.tools.progress import waiting
 
-DEFAULT_METHODS = ("average", "max", "laplacian_pyramid")
 NEURAL_METHOD = "tsjnet"
+DEFAULT_METHODS = ("average", "max", "laplacian_pyramid", NEURAL_METHOD)
+DEFAULT_OUT = Path("tsjnet_eval")
 _BAG_SUFFIXES = (".mcap", ".db3", ".bag")
 
 
@@ -42,26 +46,41 @@ class EvaluationError(Exception):
     """A problem with the user's inputs, reported as one line and exit status 2."""
 
 
+class _DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to options that have a default and do not name it already."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from tsjnet_ros.core.fusion import available_backends
+
     parser = argparse.ArgumentParser(
         prog="tsjnet-eval",
-        description="Evaluate IR/visible fusion methods on datasets of registered pairs.",
+        description="Evaluate IR/visible fusion methods on datasets of registered pairs. Writes OUT/metrics.md, "
+        "metrics.csv, metrics.json and contact_sheet_<dataset>.png, and prints the mean table.",
+        formatter_class=_DefaultsHelpFormatter,
     )
     parser.add_argument("inputs", nargs="+", type=Path, help="pair folder(s) or dataset root(s)")
     parser.add_argument(
         "--method", action="append", dest="methods", metavar="NAME",
-        help=f"fusion method to run (repeatable; default: {', '.join(DEFAULT_METHODS)})",
+        help=f"fusion method to run, repeatable; one of: {', '.join(available_backends())} "
+        f"('{NEURAL_METHOD}' = the shipped model, or each --checkpoint) (default: {', '.join(DEFAULT_METHODS)})",
     )
     parser.add_argument(
-        "--checkpoint", type=Path,
-        help=f"TSJNet checkpoint; adds the '{NEURAL_METHOD}' method (next to the baselines "
-        "unless --method is given)",
+        "--checkpoint", type=Path, action="append", dest="checkpoints", metavar="PATH",
+        help=f"TSJNet checkpoint instead of the shipped one, repeatable; each runs as '{NEURAL_METHOD}' in a row "
+        "named by its file name (default: the shipped models/tsjnet_rt.pt)",
     )
-    parser.add_argument("--out", type=Path, default=Path("tsjnet_eval"), help="output folder")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     parser.add_argument("--layout", default="auto", choices=LAYOUTS, help="dataset layout")
-    parser.add_argument("--split", help="split sub-folder, e.g. test")
-    parser.add_argument("--box-source", help="YOLO box set when labels/ has one per modality")
-    parser.add_argument("--limit", type=int, help="evaluate at most this many pairs per dataset")
+    parser.add_argument("--split", help="split sub-folder, e.g. test (default: none)")
+    parser.add_argument("--box-source", help="YOLO box set when labels/ has one per modality (default: fused, vi, ir)")
+    parser.add_argument("--limit", type=int, help="evaluate at most this many pairs per dataset (default: all)")
     parser.add_argument(
         "--contact-sheet", type=int, default=4, metavar="N",
         help="pairs shown in each dataset's contact sheet (0: none; default 4)",
@@ -72,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="metric convention preset (see docs/metrics.md)",
     )
     parser.add_argument(
-        "--metrics", help=f"comma-separated subset of: {','.join(FUSION_METRICS)} (default all)"
+        "--metrics", help=f"comma-separated subset of: {','.join(FUSION_METRICS)} (default: all)"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     models = parser.add_argument_group(
@@ -125,30 +144,51 @@ def open_datasets(inputs: Sequence[Path], args: argparse.Namespace) -> list[tupl
     return unique
 
 
-def create_methods(methods: Sequence[str] | None, checkpoint: Path | None) -> dict[str, object]:
-    """Instantiate the requested fusion backends by name."""
+def checkpoint_row_names(checkpoints: Sequence[Path]) -> dict[str, Path]:
+    """Row name per checkpoint: its file name without suffix, with parent folders added
+    until the names differ (``runs/a/best.pt`` and ``runs/b/best.pt`` -> ``a/best``, ``b/best``)."""
+    paths = list(dict.fromkeys(Path(c) for c in checkpoints))
+    depth = 1
+    while True:
+        names = ["/".join([*p.parent.parts[len(p.parent.parts) - depth + 1:], p.stem]) if depth > 1 else p.stem
+                 for p in paths]
+        if len(set(names)) == len(names) or depth > max(len(p.parts) for p in paths):
+            return dict(zip(names, paths))
+        depth += 1
+
+
+def create_methods(methods: Sequence[str] | None, checkpoints: Sequence[Path] | None,
+                   show_progress: bool = False) -> dict[str, object]:
+    """Instantiate the requested fusion backends; ``tsjnet`` becomes one row per checkpoint
+    (the shipped model when none is given), named by the checkpoint's file name."""
     from tsjnet_ros.core.fusion import available_backends, create_backend
+    from tsjnet_ros.resources import default_checkpoint
 
     names = list(dict.fromkeys(methods or DEFAULT_METHODS))
-    if checkpoint is not None and NEURAL_METHOD not in names:
+    if checkpoints and NEURAL_METHOD not in names:
         names.append(NEURAL_METHOD)
     backends = {}
     for name in names:
         if name == NEURAL_METHOD:
-            if checkpoint is None:
-                raise EvaluationError(f"method '{NEURAL_METHOD}' needs --checkpoint PATH")
-            if not checkpoint.is_file():
-                raise EvaluationError(f"checkpoint {checkpoint} does not exist")
-            kwargs = {"checkpoint": str(checkpoint)}
+            try:
+                chosen = list(checkpoints or [default_checkpoint()])
+            except FileNotFoundError as exc:
+                raise EvaluationError(f"method '{NEURAL_METHOD}': {exc}; pass --checkpoint PATH") from None
+            missing = [str(c) for c in chosen if not Path(c).is_file()]
+            if missing:
+                raise EvaluationError(f"checkpoint {', '.join(missing)} does not exist")
+            jobs = [(row, {"checkpoint": str(path)}) for row, path in checkpoint_row_names(chosen).items()]
         else:
-            kwargs = {}
-        try:
-            backends[name] = create_backend(name, **kwargs)
-        except Exception as exc:  # any failure to build a backend is a user-facing error
-            raise EvaluationError(
-                f"fusion method {name!r} is not available: {exc} "
-                f"(known methods: {', '.join(available_backends())})"
-            ) from None
+            jobs = [(name, {})]
+        for row, kwargs in jobs:
+            try:
+                with waiting(f"tsjnet-eval: loading {row}", show_progress and name == NEURAL_METHOD):
+                    backends[row] = create_backend(name, **kwargs)
+            except Exception as exc:  # any failure to build a backend is a user-facing error
+                raise EvaluationError(
+                    f"fusion method {name!r} is not available: {exc} "
+                    f"(known methods: {', '.join(available_backends())})"
+                ) from None
     return backends
 
 
@@ -246,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise EvaluationError("--contact-sheet must be >= 0")
         metric_names = _selected_metrics(args.metrics)
         datasets = open_datasets(args.inputs, args)
-        backends = add_task_models(create_methods(args.methods, args.checkpoint), args)
+        backends = add_task_models(create_methods(args.methods, args.checkpoints, not args.no_progress), args)
         args.out.mkdir(parents=True, exist_ok=True)
         all_records: list[dict] = []
         all_extras: dict[str, dict] = {}
@@ -277,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_markdown(args.out / "metrics.md", all_records, columns, all_extras, preamble)
     write_csv(args.out / "metrics.csv", all_records, columns)
     write_json(args.out / "metrics.json", all_records, columns, all_extras, settings)
+    print("\n".join(mean_tables(all_records, columns)))
     print(f"wrote {args.out / 'metrics.md'}, metrics.csv, metrics.json", file=sys.stderr)
     return 0
 

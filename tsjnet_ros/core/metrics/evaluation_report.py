@@ -49,7 +49,8 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _header_name(column: str) -> str:
+def header_name(column: str) -> str:
+    """``column`` with ↑ (higher is better) or ↓ for a fusion metric; other columns as they are."""
     metric = FUSION_METRICS.get(column)
     if metric is None:
         return column
@@ -61,6 +62,21 @@ def _markdown_table(rows: Sequence[dict], keys: Sequence[str], titles: Sequence[
     for row in rows:
         lines.append("| " + " | ".join(_fmt(row.get(k, "")) for k in keys) + " |")
     return lines
+
+
+def mean_tables(records: Sequence[dict], columns: Sequence[str]) -> list[str]:
+    """Markdown lines: per dataset a heading and the mean table, one row per method."""
+    summary = summarise(records, columns)
+    lines: list[str] = []
+    for dataset in dict.fromkeys(r["dataset"] for r in records):
+        lines += [*_mean_table(summary, dataset, columns), ""]
+    return lines
+
+
+def _mean_table(summary: Sequence[dict], dataset: str, columns: Sequence[str]) -> list[str]:
+    rows = [s for s in summary if s["dataset"] == dataset]
+    return [f"## {dataset} ({rows[0]['pairs']} pairs)", "",
+            *_markdown_table(rows, ["method", *columns], ["Method", *map(header_name, columns)])]
 
 
 def write_markdown(
@@ -76,9 +92,7 @@ def write_markdown(
     if preamble:
         lines += [preamble, ""]
     for dataset in dict.fromkeys(r["dataset"] for r in records):
-        rows = [s for s in summary if s["dataset"] == dataset]
-        lines += [f"## {dataset} ({rows[0]['pairs']} pairs)", ""]
-        lines += _markdown_table(rows, ["method", *columns], ["Method", *map(_header_name, columns)])
+        lines += _mean_table(summary, dataset, columns)
         for method, tasks in (extras or {}).get(dataset, {}).items():
             for task, figures in tasks.items():
                 shown = ", ".join(f"{k} {_fmt(v)}" for k, v in figures.items() if not isinstance(v, dict))
