@@ -29,6 +29,7 @@ setup(
             "tsjnet-run = tsjnet_ros.tools.run:main",
             "tsjnet-graph = tsjnet_ros.tools.graph:main",
             "fusion_graph = tsjnet_ros.tools.graph:main",
+            "tsjnet-fuse = tsjnet_ros.tools.fuse:main",
             "tsjnet-eval = tsjnet_ros.tools.evaluate:main",
             "tsjnet-bag = tsjnet_ros.tools.bag:main",
             "tsjnet-train = tsjnet_ros.tools.train:main",

@@ -83,7 +83,7 @@ def _trial(bag, isolation):
     class Args:
         params, backend, checkpoint, device = None, "average", None, None
 
-    settings, params = bag_tool._settings(Args)
+    settings, params = bag_tool.pipeline_settings(Args)
     data = bag_tool._load_replay_input(bag, InputTopics(), settings)
     setup = bag_tool._TrialSetup(config_file("fusion.yaml"), settings, 5.0, "error", False, isolation)
     return data, bag_tool._run_trial(data, setup, 1.0)

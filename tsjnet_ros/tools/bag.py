@@ -47,7 +47,7 @@ def _add_topic_options(parser: argparse.ArgumentParser, ground_truth: bool = Tru
                            help=f"ground-truth class maps, mono8 Image (default {defaults.gt_segmentation})")
 
 
-def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pipeline (defaults: the fusion_node section of the parameter file)")
     group.add_argument("--params", type=Path, default=None, help="parameter YAML (default: the package's config/fusion.yaml)")
     group.add_argument("--backend", help="fusion backend, overriding fusion_backend")
@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--contact-sheet", type=int, default=6, metavar="N", help="pairs in the contact sheet (default 6)")
     evaluate.add_argument("--tile-width", type=int, default=256, help="contact sheet tile width")
     evaluate.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    _add_pipeline_options(evaluate)
+    add_pipeline_options(evaluate)
     _add_topic_options(evaluate)
 
     replay = sub.add_parser("replay", help="play a bag through the live fusion node and benchmark it",
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--out", type=Path, default=DEFAULT_REPLAY_JSON, help=f"JSON result file (default {DEFAULT_REPLAY_JSON})")
     replay.add_argument("--quiet", action="store_true", help="no progress and no line per search trial")
     replay.add_argument("--log-level", default="warn", choices=("debug", "info", "warn", "error"), help="ROS log level of the nodes (default warn)")
-    _add_pipeline_options(replay)
+    add_pipeline_options(replay)
     _add_topic_options(replay, ground_truth=False)
     return parser
 
@@ -146,7 +146,9 @@ def _topics(args: argparse.Namespace) -> InputTopics:
     return InputTopics(**kwargs)
 
 
-def _settings(args: argparse.Namespace) -> tuple[Any, Path]:
+def pipeline_settings(args: argparse.Namespace) -> tuple[Any, Path]:
+    """Settings from ``--params`` (or the package's config/fusion.yaml) with the options of
+    :func:`add_pipeline_options` applied; returns them and the parameter file."""
     from tsjnet_ros.core.bag.settings import load_pipeline_settings
     from tsjnet_ros.resources import config_file
 
@@ -207,7 +209,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from tsjnet_ros.core.bag.evaluation import EvaluationOptions, evaluate_bag
     from tsjnet_ros.core.bag.evaluation_report import one_line, write_report
 
-    settings, _ = _settings(args)
+    settings, _ = pipeline_settings(args)
     metrics = None
     if args.metrics:
         metrics = () if args.metrics.strip().lower() == "none" else tuple(m.strip() for m in args.metrics.split(",") if m.strip())
@@ -465,7 +467,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         raise ValueError("--rate must be > 0")
     if args.search and args.pacing == "paced":
         raise ValueError("--search measures drops at input rates; it needs --pacing timed (or auto)")
-    settings, params = _settings(args)
+    settings, params = pipeline_settings(args)
     data = _load_replay_input(args.bag, _topics(args), settings)
     if data.expected_outputs == 0:
         raise BagError("the bag yields no pair the live node could emit")
