@@ -2,7 +2,11 @@
 
 Single process: ``tsjnet-train config/train/tsjnet_rt.yaml``. Several processes or
 machines: ``torchrun --nproc_per_node N -m tsjnet_ros.tools.train CONFIG`` (gloo on CPU,
-NCCL on CUDA). A run resumes from its ``output_dir`` unless ``--restart`` is given.
+NCCL on CUDA). A run resumes from its ``output_dir`` unless ``--restart`` is given, and
+says so: from which step, and how many steps this call trained. Dataset folders are named
+in the config relative to the working directory; ``--data-root DIR`` points every one of
+them into DIR (the folder holding msrs/, llvip/, ...), and a missing one stops the command
+with what to set.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
@@ -47,6 +52,40 @@ def _apply_override(data: dict, assignment: str) -> None:
                 node = node.setdefault(part, {})
         else:
             raise ValueError(f"--set {key}: {part!r} is below a plain value")
+
+
+def _dataset_roots(data: dict) -> list[tuple[str, list]]:
+    """(config key, key path) of every dataset folder the config names."""
+    roots = [(f"data.sources.{i}.root", ["data", "sources", i, "root"])
+             for i, source in enumerate(data.get("data", {}).get("sources") or []) if source.get("root")]
+    if (data.get("validation") or {}).get("root"):
+        roots.append(("validation.root", ["validation", "root"]))
+    return roots
+
+
+def _get(data: Any, path: list) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def apply_data_root(data: dict, data_root: str) -> None:
+    """Point every dataset folder of the config into ``data_root``, keeping each folder's
+    own name: ``../shared/data/msrs`` with ``--data-root /data`` becomes ``/data/msrs``."""
+    for _, path in _dataset_roots(data):
+        parent = _get(data, path[:-1])
+        parent[path[-1]] = str(Path(data_root) / Path(str(parent[path[-1]])).name)
+
+
+def missing_data_roots(data: dict) -> list[str]:
+    """One line per dataset folder of the config that does not exist, saying how to set it."""
+    missing = []
+    for key, path in _dataset_roots(data):
+        root = Path(str(_get(data, path)))
+        if not root.is_dir():
+            missing.append(f"{key}: {root} (resolved from {Path.cwd()}) does not exist; "
+                           f"use --data-root DIR (the folder holding {root.name}/) or --set {key}=PATH")
+    return missing
 
 
 def _load_for_validation(checkpoint: str, input_mode: str) -> TSJNetSystem:
@@ -90,7 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config entry (value read as YAML), e.g. optimizer.lr=3e-4, "
                              "stages.1.steps=500, output_dir=runs/x; repeatable")
-    parser.add_argument("--restart", action="store_true", help="ignore a saved training state in output_dir")
+    parser.add_argument("--data-root", metavar="DIR",
+                        help="folder holding the config's datasets (msrs/, llvip/, ...): every data source and "
+                        "validation root becomes DIR/<its folder name> (default: the paths as the config names them)")
+    parser.add_argument("--restart", action="store_true",
+                        help="start over in output_dir, ignoring its saved training state (default: resume from it)")
     parser.add_argument("--stop-after", type=int, metavar="STEP",
                         help="stop at this global step with a saved state (resume later); the LR schedule "
                              "still spans the whole run")
@@ -106,13 +149,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_train_config(args.config)
-        if args.set or args.no_progress:
-            data = config.to_dict()
-            for assignment in args.set:
-                _apply_override(data, assignment)
-            if args.no_progress:
-                data["progress"] = False
-            config = train_config_from_dict(data)
+        data = config.to_dict()
+        for assignment in args.set:
+            _apply_override(data, assignment)
+        if args.no_progress:
+            data["progress"] = False
+        if args.data_root:
+            apply_data_root(data, args.data_root)
+        missing = [m for m in missing_data_roots(data) if m.startswith("validation.") or not args.validate_only]
+        if missing:
+            raise FileNotFoundError("dataset folders not found:\n  " + "\n  ".join(missing))
+        config = train_config_from_dict(data)
     except (FileNotFoundError, ValueError, TypeError, yaml.YAMLError) as exc:
         print(f"tsjnet-train: {exc}", file=sys.stderr)
         return 2
@@ -120,11 +167,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _validate_only(config, args.validate_only)
     context = init_distributed(config.device)
     try:
-        result = Trainer(config, context, resume=not args.restart).fit(stop_after=args.stop_after)
+        trainer = Trainer(config, context, resume=not args.restart)
+        start = trainer.step
+        total = config.total_steps
+        if context.is_main and start > 0:
+            print(f"resuming the run in {trainer.run_dir} from step {start} of {total} "
+                  f"(its saved training state; --restart starts over)", flush=True)
+            if start >= total:
+                print(f"nothing to train: the run already reached step {total} of {total}; --restart trains it "
+                      f"again, --set output_dir=NEW starts another run", flush=True)
+        result = trainer.fit(stop_after=args.stop_after)
     finally:
         shutdown_distributed(context)
     if context.is_main:
-        print(f"trained {result.steps} steps; run folder {result.run_dir}")
+        print(f"trained {result.steps - start} steps in this call (step {start} -> {result.steps} of {total}); "
+              f"run folder {result.run_dir}")
         if result.last_losses:
             print("last losses: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.last_losses.items())))
         if result.validation:
