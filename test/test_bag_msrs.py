@@ -3,6 +3,7 @@
 import json
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
@@ -85,3 +86,46 @@ def test_msrs_detections_are_scored_against_the_bag_boxes(msrs_bag, tmp_path):
     assert all(np.allclose(w.scores, 0.9) for w in written)
     classical = evaluate_bag(bag, create_backend("average"), PipelineSettings(), None, options=options)
     assert classical.detection is None  # no detector: nothing to score, said in the report
+
+
+def test_report_of_a_folder_bag_names_pairs_compares_baselines_and_says_what_was_scored(msrs_bag, tmp_path):
+    from tsjnet_ros.core.bag.evaluation_report import write_report
+
+    data, bag = msrs_bag
+    dataset = PairDataset(data)
+    options = EvaluationOptions(metrics=("EN", "CV"), contact_sheet_rows=2, baselines=("average", "max"), baseline_pairs=2)
+    result = evaluate_bag(bag, DatasetOracle(dataset, LIMIT, drop_every=2), PipelineSettings(), None, options=options)
+    names = [dataset[i].name for i in range(LIMIT)]
+    assert [r.name for r in result.records] == names and result.stills  # input names, not pair numbers
+    assert [row[0] for row in result.contact_rows] == [names[0], names[-1]]
+    assert {(b["method"], b["name"]) for b in result.baseline_records} == {
+        (m, n) for m in ("average", "max") for n in (names[0], names[-1])}
+    paths = write_report(result, tmp_path / "report", tile_width=400)
+    report = paths["report_md"].read_text()
+    assert "| method | pairs | EN ↑ | CV ↓ |" in report
+    assert "| oracle | all 3 |" in report and "| oracle | same 2 |" in report and "| max | same 2 |" in report
+    assert f"Source: YOLO boxes in {data / 'labels' / 'fused'}" in report  # which box set was the ground truth
+    assert "| person |" in report and "precision ↑ | recall ↑" in report  # per-class AP, precision, recall
+    assert "Segmentation" in report and "no ground-truth class maps" in report
+    import csv
+
+    images = [row["image"] for row in csv.DictReader(paths["metrics_csv"].open()) if row["method"] == "oracle"]
+    assert images[:LIMIT] == names  # named by input, not "00000", "00001", ...
+    sheet = cv2.imread(str(paths["contact_sheet"]))
+    assert sheet.shape[1] == 5 * 400  # tiles drawn at their size: labels stay readable
+    summary = json.loads(paths["report_json"].read_text())["summary"]
+    assert set(summary["baselines_same_pairs"]["mean"]) == {"oracle", "average", "max"}
+    assert summary["ground_truth"]["source"] == f"YOLO boxes in {data / 'labels' / 'fused'}"
+
+
+def test_per_pair_plots_of_still_pairs_use_the_input_names():
+    from types import SimpleNamespace
+
+    from tsjnet_ros.core.bag.evaluation_report import pair_axis
+
+    records = [SimpleNamespace(stamp_ns=1_700_000_000 * 10**9 + 33_000_000 * i, name=f"{i:05d}N") for i in range(100)]
+    x, label, ticks = pair_axis(SimpleNamespace(stills=True, records=records))
+    assert label == "input pair" and x.tolist() == list(range(100))
+    assert ticks[1][:2] == ["00000N", "00003N"] and len(ticks[1]) <= 40
+    x, label, ticks = pair_axis(SimpleNamespace(stills=False, records=records))
+    assert label == "bag time of the pair (s)" and ticks is None and x[-1] == pytest.approx(99 * 0.033)

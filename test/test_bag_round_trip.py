@@ -46,12 +46,13 @@ def test_bag_evaluation_equals_direct_evaluation(pair_folder, tmp_path, storage)
     assert summary["pairs"] == {"expected": PAIRS, "processed": PAIRS, "flushed_at_end": 1}
     assert summary["unpaired_images"] == {"ir": 0, "visible": 0} and summary["problems"] == []
     for pair, name in zip(document["pairs"], sorted(direct_per_image)):
+        assert pair["name"] == name  # the report names each pair by its input files
         for metric, value in direct_per_image[name].items():
             if metric != "fuse_ms":
                 assert pair["metrics"][metric] == pytest.approx(value, rel=1e-12, abs=1e-12), (name, metric)
     for path in ("report.md", "metrics.md", "metrics.csv", "metrics.json", "contact_sheet.png", "per_frame_metrics.png", "latency.png"):
         assert (report / path).is_file(), path
-    assert cv2.imread(str(report / "contact_sheet.png")).shape[1] == 5 * 256
+    assert cv2.imread(str(report / "contact_sheet.png")).shape[1] == 5 * 480
 
     with BagReader(bag) as reader:
         inputs = [reader.deserialize(m) for m in reader.messages(["/visible/image"])]

@@ -86,3 +86,22 @@ def draw_overlay(
         cv2.putText(out, label, (int(x0) + 1, ty - base + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
                     (0, 0, 0), 1, cv2.LINE_AA)
     return out
+
+
+def draw_overlay_at_width(
+    image_rgb: np.ndarray,
+    detections: Sequence[Detection] = (),
+    segmentation: np.ndarray | None = None,
+    width: int = 384,
+    alpha: float = 0.4,
+) -> np.ndarray:
+    """:func:`draw_overlay` on the image scaled to ``width`` pixels (aspect kept), with the
+    boxes scaled along: labels keep a readable size in a small picture instead of shrinking
+    with the image, as they would when a full-size overlay is scaled down."""
+    h, w = image_rgb.shape[:2]
+    scale = width / w
+    size = (width, max(1, round(h * scale)))
+    image = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
+    seg = None if segmentation is None else cv2.resize(segmentation, size, interpolation=cv2.INTER_NEAREST)
+    scaled = [Detection(d.class_id, d.class_name, d.score, tuple(v * scale for v in d.box_xyxy)) for d in detections]
+    return draw_overlay(image, scaled, seg, alpha)

@@ -107,7 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--convention", default="default", help="metric convention preset (see docs/metrics.md)")
     evaluate.add_argument("--class-names", help="comma-separated ground-truth class names (default: from the bag)")
     evaluate.add_argument("--contact-sheet", type=int, default=6, metavar="N", help="pairs in the contact sheet (default 6)")
-    evaluate.add_argument("--tile-width", type=int, default=256, help="contact sheet tile width")
+    evaluate.add_argument("--tile-width", type=int, default=480, help="contact sheet tile width, px (default 480)")
+    evaluate.add_argument("--baselines", default="average,max,laplacian_pyramid",
+                          help="classical methods fused on some pairs for comparison, comma-separated, or 'none' "
+                          "(default average,max,laplacian_pyramid)")
+    evaluate.add_argument("--baseline-pairs", type=int, default=10, metavar="N",
+                          help="pairs, spread over the bag, the baselines run on (default 10)")
     evaluate.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_pipeline_options(evaluate)
     _add_topic_options(evaluate)
@@ -215,17 +220,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         metrics = () if args.metrics.strip().lower() == "none" else tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     if args.contact_sheet < 0:
         raise ValueError("--contact-sheet must be >= 0")
+    if args.baseline_pairs < 0:
+        raise ValueError("--baseline-pairs must be >= 0")
+    from tsjnet_ros.core.fusion import available_backends
+
+    baselines = () if args.baselines.strip().lower() == "none" else tuple(b.strip() for b in args.baselines.split(",") if b.strip())
+    unknown = [b for b in baselines if b not in available_backends()]
+    if unknown:
+        raise ValueError(f"--baselines: unknown {unknown}; known: {', '.join(available_backends())}")
     options = EvaluationOptions(
         metrics=metrics, convention=args.convention, contact_sheet_rows=args.contact_sheet,
         tile_width=args.tile_width, output_storage=args.out_storage, overwrite=True,
         class_names=tuple(n.strip() for n in args.class_names.split(",")) if args.class_names else None,
+        baselines=baselines, baseline_pairs=args.baseline_pairs,
     )
     options.metric_names()  # unknown metric names fail before the backend loads
     out_bag = None if args.no_out_bag else (args.out_bag or args.out / "fused_bag")
     if out_bag is not None and out_bag.resolve() == Path(args.bag).resolve():
         raise BagError("the output bag would replace the input bag; choose another --out-bag")
     try:
-        backend = settings.build_backend()
+        with waiting(f"{PROG} evaluate: loading {settings.fusion_backend}", not args.no_progress):
+            backend = settings.build_backend()
     except Exception as exc:  # any failure to build the backend is a user-facing error
         raise BagError(f"fusion backend {settings.fusion_backend!r} is not available: {exc}") from None
     progress, close = progress_bar(not args.no_progress, "evaluate", "pair")

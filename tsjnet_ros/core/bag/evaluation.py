@@ -27,9 +27,12 @@ from tsjnet_ros.core.bag.pairing import BagPair, PairAccount, PairStream
 from tsjnet_ros.core.bag.problems import BagError, BagProblem
 from tsjnet_ros.core.bag.reader import BagReader
 from tsjnet_ros.core.bag.settings import PipelineSettings
-from tsjnet_ros.core.bag.topics import CLASS_NAMES_KEY, SEGMENTATION_CLASSES_KEY, InputTopics, OutputTopics
+from tsjnet_ros.core.bag.topics import (
+    CLASS_NAMES_KEY, GROUND_TRUTH_KEY, PAIR_NAMES_KEY, SEGMENTATION_CLASSES_KEY, STILLS_KEY, InputTopics, OutputTopics,
+)
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
+from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.fusion.backend import Detection, FusionBackend, FusionResult
 from tsjnet_ros.core.image_encoding import swap_red_blue
 from tsjnet_ros.core.metrics.detection import ImageAnnotations, evaluate_detections
@@ -37,7 +40,7 @@ from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS, evaluate_fusion
 from tsjnet_ros.core.metrics.image_input import ir_to_uint8
 from tsjnet_ros.core.metrics.predictions import predictions_by_class_name, predictions_by_id
 from tsjnet_ros.core.metrics.segmentation import SegmentationScore
-from tsjnet_ros.core.overlay import draw_overlay
+from tsjnet_ros.core.overlay import draw_overlay, draw_overlay_at_width
 from tsjnet_ros.core.pair_preparation import prepare_pair
 
 SEGMENTATION_IGNORE = 255
@@ -51,11 +54,13 @@ class EvaluationOptions:
     convention: str = "default"
     overlay_alpha: float = 0.4
     contact_sheet_rows: int = 6
-    tile_width: int = 256
+    tile_width: int = 480
     output_storage: str = "mcap"
     output_color: bool = False  # also write fused/image_color (the overlay already shows it)
     class_names: tuple[str, ...] | None = None  # ground-truth detection classes (else from the bag)
     overwrite: bool = False
+    baselines: tuple[str, ...] = ()  # classical backends fused on some pairs for comparison
+    baseline_pairs: int = 10  # that many pairs, spread over the bag
 
     def metric_names(self) -> list[str]:
         names = list(FUSION_METRICS) if self.metrics is None else list(self.metrics)
@@ -67,9 +72,14 @@ class EvaluationOptions:
 
 @dataclass
 class PairRecord:
-    """What one pair produced: stamps, timings (ms), metric values and counts."""
+    """What one pair produced: stamps, timings (ms), metric values and counts.
+
+    ``name``: the input pair's name for a bag made from a folder of pairs (e.g. ``00036N``),
+    else the visible stamp relative to the first pair (``t+0.533s``).
+    """
 
     number: int
+    name: str
     stamp_ns: int
     ir_stamp_ns: int
     log_time_ns: int
@@ -80,7 +90,7 @@ class PairRecord:
 
     def as_dict(self) -> dict:
         return {
-            "pair": self.number, "stamp_ns": self.stamp_ns, "ir_stamp_ns": self.ir_stamp_ns,
+            "pair": self.number, "name": self.name, "stamp_ns": self.stamp_ns, "ir_stamp_ns": self.ir_stamp_ns,
             "pair_offset_ms": (self.ir_stamp_ns - self.stamp_ns) / 1e6, "log_time_ns": self.log_time_ns,
             "timings_ms": self.timings, "metrics": self.metrics, "detections": self.detections,
             "gt_boxes": self.gt_boxes,
@@ -102,6 +112,9 @@ class EvaluationResult:
     wall_s: float
     status: str  # "complete", "interrupted" or "failed: ..."
     contact_rows: list[tuple[str, list[np.ndarray]]] = field(default_factory=list, repr=False)
+    baseline_records: list[dict] = field(default_factory=list)  # {"method", "pair", "name", **metrics}
+    stills: bool = False  # the bag shows still pairs (made from a folder): pairs have names, not a time axis
+    ground_truth_source: str | None = None  # what the bag says its ground truth came from
 
     @property
     def expected_pairs(self) -> int:
@@ -290,6 +303,10 @@ def evaluate_bag(
         has_segmentation = bool(getattr(backend, "segmentation_classes", None))
         stream = PairStream(reader, topics, settings, segmentation=has_segmentation, prefetch=8)
         scoring = _Scoring(backend, stream.account, reader.custom_data, options.class_names)
+        naming = _PairNames(reader.custom_data)
+        baselines = {name: create_backend(name) for name in options.baselines if name != getattr(backend, "name", None)}
+        baseline_at = _contact_indices(stream.estimated_pairs(), options.baseline_pairs if baselines else 0)
+        baseline_records: list[dict] = []
         problems: list[BagProblem] = []
         records: list[PairRecord] = []
         sheet_rows: list[tuple[str, list[np.ndarray]]] = []
@@ -299,9 +316,12 @@ def evaluate_bag(
         status = "complete"
         try:
             for pair in stream:
-                record = _process_pair(pair, backend, settings, metric_names, options, scoring, out, sheet_at, sheet_rows, problems)
+                record = _process_pair(pair, naming.name(pair.visible.stamp_ns), backend, settings, metric_names, options,
+                                       scoring, out, sheet_at, sheet_rows, problems)
                 if record is not None:
                     records.append(record)
+                    if pair.number in baseline_at:
+                        baseline_records += _baseline_records(pair, record, baselines, settings, metric_names, options)
                 if progress is not None:
                     progress(pair.number + 1, max(stream.estimated_pairs(), pair.number + 1))
         except BagError as exc:
@@ -327,12 +347,47 @@ def evaluate_bag(
         bag=Path(bag), backend=getattr(backend, "name", type(backend).__name__), settings=settings, account=stream.account,
         records=records, detection=scoring.detection_report(), segmentation=scoring.segmentation_report(),
         problems=problems, output_bag=Path(output_bag) if output_bag and output_counts else None, output_counts=output_counts,
-        wall_s=time.perf_counter() - start, status=status, contact_rows=sheet_rows,
+        wall_s=time.perf_counter() - start, status=status, contact_rows=sheet_rows, baseline_records=baseline_records,
+        stills=naming.stills, ground_truth_source=naming.ground_truth,
     )
 
 
+class _PairNames:
+    """Names pairs by the input pair names a bag from a folder records, else by time."""
+
+    def __init__(self, custom: dict[str, str]) -> None:
+        self.stills = custom.get(STILLS_KEY) == "true"
+        self.ground_truth = custom.get(GROUND_TRUTH_KEY)
+        try:
+            names = json.loads(custom.get(PAIR_NAMES_KEY) or "{}")
+        except json.JSONDecodeError:
+            names = {}
+        self._names = {int(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {}
+        self._first: int | None = None
+
+    def name(self, stamp_ns: int) -> str:
+        if self._first is None:
+            self._first = stamp_ns
+        return self._names.get(stamp_ns) or f"t+{(stamp_ns - self._first) / 1e9:.3f}s"
+
+
+def _baseline_records(pair: BagPair, record: PairRecord, baselines: dict[str, FusionBackend], settings: PipelineSettings,
+                      metric_names: list[str], options: EvaluationOptions) -> list[dict]:
+    """Fusion metrics of each baseline on this pair (prepared as for the evaluated backend)."""
+    if not metric_names or not baselines:
+        return []
+    ir, vis = prepare_pair(pair.ir.array, pair.ir.encoding, pair.visible.array, pair.visible.encoding, settings.resize_to)
+    vis_luma = cv2.cvtColor(vis, cv2.COLOR_RGB2GRAY) if vis.ndim == 3 else vis
+    rows = []
+    for name, baseline in baselines.items():
+        fused = baseline.fuse(ir, vis).fused
+        scores = evaluate_fusion(ir_to_uint8(ir), vis_luma, fused, metric_names, options.convention)
+        rows.append({"method": name, "pair": record.number, "name": record.name, **scores})
+    return rows
+
+
 def _process_pair(
-    pair: BagPair, backend: FusionBackend, settings: PipelineSettings, metric_names: list[str],
+    pair: BagPair, name: str, backend: FusionBackend, settings: PipelineSettings, metric_names: list[str],
     options: EvaluationOptions, scoring: _Scoring, out: _OutputBag | None, sheet_at: set[int],
     sheet_rows: list, problems: list[BagProblem],
 ) -> PairRecord | None:
@@ -360,19 +415,21 @@ def _process_pair(
     if out is not None:
         out.write(pair, result, overlay)
     t4 = time.perf_counter()
-    if pair.number in sheet_at:
-        truth = overlay
+    if pair.number in sheet_at:  # boxes and labels drawn at tile size, so they stay readable
+        width = options.tile_width
+        shown = draw_overlay_at_width(result.fused_color, result.detections, result.segmentation, width, options.overlay_alpha)
+        truth = shown
         if pair.gt_boxes is not None:
             names = scoring.det_classes or scoring.backend_det
             scale_boxes = BoxSet(pair.gt_boxes.boxes * np.array([w / vw, h / vh, w / vw, h / vh]), pair.gt_boxes.class_ids, None)
-            truth = draw_overlay(result.fused_color, _gt_detections(scale_boxes, names), None)
-        sheet_rows.append((f"pair {pair.number}", [ir_to_uint8(ir), vis, result.fused_color, overlay, truth]))
+            truth = draw_overlay_at_width(result.fused_color, _gt_detections(scale_boxes, names), None, width)
+        sheet_rows.append((name, [ir_to_uint8(ir), vis, result.fused_color, shown, truth]))
     timings = {
         "prepare": (t1 - t0) * 1000.0, "fuse": (t2 - t1) * 1000.0, "metrics": (t3 - t2) * 1000.0,
         "output": (t4 - t3) * 1000.0, "total": (t4 - t0) * 1000.0,
     }
     return PairRecord(
-        number=pair.number, stamp_ns=pair.visible.stamp_ns, ir_stamp_ns=pair.ir.stamp_ns,
+        number=pair.number, name=name, stamp_ns=pair.visible.stamp_ns, ir_stamp_ns=pair.ir.stamp_ns,
         log_time_ns=max(pair.ir.log_time_ns, pair.visible.log_time_ns), timings=timings, metrics=scores,
         detections=len(result.detections), gt_boxes=None if pair.gt_boxes is None else len(pair.gt_boxes.boxes),
     )

@@ -16,7 +16,7 @@ import numpy as np
 
 from tsjnet_ros.core.bag.evaluation import EvaluationResult
 from tsjnet_ros.core.metrics.contact_sheet import make_contact_sheet
-from tsjnet_ros.core.metrics.evaluation_report import json_safe, summarise, write_csv, write_json, write_markdown
+from tsjnet_ros.core.metrics.evaluation_report import header_name, json_safe, summarise, write_csv, write_json, write_markdown
 
 PLOTTED_METRICS = ("EN", "SD", "SSIM", "MI", "VIF", "Qabf")
 SHEET_COLUMNS = ("IR", "visible", "fused", "overlay", "ground truth")
@@ -25,9 +25,22 @@ SHEET_COLUMNS = ("IR", "visible", "fused", "overlay", "ground truth")
 def _records(result: EvaluationResult) -> list[dict]:
     name = result.bag.name
     return [
-        {"dataset": name, "method": result.backend, "image": f"{r.number:05d}", **r.metrics, "fuse_ms": r.timings["fuse"]}
+        {"dataset": name, "method": result.backend, "image": r.name, **r.metrics, "fuse_ms": r.timings["fuse"]}
         for r in result.records
     ]
+
+
+def _baseline_table_records(result: EvaluationResult) -> list[dict]:
+    """The evaluated backend and each baseline on the same pairs, as one table's records."""
+    if not result.baseline_records:
+        return []
+    dataset = f"{result.bag.name}: baselines on {len({b['pair'] for b in result.baseline_records})} pairs"
+    chosen = {b["pair"] for b in result.baseline_records}
+    rows = [{"dataset": dataset, "method": result.backend, "image": r.name, **r.metrics}
+            for r in result.records if r.number in chosen]
+    rows += [{"dataset": dataset, "method": b["method"], "image": b["name"],
+              **{k: v for k, v in b.items() if k not in ("method", "pair", "name")}} for b in result.baseline_records]
+    return rows
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -43,6 +56,8 @@ def summary(result: EvaluationResult) -> dict:
     plan = result.account
     columns = list(result.records[0].metrics) if result.records else []
     means = summarise(_records(result), columns)[0] if result.records and columns else {}
+    baseline_rows = _baseline_table_records(result)
+    baselines = {row["method"]: {c: row[c] for c in columns} for row in summarise(baseline_rows, columns)} if columns else {}
     stats = plan.sync_stats
     return {
         "status": result.status,
@@ -59,8 +74,10 @@ def summary(result: EvaluationResult) -> dict:
         "bag_read_completely": plan.complete,
         "stamp_range_s": {k: (None if v is None else [v[0] / 1e9, v[1] / 1e9]) for k, v in plan.stamp_range.items()},
         "ground_truth": {"detections": plan.has_gt_detections, "segmentation": plan.has_gt_segmentation,
-                         "unmatched_messages": plan.gt_unmatched},
+                         "unmatched_messages": plan.gt_unmatched, "source": result.ground_truth_source},
+        "stills": result.stills,
         "fusion_metrics_mean": {c: means.get(c) for c in columns},
+        "baselines_same_pairs": {"pairs": sorted({b["name"] for b in result.baseline_records}), "mean": baselines},
         "detection": result.detection,
         "segmentation": result.segmentation,
         "timings_ms": {k: _stats([r.timings[k] for r in result.records]) for k in ("prepare", "fuse", "metrics", "output", "total")},
@@ -95,7 +112,7 @@ def one_line(result: EvaluationResult, report_dir: Path | None = None) -> str:
     return "; ".join(parts)
 
 
-def write_report(result: EvaluationResult, out_dir: str | Path, tile_width: int = 256) -> dict[str, Path]:
+def write_report(result: EvaluationResult, out_dir: str | Path, tile_width: int = 480) -> dict[str, Path]:
     """Write every report file; returns their paths by name."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,13 +126,16 @@ def write_report(result: EvaluationResult, out_dir: str | Path, tile_width: int 
         extras["segmentation"] = result.segmentation
     if records:
         extras_by = {result.bag.name: {result.backend: extras}} if extras else None
-        preamble = f"Bag `{result.bag}`; one row per synchronised pair (number in pair order)."
+        preamble = (f"Bag `{result.bag}`; one row per synchronised pair, named "
+                    + ("by its input pair." if result.stills else "by its visible stamp after the first pair's.")
+                    + " Baselines (classical methods) on some pairs, with the backend on the same pairs, follow.")
+        table = records + _baseline_table_records(result)
         paths["metrics_md"] = out / "metrics.md"
-        write_markdown(paths["metrics_md"], records, columns, extras_by, preamble)
+        write_markdown(paths["metrics_md"], table, columns, extras_by, preamble)
         paths["metrics_csv"] = out / "metrics.csv"
-        write_csv(paths["metrics_csv"], records, columns)
+        write_csv(paths["metrics_csv"], table, columns)
         paths["metrics_json"] = out / "metrics.json"
-        write_json(paths["metrics_json"], records, columns, extras_by, result.settings.as_dict())
+        write_json(paths["metrics_json"], table, columns, extras_by, result.settings.as_dict())
     if result.contact_rows:
         sheet = make_contact_sheet(result.contact_rows, [f"{c} ({result.backend})" if c == "fused" else c for c in SHEET_COLUMNS], tile_width)
         paths["contact_sheet"] = out / "contact_sheet.png"
@@ -130,23 +150,43 @@ def write_report(result: EvaluationResult, out_dir: str | Path, tile_width: int 
     return paths
 
 
+def pair_axis(result: EvaluationResult, max_ticks: int = 40) -> tuple[np.ndarray, str, tuple[np.ndarray, list[str]] | None]:
+    """x values, axis label and (tick positions, tick labels) of the per-pair plots.
+
+    Still pairs (a bag made from a folder) are unrelated pictures: one position per pair,
+    ticked with the input names. A recording is plotted over bag time.
+    """
+    if result.stills:
+        positions = np.arange(len(result.records), dtype=np.float64)
+        step = max(1, -(-len(result.records) // max_ticks))
+        return positions, "input pair", (positions[::step], [r.name for r in result.records][::step])
+    t0 = result.records[0].stamp_ns
+    return np.array([(r.stamp_ns - t0) / 1e9 for r in result.records]), "bag time of the pair (s)", None
+
+
 def _plots(result: EvaluationResult, out: Path) -> dict[str, Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    t0 = result.records[0].stamp_ns
-    times = np.array([(r.stamp_ns - t0) / 1e9 for r in result.records])
+    times, x_label, ticks = pair_axis(result)
+
+    def x_axis(ax) -> None:
+        ax.set_xlabel(x_label)
+        if ticks is not None:
+            ax.set_xticks(*ticks, rotation=90, fontsize=7)
+
+    style = {"marker": "o", "linestyle": "none"} if result.stills else {"marker": ".", "linewidth": 1}
     paths = {}
     shown = [m for m in PLOTTED_METRICS if m in result.records[0].metrics] or list(result.records[0].metrics)[:6]
     if shown:
         fig, axes = plt.subplots(len(shown), 1, figsize=(8, 1.6 * len(shown) + 0.6), sharex=True, squeeze=False)
         for ax, name in zip(axes[:, 0], shown):
-            ax.plot(times, [r.metrics[name] for r in result.records], marker=".", linewidth=1)
+            ax.plot(times, [r.metrics[name] for r in result.records], **style)
             ax.set_ylabel(name)
             ax.grid(alpha=0.3)
-        axes[-1, 0].set_xlabel("bag time of the pair (s)")
+        x_axis(axes[-1, 0])
         fig.suptitle(f"Per-pair fusion metrics, {result.backend}")
         fig.tight_layout()
         paths["per_frame_metrics"] = out / "per_frame_metrics.png"
@@ -157,10 +197,10 @@ def _plots(result: EvaluationResult, out: Path) -> dict[str, Path]:
     for key, label in shown_steps:
         values = [r.timings[key] for r in result.records]
         if key == "total" or max(values) > 0.05:
-            ax.plot(times, values, marker=".", linewidth=1, label=label)
+            ax.plot(times, values, label=label, **style)
     fuse = np.array([r.timings["fuse"] for r in result.records])
     ax.axhline(float(np.percentile(fuse, 95)), color="grey", linestyle="--", linewidth=1, label="fuse p95")
-    ax.set_xlabel("bag time of the pair (s)")
+    x_axis(ax)
     ax.set_ylabel("ms")
     ax.set_title("Processing time per pair")
     ax.grid(alpha=0.3)
@@ -200,21 +240,49 @@ def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
     ]
     means = s["fusion_metrics_mean"]
     if means:
-        lines += ["## Fusion metrics (mean over pairs)", "", "| " + " | ".join(means) + " |", "|" + "---|" * len(means),
-                  "| " + " | ".join(_fmt(v) for v in means.values()) + " |", ""]
+        columns = list(means)
+        lines += ["## Fusion metrics (mean over pairs; ↑ higher is better, ↓ lower is better)", "",
+                  "| method | pairs | " + " | ".join(map(header_name, columns)) + " |", "|" + "---|" * (len(columns) + 2),
+                  f"| {result.backend} | all {pairs['processed']} | " + " | ".join(_fmt(v) for v in means.values()) + " |"]
+        compared = s["baselines_same_pairs"]
+        if compared["mean"]:
+            same = f"same {len(compared['pairs'])}"
+            lines += [f"| {method} | {same} | " + " | ".join(_fmt(row.get(c)) for c in columns) + " |"
+                      for method, row in compared["mean"].items()]
+            lines += ["", f"Baselines (classical fusion) ran on {len(compared['pairs'])} pairs spread over the bag "
+                      f"({', '.join(compared['pairs'])}); the `{result.backend}` row marked 'same' is the backend on "
+                      "those pairs."]
+        lines.append("")
         if "metrics_md" in paths:
             lines += [f"Per pair: [{paths['metrics_md'].name}]({paths['metrics_md'].name}), "
                       f"[{paths['metrics_csv'].name}]({paths['metrics_csv'].name}).", ""]
+    gt = s["ground_truth"]
+    source = gt["source"] or "not recorded in the bag"
+    if gt["detections"] or gt["segmentation"]:
+        lines += ["## Ground truth", "",
+                  f"Boxes: {'the ground-truth detections topic' if gt['detections'] else 'none in this bag'}; "
+                  f"class maps: {'the ground-truth segmentation topic' if gt['segmentation'] else 'none in this bag'}. "
+                  f"Source: {source}.", ""]
     if result.detection:
         d = result.detection
-        lines += ["## Detection", "", f"mAP50 {_fmt(d['mAP50'])}, mAP50:95 {_fmt(d['mAP50_95'])}", ""]
-    elif s["ground_truth"]["detections"]:
+        lines += ["## Detection", "", f"mAP50 {_fmt(d['mAP50'])}, mAP50:95 {_fmt(d['mAP50_95'])} ({source}).", "",
+                  "| class | AP50 ↑ | AP50:95 ↑ | precision ↑ | recall ↑ | ground truth | detections |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {name} | {_fmt(c['AP50'])} | {_fmt(c['AP50_95'])} | {_fmt(c['precision'])} | {_fmt(c['recall'])} "
+                  f"| {c['ground_truth']} | {c['detections']} |" for name, c in d.get("per_class", {}).items()]
+        lines += ["", "Precision and recall at IoU 0.5 for the detections the backend keeps (its score threshold).", ""]
+    elif gt["detections"]:
         lines += ["## Detection", "", f"Not scored: backend `{result.backend}` has no detector.", ""]
+    else:
+        lines += ["## Detection", "", "Not scored: the bag has no ground-truth boxes.", ""]
     if result.segmentation:
         lines += ["## Segmentation", "", f"mIoU {_fmt(result.segmentation['mIoU'])}, pixel accuracy "
                   f"{_fmt(result.segmentation['pixel_accuracy'])}", ""]
-    elif s["ground_truth"]["segmentation"]:
+    elif gt["segmentation"]:
         lines += ["## Segmentation", "", f"Not scored: backend `{result.backend}` has no segmentation head.", ""]
+    else:
+        lines += ["## Segmentation", "", "Not scored: the bag has no ground-truth class maps, so the segmentation "
+                  "the backend publishes (in the output bag) is not measured.", ""]
     t = s["timings_ms"]
     if t["total"]:
         lines += ["## Processing time per pair (ms)", "", "| step | mean | p50 | p95 | max |", "|---|---|---|---|---|"]
