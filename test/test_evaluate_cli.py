@@ -184,5 +184,7 @@ def test_help_shows_defaults_and_method_names(capsys):
         evaluate.main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: tsjnet_eval)" in text
-    assert "one of: average, laplacian_pyramid, max, tsjnet" in text
+    from tsjnet_ros.core.fusion import available_backends
+
+    assert f"one of: {', '.join(available_backends())}" in text and "tsjnet" in available_backends()
     assert "(default: average, max, laplacian_pyramid, tsjnet)" in text and "(default: None)" not in text

@@ -80,10 +80,8 @@ def _trial(bag, isolation):
     from tsjnet_ros.resources import config_file
     from tsjnet_ros.tools import bag as bag_tool
 
-    class Args:
-        params, backend, checkpoint, device = None, "average", None, None
-
-    settings, params = bag_tool.pipeline_settings(Args)
+    args = bag_tool.build_parser().parse_args(["replay", str(bag), "--backend", "average"])
+    settings, params = bag_tool.pipeline_settings(args)
     data = bag_tool._load_replay_input(bag, InputTopics(), settings)
     setup = bag_tool._TrialSetup(config_file("fusion.yaml"), settings, 5.0, "error", False, isolation)
     return data, bag_tool._run_trial(data, setup, 1.0)

@@ -2,8 +2,8 @@
 
 For every pair of the folder (the layouts ``tsjnet-eval`` reads: MSRS ``ir/`` + ``vi/``,
 LLVIP, M3FD, ...) it writes the fused grey and colour images under the input's name, and,
-when the backend has them, detections (YOLO txt or COCO JSON) and segmentation maps beside
-them (see :mod:`tsjnet_ros.core.fused_folder`). Pairs are prepared exactly as the fusion
+when the backend (or the ONNX detector / segmenter options) has them, detections (YOLO txt
+or COCO JSON) and segmentation maps beside them (see :mod:`tsjnet_ros.core.fused_folder`). Pairs are prepared exactly as the fusion
 node prepares camera images (``resize_to``), with the node's parameter file.
 """
 
@@ -44,7 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from tsjnet_ros.core.datasets import PairDataset
-    from tsjnet_ros.core.fusion import create_backend
     from tsjnet_ros.core.pair_preparation import prepare_pair
 
     if args.limit is not None and args.limit < 1:
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     settings, _ = pipeline_settings(args)
     try:
         with waiting(f"{PROG}: loading {settings.fusion_backend}", not args.no_progress):
-            backend = create_backend(settings.fusion_backend, **settings.backend_kwargs())
+            backend = settings.build_backend()
     except Exception as exc:  # any failure to build the backend is a user-facing error
         raise BagError(f"fusion backend {settings.fusion_backend!r} is not available: {exc}") from None
     writer = FusedFolderWriter(args.out, args.detections, getattr(backend, "detection_classes", []) or [],
