@@ -21,6 +21,7 @@ THIRD_PARTY_KEYS = {
     "lz4": "python3-lz4",
     "tqdm": "python3-tqdm",
     "matplotlib": "python3-matplotlib",
+    "onnxruntime": "python3-onnxruntime-pip",
 }
 ROS_PACKAGES = {
     "rclpy", "rcl_interfaces", "std_msgs", "sensor_msgs", "builtin_interfaces", "diagnostic_msgs",
