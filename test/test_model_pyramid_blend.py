@@ -94,3 +94,23 @@ def test_work_scale_runs_the_network_small_and_returns_full_size():
 def test_work_scale_needs_a_blending_head():
     with pytest.raises(ValueError, match="pyramid_blend"):
         create_model("tsjnet_rt", image_head="source_blend", work_scale=0.5)
+
+
+def test_pipeline_inference_size_runs_smaller_with_results_in_camera_pixels():
+    from tsjnet_ros.core.model.checkpoint import build_system
+    from tsjnet_ros.core.model.heads.config import HEADS_PRESETS
+    from tsjnet_ros.core.pipeline import FusionPipeline
+
+    system = build_system("tsjnet_rt", {"image_head": "pyramid_blend", "work_scale": 0.5}, HEADS_PRESETS["rt"], seed=0)
+    pipeline = FusionPipeline(system, device="cpu", inference_size=(96, 128), warmup=False, score_threshold=0.0)
+    assert pipeline.normalization.inference_size == (96, 128)
+    rng = np.random.default_rng(0)
+    ir = rng.integers(0, 255, (240, 320), dtype=np.uint8)
+    visible = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    result = pipeline(ir, visible)
+    assert result.fused.shape == (240, 320) and result.segmentation.shape == (240, 320)
+    assert result.detections  # score threshold 0: boxes exist, all inside the camera frame
+    for det in result.detections:
+        x1, y1, x2, y2 = det.box_xyxy
+        assert 0 <= x1 <= x2 <= 320 and 0 <= y1 <= y2 <= 240
+    assert max(d.box_xyxy[2] for d in result.detections) > 128  # mapped back, not left in network pixels
