@@ -42,12 +42,22 @@ def _down(x: torch.Tensor) -> torch.Tensor:
     return out.reshape(b, c, *out.shape[-2:])
 
 
+def _expand_kernel(x: torch.Tensor) -> torch.Tensor:
+    """The expand filter in polyphase form: (4, 1, 3, 3) kernels for the output pixels
+    (even, even), (even, odd), (odd, even), (odd, odd) of each input pixel; 1-D even taps
+    (1, 6, 1) / 8 and odd taps (0, 4, 4) / 8 (the binomial kernel with gain 2)."""
+    even = x.new_tensor([1.0, 6.0, 1.0]) / 8.0
+    odd = x.new_tensor([0.0, 4.0, 4.0]) / 8.0
+    return torch.stack([torch.outer(r, c) for r in (even, odd) for c in (even, odd)]).unsqueeze(1)
+
+
 def _up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Burt-Adelson expand of (B, C, h, w) to ``size`` (at most (2h, 2w)): zero insertion and
-    the binomial blur with gain 4, borders replicated."""
+    the binomial blur with gain 4, borders replicated. Computed as four 3x3 phase filters on
+    the coarse image and a pixel shuffle (a strided transposed conv is slow on CPU)."""
     b, c, h, w = x.shape
     flat = F.pad(x.reshape(b * c, 1, h, w), (1, 1, 1, 1), mode="replicate")
-    out = F.conv_transpose2d(flat, _kernel(x, 4.0), stride=2, padding=4, output_padding=1)
+    out = F.pixel_shuffle(F.conv2d(flat, _expand_kernel(x)), 2)
     return out[..., : size[0], : size[1]].reshape(b, c, size[0], size[1])
 
 
@@ -82,8 +92,14 @@ def collapse_pyramid(bands: list[torch.Tensor]) -> torch.Tensor:
 
 
 def local_energy(band: torch.Tensor) -> torch.Tensor:
-    """Mean of the squared coefficient over a 3x3 window (reflected borders)."""
-    return F.avg_pool2d(F.pad(band * band, (1, 1, 1, 1), mode="reflect"), 3, stride=1)
+    """Mean of the squared coefficient over a 3x3 window (reflected borders) of (B, C, H, W).
+
+    A single-channel 3x3 conv: on CPU several times faster than ``avg_pool2d`` at camera size.
+    """
+    b, c, h, w = band.shape
+    squared = F.pad((band * band).reshape(b * c, 1, h, w), (1, 1, 1, 1), mode="reflect")
+    box = band.new_full((1, 1, 3, 3), 1.0 / 9.0)
+    return F.conv2d(squared, box).reshape(b, c, h, w)
 
 
 class PyramidBlendImageHead(nn.Module):
