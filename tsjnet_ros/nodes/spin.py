@@ -88,9 +88,8 @@ def init_ros(args: list[str] | None = None) -> StopSignals:
     """``rclpy.init`` for an executable, with :class:`StopSignals` instead of rclpy's handlers."""
     keep_large_buffers_in_heap()  # every node here moves image-sized messages
     use_large_image_profile()  # ... and exchanges them with other processes
-    stop = StopSignals()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    return stop
+    return StopSignals()
 
 
 def spin_until_stopped(executor: Executor, stop: StopSignals, duration: float = 0.0,
@@ -121,7 +120,7 @@ def shut_down(nodes: list[Node], executor: Executor | None = None) -> None:
         node.destroy_node()
     if executor is not None:
         executor.shutdown(timeout_sec=0.0)
-    rclpy.try_shutdown()
+    rclpy.try_shutdown(uninstall_handlers=False)  # rclpy's "uninstall" would restore SIG_DFL: a late SIGINT kills
 
 
 def exit_process(code: int) -> None:
@@ -136,7 +135,13 @@ def exit_process(code: int) -> None:
 
 def finish(code: int) -> int:
     """Return ``code`` for ``sys.exit``, or end the process at once while another thread is
-    still alive (a model thread inside native code must not meet interpreter finalisation)."""
+    still alive (a model thread inside native code must not meet interpreter finalisation).
+
+    From here on SIGINT and SIGTERM are ignored: interpreter finalisation puts back the
+    default handlers, and a second Ctrl-C would otherwise kill the exiting process (-2).
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     others = [t for t in threading.enumerate() if t is not threading.current_thread() and t.is_alive()
               and not isinstance(t, threading.Timer)]
     if others:
