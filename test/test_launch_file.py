@@ -13,22 +13,21 @@ LAUNCH_FILE = REPO_ROOT / "launch" / "fusion.launch.py"
 
 
 def test_launch_file_parses_and_declares_arguments():
-    tree = ast.parse(LAUNCH_FILE.read_text())
-    arguments = next(
-        node.value for node in ast.walk(tree)
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ARGUMENTS"
-    )
-    declared = {key.value for key in arguments.keys}
+    ast.parse(LAUNCH_FILE.read_text())
+    from tsjnet_ros.launch_plan import ARGUMENTS
+
     assert {"namespace", "params_file", "use_synthetic", "ir_topic", "visible_topic", "use_sim_time",
-            "composed", "rviz", "fastdds_profile"} <= declared
-    executables = {
-        kw.value.value for node in ast.walk(tree) if isinstance(node, ast.Call)
-        for kw in node.keywords if kw.arg == "executable" and isinstance(kw.value, ast.Constant)
-    }
+            "composed", "overlay", "record", "record_dir", "rviz", "fastdds_profile"} <= set(ARGUMENTS)
     import re
 
+    from tsjnet_ros.launch_plan import plan_processes
+
     scripts = set(re.findall(r'"(\w+) = tsjnet_ros', (REPO_ROOT / "setup.py").read_text()))
-    assert executables - {"rviz2"} <= scripts, "launch file names an executable setup.py does not install"
+    for composed in ("false", "true"):
+        specs = plan_processes({"composed": composed, "record": "true", "rviz": "true"}, REPO_ROOT, lambda p: "/opt",
+                               environ={})
+        executables = {s.executable for s in specs if s.package == "tsjnet_ros"}
+        assert executables <= scripts, "the launch file names an executable setup.py does not install"
 
 
 @pytest.mark.skipif(
@@ -43,7 +42,9 @@ def test_launch_description_builds():  # pragma: no cover - runs only on a distr
     spec.loader.exec_module(module)
     description = module.generate_launch_description()
     assert isinstance(description, LaunchDescription)
-    assert len(description.entities) == 13  # 12 arguments + the node builder
+    from tsjnet_ros.launch_plan import ARGUMENTS
+
+    assert len(description.entities) == len(ARGUMENTS) + 1  # the arguments + the node builder
 
 
 def test_rviz_config_shows_the_three_images():
