@@ -25,7 +25,8 @@ class Process:
     def __init__(self, args: list[str], log: Path, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None) -> None:
         self.log_path = log
         self._log = open(log, "w")
-        full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1", **(env or {})}
+        path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        full_env = {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(args, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
                                      start_new_session=True)
 
