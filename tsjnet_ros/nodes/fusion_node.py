@@ -336,13 +336,8 @@ class FusionNode(LifecycleNode):
         """
         if self._inference is None:
             return
-        if wait:
+        if wait:  # without: no gc.collect pass (it holds the GIL for long on a big model); refcounts free it
             self._inference.call(_free_model_memory)
-        elif not self._inference.busy:
-            try:
-                self._inference.call(_free_model_memory, timeout=1.0)
-            except TimeoutError:
-                pass  # work arrived meanwhile; the thread frees the model when it ends
         if not self._inference.close(timeout=10.0 if wait else 0.0) and wait:
             self.get_logger().error("inference thread did not end within 10 s")
         self._inference = None
