@@ -79,6 +79,8 @@ def test_composed_passes_overlay_record_and_output_folder_to_the_one_process(tmp
     assert graph.executable == "fusion_graph" and graph.name is None
     assert "--output-dir=" in graph.arguments and "--no-recorder" in graph.arguments
     assert "--no-overlay" not in graph.arguments
+    i = graph.arguments.index("--domain-id")
+    assert graph.arguments[i + 1] == "0"  # the launch's graph (ROS_DOMAIN_ID unset here), not one of its own
     (graph,) = plan(composed="true", overlay="false", record="true", record_dir=tmp_path)
     assert f"--output-dir={tmp_path}" in graph.arguments and "--no-overlay" in graph.arguments
     assert "--no-recorder" not in graph.arguments

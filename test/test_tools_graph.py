@@ -69,7 +69,7 @@ def test_graph_rejects_missing_params_file(tmp_path):
     assert proc.returncode == 2 and "parameter file not found" in proc.stderr
 
 
-def _graph(tmp_path, *args, env=None, slow_frame_s=None):
+def _graph_until_stopped(tmp_path, *args, env=None, slow_frame_s=None):
     from process_harness import Process, module, slow_fusion
 
     cwd = tmp_path / "cwd"
@@ -89,7 +89,7 @@ def test_graph_until_stopped_stops_at_once_mid_frame_and_writes_no_files(tmp_pat
 
     from process_harness import LAUNCH_SIGTERM_AFTER_S, failures
 
-    graph, cwd = _graph(tmp_path, "--output-dir=", "--no-recorder", slow_frame_s=60)
+    graph, cwd = _graph_until_stopped(tmp_path, "--output-dir=", "--no-recorder", slow_frame_s=60)
     try:
         assert graph.wait_for_output("FRAME STARTED"), graph.output()
         code, seconds = graph.stop(signal.SIGINT, repeat=2)
@@ -108,21 +108,21 @@ def test_graph_runs_overlay_and_recorder_only_when_asked(tmp_path):
     from process_harness import failures
 
     record = tmp_path / "record"
-    graph, cwd = _graph(tmp_path, "--no-overlay", f"--output-dir={record}")
+    graph, cwd = _graph_until_stopped(tmp_path, "--no-overlay", f"--output-dir={record}")
     try:
         assert graph.wait_for_output("[fused_image_recorder]: recorded", timeout=120, count=3), graph.output()
         code, _ = graph.stop(signal.SIGINT)
         log = graph.output()
         assert code == 0 and failures(log) == [], log
         nodes = next(line for line in log.splitlines() if "[tsjnet-graph] nodes:" in line)
-        assert "debug_overlay" not in nodes and "fused_image_recorder" in nodes
+        assert "debug_overlay" not in nodes and "overlay_recorder" not in nodes and "fused_image_recorder" in nodes
         assert "recording /fused/image_color: saving 1 image in 30 to" in log  # no overlay: the fused colour
         summary = json.loads((record / "summary.json").read_text())
         assert summary["recorded"] > 0 and summary["saved"] and all(Path(p).is_file() for p in summary["saved"])
         assert list(cwd.iterdir()) == []
     finally:
         graph.close()
-    graph, _ = _graph(tmp_path, "--output-dir=", "--no-recorder", "--no-overlay")
+    graph, _ = _graph_until_stopped(tmp_path, "--output-dir=", "--no-recorder", "--no-overlay")
     try:
         assert graph.wait_for_output("[tsjnet-graph] nodes:", timeout=120), graph.output()
         code, _ = graph.stop(signal.SIGTERM)

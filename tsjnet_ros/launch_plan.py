@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from tsjnet_ros.nodes.dds_profile import PROFILE_NAME, profile_environment
+from tsjnet_ros.nodes.graph_isolation import environment_domain
 
 OFF = "none"  # fastdds_profile value that turns the profile off ('' cannot be typed as name:=)
 
@@ -116,7 +117,8 @@ def plan_processes(values: Mapping[str, str], share: Path, package_prefix: Calla
     if is_true(v["composed"]):
         arguments = ["--params", str(params_file), "--duration", "0", "--quiet",
                      "--input", "synthetic" if is_true(v["use_synthetic"]) else "topics",
-                     f"--output-dir={record_dir}"]  # '' = no files
+                     f"--output-dir={record_dir}",  # '' = no files
+                     "--domain-id", str(environment_domain(env))]  # the launch's graph, not one of its own
         arguments += [] if overlay else ["--no-overlay"]
         arguments += [] if record else ["--no-recorder"]
         specs.append(ProcessSpec("tsjnet_ros", "fusion_graph", arguments=arguments, **common))
