@@ -53,6 +53,15 @@ def test_rate_meter_and_latency_stats():
     assert window.values() == [2.0, 3.0, 4.0]  # oldest first, the oldest beyond capacity dropped
 
 
+def test_rate_meter_reads_streams_slower_than_two_events_per_window():
+    """A model at 0.3 Hz leaves one event in a 5 s window; its rate is still 0.3 Hz, not 0."""
+    meter = RateMeter(window=5.0)
+    for k in range(6):
+        meter.tick(k / 0.3)
+        assert meter.rate(k / 0.3 + 1.0) == (0.0 if k == 0 else pytest.approx(0.3))
+    assert meter.rate(5 / 0.3 + 5.5) == 0.0  # nothing for longer than the window: stopped
+
+
 def test_synthetic_targets_hot_in_ir_dim_in_visible():
     scene = SyntheticScene(width=320, height=240, num_targets=4, seed=1)
     frame = scene.render(0.5)

@@ -35,7 +35,7 @@ def test_profile_is_set_only_where_nothing_else_is_chosen():
     other_rmw = {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"}
     assert use_large_image_profile(other_rmw) is None and PROFILE_VARIABLE not in other_rmw
     assert profile_environment(profile, {"RMW_IMPLEMENTATION": "rmw_fastrtps_dynamic_cpp"}) == {PROFILE_VARIABLE: str(profile)}
-    assert profile_environment("", {}) == {}  # the launch file's fastdds_profile:='' turns it off
+    assert profile_environment("", {}) == {}  # what the launch file passes for fastdds_profile:=none
 
 
 def test_profile_keeps_shared_memory_with_room_for_full_hd_colour_frames():

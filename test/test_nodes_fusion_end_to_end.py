@@ -150,6 +150,25 @@ def test_diagnostics_report_rates_and_counters(graph):
     assert values["backend"] == "laplacian_pyramid"
 
 
+def test_status_reports_output_rate_and_pair_offset_of_what_is_published(graph):
+    from tsjnet_msgs.msg import FusionStatus
+
+    make_fusion(graph)
+    probe, (ir_pub, vis_pub) = make_probe(graph)
+    status = Collector(probe, FusionStatus, "fusion/status")
+    fused = Collector(probe, Image, "fused/image")
+    wait_for_subscribers(ir_pub)
+    wait_for_subscribers(vis_pub)
+    for k in range(6):  # 2 Hz pairs, the IR stamp 3 ms after the visible one
+        vis_pub.publish(image_msg(np.zeros((64, 64, 3), np.uint8), "bgr8", T0 + k * 500 * MS, "cam"))
+        ir_pub.publish(image_msg(np.zeros((64, 64), np.uint8), "mono8", T0 + k * 500 * MS + 3 * MS, "cam"))
+        time.sleep(0.5)
+    assert wait_for(lambda: len(fused.messages) >= 5 and any(m.pairs_fused >= 5 for m in status.messages), timeout=5)
+    last = next(m for m in reversed(status.messages) if m.pairs_fused >= 5)
+    assert last.output_rate == pytest.approx(2.0, rel=0.3)  # fused images arrive: not 0.0
+    assert last.mean_abs_pair_offset == pytest.approx(0.003, abs=1e-6)
+
+
 def test_publishers_skip_qos_event_callbacks_inputs_keep_them(graph):
     # Each event callback is a wait-set entry that rclpy's executor rebuilds on every wake-up.
     fusion = make_fusion(graph)

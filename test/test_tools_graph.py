@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 
@@ -66,3 +67,66 @@ def test_graph_rejects_missing_params_file(tmp_path):
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 2 and "parameter file not found" in proc.stderr
+
+
+def _graph_until_stopped(tmp_path, *args, env=None, slow_frame_s=None):
+    from process_harness import Process, module, slow_fusion
+
+    cwd = tmp_path / "cwd"
+    cwd.mkdir(exist_ok=True)
+    ros = ["--ros-args", "-p", "fusion_backend:=average", "-p", "width:=160", "-p", "height:=120",
+           "-p", "ir_rate:=10.0", "-p", "visible_rate:=10.0", "-p", "report_period:=1.0"]
+    argv = ["--duration", "0", "--quiet", *args, *ros]  # as launch's composed:=true starts it
+    cmd = slow_fusion("graph", *argv) if slow_frame_s else module("tsjnet_ros.tools.graph", *argv)
+    env = {**(env or {}), **({"SLOW_FRAME_S": str(slow_frame_s)} if slow_frame_s else {})}
+    return Process(cmd, tmp_path / "graph.log", cwd=cwd, env=env), cwd
+
+
+def test_graph_until_stopped_stops_at_once_mid_frame_and_writes_no_files(tmp_path):
+    """composed:=true: Ctrl-C (twice, as a terminal and launch both send it) while the model
+    runs stops the one process with exit 0 before launch's SIGTERM, and nothing lands in the cwd."""
+    import signal
+
+    from process_harness import LAUNCH_SIGTERM_AFTER_S, failures
+
+    graph, cwd = _graph_until_stopped(tmp_path, "--output-dir=", "--no-recorder", slow_frame_s=60)
+    try:
+        assert graph.wait_for_output("FRAME STARTED"), graph.output()
+        code, seconds = graph.stop(signal.SIGINT, repeat=2)
+        log = graph.output()
+        assert code == 0 and seconds < LAUNCH_SIGTERM_AFTER_S, (code, seconds, log)
+        assert failures(log) == [], log
+        assert "[tsjnet-graph] summary" in log and "fused 0" in log
+        assert list(cwd.iterdir()) == []
+    finally:
+        graph.close()
+
+
+def test_graph_runs_overlay_and_recorder_only_when_asked(tmp_path):
+    import signal
+
+    from process_harness import failures
+
+    record = tmp_path / "record"
+    graph, cwd = _graph_until_stopped(tmp_path, "--no-overlay", f"--output-dir={record}")
+    try:
+        assert graph.wait_for_output("[fused_image_recorder]: recorded", timeout=120, count=3), graph.output()
+        code, _ = graph.stop(signal.SIGINT)
+        log = graph.output()
+        assert code == 0 and failures(log) == [], log
+        nodes = next(line for line in log.splitlines() if "[tsjnet-graph] nodes:" in line)
+        assert "debug_overlay" not in nodes and "overlay_recorder" not in nodes and "fused_image_recorder" in nodes
+        assert "recording /fused/image_color: saving 1 image in 30 to" in log  # no overlay: the fused colour
+        summary = json.loads((record / "summary.json").read_text())
+        assert summary["recorded"] > 0 and summary["saved"] and all(Path(p).is_file() for p in summary["saved"])
+        assert list(cwd.iterdir()) == []
+    finally:
+        graph.close()
+    graph, _ = _graph_until_stopped(tmp_path, "--output-dir=", "--no-recorder", "--no-overlay")
+    try:
+        assert graph.wait_for_output("[tsjnet-graph] nodes:", timeout=120), graph.output()
+        code, _ = graph.stop(signal.SIGTERM)
+        nodes = next(line for line in graph.output().splitlines() if "[tsjnet-graph] nodes:" in line)
+        assert code == 0 and nodes.endswith("/synthetic_cameras, /fusion_node on one executor"), graph.output()
+    finally:
+        graph.close()

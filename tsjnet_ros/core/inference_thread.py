@@ -36,6 +36,7 @@ class InferenceThread:
         self._has_pending = False
         self._handler: Callable[[Any], None] | None = None
         self._closed = False
+        self._busy = False  # running a frame or a call
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -78,13 +79,20 @@ class InferenceThread:
             self._cond.notify()
         return replaced
 
+    @property
+    def busy(self) -> bool:
+        """True while the thread runs a frame or a call (a new call would wait behind it)."""
+        with self._cond:
+            return self._busy or bool(self._jobs)
+
     def has_waiting_frame(self) -> bool:
         """True while an offered item waits for the thread (not counting the running one)."""
         with self._cond:
             return self._has_pending
 
     def close(self, timeout: float = 10.0) -> bool:
-        """Finish queued calls and the running frame, then end the thread; False on timeout."""
+        """Finish queued calls and the running frame, then end the thread; False while it is
+        still running after ``timeout`` seconds (0: do not wait; it ends on its own)."""
         with self._cond:
             self._closed = True
             self._handler = None
@@ -96,12 +104,15 @@ class InferenceThread:
 
     def _next(self) -> tuple[Callable[..., Any], tuple, Future | None] | None:
         with self._cond:
+            self._busy = False
             while True:
                 if self._jobs:
                     future, fn, args = self._jobs.popleft()
+                    self._busy = True
                     return fn, args, future
                 if self._has_pending and self._handler is not None:
                     item, self._pending, self._has_pending = self._pending, None, False
+                    self._busy = True
                     return self._handler, (item,), None
                 if self._closed:
                     return None

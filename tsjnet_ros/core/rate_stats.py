@@ -8,11 +8,17 @@ import numpy as np
 
 
 class RateMeter:
-    """Events per second over the last ``window`` seconds of event times."""
+    """Events per second over the last ``window`` seconds of event times.
+
+    The rate is intervals over their span, counting the interval that crosses into the
+    window, so a stream slower than two events per window (a model at 0.3 Hz on a small
+    CPU) still reads its rate instead of 0. It reads 0 once no event came for ``window``.
+    """
 
     def __init__(self, window: float = 5.0) -> None:
         self.window = window
         self._times: deque[float] = deque()
+        self._before: float | None = None  # the newest event older than the window
         self.count = 0
 
     def tick(self, now: float) -> None:
@@ -22,14 +28,15 @@ class RateMeter:
 
     def _trim(self, now: float) -> None:
         while self._times and now - self._times[0] > self.window:
-            self._times.popleft()
+            self._before = self._times.popleft()
 
     def rate(self, now: float) -> float:
         self._trim(now)
-        if len(self._times) < 2:
+        if not self._times:
             return 0.0
-        span = self._times[-1] - self._times[0]
-        return (len(self._times) - 1) / span if span > 0 else 0.0
+        first, intervals = (self._times[0], len(self._times) - 1) if self._before is None else (self._before, len(self._times))
+        span = self._times[-1] - first
+        return intervals / span if intervals > 0 and span > 0 else 0.0
 
     def last(self) -> float | None:
         return self._times[-1] if self._times else None

@@ -8,6 +8,7 @@ subscribers). The three inputs share the visible image's stamp and are matched e
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from typing import Any
 
@@ -104,5 +105,9 @@ class DebugOverlayNode(Node):
         return Detection(max(class_id, 0), name, hyp.score if hyp else 0.0, (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
 
 
-def main(args: list[str] | None = None) -> None:
-    spin_node(DebugOverlayNode, args)
+def main(args: list[str] | None = None) -> int:
+    return spin_node(DebugOverlayNode, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

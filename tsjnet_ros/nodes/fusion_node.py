@@ -124,6 +124,8 @@ class FusionNode(LifecycleNode):
         self._warned_aspect = False
         self._started = time.monotonic()
         self._lock = threading.Lock()
+        self._publish_lock = threading.Lock()  # held while a frame's results are published
+        self._closing = False  # set by destroy_node: a frame still running is abandoned, not published
         self._inference: InferenceThread | None = None  # the one thread that touches the model
         self._sync = None
         self._pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10, event_callbacks=quiet_publisher_events())
@@ -287,7 +289,8 @@ class FusionNode(LifecycleNode):
         self.state = "inactive"
         return super().on_deactivate(state)
 
-    def _stop_input(self) -> None:
+    def _stop_input(self, wait: bool = True) -> None:
+        """Unsubscribe and drop the waiting pair; with ``wait``, also let the running pair finish."""
         for sub in self._subs:
             self.destroy_subscription(sub)
         self._subs = []
@@ -296,6 +299,7 @@ class FusionNode(LifecycleNode):
             self._watchdog = None
         if self._inference is not None:
             self._inference.set_handler(None)  # drops the waiting pair
+        if self._inference is not None and wait:
             try:
                 self._inference.call(lambda: None, timeout=10.0)  # returns once the running pair is done
             except TimeoutError:
@@ -310,12 +314,12 @@ class FusionNode(LifecycleNode):
         self.state = "unconfigured"
         return TransitionCallbackReturn.SUCCESS
 
-    def _release(self) -> None:
+    def _release(self, wait: bool = True) -> None:
         for pub in self._pubs.values():
             self.destroy_lifecycle_publisher(pub)
         self._pubs = {}
         self._backend = None
-        self._shutdown_inference()
+        self._shutdown_inference(wait)
 
     def run_on_inference_thread(self, fn: Any, *args: Any) -> Any:
         """``fn(*args)`` on the thread that owns the model, for callers (benchmarks, tools)
@@ -324,12 +328,17 @@ class FusionNode(LifecycleNode):
             raise RuntimeError(f"fusion node is {self.state}; there is no inference thread")
         return self._inference.call(fn, *args)
 
-    def _shutdown_inference(self) -> None:
-        """Free the model's memory on its own thread, then end that thread (and its thread pools)."""
+    def _shutdown_inference(self, wait: bool = True) -> None:
+        """Free the model's memory on its own thread, then end that thread (and its thread pools).
+
+        Without ``wait`` a pair still being fused is abandoned: the thread ends (and drops the
+        model) when that pair is done, and nothing of it is published.
+        """
         if self._inference is None:
             return
-        self._inference.call(_free_model_memory)
-        if not self._inference.close():
+        if wait:  # without: no gc.collect pass (it holds the GIL for long on a big model); refcounts free it
+            self._inference.call(_free_model_memory)
+        if not self._inference.close(timeout=10.0 if wait else 0.0) and wait:
             self.get_logger().error("inference thread did not end within 10 s")
         self._inference = None
 
@@ -418,6 +427,8 @@ class FusionNode(LifecycleNode):
         try:
             self._fuse_and_publish(*pair)
         except Exception as exc:  # keep the node alive; the message says what failed
+            if self._closing:
+                return  # an abandoned pair: its node is gone, nothing to report
             self.counters.errors += 1
             self.get_logger().error(f"fusion failed ({self.counters.errors} so far): {exc!r}", throttle_duration_sec=5.0)
 
@@ -429,11 +440,18 @@ class FusionNode(LifecycleNode):
             if stretch:
                 self._warned_aspect = True
                 self.get_logger().warning(stretch)
+        backend = self._backend
         ir_img, vis_img = prepare_pair(ir.array, ir.encoding, visible.array, visible.encoding, resize_to,
                                        self._visible_scaler, self._registration)
-        result = self._backend.fuse(ir_img, vis_img)
+        result = backend.fuse(ir_img, vis_img)
         inference_ms = (time.monotonic() - start) * 1000.0
         header = visible.header if resize_to == "visible" else ir.header  # outputs are in this camera's pixels
+        with self._publish_lock:  # destroy_node waits for this, not for the model
+            if not self._closing:
+                self._publish_result(ir, visible, header, backend.name, result, inference_ms)
+
+    def _publish_result(self, ir: DecodedImage, visible: DecodedImage, header: Any, backend_name: str, result: Any,
+                        inference_ms: float) -> None:
         detections = keep_classes(result.detections, self.param("classes"))
         pubs, on = self._pubs, self._output_on
         wanted = lambda name: on(name) and pubs[name].get_subscription_count() > 0  # noqa: E731
@@ -459,7 +477,7 @@ class FusionNode(LifecycleNode):
             frame = FusedFrame(
                 header=header, ir_stamp=ir.header.stamp, ir_frame_id=ir.header.frame_id,
                 pair_offset=offset_ms / 1000.0, inference_time=inference_ms, latency=latency_ms,
-                backend=self._backend.name, skipped_pairs=self.counters.skipped - self._skipped_reported,
+                backend=backend_name, skipped_pairs=self.counters.skipped - self._skipped_reported,
                 fused=fused_msg, fused_color=color_msg, detections=det_msg,
             )
             if seg_msg is not None:
@@ -552,8 +570,12 @@ class FusionNode(LifecycleNode):
             return self._sync.stats
 
     def destroy_node(self) -> None:
-        self._stop_input()
-        self._release()
+        """Stop at once: a pair being fused is abandoned (never published) instead of awaited,
+        so a stopping process is not held up by the model (see nodes/spin.py)."""
+        with self._publish_lock:
+            self._closing = True
+        self._stop_input(wait=False)
+        self._release(wait=False)
         super().destroy_node()
 
 
@@ -576,5 +598,9 @@ def _now_header(node: Any) -> Any:
     return Header(stamp=node.get_clock().now().to_msg(), frame_id="")
 
 
-def main(args: list[str] | None = None) -> None:
-    spin_node(FusionNode, args)
+def main(args: list[str] | None = None) -> int:
+    return spin_node(FusionNode, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,6 +7,7 @@ which is what real unsynchronised camera pairs look like to the synchroniser.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -99,5 +100,9 @@ class SyntheticCamerasNode(Node):
         self.sent[camera] += 1
 
 
-def main(args: list[str] | None = None) -> None:
-    spin_node(SyntheticCamerasNode, args)
+def main(args: list[str] | None = None) -> int:
+    return spin_node(SyntheticCamerasNode, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

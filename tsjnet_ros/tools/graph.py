@@ -7,6 +7,11 @@ launch file. It prints rates and latency while running and a summary at the end,
 writes sample fused images (``fused/``), sample overlays (``overlay/``) and ``summary.json``.
 With its own synthetic cameras it runs in a ROS graph of its own (a domain other than
 ``ROS_DOMAIN_ID``, localhost only); ``--input topics`` joins the environment's graph.
+
+``ros2 launch ... composed:=true`` starts it as ``fusion_graph --duration 0`` in the
+launch's own domain: it then runs until SIGINT/SIGTERM and stops like any node
+(nodes/spin.py: within 3 s, exit 0), starts the overlay and the recorders only when asked,
+and writes files only with ``--output-dir``.
 """
 
 from __future__ import annotations
@@ -14,17 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 
-import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
 from tsjnet_ros.nodes.dds_profile import use_large_image_profile
 from tsjnet_ros.nodes.graph_isolation import init_isolated, isolated_graph
-from tsjnet_ros.nodes.spin import stop_graph
+from tsjnet_ros.nodes.spin import StartupInterrupted, StopSignals, finish, shut_down, spin_until_stopped
 from tsjnet_ros.resources import config_file
 from tsjnet_ros.tools.progress import waiting
 
@@ -44,8 +47,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument("--params", type=Path, default=None, help="parameter YAML (default: the package's config/fusion.yaml)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds to run (0 = until Ctrl-C)")
-    parser.add_argument("--output-dir", type=Path, default=Path("output/graph"),
-                        help="where fused/ and overlay/ PNG samples and summary.json go (default output/graph)")
+    parser.add_argument("--output-dir", default="output/graph",
+                        help="where fused/ and overlay/ PNG samples and summary.json go (default output/graph; "
+                        "'' = write no files)")
+    parser.add_argument("--no-overlay", action="store_true", help="no debug overlay node (and no overlay recorder)")
+    parser.add_argument("--no-recorder", action="store_true",
+                        help="no recorder nodes (no PNG samples; the summary counts what the fusion node published)")
     parser.add_argument("--input", choices=("synthetic", "topics"), default="synthetic",
                         help="synthetic (default): built-in generator, in a ROS graph of its own; topics: subscribe to "
                         "existing ir/image and visible/image in the environment's graph (ROS_DOMAIN_ID)")
@@ -58,6 +65,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         args.params = config_file("fusion.yaml")
     if not args.params.is_file():
         parser.error(f"parameter file not found: {args.params}")
+    args.output_dir = Path(args.output_dir) if args.output_dir else None
     return args, ros_args
 
 
@@ -76,12 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[tsjnet-graph] {exc}", file=sys.stderr)
         return 2
     init_isolated(isolation, context_args)
+    stop = StopSignals()  # instead of rclpy's handlers: Ctrl-C stops like a node under launch
     print("[tsjnet-graph] " + (isolation.describe() if isolation else "environment's ROS graph (--input topics)"), flush=True)
     nodes = []
     # One thread: the fusion node infers on its own thread, every callback here is short, and
     # rclpy's multi-threaded executor adds tens of ms of latency per image under CPU load.
     executor = SingleThreadedExecutor()
-    spinner = None
+    summary, interrupted, code = None, True, 1
     try:
         if args.input == "synthetic":
             nodes.append(SyntheticCamerasNode())
@@ -90,34 +99,44 @@ def main(argv: list[str] | None = None) -> int:
         nodes.append(fusion)
         if fusion.state != "active":
             raise RuntimeError(f"fusion node is {fusion.state}: {fusion.configure_error}")
-        nodes.append(DebugOverlayNode())
-        recorder = FusedImageRecorder(parameter_overrides=[
-            Parameter("topic", value="fused/image_color"), Parameter("output_dir", value=str(args.output_dir / "fused"))])
-        overlays = FusedImageRecorder("overlay_recorder", parameter_overrides=[
-            Parameter("topic", value="debug/overlay"), Parameter("output_dir", value=str(args.output_dir / "overlay"))])
-        nodes += [recorder, overlays]
+        if not args.no_overlay:
+            nodes.append(DebugOverlayNode())
+        recorder = overlays = None
+        if not args.no_recorder:
+            out = (lambda sub: str(args.output_dir / sub)) if args.output_dir else (lambda sub: "")
+            recorder = FusedImageRecorder(parameter_overrides=[
+                Parameter("topic", value="fused/image_color"), Parameter("output_dir", value=out("fused"))])
+            nodes.append(recorder)
+            if not args.no_overlay:
+                overlays = FusedImageRecorder("overlay_recorder", parameter_overrides=[
+                    Parameter("topic", value="debug/overlay"), Parameter("output_dir", value=out("overlay"))])
+                nodes.append(overlays)
         cameras = nodes[0] if args.input == "synthetic" else None
         print(f"[tsjnet-graph] parameters: {args.params}")
-        print(f"[tsjnet-graph] nodes: {', '.join(n.get_fully_qualified_name() for n in nodes)} on one executor")
+        print(f"[tsjnet-graph] nodes: {', '.join(n.get_fully_qualified_name() for n in nodes)} on one executor",
+              flush=True)
         for node in nodes:
             executor.add_node(node)
-        spinner = threading.Thread(target=executor.spin, daemon=True)
-        spinner.start()
-        _run(args, fusion, recorder)
+        progress = None if args.quiet else (REPORT_EVERY_S, _progress(fusion, recorder))
+        interrupted = spin_until_stopped(executor, stop, args.duration, every=progress)
         summary = _summary(fusion, recorder, overlays, cameras)
-    except KeyboardInterrupt:
-        summary = None
+        # Until Ctrl-C (--duration 0, as under ros2 launch): a signal is the normal end.
+        code = 130 if interrupted and args.duration > 0 else 0
+    except StartupInterrupted:
+        code = 0 if args.duration <= 0 else 130
     except RuntimeError as exc:
         print(f"[tsjnet-graph] {exc}", file=sys.stderr)
-        return 1
     finally:
-        stop_graph(executor, spinner, nodes)
-    if summary is None:
-        return 130
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    _print_summary(summary, args.output_dir)
-    return 0 if summary["fused"] > 0 else 1
+        stop.running()
+        shut_down(nodes, executor)
+    if summary is not None:
+        if args.output_dir is not None:
+            args.output_dir.mkdir(parents=True, exist_ok=True)
+            (args.output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        _print_summary(summary, args.output_dir)
+        if not interrupted and summary["fused"] == 0:
+            code = 1
+    return finish(code)
 
 
 def progress_line(elapsed: float, interval: float, counts: tuple[int, int, int], before: tuple[int, int, int],
@@ -130,20 +149,20 @@ def progress_line(elapsed: float, interval: float, counts: tuple[int, int, int],
             f"pairs {pairs}  fused {counts[2]}  skipped {skipped}  {lat}")
 
 
-def _run(args: argparse.Namespace, fusion, recorder) -> None:
+def _progress(fusion, recorder):
+    """The progress printer called every REPORT_EVERY_S seconds while the graph spins."""
     start = time.monotonic()
-    next_report = start + REPORT_EVERY_S
     c = fusion.counters
-    before = (c.received[0], c.received[1], c.fused)
-    while args.duration <= 0 or time.monotonic() - start < args.duration:
-        time.sleep(0.05)
-        now = time.monotonic()
-        if now >= next_report and not args.quiet:
-            next_report += REPORT_EVERY_S
-            counts = (c.received[0], c.received[1], c.fused)
-            print(progress_line(now - start, REPORT_EVERY_S, counts, before, c.pairs, c.skipped,
-                                recorder.latency_ms.summary()), flush=True)
-            before = counts
+    before = [(c.received[0], c.received[1], c.fused)]
+
+    def report() -> None:
+        counts = (c.received[0], c.received[1], c.fused)
+        latency = (recorder or fusion).latency_ms.summary()
+        print(progress_line(time.monotonic() - start, REPORT_EVERY_S, counts, before[0], c.pairs, c.skipped, latency),
+              flush=True)
+        before[0] = counts
+
+    return report
 
 
 def _summary(fusion, recorder, overlays, cameras) -> dict:
@@ -160,12 +179,12 @@ def _summary(fusion, recorder, overlays, cameras) -> dict:
         "unpaired_dropped": sum(stats.dropped),
         "out_of_order": sum(stats.out_of_order),
         "errors": c.errors,
-        "recorded": recorder.received,
+        "recorded": recorder.received if recorder else None,
         "inference_ms": fusion.inference_ms.summary(),
         "fusion_latency_ms": fusion.latency_ms.summary(),
-        "end_to_end_latency_ms": recorder.latency_ms.summary(),
-        "saved": [str(p) for p in recorder.saved],
-        "saved_overlays": [str(p) for p in overlays.saved],
+        "end_to_end_latency_ms": recorder.latency_ms.summary() if recorder else {},
+        "saved": [str(p) for p in recorder.saved] if recorder else [],
+        "saved_overlays": [str(p) for p in overlays.saved] if overlays else [],
     }
 
 
@@ -175,7 +194,7 @@ def _fmt(stats: dict) -> str:
     return f"mean {stats['mean']:.1f}, p50 {stats['p50']:.1f}, p95 {stats['p95']:.1f}, max {stats['max']:.1f} ms"
 
 
-def _print_summary(s: dict, output_dir: Path) -> None:
+def _print_summary(s: dict, output_dir: Path | None) -> None:
     print("[tsjnet-graph] summary")
     if s["sent"]:
         print(f"  cameras sent       ir {s['sent']['ir']}, visible {s['sent']['visible']}")
@@ -185,9 +204,10 @@ def _print_summary(s: dict, output_dir: Path) -> None:
           f"unpaired {s['unpaired_dropped']}, errors {s['errors']}")
     print(f"  fusion time        {_fmt(s['inference_ms'])}")
     print(f"  capture->consumer  {_fmt(s['end_to_end_latency_ms'])}")
-    print(f"  fused PNGs         {len(s['saved'])} in {output_dir / 'fused'}/ (fused colour images)")
-    print(f"  overlay PNGs       {len(s['saved_overlays'])} in {output_dir / 'overlay'}/ (fused + boxes + segmentation)")
-    print(f"  summary            {output_dir / 'summary.json'}")
+    if output_dir is not None:
+        print(f"  fused PNGs         {len(s['saved'])} in {output_dir / 'fused'}/ (fused colour images)")
+        print(f"  overlay PNGs       {len(s['saved_overlays'])} in {output_dir / 'overlay'}/ (fused + boxes + segmentation)")
+        print(f"  summary            {output_dir / 'summary.json'}")
 
 
 if __name__ == "__main__":
