@@ -21,12 +21,11 @@ def _graph(out, *extra, timeout=180):
 
 def test_graph_runs_and_writes_summary_and_pngs(tmp_path):
     out = tmp_path / "graph"
-    proc = _graph(out, "--duration", "5")
+    proc = _graph(out, "--duration", "300", "--until-fused", "3")  # ends at 3 fused frames, whatever the load
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "[tsjnet-graph] summary" in proc.stdout
     assert "starting the fusion node (load the model, warm up): done in" in proc.stderr  # the long wait shows
     summary = json.loads((out / "summary.json").read_text())
-    # The default graph runs the shipped model: a few frames per second on a loaded 2-core CPU.
     assert summary["fused"] >= 3 and summary["recorded"] >= 3
     assert summary["sent"]["ir"] >= summary["received"]["ir"] > 0
     assert summary["invalid"] == {"ir": 0, "visible": 0}

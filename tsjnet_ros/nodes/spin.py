@@ -93,10 +93,11 @@ def init_ros(args: list[str] | None = None) -> StopSignals:
 
 
 def spin_until_stopped(executor: Executor, stop: StopSignals, duration: float = 0.0,
-                       every: tuple[float, Callable[[], None]] | None = None) -> bool:
-    """Spin on this thread until a stop signal, ``duration`` seconds (0 = no limit) or the
-    context shuts down; ``every=(period, fn)`` calls ``fn`` between callbacks every
-    ``period`` seconds. True when a signal ended it."""
+                       every: tuple[float, Callable[[], None]] | None = None,
+                       until: Callable[[], bool] | None = None) -> bool:
+    """Spin on this thread until a stop signal, ``duration`` seconds (0 = no limit), ``until()``
+    turning true, or the context shutting down; ``every=(period, fn)`` calls ``fn`` between
+    callbacks every ``period`` seconds. True when a signal ended it."""
     stop.running()
     start = time.monotonic()
     next_call = start + every[0] if every else float("inf")
@@ -105,6 +106,8 @@ def spin_until_stopped(executor: Executor, stop: StopSignals, duration: float = 
         if duration > 0 and now - start >= duration:
             break
         executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+        if until is not None and until():
+            break
         if every and time.monotonic() >= next_call:
             next_call += every[0]
             every[1]()

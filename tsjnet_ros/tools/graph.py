@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--domain-id", type=int, default=None,
                         help="ROS domain of the synthetic graph (default: a random one other than ROS_DOMAIN_ID; "
                         "discovery localhost only)")
+    parser.add_argument("--until-fused", type=int, default=0, metavar="N",
+                        help="stop as soon as N pairs are fused and recorded (within --duration)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     if args.params is None:
@@ -118,7 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         for node in nodes:
             executor.add_node(node)
         progress = None if args.quiet else (REPORT_EVERY_S, _progress(fusion, recorder))
-        interrupted = spin_until_stopped(executor, stop, args.duration, every=progress)
+        until = None
+        if args.until_fused > 0:
+            def until() -> bool:
+                recorded = recorder.received if recorder else args.until_fused
+                return fusion.counters.fused >= args.until_fused and recorded >= args.until_fused
+        interrupted = spin_until_stopped(executor, stop, args.duration, every=progress, until=until)
         summary = _summary(fusion, recorder, overlays, cameras)
         # Until Ctrl-C (--duration 0, as under ros2 launch): a signal is the normal end.
         code = 130 if interrupted and args.duration > 0 else 0
