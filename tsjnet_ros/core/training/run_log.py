@@ -1,12 +1,15 @@
-"""Training logs that need no account or network: CSV files, plus TensorBoard event files
-when the ``tensorboard`` package happens to be installed."""
+"""Training logs that need no account or network: CSV files, a PNG of the validation
+curves, plus TensorBoard event files when the ``tensorboard`` package happens to be installed."""
 
 from __future__ import annotations
 
 import csv
+import logging
 import math
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger("tsjnet_ros.training")
 
 
 class CsvLog:
@@ -48,7 +51,9 @@ def read_csv_log(path: Path) -> list[dict[str, str]]:
 
 class TrainingLog:
     """``train.csv`` (per logged step) and ``validation.csv`` in ``directory``; scalars are
-    mirrored to TensorBoard event files when ``tensorboard`` is importable."""
+    mirrored to TensorBoard event files when ``tensorboard`` is importable. Closing draws
+    ``validation.png`` (one panel per metric against the step) once ``validation.csv`` holds
+    a row, from every row of the file, so a resumed run's picture covers the whole run."""
 
     def __init__(self, directory: Path, loss_terms: list[str], val_metrics: list[str]) -> None:
         self.directory = Path(directory)
@@ -82,8 +87,22 @@ class TrainingLog:
             if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
                 self._tb.add_scalar(f"{prefix}/{key}", value, step)
 
+    @property
+    def validation_png(self) -> Path:
+        return self.directory / "validation.png"
+
     def close(self) -> None:
         self.train.close()
         self.validation.close()
         if self._tb is not None:
             self._tb.close()
+        self._draw_validation_curves()
+
+    def _draw_validation_curves(self) -> None:
+        """A failed drawing costs the picture, never the run (close runs in ``finally``)."""
+        from tsjnet_ros.core.training.validation_curves import plot_validation_curves
+
+        try:
+            plot_validation_curves(self.validation.path, self.validation_png)
+        except (OSError, ValueError, RuntimeError) as exc:
+            logger.warning("validation curves not drawn to %s: %s", self.validation_png, exc)
