@@ -10,9 +10,20 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS
 from tsjnet_ros.core.training.run_log import read_csv_log
 
 STEP_COLUMN = "step"
+
+
+def _panel_title(metric: str) -> str:
+    """The metric's name with its direction (mAP and the fusion metrics of the library)."""
+    known = FUSION_METRICS.get(metric)
+    if known is not None:
+        return f"{metric} ({'higher' if known.higher_is_better else 'lower'} is better)"
+    if metric.startswith("mAP"):
+        return f"{metric} (higher is better)"
+    return metric
 
 
 def _number(text: str | None) -> float:
@@ -69,7 +80,7 @@ def plot_validation_curves(csv_path: str | Path, png_path: str | Path, title: st
                 steps, values = zip(*points)
                 label = f"run {index + 1}" if len(runs) > 1 else None
                 ax.plot(steps, values, marker="o", markersize=3, linewidth=1.2, label=label)
-        ax.set_title(metric)
+        ax.set_title(_panel_title(metric), fontsize=10)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
         if len(runs) > 1:
