@@ -65,3 +65,10 @@ def test_only_metrics_with_values_are_drawn(tmp_path):
     csv_path.write_text("step,mAP50,SSIM\n")
     assert plot_validation_curves(csv_path, tmp_path / "none.png") is None
     assert not (tmp_path / "none.png").exists()
+
+
+def test_a_restart_starts_a_new_line_a_repeated_step_does_not():
+    from tsjnet_ros.core.training.validation_curves import _runs
+
+    rows = [{"step": s} for s in ("100", "200", "200", "50", "150")]
+    assert [[r["step"] for r in run] for run in _runs(rows)] == [["100", "200", "200"], ["50", "150"]]

@@ -1,8 +1,8 @@
 """Validation curves of a training run as one PNG: a panel per metric against the step.
 
 Drawn from ``validation.csv`` (not from memory), so a resumed run's picture holds every
-part of the run. Rows whose step does not grow (a ``--restart`` into the same folder
-appends a new run) start a new line, drawn in the next colour.
+part of the run. A row whose step is below the previous one (a ``--restart`` into the
+same folder appends a new run) starts a new line, drawn in the next colour.
 """
 
 from __future__ import annotations
@@ -34,14 +34,15 @@ def _number(text: str | None) -> float:
 
 
 def _runs(rows: list[dict[str, str]]) -> list[list[dict[str, str]]]:
-    """Rows split where the step stops growing (one list per run appended to the file)."""
+    """Rows split where the step falls (one list per run appended to the file); a repeated
+    step (a finished run validated again) stays on its line."""
     runs: list[list[dict[str, str]]] = []
     last = -math.inf
     for row in rows:
         step = _number(row.get(STEP_COLUMN))
         if math.isnan(step):
             continue
-        if not runs or step <= last:
+        if not runs or step < last:
             runs.append([])
         runs[-1].append(row)
         last = step
