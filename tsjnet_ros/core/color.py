@@ -151,6 +151,22 @@ class RangeScaler:
 InfraredScaler = RangeScaler
 
 
+def fixed_range_scaler(value_range: object) -> RangeScaler | None:
+    """The scaler of an ``ir_range`` / ``visible_range`` parameter: ``[low, high]`` in camera
+    units (counts, degC, K) gives :meth:`RangeScaler.fixed`; ``[0, 0]`` gives None (automatic
+    gain). :class:`ValueError` for anything else (not two numbers, high <= low)."""
+    try:
+        values: list[float] | None = [float(v) for v in value_range]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        values = None
+    if values == [0.0, 0.0]:
+        return None
+    if values is None or len(values) != 2 or not values[1] > values[0]:
+        shown = values if values is not None else value_range
+        raise ValueError(f"must be [low, high] with high > low, or [0, 0] for automatic gain, got {shown}")
+    return RangeScaler.fixed((values[0], values[1]))
+
+
 def _checked_range(value_range: tuple[float, float], name: str) -> tuple[float, float]:
     lo, hi = (float(v) for v in value_range)
     if not hi > lo:

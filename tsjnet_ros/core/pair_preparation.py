@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tsjnet_ros.core.color import RangeScaler, unit_to_uint8
+from tsjnet_ros.core.color import RangeScaler, fixed_range_scaler, unit_to_uint8
 from tsjnet_ros.core.image_encoding import MONO_ENCODINGS, ImageFormatError, to_mono, to_rgb
-from tsjnet_ros.core.pair_alignment import align_pair
+from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES, align_pair
 from tsjnet_ros.core.registration import Registration
 
 MIN_IMAGE_SIDE = 16  # smaller images cannot carry a meaningful pair
@@ -48,3 +48,34 @@ def prepare_pair(
     if vis.dtype != np.uint8:
         vis = unit_to_uint8((visible_scaler or RangeScaler(momentum=0.0))(vis))
     return align_pair(ir_mono, vis, resize_to, registration)
+
+
+class PairPreparation:
+    """:func:`prepare_pair` with the node's per-stream state, built from its parameters.
+
+    ``resize_to`` (``visible`` | ``ir``), ``visible_range`` (``[low, high]`` or ``[0, 0]``
+    for automatic gain, smoothed over the frames this object sees) and ``registration`` (a
+    YAML path, ``""`` = resize only) are the fusion node's parameters of those names; the
+    node and the bag tools each keep one object per camera pair, so a bag is prepared
+    frame by frame as the node prepares the live stream. :class:`ValueError` names a bad parameter
+    (an unreadable or malformed registration file included).
+    """
+
+    def __init__(self, resize_to: str = "visible", visible_range: object = (0.0, 0.0), registration: str = "") -> None:
+        if resize_to not in RESIZE_POLICIES:
+            raise ValueError(f"resize_to must be one of {RESIZE_POLICIES}, got {resize_to!r}")
+        self.resize_to = resize_to
+        try:
+            self.visible_scaler = fixed_range_scaler(visible_range) or RangeScaler()
+        except ValueError as exc:
+            raise ValueError(f"visible_range {exc}") from None
+        try:
+            self.registration = Registration.load(registration) if registration else None
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"registration: {exc}") from None
+
+    def __call__(self, ir_array: np.ndarray, ir_encoding: str, vis_array: np.ndarray,
+                 vis_encoding: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ir, visible) ready for ``backend.fuse``, as :func:`prepare_pair` returns them."""
+        return prepare_pair(ir_array, ir_encoding, vis_array, vis_encoding, self.resize_to, self.visible_scaler,
+                            self.registration)

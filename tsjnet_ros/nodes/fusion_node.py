@@ -45,7 +45,6 @@ from tsjnet_msgs.msg import FusedFrame, FusionStatus
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from tsjnet_ros.core.cause_log import CauseLog
-from tsjnet_ros.core.color import RangeScaler
 from tsjnet_ros.core.compressed_image import compressed_to_array
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, swap_red_blue
@@ -53,9 +52,8 @@ from tsjnet_ros.core.inference_thread import InferenceThread
 from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.overlay import colorize_segmentation
 from tsjnet_ros.core.pair_alignment import aspect_mismatch
-from tsjnet_ros.core.pair_preparation import check_image_size, prepare_pair
+from tsjnet_ros.core.pair_preparation import PairPreparation, check_image_size
 from tsjnet_ros.core.perception.settings import TaskModelSettings, with_task_models
-from tsjnet_ros.core.registration import Registration
 from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.core.sync import create_synchronizer
 from tsjnet_ros.core.sync.pairing_health import PairingMonitor, PairingProblem
@@ -119,8 +117,7 @@ class FusionNode(LifecycleNode):
         self._refusals = CauseLog(period=5.0)  # one log line per refusal cause and camera
         self._monitor: PairingMonitor | None = None
         self._problems: list[PairingProblem] = []  # pairing causes active at the last check
-        self._registration: Registration | None = None
-        self._visible_scaler = RangeScaler()
+        self._preparation = PairPreparation()
         self._warned_aspect = False
         self._started = time.monotonic()
         self._lock = threading.Lock()
@@ -170,8 +167,7 @@ class FusionNode(LifecycleNode):
         except Exception as exc:  # missing/corrupt checkpoint, bad QoS, ...: say why, stay unconfigured
             return self._configure_failed(f"{type(exc).__name__}: {exc}")
         self._sync = create_synchronizer(self.param("sync_policy"), queue_size=self.param("queue_size"), slop=self.param("slop"))
-        self._registration = Registration.load(self.param("registration")) if self.param("registration") else None
-        self._visible_scaler = _range_scaler(self.param("visible_range")) or RangeScaler()
+        self._preparation = PairPreparation(self.param("resize_to"), self.param("visible_range"), self.param("registration"))
         def create(msg_type: Any, topic: str, qos: Any) -> Any:
             return self.create_lifecycle_publisher(msg_type, topic, qos, event_callbacks=quiet_publisher_events())
 
@@ -210,11 +206,10 @@ class FusionNode(LifecycleNode):
 
     def _create_fusion_backend(self) -> Any:
         name = self.param("fusion_backend")
-        scaler = _range_scaler(self.param("ir_range"))
-        extra = {"ir_scaler": scaler} if scaler is not None else {}
+        ir_range = self.param("ir_range")
         if name != "tsjnet":
             self.device = "cpu"
-            return create_backend(name, **extra)
+            return create_backend(name, ir_range=ir_range)
         from tsjnet_ros.core.pipeline import resolve_device  # torch only for the neural backend
 
         device = self.param("device")
@@ -231,7 +226,8 @@ class FusionNode(LifecycleNode):
             compile=self.param("compile"), cpu_threads=self.param("cpu_threads"),
             score_threshold=self.param("score_threshold"),
             nms_iou=self.param("nms_iou"), max_detections=self.param("max_detections"),
-            inference_size=tuple(self.param("inference_size")) if any(self.param("inference_size")) else None, **extra,
+            inference_size=tuple(self.param("inference_size")) if any(self.param("inference_size")) else None,
+            ir_range=ir_range,
         )
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -434,15 +430,14 @@ class FusionNode(LifecycleNode):
 
     def _fuse_and_publish(self, ir: DecodedImage, visible: DecodedImage) -> None:
         start = time.monotonic()
-        resize_to = self.param("resize_to")
-        if self._registration is None and not self._warned_aspect:
+        resize_to = self._preparation.resize_to
+        if self._preparation.registration is None and not self._warned_aspect:
             stretch = aspect_mismatch(ir.array.shape, visible.array.shape)
             if stretch:
                 self._warned_aspect = True
                 self.get_logger().warning(stretch)
         backend = self._backend
-        ir_img, vis_img = prepare_pair(ir.array, ir.encoding, visible.array, visible.encoding, resize_to,
-                                       self._visible_scaler, self._registration)
+        ir_img, vis_img = self._preparation(ir.array, ir.encoding, visible.array, visible.encoding)
         result = backend.fuse(ir_img, vis_img)
         inference_ms = (time.monotonic() - start) * 1000.0
         header = visible.header if resize_to == "visible" else ir.header  # outputs are in this camera's pixels
@@ -577,12 +572,6 @@ class FusionNode(LifecycleNode):
         self._stop_input(wait=False)
         self._release(wait=False)
         super().destroy_node()
-
-
-def _range_scaler(value_range: Any) -> RangeScaler | None:
-    """A fixed-range scaler for a ``[low, high]`` parameter; None for [0, 0] (automatic gain)."""
-    low, high = (float(v) for v in value_range)
-    return RangeScaler.fixed((low, high)) if (low, high) != (0.0, 0.0) else None
 
 
 def _free_model_memory() -> None:

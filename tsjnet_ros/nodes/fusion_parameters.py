@@ -11,6 +11,7 @@ from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
+from tsjnet_ros.core.color import fixed_range_scaler
 from tsjnet_ros.core.fusion import available_backends
 from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES
 from tsjnet_ros.core.perception.detection_layouts import LAYOUTS
@@ -98,9 +99,10 @@ def validate(name: str, value: Any) -> str | None:
     if spec.choices and value not in spec.choices:
         return f"{name} must be one of {', '.join(spec.choices)}, got {value!r}"
     if name in ("ir_range", "visible_range"):
-        values = list(value)
-        if len(values) != 2 or (any(values) and not values[1] > values[0]):
-            return f"{name} must be [low, high] with high > low, or [0, 0] for automatic gain, got {values}"
+        try:
+            fixed_range_scaler(value)
+        except ValueError as exc:
+            return f"{name} {exc}"
     if name == "inference_size":
         values = list(value)
         if len(values) != 2 or (any(values) and min(values) < 32):

@@ -5,7 +5,8 @@
 ``evaluate``  runs the pipeline offline on every synchronised pair of a bag and writes an
               output bag, a report folder and a one-line summary.
 ``replay``    plays a bag with /clock through the live fusion node (use_sim_time) in this
-              process and measures output rate, drops, latency and jitter; optionally
+              process (raw or compressed camera topics, each on the node's input of that
+              transport) and measures output rate, drops, latency and jitter; optionally
               searches the highest rate factor with fewer than 5 % drops. JSON output.
 
 No ROS distro or rosbag2 is needed: bags are read and written with ``rosbags``. Exit
@@ -80,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument("--seed", type=int, default=0, help="scene and jitter seed")
     timing.add_argument("--ir-encoding", choices=("mono8", "mono16"), default="mono8")
     timing.add_argument("--visible-encoding", choices=("bgr8", "rgb8", "mono8"), default="bgr8")
+    timing.add_argument("--transport", choices=("raw", "compressed"), default="raw",
+                        help="raw: sensor_msgs/Image on the camera topics; compressed: image_transport's "
+                        "CompressedImage on <topic>/compressed (IR PNG, 16 bit kept; visible JPEG)")
     timing.add_argument("--frame-id", default="camera_optical_frame", help="header frame_id of both cameras")
     synthetic = make.add_argument_group("synthetic scene")
     synthetic.add_argument("--duration", type=float, default=2.0, help="seconds of synthetic scene (default 2)")
@@ -181,7 +185,7 @@ def cmd_make(args: argparse.Namespace) -> int:
     )
     options = MakeOptions(
         storage=args.storage, ir_encoding=args.ir_encoding, visible_encoding=args.visible_encoding,
-        frame_id=args.frame_id, ground_truth=not args.no_ground_truth, overwrite=args.force,
+        frame_id=args.frame_id, ground_truth=not args.no_ground_truth, overwrite=args.force, transport=args.transport,
     )
     if args.source == "synthetic":
         if args.frames is not None and args.frames < 1:
@@ -273,6 +277,7 @@ class _ReplayInput:
     pair_rate_hz: float
     plan_summary: dict
     stills: bool  # the bag shows still pairs as a slide show (made from a folder)
+    transports: tuple[str, str] = ("raw", "raw")  # IR, visible: Image or image_transport's CompressedImage
 
 
 PACING_MEANING = {
@@ -287,11 +292,13 @@ PACING_MEANING = {
 
 def _load_replay_input(bag: Path, topics: InputTopics, settings: Any) -> _ReplayInput:
     from tsjnet_ros.core.bag.messages import header_stamp_from_cdr
-    from tsjnet_ros.core.bag.pairing import plan_pairs
+    from tsjnet_ros.core.bag.pairing import camera_topics, plan_pairs
     from tsjnet_ros.core.bag.reader import BagReader
+    from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE
     from tsjnet_ros.core.bag.topics import STILLS_KEY
 
     with BagReader(bag) as reader:
+        topics = camera_topics(reader, topics)
         pairs, account = plan_pairs(reader, topics, settings)
         messages = [
             _PlayedMessage(m.log_time_ns, 0 if m.topic == topics.ir else 1, bytes(m.data), header_stamp_from_cdr(m.data))
@@ -299,11 +306,13 @@ def _load_replay_input(bag: Path, topics: InputTopics, settings: Any) -> _Replay
         ]
         problems = [str(p) for p in reader.problems + account.problems]
         stills = reader.custom_data.get(STILLS_KEY) == "true"
+        transports = tuple("compressed" if reader.topics[t].msgtype == COMPRESSED_IMAGE else "raw"
+                           for t in (topics.ir, topics.visible))
     expected = len(pairs) - account.flushed_pairs
     span = (messages[-1].log_time_ns - messages[0].log_time_ns) / 1e9 if len(messages) > 1 else 0.0
     summary = {"messages": account.messages, "invalid": account.invalid, "pairs_offline": len(pairs),
                "flushed_at_end": account.flushed_pairs, "problems": problems}
-    return _ReplayInput(messages, expected, expected / span if span > 0 else 0.0, summary, stills)
+    return _ReplayInput(messages, expected, expected / span if span > 0 else 0.0, summary, stills, transports)
 
 
 @dataclass(frozen=True)
@@ -337,7 +346,7 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
     from rclpy.parameter import Parameter
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
     from rosgraph_msgs.msg import Clock
-    from sensor_msgs.msg import Image
+    from sensor_msgs.msg import CompressedImage, Image
 
     from tsjnet_ros.core.bag.messages import header_stamp_from_cdr
     from tsjnet_ros.core.bag.replay_stats import TrialMeasurement
@@ -361,6 +370,7 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
         overrides = [Parameter("use_sim_time", value=True), Parameter("fusion_backend", value=settings.fusion_backend),
                      Parameter("checkpoint", value=settings.checkpoint), Parameter("device", value=settings.device),
                      Parameter("score_threshold", value=settings.score_threshold),
+                     *(Parameter(f"{name}_transport", value=transport) for name, transport in zip(("ir", "visible"), data.transports)),
                      *(Parameter(k, value=v) for k, v in settings.tasks.parameters().items())]
         fusion = _start_fusion_node(context, overrides, setup.progress, settings)
         nodes.append(fusion)
@@ -373,8 +383,11 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
         nodes += [player, receiver]
         reliable = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
         quiet = quiet_publisher_events()
-        image_pubs = (player.create_publisher(Image, "/ir/image", reliable, event_callbacks=quiet),
-                      player.create_publisher(Image, "/visible/image", reliable, event_callbacks=quiet))
+        # the node's input topics of each camera's transport (the bag's raw or compressed messages as they are)
+        image_pubs = tuple(
+            player.create_publisher(CompressedImage, f"/{name}/image/compressed", reliable, event_callbacks=quiet)
+            if transport == "compressed" else player.create_publisher(Image, f"/{name}/image", reliable, event_callbacks=quiet)
+            for name, transport in zip(("ir", "visible"), data.transports))
         clock_pub = player.create_publisher(Clock, "/clock", reliable, event_callbacks=quiet)
 
         def on_output(raw: bytes) -> None:
@@ -505,6 +518,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     document: dict[str, Any] = {
         "bag": str(args.bag), "backend": settings.fusion_backend, "settings": settings.as_dict(),
         "bag_pair_rate_hz": data.pair_rate_hz, "offline": data.plan_summary,
+        "input_transports": dict(zip(("ir", "visible"), data.transports)),
         "pacing": pacing, "measures": PACING_MEANING[pacing], "ros_domain_id": isolation.domain_id,
         "latency_definition": ("publish of the camera message that completed the pair" if pacing == "paced" else
                                "publish of the visible image") + " -> receipt of fused/image with its stamp",

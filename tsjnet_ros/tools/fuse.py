@@ -44,7 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from tsjnet_ros.core.datasets import PairDataset
-    from tsjnet_ros.core.pair_preparation import prepare_pair
 
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be >= 1")
@@ -62,12 +61,13 @@ def run(args: argparse.Namespace) -> int:
         raise BagError(f"fusion backend {settings.fusion_backend!r} is not available: {exc}") from None
     writer = FusedFolderWriter(args.out, args.detections, getattr(backend, "detection_classes", []) or [],
                                getattr(backend, "segmentation_classes", []) or [])
+    prepare = settings.pair_preparation()
     update, close = progress_bar(not args.no_progress, PROG, "pair")
     try:
         for index in range(count):
             sample = dataset[index]
             ir_encoding = "mono16" if sample.ir.dtype.itemsize == 2 else "mono8"
-            ir, visible = prepare_pair(sample.ir, ir_encoding, sample.visible, "rgb8", settings.resize_to)
+            ir, visible = prepare(sample.ir, ir_encoding, sample.visible, "rgb8")
             writer.write(sample.name, backend.fuse(ir, visible))
             if update is not None:
                 update(index + 1, count)

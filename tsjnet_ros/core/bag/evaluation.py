@@ -41,7 +41,7 @@ from tsjnet_ros.core.metrics.image_input import ir_to_uint8
 from tsjnet_ros.core.metrics.predictions import predictions_by_class_name, predictions_by_id
 from tsjnet_ros.core.metrics.segmentation import SegmentationScore
 from tsjnet_ros.core.overlay import draw_overlay, draw_overlay_at_width
-from tsjnet_ros.core.pair_preparation import prepare_pair
+from tsjnet_ros.core.pair_preparation import PairPreparation
 
 SEGMENTATION_IGNORE = 255
 
@@ -304,7 +304,9 @@ def evaluate_bag(
         stream = PairStream(reader, topics, settings, segmentation=has_segmentation, prefetch=8)
         scoring = _Scoring(backend, stream.account, reader.custom_data, options.class_names)
         naming = _PairNames(reader.custom_data)
-        baselines = {name: create_backend(name) for name in options.baselines if name != getattr(backend, "name", None)}
+        baselines = {name: create_backend(name, ir_range=settings.ir_range)
+                     for name in options.baselines if name != getattr(backend, "name", None)}
+        prepare = settings.pair_preparation()  # one per bag: its automatic gain follows the frames as in the node
         baseline_at = _contact_indices(stream.estimated_pairs(), options.baseline_pairs if baselines else 0)
         baseline_records: list[dict] = []
         problems: list[BagProblem] = []
@@ -316,12 +318,13 @@ def evaluate_bag(
         status = "complete"
         try:
             for pair in stream:
-                record = _process_pair(pair, naming.name(pair.visible.stamp_ns), backend, settings, metric_names, options,
-                                       scoring, out, sheet_at, sheet_rows, problems)
-                if record is not None:
+                done = _process_pair(pair, naming.name(pair.visible.stamp_ns), backend, prepare, metric_names, options,
+                                     scoring, out, sheet_at, sheet_rows, problems)
+                if done is not None:
+                    record, prepared = done
                     records.append(record)
                     if pair.number in baseline_at:
-                        baseline_records += _baseline_records(pair, record, baselines, settings, metric_names, options)
+                        baseline_records += _baseline_records(prepared, record, baselines, metric_names, options)
                 if progress is not None:
                     progress(pair.number + 1, max(stream.estimated_pairs(), pair.number + 1))
         except BagError as exc:
@@ -371,12 +374,12 @@ class _PairNames:
         return self._names.get(stamp_ns) or f"t+{(stamp_ns - self._first) / 1e9:.3f}s"
 
 
-def _baseline_records(pair: BagPair, record: PairRecord, baselines: dict[str, FusionBackend], settings: PipelineSettings,
+def _baseline_records(prepared: tuple[np.ndarray, np.ndarray], record: PairRecord, baselines: dict[str, FusionBackend],
                       metric_names: list[str], options: EvaluationOptions) -> list[dict]:
-    """Fusion metrics of each baseline on this pair (prepared as for the evaluated backend)."""
+    """Fusion metrics of each baseline on this pair, as prepared for the evaluated backend."""
     if not metric_names or not baselines:
         return []
-    ir, vis = prepare_pair(pair.ir.array, pair.ir.encoding, pair.visible.array, pair.visible.encoding, settings.resize_to)
+    ir, vis = prepared
     vis_luma = cv2.cvtColor(vis, cv2.COLOR_RGB2GRAY) if vis.ndim == 3 else vis
     rows = []
     for name, baseline in baselines.items():
@@ -387,13 +390,14 @@ def _baseline_records(pair: BagPair, record: PairRecord, baselines: dict[str, Fu
 
 
 def _process_pair(
-    pair: BagPair, name: str, backend: FusionBackend, settings: PipelineSettings, metric_names: list[str],
+    pair: BagPair, name: str, backend: FusionBackend, prepare: PairPreparation, metric_names: list[str],
     options: EvaluationOptions, scoring: _Scoring, out: _OutputBag | None, sheet_at: set[int],
     sheet_rows: list, problems: list[BagProblem],
-) -> PairRecord | None:
+) -> tuple[PairRecord, tuple[np.ndarray, np.ndarray]] | None:
+    """The pair's record and its prepared (ir, visible); None when it could not be fused."""
     t0 = time.perf_counter()
     try:
-        ir, vis = prepare_pair(pair.ir.array, pair.ir.encoding, pair.visible.array, pair.visible.encoding, settings.resize_to)
+        ir, vis = prepare(pair.ir.array, pair.ir.encoding, pair.visible.array, pair.visible.encoding)
         t1 = time.perf_counter()
         result = backend.fuse(ir, vis)
     except Exception as exc:  # one bad pair must not stop the evaluation
@@ -428,8 +432,9 @@ def _process_pair(
         "prepare": (t1 - t0) * 1000.0, "fuse": (t2 - t1) * 1000.0, "metrics": (t3 - t2) * 1000.0,
         "output": (t4 - t3) * 1000.0, "total": (t4 - t0) * 1000.0,
     }
-    return PairRecord(
+    record = PairRecord(
         number=pair.number, name=name, stamp_ns=pair.visible.stamp_ns, ir_stamp_ns=pair.ir.stamp_ns,
         log_time_ns=max(pair.ir.log_time_ns, pair.visible.log_time_ns), timings=timings, metrics=scores,
         detections=len(result.detections), gt_boxes=None if pair.gt_boxes is None else len(pair.gt_boxes.boxes),
     )
+    return record, (ir, vis)

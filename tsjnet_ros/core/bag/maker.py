@@ -21,12 +21,13 @@ from tsjnet_ros.core.bag.messages import detections_message
 from tsjnet_ros.core.bag.topics import (
     CLASS_NAMES_KEY, GROUND_TRUTH_KEY, PAIR_NAMES_KEY, SEGMENTATION_CLASSES_KEY, SOURCE_KEY, STILLS_KEY, InputTopics,
 )
-from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
+from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
 from tsjnet_ros.core.image_encoding import swap_red_blue, to_mono
 
 IR_ENCODINGS = ("mono8", "mono16")
 VISIBLE_ENCODINGS = ("bgr8", "rgb8", "mono8")
+TRANSPORTS = ("raw", "compressed")
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,13 @@ class MakeOptions:
     frame_id: str = "camera_optical_frame"
     ground_truth: bool = True
     overwrite: bool = False
+    # compressed: the cameras as image_transport's CompressedImage on <topic>/compressed,
+    # IR lossless PNG (16 bit kept), visible JPEG, as most recordings hold them
+    transport: str = "raw"
 
     def __post_init__(self) -> None:
+        if self.transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {TRANSPORTS}, got {self.transport!r}")
         if self.ir_encoding not in IR_ENCODINGS:
             raise ValueError(f"ir_encoding must be one of {IR_ENCODINGS}, got {self.ir_encoding!r}")
         if self.visible_encoding not in VISIBLE_ENCODINGS:
@@ -115,6 +121,33 @@ def _visible_image(frame: SourceFrame, encoding: str) -> np.ndarray:
     return to_mono(frame.visible, "rgb8")
 
 
+class _CameraWriter:
+    """Writes the two camera topics raw (sensor_msgs/Image) or compressed (MakeOptions.transport)."""
+
+    def __init__(self, options: MakeOptions, topics: InputTopics) -> None:
+        self.options = options
+        self.compressed = options.transport == "compressed"
+        suffix = "/compressed" if self.compressed else ""
+        self.topics = (topics.ir + suffix, topics.visible + suffix)
+
+    def declare(self, writer: BagWriter) -> None:
+        for topic in self.topics:
+            writer.add_topic(topic, COMPRESSED_IMAGE if self.compressed else IMAGE)
+
+    def write(self, writer: BagWriter, camera: int, log_time: int, frame: SourceFrame, stamp: int) -> None:
+        options, topic = self.options, self.topics[camera]
+        if camera == 0:
+            array, encoding, fmt = _ir_image(frame, options.ir_encoding), options.ir_encoding, "png"
+        elif self.compressed and options.visible_encoding != "mono8":  # OpenCV encodes colour in BGR order
+            array, encoding, fmt = _visible_image(frame, "bgr8"), "bgr8", "jpg"
+        else:
+            array, encoding, fmt = _visible_image(frame, options.visible_encoding), options.visible_encoding, "jpg"
+        if self.compressed:
+            writer.write_compressed_image(topic, log_time, array, encoding, fmt, stamp, options.frame_id)
+        else:
+            writer.write_image(topic, log_time, array, encoding, stamp, options.frame_id)
+
+
 def make_bag(
     path: str | Path,
     source: FrameSource,
@@ -129,9 +162,9 @@ def make_bag(
     start_ns = int(round(timing.start_time * 1e9))
     offset_ns = int(round(timing.ir_clock_offset * 1e9))
     delay_ns = int(round(timing.transport_delay * 1e9))
+    cameras = _CameraWriter(options, topics)
     with BagWriter(path, options.storage, overwrite=options.overwrite) as writer:
-        writer.add_topic(topics.ir, IMAGE)
-        writer.add_topic(topics.visible, IMAGE)
+        cameras.declare(writer)
         writer.set_custom_data(SOURCE_KEY, source.description)
         if options.ground_truth and source.class_names:
             writer.set_custom_data(CLASS_NAMES_KEY, json.dumps(source.class_names))
@@ -147,11 +180,11 @@ def make_bag(
             frame = source.render(t)
             if camera == 0:
                 stamp = capture_ns + noise + offset_ns
-                writer.write_image(topics.ir, log_time, _ir_image(frame, options.ir_encoding), options.ir_encoding, stamp, options.frame_id)
+                cameras.write(writer, 0, log_time, frame, stamp)
             else:
                 stamp = capture_ns + noise
                 pair_names[str(stamp)] = frame.name
-                writer.write_image(topics.visible, log_time, _visible_image(frame, options.visible_encoding), options.visible_encoding, stamp, options.frame_id)
+                cameras.write(writer, 1, log_time, frame, stamp)
                 if options.ground_truth:
                     _write_ground_truth(writer, topics, frame, stamp, log_time, options.frame_id)
             if progress is not None:

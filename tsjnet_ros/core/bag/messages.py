@@ -1,4 +1,4 @@
-"""Building and reading the bag's message objects (Image, Detection2DArray) from numpy.
+"""Building and reading the bag's message objects (Image, CompressedImage, Detection2DArray) from numpy.
 
 The objects are ``rosbags`` typestore messages, so no ROS installation is needed. Boxes
 follow vision_msgs: ``bbox.center.position`` is the box centre and ``size_x``/``size_y``
@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE, bag_typestore
+from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE, bag_typestore
+from tsjnet_ros.core.compressed_image import array_to_compressed
 from tsjnet_ros.core.image_encoding import ENCODINGS, ImageFormatError, array_to_fields, image_to_array
 
 NS_PER_S = 1_000_000_000
@@ -61,6 +62,14 @@ def image_message(array: np.ndarray, encoding: str, stamp: int, frame_id: str) -
         step=fields.step,
         data=np.frombuffer(fields.data, dtype=np.uint8),
     )
+
+
+def compressed_image_message(array: np.ndarray, encoding: str, fmt: str, stamp: int, frame_id: str) -> Any:
+    """A sensor_msgs/CompressedImage of ``array`` (OpenCV channel order for colour) as
+    compressed_image_transport writes it: ``fmt`` ``"png"`` (lossless, 16 bit kept) or ``"jpg"``."""
+    form, data = array_to_compressed(array, encoding, fmt)
+    types = bag_typestore().types
+    return types[COMPRESSED_IMAGE](header=_header(stamp, frame_id), format=form, data=np.frombuffer(data, np.uint8))
 
 
 def _cdr_string(text: str) -> bytes:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import numpy as np
@@ -30,7 +30,7 @@ from tsjnet_ros.core.bag.problems import BagError, BagProblem
 from tsjnet_ros.core.bag.reader import BagReader, RawMessage
 from tsjnet_ros.core.bag.settings import PipelineSettings
 from tsjnet_ros.core.bag.topics import InputTopics
-from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
+from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE
 from tsjnet_ros.core.compressed_image import compressed_to_array
 from tsjnet_ros.core.image_encoding import ImageFormatError
 from tsjnet_ros.core.pair_preparation import check_image_size
@@ -38,7 +38,6 @@ from tsjnet_ros.core.sync import SyncStats, create_synchronizer
 from tsjnet_ros.core.sync.pairing_health import PairingMonitor
 
 IR, VISIBLE = 0, 1
-COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 STREAMS = ("ir", "visible")
 FLUSH_AFTER_NS = 1_000_000_000
 _DECODE_ERRORS = (ImageFormatError, ValueError, TypeError, IndexError, AssertionError, KeyError)
@@ -97,9 +96,7 @@ class PairStream:
 
     def __init__(self, reader: BagReader, topics: InputTopics, settings: PipelineSettings,
                  decode: bool = True, gt_wait: float = 0.5, segmentation: bool = True, prefetch: int = 0) -> None:
-        for topic in (topics.ir, topics.visible):  # raw, or image_transport's compressed images
-            if reader.topics.get(topic) is None or reader.topics[topic].msgtype != COMPRESSED_IMAGE:
-                reader.require(topic, IMAGE)
+        topics = camera_topics(reader, topics)
         self.reader, self.topics, self.settings, self.decode = reader, topics, settings, decode
         self.read_segmentation = segmentation
         self.prefetch = prefetch
@@ -238,6 +235,22 @@ def _no_pairs_message(topics: InputTopics, account: PairAccount, settings: Pipel
         if gap:
             text += f"; the stamp ranges are {gap / 1e9:.3f} s apart (different clocks?)"
     return text
+
+
+def camera_topics(reader: BagReader, topics: InputTopics) -> InputTopics:
+    """``topics`` with each camera topic checked: sensor_msgs/Image, or image_transport's
+    CompressedImage. A camera topic the bag lacks is replaced by ``<topic>/compressed`` when
+    the bag has that (most recordings keep only the compressed topics). :class:`BagError`
+    names a missing or mistyped topic."""
+    chosen = {}
+    for name in ("ir", "visible"):
+        topic = getattr(topics, name)
+        if topic not in reader.topics and reader.topics.get(f"{topic}/compressed") is not None:
+            topic = f"{topic}/compressed"
+        if reader.topics.get(topic) is None or reader.topics[topic].msgtype != COMPRESSED_IMAGE:
+            reader.require(topic, IMAGE)
+        chosen[name] = topic
+    return replace(topics, **chosen)
 
 
 def plan_pairs(reader: BagReader, topics: InputTopics, settings: PipelineSettings) -> tuple[list[BagPair], PairAccount]:

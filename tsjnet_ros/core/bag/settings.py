@@ -1,9 +1,13 @@
 """The fusion node's pipeline parameters, read from the same YAML the launch file uses.
 
 Offline evaluation must pair and prepare images exactly as the live node does, so it takes
-``sync_policy``, ``slop``, ``queue_size``, ``resize_to``, the backend choice, the detection
+``sync_policy``, ``slop``, ``queue_size``, ``resize_to``, the input value ranges
+(``ir_range``, ``visible_range``), ``registration``, the backend choice, the detection
 thresholds and the detector/segmenter choice (:class:`TaskModelSettings`) from the
-``fusion_node`` section of ``config/fusion.yaml`` (or any parameter file of that form).
+``fusion_node`` section of ``config/fusion.yaml`` (or any parameter file of that form), and
+builds the backend and the pair preparation with the node's own code
+(:func:`~tsjnet_ros.core.fusion.create_backend` with ``ir_range``,
+:class:`~tsjnet_ros.core.pair_preparation.PairPreparation`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from typing import Any
 import yaml
 
 from tsjnet_ros.core.fusion.backend import FusionBackend
+from tsjnet_ros.core.color import fixed_range_scaler
 from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES
+from tsjnet_ros.core.pair_preparation import PairPreparation
 from tsjnet_ros.core.perception.settings import TaskModelSettings, with_task_models
 from tsjnet_ros.core.sync import POLICIES
 
@@ -33,6 +39,9 @@ class PipelineSettings:
     slop: float = 0.05
     queue_size: int = 10
     resize_to: str = "visible"
+    registration: str = ""  # YAML homography path, relative to the working directory as in the node
+    ir_range: tuple[float, float] = (0.0, 0.0)  # [0, 0] = automatic gain
+    visible_range: tuple[float, float] = (0.0, 0.0)
     score_threshold: float = 0.3
     nms_iou: float = 0.6
     max_detections: int = 100
@@ -47,6 +56,16 @@ class PipelineSettings:
             raise ValueError(f"queue_size must be in [1, 1000], got {self.queue_size}")
         if self.resize_to not in RESIZE_POLICIES:
             raise ValueError(f"resize_to must be one of {RESIZE_POLICIES}, got {self.resize_to!r}")
+        for name in ("ir_range", "visible_range"):  # YAML lists -> tuples of floats (the checks below name bad ones)
+            try:
+                object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
+            except (TypeError, ValueError):
+                pass
+        try:
+            fixed_range_scaler(self.ir_range)  # the node's check of the parameter
+        except ValueError as exc:
+            raise ValueError(f"ir_range {exc}") from None
+        self.pair_preparation()  # checks visible_range and loads the registration file
 
     def with_overrides(self, **changes: Any) -> "PipelineSettings":
         """Changed fields (None = keep); :class:`TaskModelSettings` fields by their own names."""
@@ -58,11 +77,16 @@ class PipelineSettings:
         return replace(self, **changes)
 
     def backend_kwargs(self) -> dict[str, Any]:
-        """Constructor arguments for ``create_backend`` (as the node passes them)."""
+        """Arguments for ``create_backend`` (as the node passes them)."""
         if self.fusion_backend != "tsjnet":
-            return {}
+            return {"ir_range": self.ir_range}
         return {"checkpoint": self.checkpoint, "device": self.device, "score_threshold": self.score_threshold,
-                "nms_iou": self.nms_iou, "max_detections": self.max_detections}
+                "nms_iou": self.nms_iou, "max_detections": self.max_detections, "ir_range": self.ir_range}
+
+    def pair_preparation(self) -> PairPreparation:
+        """A fresh preparation step (its automatic gain starts over), as the node builds one
+        at configure time; keep one per bag."""
+        return PairPreparation(self.resize_to, self.visible_range, self.registration)
 
     def build_backend(self) -> FusionBackend:
         """The fusion backend with the chosen detector/segmenter on its fused image, as the node builds it."""

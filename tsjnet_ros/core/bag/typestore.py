@@ -18,6 +18,7 @@ from rosbags.typesys import Stores, get_typestore, get_types_from_msg
 from rosbags.typesys.store import Typestore
 
 IMAGE = "sensor_msgs/msg/Image"
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"  # image_transport "compressed"
 DETECTIONS = "vision_msgs/msg/Detection2DArray"
 CLOCK = "rosgraph_msgs/msg/Clock"
 FUSED_FRAME = "tsjnet_msgs/msg/FusedFrame"

@@ -24,7 +24,7 @@ from rosbags.interfaces import (
 from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 
 from tsjnet_ros.core.bag.mcap_writer import McapStreamWriter
-from tsjnet_ros.core.bag.messages import image_cdr_parts
+from tsjnet_ros.core.bag.messages import compressed_image_message, image_cdr_parts
 from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.typestore import bag_typestore
 
@@ -146,3 +146,9 @@ class BagWriter:
     def write_image(self, topic: str, log_time_ns: int, array: Any, encoding: str, stamp_ns: int, frame_id: str) -> None:
         """Append a sensor_msgs/Image of ``array`` without copying its pixels more than needed."""
         self.write_raw(topic, log_time_ns, image_cdr_parts(array, encoding, stamp_ns, frame_id))
+
+    def write_compressed_image(self, topic: str, log_time_ns: int, array: Any, encoding: str, fmt: str,
+                               stamp_ns: int, frame_id: str) -> None:
+        """Append a sensor_msgs/CompressedImage (``fmt`` ``"png"`` or ``"jpg"``; colour in
+        OpenCV's BGR order) as image_transport's ``compressed`` publisher sends it."""
+        self.write(topic, log_time_ns, compressed_image_message(array, encoding, fmt, stamp_ns, frame_id))

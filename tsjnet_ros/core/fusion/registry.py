@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
+from tsjnet_ros.core.color import fixed_range_scaler
 from tsjnet_ros.core.fusion.backend import FusionBackend
 from tsjnet_ros.core.fusion.classical import LaplacianPyramidFusion, PixelFusion, SingleSourceFusion
 
@@ -36,12 +37,24 @@ def available_backends() -> list[str]:
     return sorted(_FACTORIES)
 
 
-def create_backend(name: str, **kwargs: Any) -> FusionBackend:
-    """Build the backend called ``name``; keyword arguments go to its constructor."""
+def create_backend(name: str, ir_range: Sequence[float] | None = None, **kwargs: Any) -> FusionBackend:
+    """Build the backend called ``name``; keyword arguments go to its constructor.
+
+    ``ir_range`` is the node's parameter of that name: ``[low, high]`` in IR camera units
+    (counts, degC, K) maps that range to [0, 1] for 16-bit and float IR; None or ``[0, 0]``
+    keeps the backend's automatic gain. :class:`ValueError` for an unknown name or a bad range.
+    """
     try:
         factory = _FACTORIES[name]
     except KeyError:
         raise ValueError(
             f"unknown fusion backend {name!r}; available: {', '.join(available_backends())}"
         ) from None
+    if ir_range is not None:
+        try:
+            scaler = fixed_range_scaler(ir_range)
+        except ValueError as exc:
+            raise ValueError(f"ir_range {exc}") from None
+        if scaler is not None:
+            kwargs["ir_scaler"] = scaler
     return factory(**kwargs)
