@@ -105,3 +105,29 @@ def spy_on_log(node) -> LogSpy:
     spy = LogSpy(node.get_logger())
     node._logger = spy
     return spy
+
+
+def start_fusion_node(graph: RosGraph, ir_type=Image, vis_type=Image, ir_topic="ir/image", vis_topic="visible/image",
+                      **params):
+    """A FusionNode with ``params`` (fusion_backend max unless given) and a probe node publishing
+    to its inputs; returns (fusion, log spy, probe, (IR publisher, visible publisher))."""
+    from rclpy.parameter import Parameter
+
+    from tsjnet_ros.nodes.fusion_node import FusionNode
+
+    params.setdefault("fusion_backend", "max")
+    fusion = graph.add(FusionNode(context=graph.context,
+                                  parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]))
+    log = spy_on_log(fusion)
+    probe = graph.add(Node("probe", context=graph.context))
+    pubs = (probe.create_publisher(ir_type, ir_topic, 10), probe.create_publisher(vis_type, vis_topic, 10))
+    wait_for_matched(fusion)
+    return fusion, log, probe, pubs
+
+
+def send_pairs(pubs, ir_msgs, vis_msgs) -> None:
+    """Publish visible then IR of each pair, 150 ms apart (the node fuses each before the next)."""
+    for ir, vis in zip(ir_msgs, vis_msgs):
+        pubs[1].publish(vis)
+        pubs[0].publish(ir)
+        time.sleep(0.15)

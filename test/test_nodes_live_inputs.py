@@ -7,18 +7,15 @@ import time
 
 import numpy as np
 import pytest
-from rclpy.node import Node
-from rclpy.parameter import Parameter
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from tsjnet_msgs.msg import FusedFrame
 from vision_msgs.msg import Detection2DArray
 
-from ros_harness import Collector, RosGraph, image_msg, spy_on_log, wait_for, wait_for_matched
+from ros_harness import Collector, RosGraph, image_msg, send_pairs, start_fusion_node, wait_for, wait_for_matched
 from tsjnet_ros.core.compressed_image import array_to_compressed
 from tsjnet_ros.core.image_encoding import image_to_array
 from tsjnet_ros.core.model.checkpoint import create_untrained_checkpoint
-from tsjnet_ros.nodes.fusion_node import FusionNode
 from tsjnet_ros.nodes.messages import ns_to_stamp
 
 MS = 1_000_000
@@ -32,24 +29,6 @@ def graph():
     g.close()
 
 
-def start(graph, ir_type=Image, vis_type=Image, ir_topic="ir/image", vis_topic="visible/image", **params):
-    params.setdefault("fusion_backend", "max")
-    fusion = graph.add(FusionNode(context=graph.context,
-                                  parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]))
-    log = spy_on_log(fusion)
-    probe = graph.add(Node("probe", context=graph.context))
-    pubs = (probe.create_publisher(ir_type, ir_topic, 10), probe.create_publisher(vis_type, vis_topic, 10))
-    wait_for_matched(fusion)
-    return fusion, log, probe, pubs
-
-
-def send(pubs, ir_msgs, vis_msgs):
-    for ir, vis in zip(ir_msgs, vis_msgs):
-        pubs[1].publish(vis)
-        pubs[0].publish(ir)
-        time.sleep(0.15)
-
-
 def person_scene(background, person, shape=(60, 80)):
     scene = np.full(shape, background, np.float32)
     scene[10:50, 35:45] = person
@@ -61,11 +40,11 @@ def person_scene(background, person, shape=(60, 80)):
                           (20.0, 36.5, [15.0, 40.0], (51, 219))],
                          ids=["celsius-agc", "kelvin-agc", "celsius-fixed-range"])
 def test_float_thermal_in_degrees_keeps_the_person(graph, background, person, ir_range, expected):
-    fusion, log, probe, pubs = start(graph, ir_range=ir_range)
+    fusion, log, probe, pubs = start_fusion_node(graph, ir_range=ir_range)
     fused = Collector(probe, Image, "fused/image")
     wait_for_matched(probe)
     stamps = [T0 + k * 100 * MS for k in range(3)]
-    send(pubs, [image_msg(person_scene(background, person), "32FC1", s, "cam") for s in stamps],
+    send_pairs(pubs, [image_msg(person_scene(background, person), "32FC1", s, "cam") for s in stamps],
          [image_msg(np.zeros((60, 80), np.uint8), "mono8", s, "cam") for s in stamps])
     assert wait_for(lambda: len(fused.messages) >= 2)
     out = image_to_array(fused.messages[0])
@@ -81,7 +60,7 @@ def checkpoint(tmp_path_factory):
 def test_every_output_is_in_the_frame_of_its_header(graph, checkpoint, resize_to):
     """IR 64x48 (frame 'thermal'), visible 128x96 (frame 'color'): each output topic's header,
     image size and box coordinates belong to one camera, the one named by resize_to."""
-    fusion, log, probe, pubs = start(graph, fusion_backend="tsjnet", checkpoint=str(checkpoint), resize_to=resize_to,
+    fusion, log, probe, pubs = start_fusion_node(graph, fusion_backend="tsjnet", checkpoint=str(checkpoint), resize_to=resize_to,
                                      score_threshold=0.0, max_detections=5)
     frame_id, size = ("color", (128, 96)) if resize_to == "visible" else ("thermal", (64, 48))
     images = {t: Collector(probe, Image, t) for t in
@@ -91,7 +70,7 @@ def test_every_output_is_in_the_frame_of_its_header(graph, checkpoint, resize_to
     wait_for_matched(probe)
     rng = np.random.default_rng(0)
     stamps = [T0 + k * 100 * MS for k in range(3)]
-    send(pubs, [image_msg(rng.integers(0, 255, (48, 64), dtype=np.uint8), "mono8", s + 2 * MS, "thermal") for s in stamps],
+    send_pairs(pubs, [image_msg(rng.integers(0, 255, (48, 64), dtype=np.uint8), "mono8", s + 2 * MS, "thermal") for s in stamps],
          [image_msg(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8), "bgr8", s, "color") for s in stamps])
     assert wait_for(lambda: all(len(c.messages) >= 2 for c in (*images.values(), detections, frames)), 30)
     stamp_offset = 2 * MS if resize_to == "ir" else 0
@@ -111,11 +90,11 @@ def test_every_output_is_in_the_frame_of_its_header(graph, checkpoint, resize_to
 
 
 def test_stretched_aspect_ratio_is_warned_once(graph):
-    fusion, log, probe, pubs = start(graph)
+    fusion, log, probe, pubs = start_fusion_node(graph)
     fused = Collector(probe, Image, "fused/image")
     wait_for_matched(probe)
     stamps = [T0 + k * 100 * MS for k in range(3)]
-    send(pubs, [image_msg(np.zeros((80, 80), np.uint8), "mono8", s, "cam") for s in stamps],
+    send_pairs(pubs, [image_msg(np.zeros((80, 80), np.uint8), "mono8", s, "cam") for s in stamps],
          [image_msg(np.zeros((90, 160), np.uint8), "mono8", s, "cam") for s in stamps])
     assert wait_for(lambda: len(fused.messages) >= 2)
     warnings = [w for w in log.lines("warning") if "differ in aspect ratio" in w]
@@ -127,13 +106,13 @@ def test_registration_parameter_warps_ir_onto_visible(graph, tmp_path):
 
     path = tmp_path / "registration.yaml"
     Registration(np.array([[0.9, 0, 40.0], [0, 0.95, 5.0], [0, 0, 1]]), (80, 80), (160, 90)).save(path)
-    fusion, log, probe, pubs = start(graph, registration=str(path))
+    fusion, log, probe, pubs = start_fusion_node(graph, registration=str(path))
     fused = Collector(probe, Image, "fused/image")
     wait_for_matched(probe)
     ir = np.zeros((80, 80), np.uint8)
     ir[20:60, 20:60] = 255
     stamps = [T0 + k * 100 * MS for k in range(3)]
-    send(pubs, [image_msg(ir, "mono8", s, "cam") for s in stamps],
+    send_pairs(pubs, [image_msg(ir, "mono8", s, "cam") for s in stamps],
          [image_msg(np.zeros((90, 160), np.uint8), "mono8", s, "cam") for s in stamps])
     assert wait_for(lambda: len(fused.messages) >= 2)
     ys, xs = np.nonzero(image_to_array(fused.messages[0]) > 127)
@@ -147,7 +126,7 @@ def compressed(array, encoding, fmt, stamp):
 
 
 def test_compressed_transport_png16_thermal_and_jpeg_colour(graph):
-    fusion, log, probe, pubs = start(graph, CompressedImage, CompressedImage, "ir/image/compressed",
+    fusion, log, probe, pubs = start_fusion_node(graph, CompressedImage, CompressedImage, "ir/image/compressed",
                                      "visible/image/compressed", ir_transport="compressed",
                                      visible_transport="compressed")
     fused = Collector(probe, Image, "fused/image")
@@ -155,7 +134,7 @@ def test_compressed_transport_png16_thermal_and_jpeg_colour(graph):
     thermal = np.full((60, 80), 7000, np.uint16)  # 16-bit counts in a narrow band
     thermal[10:50, 35:45] = 7400
     stamps = [T0 + k * 100 * MS for k in range(3)]
-    send(pubs, [compressed(thermal, "mono16", "png", s) for s in stamps],
+    send_pairs(pubs, [compressed(thermal, "mono16", "png", s) for s in stamps],
          [compressed(np.full((60, 80, 3), 30, np.uint8), "bgr8", "jpg", s) for s in stamps])
     assert wait_for(lambda: len(fused.messages) >= 2)
     out = image_to_array(fused.messages[0])
@@ -168,7 +147,7 @@ def test_compressed_transport_png16_thermal_and_jpeg_colour(graph):
 
 
 def test_each_refusal_cause_gets_its_own_log_line(graph):
-    fusion, log, probe, pubs = start(graph)
+    fusion, log, probe, pubs = start_fusion_node(graph)
     wrong_encoding = image_msg(np.zeros((48, 64), np.uint8), "mono8", T0, "cam")
     wrong_encoding.encoding = "yuv411"
     short_step = image_msg(np.zeros((48, 64), np.uint8), "mono8", T0, "cam")
