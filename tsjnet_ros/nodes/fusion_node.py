@@ -26,7 +26,6 @@ made 640x480 inference about 1.4x slower on a two-core machine.
 
 from __future__ import annotations
 
-import gc
 import sys
 import threading
 import time
@@ -49,7 +48,7 @@ from tsjnet_ros.core.color import RangeScaler
 from tsjnet_ros.core.compressed_image import compressed_to_array
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, swap_red_blue
-from tsjnet_ros.core.inference_thread import InferenceThread
+from tsjnet_ros.core.inference_thread import InferenceThread, free_model_memory
 from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.overlay import colorize_segmentation
 from tsjnet_ros.core.pair_alignment import aspect_mismatch
@@ -337,7 +336,7 @@ class FusionNode(LifecycleNode):
         if self._inference is None:
             return
         if wait:  # without: no gc.collect pass (it holds the GIL for long on a big model); refcounts free it
-            self._inference.call(_free_model_memory)
+            self._inference.call(free_model_memory)
         if not self._inference.close(timeout=10.0 if wait else 0.0) and wait:
             self.get_logger().error("inference thread did not end within 10 s")
         self._inference = None
@@ -583,13 +582,6 @@ def _range_scaler(value_range: Any) -> RangeScaler | None:
     """A fixed-range scaler for a ``[low, high]`` parameter; None for [0, 0] (automatic gain)."""
     low, high = (float(v) for v in value_range)
     return RangeScaler.fixed((low, high)) if (low, high) != (0.0, 0.0) else None
-
-
-def _free_model_memory() -> None:
-    gc.collect()
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 def _now_header(node: Any) -> Any:
