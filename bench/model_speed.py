@@ -206,7 +206,8 @@ def _row(r: dict, diff: float | None) -> str:
         return f"{name} skipped: {r['skipped']}"
     compile_note = f" compile {r['compile_s']:.0f}s" if "compile_s" in r else ""
     diff_note = "" if diff is None else f" max|d fused| {diff:.1e}"
-    return (f"{name} {r['ms']:>10.1f} ms/frame (min {r['ms_min']:.1f}, n={r['repeats']}) "
+    digits = 2 if r["ms"] < 10 else 1
+    return (f"{name} {r['ms']:>10.{digits}f} ms/frame (min {r['ms_min']:.{digits}f}, n={r['repeats']}) "
             f"{1000 / r['ms']:>6.2f} fps  peak {r.get('memory', 'RSS')} {r['peak_rss_mb']:>6.0f} MB "
             f"(model {r['rss_model_mb']:.0f})"
             f"{compile_note}{diff_note}  load {r['load_before']:.1f}/{r['load_after']:.1f}")

@@ -8,7 +8,7 @@ it. This check does the same outside ROS, on real pairs:
 2. per precision (fp32, bf16) on ``--device``: the same pairs through a backend built, run
    and released on an inference thread; fused images, segmentation and detections compared
    with the CPU's; ``torch.cuda.memory_allocated`` before building and after cleanup
-   (must be equal), peak memory, median inference time per pair and per pair in a batch of 8.
+   (must be equal), peak memory, median inference time per pair and per pair in a batch of ``--batch``.
 
 Limits (fused 8-bit images): fp32 mean |d| <= 0.5 and 99th percentile <= 2 grey levels
 (cuDNN may run fp32 convs as TF32, 10-bit mantissa); bf16 mean <= 1.5 and 99th percentile
@@ -67,7 +67,7 @@ def compare(results, references) -> dict:
             "detection_mean_best_iou": float(np.mean(ious)) if ious else None}
 
 
-def run_precision(device: str, precision: str, pairs, checkpoint: Path) -> tuple[list, dict]:
+def run_precision(device: str, precision: str, pairs, checkpoint: Path, batch_size: int) -> tuple[list, dict]:
     """Build, run and release a backend on an inference thread as the node does."""
     cuda = device.startswith("cuda")
     thread = InferenceThread(f"check_{precision}")
@@ -80,14 +80,14 @@ def run_precision(device: str, precision: str, pairs, checkpoint: Path) -> tuple
         torch.cuda.reset_peak_memory_stats()
     results = [thread.call(backend.fuse, ir, vis) for ir, vis in pairs]
     pipeline = backend.pipeline
-    batch = [pairs[i % len(pairs)] for i in range(8)]
+    batch = [pairs[i % len(pairs)] for i in range(batch_size)]
     batch_ms = []
     for _ in range(3):
         frames = thread.call(pipeline.process_batch, [p[0] for p in batch], [p[1] for p in batch])
         batch_ms.append(frames[0].timings["inference_ms"] / len(batch))
     info = {"inference_ms_per_pair": statistics.median(r.timings["inference_ms"] for r in results),
             "total_ms_per_pair": statistics.median(r.timings["total_ms"] for r in results),
-            "inference_ms_per_pair_batch8": min(batch_ms)}
+            "batch_size": batch_size, "inference_ms_per_pair_batched": min(batch_ms)}
     if cuda:
         info["peak_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
         info["allocated_while_loaded_mb"] = torch.cuda.memory_allocated() / 2**20
@@ -109,6 +109,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder of pairs (MSRS layout)")
     parser.add_argument("--pairs", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=8, help="pairs per forward in the batched timing")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=sorted(LIMITS))
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped checkpoint")
@@ -126,7 +127,7 @@ def main() -> int:
     del cpu
     report, failed = {"device": args.device, "pairs": len(pairs), "precisions": {}}, 0
     for precision in args.precisions:
-        results, info = run_precision(args.device, precision, pairs, checkpoint)
+        results, info = run_precision(args.device, precision, pairs, checkpoint, args.batch)
         info.update(compare(results, references))
         limit = LIMITS[precision]
         checks = {"fused_mean": info["fused_mean_abs"] <= limit["mean"],
@@ -146,7 +147,7 @@ def main() -> int:
               f"(limits {limit['mean']}, {limit['p99']}); segmentation agreement "
               f"{'n/a' if seg is None else f'{seg:.4f}'}; detections {info['detections_device_vs_cpu'][0]} vs "
               f"{info['detections_device_vs_cpu'][1]}; inference {info['inference_ms_per_pair']:.2f} ms/pair, "
-              f"{info['inference_ms_per_pair_batch8']:.2f} ms/pair in batches of 8; {mem}", flush=True)
+              f"{info['inference_ms_per_pair_batched']:.2f} ms/pair in batches of {info['batch_size']}; {mem}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 1 if failed else 0
