@@ -132,9 +132,11 @@ fi
 
 # -- 1. CUDA tests ---------------------------------------------------------------------------
 if [ "$DRY" = 1 ]; then
-    TESTS=(test/test_na_cuda.py "test/test_model_official_variant.py::test_official_variant_with_relative_position_bias_runs_on_cuda")
+    TESTS=(test/test_na_cuda.py test/test_core_inference_thread.py
+           "test/test_model_official_variant.py::test_official_variant_with_relative_position_bias_runs_on_cuda")
 else
-    TESTS=(test/test_na_cuda.py test/test_model_official_variant.py test/test_pipeline_inference.py)
+    TESTS=(test/test_na_cuda.py test/test_model_official_variant.py test/test_pipeline_inference.py
+           test/test_core_inference_thread.py)
 fi
 step tests "$LIM_TESTS" 330 "$PYTHON" -m pytest -q -rs -p no:cacheprovider "${TESTS[@]}"
 SUMMARY+=("tests: $LAST_STATUS; $(grep -E '(passed|failed|skipped|error)' "$WORK/tests.txt" | tail -n 1)")
