@@ -158,7 +158,7 @@ while IFS= read -r line; do SUMMARY+=("  $line"); done < <(grep -E '^(ok  |FAIL)
 if [ "$DRY" = 1 ]; then
     # bf16 tsjnet takes minutes on a CPU without bf16 units: the probe rule reports it skipped
     BENCH_ARGS=(--device cpu --models tsjnet_rt_system tsjnet --sizes 64x64 --settings reference bf16
-                --batch 2 --threads 1 --repeats 1 --budget-s 20 --child-timeout 90)
+                --batch 2 --threads 1 --repeats 1 --budget-s 20 --child-timeout 45)
 else
     BENCH_ARGS=(--device cuda --models tsjnet_rt_system tsjnet --sizes 480x640
                 --settings reference bf16 bf16+compiled --batch 1 8 --repeats 30 --budget-s 8 --child-timeout 80)
@@ -190,7 +190,7 @@ train_stage() {
     local wall=$((SECONDS - t0)) left_s=$((budget - (SECONDS - t0)))
     local sizing steps per_step startup
     sizing=$("$PYTHON" scripts/gpu_check/train_steps.py "$cal/train.csv" --wall "$wall" --budget "$left_s" \
-        --reserve "$([ "$DRY" = 1 ] && echo 30 || echo 20)" --margin 1.25) || return 1
+        --reserve "$([ "$DRY" = 1 ] && echo 30 || echo 20)" --margin "$([ "$DRY" = 1 ] && echo 2 || echo 1.25)") || return 1
     read -r steps per_step startup <<<"$sizing"
     note "train_$name: $per_step s/step, start-up ${startup}s: $steps steps in ${left_s}s"
     local every=$(( steps / 4 > 10 ? steps / 4 : 10 )) warm=$(( steps / 10 ))
