@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 
 import pytest
+import torch
 
-from tsjnet_ros.core.inference_thread import InferenceThread
+from tsjnet_ros.core.inference_thread import InferenceThread, free_model_memory
 
 
 @pytest.fixture
@@ -120,3 +123,46 @@ def _wait_until(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.005)
+
+
+class _Holder:
+    """A model stand-in caught in a reference cycle (as modules with hooks often are)."""
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+        self.me = self
+
+
+def test_free_model_memory_collects_a_released_model_caught_in_a_cycle(worker):
+    gc.disable()  # only free_model_memory may collect the cycle
+    try:
+        holder = _Holder(torch.zeros(1000))
+        alive = weakref.ref(holder)
+        del holder
+        assert alive() is not None
+        worker.call(free_model_memory)
+        assert alive() is None
+    finally:
+        gc.enable()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cleanup_returns_cuda_memory_to_its_start_value():
+    """What the node's cleanup does: build and run on the thread, drop it, free, end the thread."""
+    from tsjnet_ros.core.fusion import create_backend
+    from tsjnet_ros.resources import default_checkpoint
+
+    torch.cuda.synchronize()
+    start = torch.cuda.memory_allocated()
+    thread = InferenceThread("cuda_cleanup")
+    backend = thread.call(lambda: create_backend("tsjnet", checkpoint=str(default_checkpoint()), device="cuda",
+                                                 precision="bf16", warmup_size=(96, 128)))
+    ir = (torch.rand(96, 128) * 255).to(torch.uint8).numpy()
+    result = thread.call(backend.fuse, ir, ir)
+    assert result.fused.shape == (96, 128)
+    assert torch.cuda.memory_allocated() > start
+    del backend
+    thread.call(free_model_memory)
+    assert thread.close()
+    torch.cuda.synchronize()
+    assert torch.cuda.memory_allocated() == start

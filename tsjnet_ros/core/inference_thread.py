@@ -17,7 +17,9 @@ Two kinds of work, one at a time, one-off calls first:
 
 from __future__ import annotations
 
+import gc
 import logging
+import sys
 import threading
 from collections import deque
 from concurrent.futures import Future
@@ -133,3 +135,14 @@ class InferenceThread:
                 future.set_result(fn(*args))
             except BaseException as exc:  # handed to the caller of call()
                 future.set_exception(exc)
+
+
+def free_model_memory() -> None:
+    """Give back what a released model held: collect its tensors, then return PyTorch's cached
+    CUDA blocks to the driver, so ``torch.cuda.memory_allocated`` (and ``nvidia-smi``) fall
+    back to where they were before the model was built. Call it on the thread that ran the
+    model, after the last reference to the model is dropped; torch is not imported for it."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()

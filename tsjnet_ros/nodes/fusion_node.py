@@ -26,7 +26,6 @@ made 640x480 inference about 1.4x slower on a two-core machine.
 
 from __future__ import annotations
 
-import gc
 import sys
 import threading
 import time
@@ -48,7 +47,7 @@ from tsjnet_ros.core.cause_log import CauseLog
 from tsjnet_ros.core.compressed_image import compressed_to_array
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, swap_red_blue
-from tsjnet_ros.core.inference_thread import InferenceThread
+from tsjnet_ros.core.inference_thread import InferenceThread, free_model_memory
 from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.overlay import colorize_segmentation
 from tsjnet_ros.core.pair_alignment import aspect_mismatch
@@ -333,7 +332,7 @@ class FusionNode(LifecycleNode):
         if self._inference is None:
             return
         if wait:  # without: no gc.collect pass (it holds the GIL for long on a big model); refcounts free it
-            self._inference.call(_free_model_memory)
+            self._inference.call(free_model_memory)
         if not self._inference.close(timeout=10.0 if wait else 0.0) and wait:
             self.get_logger().error("inference thread did not end within 10 s")
         self._inference = None
@@ -574,11 +573,6 @@ class FusionNode(LifecycleNode):
         super().destroy_node()
 
 
-def _free_model_memory() -> None:
-    gc.collect()
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 def _now_header(node: Any) -> Any:
