@@ -28,3 +28,13 @@ def shared_data() -> Path:
 # A private DDS domain per test session, so tests never see other ROS processes on the host.
 os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+
+
+@pytest.fixture
+def graph():
+    """A ROS graph of its own (context + executor) for node tests; closed afterwards."""
+    from ros_harness import RosGraph  # rclpy only for the tests that use it
+
+    g = RosGraph()
+    yield g
+    g.close()

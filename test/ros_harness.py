@@ -17,6 +17,9 @@ from std_msgs.msg import Header
 from tsjnet_ros.core.image_encoding import fill_image
 from tsjnet_ros.nodes.messages import ns_to_stamp
 
+MS = 1_000_000  # nanoseconds
+T0 = 1_700_000_000 * 1_000_000_000  # a plausible wall-clock stamp, ns
+
 
 class RosGraph:
     """An rclpy context with a background executor; add nodes, then call close()."""

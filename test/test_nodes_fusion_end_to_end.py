@@ -11,20 +11,18 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from tsjnet_msgs.msg import FusedFrame
 
-from ros_harness import Collector, RosGraph, image_msg, wait_for, wait_for_matched, wait_for_subscribers
+from ros_harness import (
+    MS,
+    T0,
+    Collector,
+    image_msg,
+    wait_for,
+    wait_for_matched,
+    wait_for_subscribers,
+)
 from tsjnet_ros.core.image_encoding import image_to_array
 from tsjnet_ros.nodes.fusion_node import FusionNode
 from tsjnet_ros.nodes.messages import stamp_to_ns
-
-MS = 1_000_000
-T0 = 1_700_000_000 * 1_000_000_000
-
-
-@pytest.fixture
-def graph():
-    g = RosGraph()
-    yield g
-    g.close()
 
 
 def make_fusion(graph, **params):

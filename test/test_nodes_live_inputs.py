@@ -12,21 +12,20 @@ from std_msgs.msg import Header
 from tsjnet_msgs.msg import FusedFrame
 from vision_msgs.msg import Detection2DArray
 
-from ros_harness import Collector, RosGraph, image_msg, send_pairs, start_fusion_node, wait_for, wait_for_matched
+from ros_harness import (
+    MS,
+    T0,
+    Collector,
+    image_msg,
+    send_pairs,
+    start_fusion_node,
+    wait_for,
+    wait_for_matched,
+)
 from tsjnet_ros.core.compressed_image import array_to_compressed
 from tsjnet_ros.core.image_encoding import image_to_array
 from tsjnet_ros.core.model.checkpoint import create_untrained_checkpoint
 from tsjnet_ros.nodes.messages import ns_to_stamp
-
-MS = 1_000_000
-T0 = 1_700_000_000 * 1_000_000_000
-
-
-@pytest.fixture
-def graph():
-    g = RosGraph()
-    yield g
-    g.close()
 
 
 def person_scene(background, person, shape=(60, 80)):

@@ -14,12 +14,10 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from onnx_models import CLASS, SquareDetector, SquareSegmenter, export, write_labels
-from ros_harness import Collector, RosGraph, image_msg, wait_for, wait_for_matched
+from ros_harness import MS, T0, Collector, image_msg, wait_for, wait_for_matched
 from tsjnet_ros.core.image_encoding import image_to_array
 from tsjnet_ros.nodes.fusion_node import FusionNode
 
-MS = 1_000_000
-T0 = 1_700_000_000 * 1_000_000_000
 DETECTOR_NAMES = ["person", "car", "bicycle"]
 SEGMENTER_NAMES = ["background", "padding", "target"]
 SQUARE = (300, 100, 500, 250)  # x1, y1, x2, y2 in the 800x450 camera images
@@ -35,13 +33,6 @@ def models(tmp_path_factory):
         "segmenter_labels": write_labels(root / "seg.txt", SEGMENTER_NAMES),
         "unknown": export(torch.nn.AvgPool2d(8), torch.zeros(1, 3, 640, 640), root / "pool.onnx", ["features"]),
     }
-
-
-@pytest.fixture
-def graph():
-    g = RosGraph()
-    yield g
-    g.close()
 
 
 def fusion_node(graph, **params):

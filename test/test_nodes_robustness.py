@@ -14,26 +14,16 @@ from sensor_msgs.msg import Image
 from tsjnet_msgs.msg import FusedFrame
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from ros_harness import Collector, RosGraph, image_msg, wait_for, wait_for_matched
+from ros_harness import MS, T0, Collector, image_msg, wait_for, wait_for_matched
 from tsjnet_ros.core.model.checkpoint import create_untrained_checkpoint
 from tsjnet_ros.core.model.heads import MSRS_DETECTION_CLASSES, MSRS_SEGMENTATION_CLASSES
 from tsjnet_ros.nodes.fusion_node import FusionNode
 from tsjnet_ros.nodes.messages import stamp_to_ns
 
-MS = 1_000_000
-T0 = 1_700_000_000 * 1_000_000_000
-
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     return create_untrained_checkpoint(tmp_path_factory.mktemp("ckpt") / "tsjnet_rt.pt", seed=0)
-
-
-@pytest.fixture
-def graph():
-    g = RosGraph()
-    yield g
-    g.close()
 
 
 def fusion_node(graph, **params):
