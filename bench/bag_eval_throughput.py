@@ -31,7 +31,7 @@ from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS, evaluate_fusion
 from tsjnet_ros.core.metrics.image_input import ir_to_uint8
-from tsjnet_ros.core.pair_preparation import prepare_pair
+from tsjnet_ros.core.preparation.pair_preparation import prepare_pair
 
 
 def _metric_names(spec: str) -> list[str]:

@@ -31,7 +31,7 @@ POLICIES = {"passive": {"OMP_WAIT_POLICY": "PASSIVE"}, "spin": {"GOMP_SPINCOUNT"
 CHILD = r"""
 import json, statistics, sys, time
 import cv2, numpy as np
-from tsjnet_ros.core.pipeline import FusionPipeline
+from tsjnet_ros.core.runtime.pipeline import FusionPipeline
 from tsjnet_ros.core.datasets import PairDataset
 data, pairs, threads, checkpoint = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] or None
 start = time.perf_counter()

@@ -104,7 +104,7 @@ def _build_system(setting: str):
 
     from tsjnet_ros.core.model.checkpoint import load_checkpoint
     from tsjnet_ros.core.model.inference_optimization import fold_batch_norms
-    from tsjnet_ros.core.pipeline import _inference_copy
+    from tsjnet_ros.core.runtime.pipeline import _inference_copy
     from tsjnet_ros.resources import default_checkpoint
 
     system = load_checkpoint(default_checkpoint()).system.float().eval()

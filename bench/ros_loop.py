@@ -26,8 +26,8 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from tsjnet_ros.core.image_encoding import fill_image, swap_red_blue
-from tsjnet_ros.core.synthetic import SyntheticScene
+from tsjnet_ros.core.image.image_encoding import fill_image, swap_red_blue
+from tsjnet_ros.core.datasets.synthetic import SyntheticScene
 from tsjnet_ros.nodes.fusion_node import FusionNode
 from tsjnet_ros.nodes.messages import ns_to_stamp, stamp_to_ns
 from tsjnet_ros.nodes.qos import quiet_publisher_events

@@ -37,8 +37,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ros_loop import FusionLoop, default_backend_params, percentiles, run_driver_process  # noqa: E402
 
-from tsjnet_ros.core.image_encoding import swap_red_blue  # noqa: E402
-from tsjnet_ros.core.pair_preparation import prepare_pair  # noqa: E402
+from tsjnet_ros.core.image.image_encoding import swap_red_blue  # noqa: E402
+from tsjnet_ros.core.preparation.pair_preparation import prepare_pair  # noqa: E402
 from tsjnet_ros.nodes.dds_profile import PROFILE_VARIABLE, use_large_image_profile  # noqa: E402
 
 

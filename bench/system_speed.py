@@ -34,7 +34,7 @@ def main() -> int:
     from tsjnet_ros.core.datasets import PairDataset
     from tsjnet_ros.core.model.checkpoint import Normalization, build_system
     from tsjnet_ros.core.model.heads.config import HEADS_PRESETS
-    from tsjnet_ros.core.pipeline import FusionPipeline
+    from tsjnet_ros.core.runtime.pipeline import FusionPipeline
     from tsjnet_ros.resources import default_checkpoint
 
     shipped = FusionPipeline.from_checkpoint(args.checkpoint or default_checkpoint(), cpu_threads=args.threads)

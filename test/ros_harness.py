@@ -14,7 +14,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from tsjnet_ros.core.image_encoding import fill_image
+from tsjnet_ros.core.image.image_encoding import fill_image
 from tsjnet_ros.nodes.messages import ns_to_stamp
 
 MS = 1_000_000  # nanoseconds

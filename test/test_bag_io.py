@@ -18,7 +18,7 @@ from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.reader import BagReader
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE, bag_typestore
 from tsjnet_ros.core.bag.writer import BagWriter
-from tsjnet_ros.core.image_encoding import ImageFormatError
+from tsjnet_ros.core.image.image_encoding import ImageFormatError
 
 T0 = 1_700_000_000_000_000_000
 

@@ -17,8 +17,8 @@ from tsjnet_ros.core.bag.reader import BagReader
 from tsjnet_ros.core.bag.settings import PipelineSettings, load_pipeline_settings
 from tsjnet_ros.core.bag.typestore import IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
-from tsjnet_ros.core.image_encoding import image_to_array
-from tsjnet_ros.core.registration import Registration
+from tsjnet_ros.core.image.image_encoding import image_to_array
+from tsjnet_ros.core.preparation.registration import Registration
 from tsjnet_ros.tools.bag import main
 
 MS = 1_000_000

@@ -13,8 +13,8 @@ from tsjnet_ros.core.bag.settings import PipelineSettings, load_pipeline_setting
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
-from tsjnet_ros.core.color import RangeScaler, unit_to_uint8
-from tsjnet_ros.core.pair_preparation import prepare_pair
+from tsjnet_ros.core.image.color import RangeScaler, unit_to_uint8
+from tsjnet_ros.core.preparation.pair_preparation import prepare_pair
 from tsjnet_ros.resources import config_file
 
 

@@ -70,7 +70,7 @@ def test_queue_too_short_for_late_ir_is_a_problem(tmp_path):
 def test_compressed_camera_topics_pair_and_decode(tmp_path):
     """A bag holding only image_transport compressed topics: 16-bit PNG thermal, JPEG colour."""
     from tsjnet_ros.core.bag.typestore import bag_typestore
-    from tsjnet_ros.core.compressed_image import array_to_compressed
+    from tsjnet_ros.core.image.compressed_image import array_to_compressed
 
     store = bag_typestore()
     msg_type = store.types["sensor_msgs/msg/CompressedImage"]

@@ -8,9 +8,9 @@ import pytest
 
 from tsjnet_ros.core.bag.messages import boxes_from_detections, image_array, stamp_ns
 from tsjnet_ros.core.bag.reader import BagReader
-from tsjnet_ros.core.overlay import draw_overlay
+from tsjnet_ros.core.viz.overlay import draw_overlay
 from tsjnet_ros.core.fusion import create_backend
-from tsjnet_ros.core.synthetic import SyntheticScene
+from tsjnet_ros.core.datasets.synthetic import SyntheticScene
 from tsjnet_ros.tools.bag import main as bag_main
 from tsjnet_ros.tools.evaluate import main as eval_main
 

@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from tsjnet_ros.core.color import RangeScaler
-from tsjnet_ros.core.image_encoding import ENCODINGS, MONO_ENCODINGS, fill_image, image_to_array, to_rgb, to_rgb8
-from tsjnet_ros.core.pair_preparation import prepare_pair
+from tsjnet_ros.core.image.color import RangeScaler
+from tsjnet_ros.core.image.image_encoding import ENCODINGS, MONO_ENCODINGS, fill_image, image_to_array, to_rgb, to_rgb8
+from tsjnet_ros.core.preparation.pair_preparation import prepare_pair
 
 H, W = 48, 64
 BAYER_OFFSETS = {"rggb": ((0, 0), (1, 1)), "bggr": ((1, 1), (0, 0)), "gbrg": ((1, 0), (0, 1)), "grbg": ((0, 1), (1, 0))}
@@ -86,7 +86,7 @@ def test_bayer_pattern_names_follow_ros_not_opencv(pattern):
 
 
 def test_odd_width_yuv_is_refused_with_its_cause():
-    from tsjnet_ros.core.image_encoding import ImageFormatError
+    from tsjnet_ros.core.image.image_encoding import ImageFormatError
 
     with pytest.raises(ImageFormatError, match="even width") as info:
         to_rgb(np.zeros((4, 5, 2), np.uint8), "yuv422")

@@ -1,4 +1,4 @@
-from tsjnet_ros.core.cause_log import CauseLog
+from tsjnet_ros.core.runtime.cause_log import CauseLog
 
 
 def test_each_cause_is_logged_once_per_period_independently():

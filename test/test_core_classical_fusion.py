@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tsjnet_ros.core.color import luminance_and_chroma, merge_luminance, rgb_to_ycbcr, ycbcr_to_rgb
+from tsjnet_ros.core.image.color import luminance_and_chroma, merge_luminance, rgb_to_ycbcr, ycbcr_to_rgb
 from tsjnet_ros.core.fusion import FusionBackend, available_backends, create_backend
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tsjnet_ros.core.image_encoding import (
+from tsjnet_ros.core.image.image_encoding import (
     ENCODINGS,
     ImageFormatError,
     array_to_fields,

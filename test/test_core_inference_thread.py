@@ -10,7 +10,7 @@ import weakref
 import pytest
 import torch
 
-from tsjnet_ros.core.inference_thread import InferenceThread, free_model_memory
+from tsjnet_ros.core.runtime.inference_thread import InferenceThread, free_model_memory
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
+from tsjnet_ros.core.runtime.large_buffers import keep_large_buffers_in_heap
 
 PROBE = r"""
 import array, sys
 import numpy as np
-from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
+from tsjnet_ros.core.runtime.large_buffers import keep_large_buffers_in_heap
 if sys.argv[1] == "on":
     assert keep_large_buffers_in_heap()
 source = np.random.default_rng(0).integers(0, 255, 921_600, dtype=np.uint8)  # one 640x480 bgr8 image

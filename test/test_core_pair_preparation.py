@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsjnet_ros.core.pair_alignment import align_pair
-from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
-from tsjnet_ros.core.synthetic import CLASS_NAMES, SyntheticScene
+from tsjnet_ros.core.preparation.pair_alignment import align_pair
+from tsjnet_ros.core.runtime.rate_stats import LatencyStats, RateMeter
+from tsjnet_ros.core.datasets.synthetic import CLASS_NAMES, SyntheticScene
 from tsjnet_ros.core.fusion import create_backend
 
 

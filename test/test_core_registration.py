@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsjnet_ros.core.pair_alignment import align_pair, aspect_mismatch
-from tsjnet_ros.core.registration import Registration, estimate_registration, load_point_pairs
+from tsjnet_ros.core.preparation.pair_alignment import align_pair, aspect_mismatch
+from tsjnet_ros.core.preparation.registration import Registration, estimate_registration, load_point_pairs
 from tsjnet_ros.tools.register import main as register_main
 
 # IR 80x80 seen by a 160x90 visible camera: IR pixel (x, y) lands at (40 + 0.9 x, 5 + 0.95 y)

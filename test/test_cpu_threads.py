@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from tsjnet_ros.core import cpu_threads
-from tsjnet_ros.core.cpu_threads import MAX_AUTO_THREADS, choose_cpu_threads, usable_cpus
+from tsjnet_ros.core.runtime import cpu_threads
+from tsjnet_ros.core.runtime.cpu_threads import MAX_AUTO_THREADS, choose_cpu_threads, usable_cpus
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def test_a_faint_block_grid_is_found():
 
 @pytest.mark.skipif(not MSRS.is_dir(), reason=f"real IR/VIS pairs not found at {MSRS}")
 def test_shipped_model_prints_no_grid_on_real_pairs():
-    from tsjnet_ros.core.pipeline import FusionPipeline
+    from tsjnet_ros.core.runtime.pipeline import FusionPipeline
     from tsjnet_ros.resources import default_checkpoint
 
     pipeline = FusionPipeline.from_checkpoint(default_checkpoint())

@@ -99,7 +99,7 @@ def test_work_scale_needs_a_blending_head():
 def test_pipeline_inference_size_runs_smaller_with_results_in_camera_pixels():
     from tsjnet_ros.core.model.checkpoint import build_system
     from tsjnet_ros.core.model.heads.config import HEADS_PRESETS
-    from tsjnet_ros.core.pipeline import FusionPipeline
+    from tsjnet_ros.core.runtime.pipeline import FusionPipeline
 
     system = build_system("tsjnet_rt", {"image_head": "pyramid_blend", "work_scale": 0.5}, HEADS_PRESETS["rt"], seed=0)
     pipeline = FusionPipeline(system, device="cpu", inference_size=(96, 128), warmup=False, score_threshold=0.0)

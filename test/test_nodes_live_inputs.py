@@ -22,8 +22,8 @@ from ros_harness import (
     wait_for,
     wait_for_matched,
 )
-from tsjnet_ros.core.compressed_image import array_to_compressed
-from tsjnet_ros.core.image_encoding import image_to_array
+from tsjnet_ros.core.image.compressed_image import array_to_compressed
+from tsjnet_ros.core.image.image_encoding import image_to_array
 from tsjnet_ros.core.model.checkpoint import create_untrained_checkpoint
 from tsjnet_ros.nodes.messages import ns_to_stamp
 
@@ -101,7 +101,7 @@ def test_stretched_aspect_ratio_is_warned_once(graph):
 
 
 def test_registration_parameter_warps_ir_onto_visible(graph, tmp_path):
-    from tsjnet_ros.core.registration import Registration
+    from tsjnet_ros.core.preparation.registration import Registration
 
     path = tmp_path / "registration.yaml"
     Registration(np.array([[0.9, 0, 40.0], [0, 0.95, 5.0], [0, 0, 1]]), (80, 80), (160, 90)).save(path)

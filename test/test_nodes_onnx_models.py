@@ -15,7 +15,7 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from onnx_models import CLASS, SquareDetector, SquareSegmenter, export, write_labels
 from ros_harness import MS, T0, Collector, image_msg, wait_for, wait_for_matched
-from tsjnet_ros.core.image_encoding import image_to_array
+from tsjnet_ros.core.image.image_encoding import image_to_array
 from tsjnet_ros.nodes.fusion_node import FusionNode
 
 DETECTOR_NAMES = ["person", "car", "bicycle"]

@@ -25,7 +25,7 @@ from ros_harness import (
     wait_for_matched,
     wait_for_subscribers,
 )
-from tsjnet_ros.core.image_encoding import image_to_array
+from tsjnet_ros.core.image.image_encoding import image_to_array
 from tsjnet_ros.nodes.fusion_node import FusionNode
 from tsjnet_ros.nodes.messages import stamp_to_ns
 

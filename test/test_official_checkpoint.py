@@ -12,7 +12,7 @@ import torch
 
 from tsjnet_ros.core.model.checkpoint import Normalization, checkpoint_info, load_checkpoint, read_checkpoint
 from tsjnet_ros.core.model.official_checkpoint import seeded_official_weights
-from tsjnet_ros.core.pipeline import FusionPipeline
+from tsjnet_ros.core.runtime.pipeline import FusionPipeline
 from tsjnet_ros.resources import default_checkpoint
 from tsjnet_ros.tools import convert
 

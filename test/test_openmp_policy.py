@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from tsjnet_ros.core.openmp_policy import prefer_passive_wait
+from tsjnet_ros.core.runtime.openmp_policy import prefer_passive_wait
 
 
 def test_sets_passive_unless_the_user_chose():

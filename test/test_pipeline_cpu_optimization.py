@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tsjnet_ros.core.model.checkpoint import load_checkpoint
-from tsjnet_ros.core.pipeline import FusionPipeline
+from tsjnet_ros.core.runtime.pipeline import FusionPipeline
 from tsjnet_ros.resources import default_checkpoint
 
 

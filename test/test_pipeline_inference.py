@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from tsjnet_ros.core.color import rgb_to_ycbcr
+from tsjnet_ros.core.image.color import rgb_to_ycbcr
 from tsjnet_ros.core.fusion import FusionBackend, FusionResult, create_backend
 from tsjnet_ros.core.fusion.backend import Detection
 from tsjnet_ros.core.fusion.neural import NeuralFusionBackend
@@ -24,7 +24,7 @@ from tsjnet_ros.core.model.checkpoint import (
     save_checkpoint,
 )
 from tsjnet_ros.core.model.heads import HEADS_PRESETS
-from tsjnet_ros.core.pipeline import FrameResult, FusionPipeline, resolve_device
+from tsjnet_ros.core.runtime.pipeline import FrameResult, FusionPipeline, resolve_device
 
 
 class MaxFusion(nn.Module):

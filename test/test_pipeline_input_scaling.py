@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tsjnet_ros.core.color import InfraredScaler, unit_to_uint8
+from tsjnet_ros.core.image.color import InfraredScaler, unit_to_uint8
 
 
 def test_eight_bit_and_float_inputs():

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tsjnet_ros.core.fused_folder import FusedFolderWriter, yolo_lines
+from tsjnet_ros.core.datasets.fused_folder import FusedFolderWriter, yolo_lines
 from tsjnet_ros.core.fusion.backend import Detection, FusionResult
 from tsjnet_ros.tools import fuse
 

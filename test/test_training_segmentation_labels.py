@@ -51,7 +51,7 @@ def test_label_maps_train_all_nine_classes(tmp_path: Path) -> None:
 
 
 def test_segmentation_colours_differ_from_box_colours() -> None:
-    from tsjnet_ros.core.overlay import detection_colour, segmentation_palette
+    from tsjnet_ros.core.viz.overlay import detection_colour, segmentation_palette
 
     palette = segmentation_palette(len(MSRS_SEGMENTATION_CLASSES)).astype(int)[1:]  # 0 is never tinted
     for class_id in range(3):

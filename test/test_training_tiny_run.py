@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from tsjnet_ros.core.model.checkpoint import load_checkpoint, read_checkpoint
-from tsjnet_ros.core.pipeline import FusionPipeline
+from tsjnet_ros.core.runtime.pipeline import FusionPipeline
 from tsjnet_ros.core.training.run_log import read_csv_log
 from tsjnet_ros.tools.train import main
 

@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tsjnet_ros.core.datasets import PairDataset  # noqa: E402
 from tsjnet_ros.core.fusion import create_backend  # noqa: E402
-from tsjnet_ros.core.inference_thread import InferenceThread, free_model_memory  # noqa: E402
-from tsjnet_ros.core.pipeline import FusionPipeline  # noqa: E402
+from tsjnet_ros.core.runtime.inference_thread import InferenceThread, free_model_memory  # noqa: E402
+from tsjnet_ros.core.runtime.pipeline import FusionPipeline  # noqa: E402
 from tsjnet_ros.resources import default_checkpoint  # noqa: E402
 
 LIMITS = {"fp32": {"mean": 0.5, "p99": 2.0, "seg": 0.995}, "bf16": {"mean": 1.5, "p99": 6.0, "seg": 0.98}}

@@ -20,8 +20,8 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from tsjnet_ros.core.fusion.backend import Detection
-from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, to_rgb8
-from tsjnet_ros.core.overlay import draw_overlay
+from tsjnet_ros.core.image.image_encoding import ImageFormatError, image_to_array, to_rgb8
+from tsjnet_ros.core.viz.overlay import draw_overlay
 from tsjnet_ros.nodes.messages import image_message, stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
 from tsjnet_ros.nodes.spin import spin_node

@@ -20,8 +20,8 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, swap_red_blue, to_rgb8
-from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
+from tsjnet_ros.core.image.image_encoding import ImageFormatError, image_to_array, swap_red_blue, to_rgb8
+from tsjnet_ros.core.runtime.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.nodes.messages import stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string
 from tsjnet_ros.nodes.spin import spin_node

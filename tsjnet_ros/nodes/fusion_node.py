@@ -43,17 +43,17 @@ from std_msgs.msg import Header
 from tsjnet_msgs.msg import FusedFrame, FusionStatus
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from tsjnet_ros.core.cause_log import CauseLog
-from tsjnet_ros.core.compressed_image import compressed_to_array
+from tsjnet_ros.core.runtime.cause_log import CauseLog
+from tsjnet_ros.core.image.compressed_image import compressed_to_array
 from tsjnet_ros.core.fusion import create_backend
-from tsjnet_ros.core.image_encoding import ImageFormatError, image_to_array, swap_red_blue
-from tsjnet_ros.core.inference_thread import InferenceThread, free_model_memory
-from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
-from tsjnet_ros.core.overlay import colorize_segmentation
-from tsjnet_ros.core.pair_alignment import aspect_mismatch
-from tsjnet_ros.core.pair_preparation import PairPreparation, check_image_size
+from tsjnet_ros.core.image.image_encoding import ImageFormatError, image_to_array, swap_red_blue
+from tsjnet_ros.core.runtime.inference_thread import InferenceThread, free_model_memory
+from tsjnet_ros.core.runtime.large_buffers import keep_large_buffers_in_heap
+from tsjnet_ros.core.viz.overlay import colorize_segmentation
+from tsjnet_ros.core.preparation.pair_alignment import aspect_mismatch
+from tsjnet_ros.core.preparation.pair_preparation import PairPreparation, check_image_size
 from tsjnet_ros.core.perception.settings import TaskModelSettings, with_task_models
-from tsjnet_ros.core.rate_stats import LatencyStats, RateMeter
+from tsjnet_ros.core.runtime.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.core.sync import create_synchronizer
 from tsjnet_ros.core.sync.pairing_health import PairingMonitor, PairingProblem
 from tsjnet_ros.nodes.fusion_parameters import FUSION_PARAMETERS, validate
@@ -95,7 +95,7 @@ class FusionNode(LifecycleNode):
 
     def __init__(self, node_name: str = "fusion_node", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        keep_large_buffers_in_heap()  # reuse image-sized buffers across frames (see core/large_buffers.py)
+        keep_large_buffers_in_heap()  # reuse image-sized buffers across frames (see core/runtime/large_buffers.py)
         for name, spec in FUSION_PARAMETERS.items():
             self.declare_parameter(name, spec.default, spec.descriptor())
         self.state = "unconfigured"
@@ -209,7 +209,7 @@ class FusionNode(LifecycleNode):
         if name != "tsjnet":
             self.device = "cpu"
             return create_backend(name, ir_range=ir_range)
-        from tsjnet_ros.core.pipeline import resolve_device  # torch only for the neural backend
+        from tsjnet_ros.core.runtime.pipeline import resolve_device  # torch only for the neural backend
 
         device = self.param("device")
         try:

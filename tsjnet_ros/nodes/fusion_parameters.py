@@ -11,9 +11,9 @@ from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
-from tsjnet_ros.core.color import fixed_range_scaler
+from tsjnet_ros.core.image.color import fixed_range_scaler
 from tsjnet_ros.core.fusion import available_backends
-from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES
+from tsjnet_ros.core.preparation.pair_alignment import RESIZE_POLICIES
 from tsjnet_ros.core.perception.detection_layouts import LAYOUTS
 from tsjnet_ros.core.perception.onnx_model import NORMALIZATIONS
 from tsjnet_ros.core.perception.settings import TASK_BACKENDS
@@ -108,7 +108,7 @@ def validate(name: str, value: Any) -> str | None:
         if len(values) != 2 or (any(values) and min(values) < 32):
             return f"inference_size must be [height, width] with both >= 32, or [0, 0] for the camera size, got {values}"
     if name == "registration" and value:
-        from tsjnet_ros.core.registration import Registration
+        from tsjnet_ros.core.preparation.registration import Registration
 
         try:
             Registration.load(value)

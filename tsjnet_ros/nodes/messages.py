@@ -7,7 +7,7 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from tsjnet_ros.core.image_encoding import fill_image
+from tsjnet_ros.core.image.image_encoding import fill_image
 
 
 def stamp_to_ns(stamp: Time) -> int:

@@ -33,7 +33,7 @@ from rclpy.executors import Executor, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
-from tsjnet_ros.core.large_buffers import keep_large_buffers_in_heap
+from tsjnet_ros.core.runtime.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.nodes.dds_profile import use_large_image_profile
 
 STOP_DEADLINE_S = 3.0  # after the stop signal; launch escalates to SIGTERM at 5 s

@@ -16,8 +16,8 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from tsjnet_ros.core.image_encoding import fill_image, swap_red_blue, to_mono
-from tsjnet_ros.core.synthetic import SyntheticScene
+from tsjnet_ros.core.image.image_encoding import fill_image, swap_red_blue, to_mono
+from tsjnet_ros.core.datasets.synthetic import SyntheticScene
 from tsjnet_ros.nodes.messages import ns_to_stamp
 from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
 from tsjnet_ros.nodes.spin import spin_node

@@ -3,7 +3,7 @@
 For every pair of the folder (the layouts ``tsjnet-eval`` reads: MSRS ``ir/`` + ``vi/``,
 LLVIP, M3FD, ...) it writes the fused grey and colour images under the input's name, and,
 when the backend (or the ONNX detector / segmenter options) has them, detections (YOLO txt
-or COCO JSON) and segmentation maps beside them (see :mod:`tsjnet_ros.core.fused_folder`). Pairs are prepared exactly as the fusion
+or COCO JSON) and segmentation maps beside them (see :mod:`tsjnet_ros.core.datasets.fused_folder`). Pairs are prepared exactly as the fusion
 node prepares camera images (``resize_to``), with the node's parameter file.
 """
 
@@ -16,7 +16,7 @@ from typing import Sequence
 
 from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.datasets.layout import LAYOUTS
-from tsjnet_ros.core.fused_folder import DETECTION_FORMATS, FusedFolderWriter
+from tsjnet_ros.core.datasets.fused_folder import DETECTION_FORMATS, FusedFolderWriter
 from tsjnet_ros.tools.bag import add_pipeline_options, pipeline_settings
 from tsjnet_ros.tools.progress import progress_bar, waiting
 

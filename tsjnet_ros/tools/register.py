@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tsjnet_ros.core.registration import estimate_registration, load_point_pairs
+from tsjnet_ros.core.preparation.registration import estimate_registration, load_point_pairs
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -34,14 +34,14 @@ from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.fusion.backend import Detection, FusionBackend, FusionResult
-from tsjnet_ros.core.image_encoding import swap_red_blue
+from tsjnet_ros.core.image.image_encoding import swap_red_blue
 from tsjnet_ros.core.metrics.detection import ImageAnnotations, evaluate_detections
 from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS, evaluate_fusion
 from tsjnet_ros.core.metrics.image_input import ir_to_uint8
 from tsjnet_ros.core.metrics.predictions import predictions_by_class_name, predictions_by_id
 from tsjnet_ros.core.metrics.segmentation import SegmentationScore
-from tsjnet_ros.core.overlay import draw_overlay, draw_overlay_at_width
-from tsjnet_ros.core.pair_preparation import PairPreparation
+from tsjnet_ros.core.viz.overlay import draw_overlay, draw_overlay_at_width
+from tsjnet_ros.core.preparation.pair_preparation import PairPreparation
 
 SEGMENTATION_IGNORE = 255
 

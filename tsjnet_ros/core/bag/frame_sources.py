@@ -17,7 +17,7 @@ import numpy as np
 
 from tsjnet_ros.core.bag.messages import BoxSet
 from tsjnet_ros.core.datasets import PairDataset
-from tsjnet_ros.core.synthetic import CLASS_NAMES, SyntheticScene
+from tsjnet_ros.core.datasets.synthetic import CLASS_NAMES, SyntheticScene
 
 
 @dataclass

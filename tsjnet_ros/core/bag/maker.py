@@ -23,7 +23,7 @@ from tsjnet_ros.core.bag.topics import (
 )
 from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
-from tsjnet_ros.core.image_encoding import swap_red_blue, to_mono
+from tsjnet_ros.core.image.image_encoding import swap_red_blue, to_mono
 
 IR_ENCODINGS = ("mono8", "mono16")
 VISIBLE_ENCODINGS = ("bgr8", "rgb8", "mono8")

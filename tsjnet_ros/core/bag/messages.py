@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE, bag_typestore
-from tsjnet_ros.core.compressed_image import array_to_compressed
-from tsjnet_ros.core.image_encoding import ENCODINGS, ImageFormatError, array_to_fields, image_to_array
+from tsjnet_ros.core.image.compressed_image import array_to_compressed
+from tsjnet_ros.core.image.image_encoding import ENCODINGS, ImageFormatError, array_to_fields, image_to_array
 
 NS_PER_S = 1_000_000_000
 

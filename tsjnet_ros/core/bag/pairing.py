@@ -31,9 +31,9 @@ from tsjnet_ros.core.bag.reader import BagReader, RawMessage
 from tsjnet_ros.core.bag.settings import PipelineSettings
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE
-from tsjnet_ros.core.compressed_image import compressed_to_array
-from tsjnet_ros.core.image_encoding import ImageFormatError
-from tsjnet_ros.core.pair_preparation import check_image_size
+from tsjnet_ros.core.image.compressed_image import compressed_to_array
+from tsjnet_ros.core.image.image_encoding import ImageFormatError
+from tsjnet_ros.core.preparation.pair_preparation import check_image_size
 from tsjnet_ros.core.sync import SyncStats, create_synchronizer
 from tsjnet_ros.core.sync.pairing_health import PairingMonitor
 

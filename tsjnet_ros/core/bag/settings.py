@@ -7,7 +7,7 @@ thresholds and the detector/segmenter choice (:class:`TaskModelSettings`) from t
 ``fusion_node`` section of ``config/fusion.yaml`` (or any parameter file of that form), and
 builds the backend and the pair preparation with the node's own code
 (:func:`~tsjnet_ros.core.fusion.create_backend` with ``ir_range``,
-:class:`~tsjnet_ros.core.pair_preparation.PairPreparation`).
+:class:`~tsjnet_ros.core.preparation.pair_preparation.PairPreparation`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any
 import yaml
 
 from tsjnet_ros.core.fusion.backend import FusionBackend
-from tsjnet_ros.core.color import fixed_range_scaler
-from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES
-from tsjnet_ros.core.pair_preparation import PairPreparation
+from tsjnet_ros.core.image.color import fixed_range_scaler
+from tsjnet_ros.core.preparation.pair_alignment import RESIZE_POLICIES
+from tsjnet_ros.core.preparation.pair_preparation import PairPreparation
 from tsjnet_ros.core.perception.settings import TaskModelSettings, with_task_models
 from tsjnet_ros.core.sync import POLICIES
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.color import InfraredScaler, luminance_and_chroma, merge_luminance
+from tsjnet_ros.core.image.color import InfraredScaler, luminance_and_chroma, merge_luminance
 from tsjnet_ros.core.fusion.backend import FusionResult
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from tsjnet_ros.core.fusion.backend import FusionResult
-from tsjnet_ros.core.pipeline import FusionPipeline
+from tsjnet_ros.core.runtime.pipeline import FusionPipeline
 
 
 class NeuralFusionBackend:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from tsjnet_ros.core.color import fixed_range_scaler
+from tsjnet_ros.core.image.color import fixed_range_scaler
 from tsjnet_ros.core.fusion.backend import FusionBackend
 from tsjnet_ros.core.fusion.classical import LaplacianPyramidFusion, PixelFusion, SingleSourceFusion
 

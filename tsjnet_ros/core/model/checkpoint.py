@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from tsjnet_ros.core.color import InfraredScaler
+from tsjnet_ros.core.image.color import InfraredScaler
 from tsjnet_ros.core.model.heads.config import HeadsConfig, heads_config_for
 from tsjnet_ros.core.model.heads.system import TSJNetSystem
 
@@ -43,7 +43,7 @@ class Normalization:
 
     8-bit IR and visible luminance are divided by 255; the fused output is clamped to
     [0, 1] and multiplied by 255 (stable, no per-frame min-max). 16-bit IR follows
-    ``ir_16bit_mode`` (see :class:`~tsjnet_ros.core.color.InfraredScaler`).
+    ``ir_16bit_mode`` (see :class:`~tsjnet_ros.core.image.color.InfraredScaler`).
     ``inference_size`` (H, W) resizes every pair before the network (None: native size).
 
     ``convention="authors"`` reproduces the authors' inference script instead (for

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.cpu_threads import choose_cpu_threads
+from tsjnet_ros.core.runtime.cpu_threads import choose_cpu_threads
 from tsjnet_ros.core.perception.letterbox import Letterbox
 
 logger = logging.getLogger("tsjnet_ros")

@@ -16,7 +16,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.color import InfraredScaler, luminance_and_chroma
+from tsjnet_ros.core.image.color import InfraredScaler, luminance_and_chroma
 from tsjnet_ros.core.datasets import PairDataset, Sample
 from tsjnet_ros.core.training.config import SourceConfig
 

@@ -4,7 +4,7 @@ This is what the ROS node, the evaluation tool and the bag tools call. Everythin
 turns raw frames into tensors and tensors back into camera-frame results lives here:
 
 * IR: uint8 /255; uint16 by a fixed count range or smoothed percentiles (see
-  :class:`~tsjnet_ros.core.color.InfraredScaler`); visible: luminance Y of full-range YCbCr.
+  :class:`~tsjnet_ros.core.image.color.InfraredScaler`); visible: luminance Y of full-range YCbCr.
 * Fused luminance: clamp to [0, 1] times 255, the same mapping for every frame, so video
   does not flicker (the reference inference min-max stretches each frame; we do not,
   unless the normalisation's ``convention`` is ``"authors"``).
@@ -14,7 +14,7 @@ turns raw frames into tensors and tensors back into camera-frame results lives h
 On CPU in fp32 the pipeline runs an inference-optimized copy of the network (folded
 norms, GEMM 1x1 convs, Winograd 3x3 convs; see
 :mod:`~tsjnet_ros.core.model.inference_optimization`) and sets PyTorch's intra-op thread
-count from the CPUs this process may use (:mod:`~tsjnet_ros.core.cpu_threads`).
+count from the CPUs this process may use (:mod:`~tsjnet_ros.core.runtime.cpu_threads`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tsjnet_ros.core.color import InfraredScaler, luminance_and_chroma, merge_luminance
-from tsjnet_ros.core.cpu_threads import choose_cpu_threads
+from tsjnet_ros.core.image.color import InfraredScaler, luminance_and_chroma, merge_luminance
+from tsjnet_ros.core.runtime.cpu_threads import choose_cpu_threads
 from tsjnet_ros.core.fusion.backend import Detection
 from tsjnet_ros.core.model.checkpoint import FusionBuilder, Normalization, load_checkpoint
 from tsjnet_ros.core.model.heads.system import TSJNetSystem

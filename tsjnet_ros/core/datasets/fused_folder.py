@@ -24,7 +24,7 @@ from typing import Sequence
 import cv2
 
 from tsjnet_ros.core.fusion.backend import Detection, FusionResult
-from tsjnet_ros.core.overlay import colorize_segmentation
+from tsjnet_ros.core.viz.overlay import colorize_segmentation
 
 DETECTION_FORMATS = ("yolo", "coco", "none")
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from tsjnet_ros.core.color import RangeScaler, fixed_range_scaler, unit_to_uint8
-from tsjnet_ros.core.image_encoding import MONO_ENCODINGS, ImageFormatError, to_mono, to_rgb
-from tsjnet_ros.core.pair_alignment import RESIZE_POLICIES, align_pair
-from tsjnet_ros.core.registration import Registration
+from tsjnet_ros.core.image.color import RangeScaler, fixed_range_scaler, unit_to_uint8
+from tsjnet_ros.core.image.image_encoding import MONO_ENCODINGS, ImageFormatError, to_mono, to_rgb
+from tsjnet_ros.core.preparation.pair_alignment import RESIZE_POLICIES, align_pair
+from tsjnet_ros.core.preparation.registration import Registration
 
 MIN_IMAGE_SIDE = 16  # smaller images cannot carry a meaningful pair
 
@@ -41,7 +41,7 @@ def prepare_pair(
     mono camera; both at the size of the camera named by ``resize_to``. ``visible_scaler``
     maps a visible image wider than 8 bit to [0, 1] (keep one per stream so its automatic
     gain is smoothed over frames; None: this frame's percentiles). ``registration`` warps
-    instead of resizing (see :func:`~tsjnet_ros.core.pair_alignment.align_pair`).
+    instead of resizing (see :func:`~tsjnet_ros.core.preparation.pair_alignment.align_pair`).
     """
     ir_mono = to_mono(ir_array, ir_encoding)
     vis = to_mono(vis_array, vis_encoding) if vis_encoding in MONO_ENCODINGS else to_rgb(vis_array, vis_encoding)

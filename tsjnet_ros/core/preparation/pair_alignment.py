@@ -2,7 +2,7 @@
 
 Thermal cores are usually lower resolution than colour cameras (e.g. 640x512 vs
 1280x1024), so the pair is brought to the pixel grid of the camera chosen by
-``resize_to``: resized, or warped with a :class:`~tsjnet_ros.core.registration.Registration`
+``resize_to``: resized, or warped with a :class:`~tsjnet_ros.core.preparation.registration.Registration`
 when the rig has one. Outputs then carry that camera's header, and detections are in its
 pixels. Resizing cameras of different aspect ratios stretches the scene:
 :func:`aspect_mismatch` says so.
@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 if TYPE_CHECKING:
-    from tsjnet_ros.core.registration import Registration
+    from tsjnet_ros.core.preparation.registration import Registration
 
 RESIZE_POLICIES = ("visible", "ir")
 ASPECT_TOLERANCE = 0.02  # relative difference of width/height ratios that counts as a mismatch

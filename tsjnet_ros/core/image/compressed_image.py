@@ -16,7 +16,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.image_encoding import MAX_SIDE, ImageFormatError
+from tsjnet_ros.core.image.image_encoding import MAX_SIDE, ImageFormatError
 
 _DECODED = {(1, 8): "mono8", (1, 16): "mono16", (3, 8): "bgr8", (3, 16): "bgr16", (4, 8): "bgra8", (4, 16): "bgra16"}
 

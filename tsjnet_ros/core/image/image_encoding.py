@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.color import RangeScaler, unit_to_uint8
+from tsjnet_ros.core.image.color import RangeScaler, unit_to_uint8
 
 # encoding -> (numpy dtype, channels); names as in sensor_msgs/image_encodings.hpp
 ENCODINGS: dict[str, tuple[np.dtype, int]] = {
@@ -216,7 +216,7 @@ def to_rgb(array: np.ndarray, encoding: str) -> np.ndarray:
 
 def to_rgb8(array: np.ndarray, encoding: str) -> np.ndarray:
     """Any supported encoding as HxWx3 uint8 RGB; wider data scaled by its value range
-    (percentiles of this frame, see :class:`~tsjnet_ros.core.color.RangeScaler`)."""
+    (percentiles of this frame, see :class:`~tsjnet_ros.core.image.color.RangeScaler`)."""
     rgb = to_rgb(array, encoding)
     if rgb.dtype == np.uint8:
         return rgb

@@ -1,0 +1,1 @@
+"""From a synchronised pair of camera images to the backend's input: size, registration, scaling."""

@@ -1,0 +1,1 @@
+"""Pictures for people: segmentation palette and overlays shown in rviz2."""
