@@ -16,6 +16,16 @@ from torch import nn
 CLASS = 1  # class id the square is reported as
 SQUARE_SCORE, OBJECTNESS = 0.8, 0.9
 CANDIDATES = 64
+# Camera sizes (H, W) with the square drawn at (x1, y1, x2, y2) camera pixels: landscape,
+# portrait, HD, full HD, small and odd sizes, so letterboxing is exercised in every direction.
+SQUARE_CAMERAS = [
+    ((480, 640), (100, 120, 300, 260)),
+    ((720, 1280), (400, 100, 700, 300)),
+    ((640, 480), (40, 300, 200, 620)),
+    ((1080, 1920), (960, 540, 1500, 1000)),
+    ((200, 300), (10, 20, 90, 180)),
+    ((123, 457), (200, 30, 330, 100)),
+]
 
 
 def export(module: nn.Module, example: torch.Tensor, path: Path, output_names: list[str],

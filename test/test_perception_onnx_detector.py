@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from onnx_models import CLASS, OBJECTNESS, SQUARE_SCORE, SquareDetector, export, write_labels
+from onnx_models import CLASS, OBJECTNESS, SQUARE_CAMERAS, SQUARE_SCORE, SquareDetector, export, write_labels
 from tsjnet_ros.core.perception.detection_layouts import UnknownLayoutError, resolve_layout
 from tsjnet_ros.core.perception.onnx_detector import OnnxDetector
 from tsjnet_ros.core.perception.onnx_model import TensorInfo
@@ -15,15 +15,6 @@ from tsjnet_ros.core.perception.onnx_model import TensorInfo
 NAMES = ["person", "car", "bicycle"]
 OUTPUT_NAMES = {"yolov5": ["output0"], "yolov8": ["output0"], "nms": ["boxes", "scores", "labels"]}
 EXPECTED_SCORE = {"yolov5": OBJECTNESS * SQUARE_SCORE, "yolov8": SQUARE_SCORE, "nms": SQUARE_SCORE}
-# (camera H, W), square drawn at (x1, y1, x2, y2) camera pixels
-CAMERAS = [
-    ((480, 640), (100, 120, 300, 260)),
-    ((720, 1280), (400, 100, 700, 300)),
-    ((640, 480), (40, 300, 200, 620)),
-    ((1080, 1920), (960, 540, 1500, 1000)),
-    ((200, 300), (10, 20, 90, 180)),
-    ((123, 457), (200, 30, 330, 100)),
-]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +43,7 @@ def tolerance(size, net=(640, 640)):
 
 
 @pytest.mark.parametrize("layout", list(OUTPUT_NAMES))
-@pytest.mark.parametrize("size, box", CAMERAS)
+@pytest.mark.parametrize("size, box", SQUARE_CAMERAS)
 def test_box_in_camera_pixels_for_every_layout_and_camera_size(models, layout, size, box):
     detector = OnnxDetector(models[layout], models["labels"], score_threshold=0.3, nms_iou=0.5, device="cpu")
     assert detector.layout.name == layout

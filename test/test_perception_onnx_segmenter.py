@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torchvision.ops import box_convert
 
-from onnx_models import SquareSegmenter, export, write_labels
+from onnx_models import SQUARE_CAMERAS, SquareSegmenter, export, write_labels
 from tsjnet_ros.core.model.heads.config import HeadsConfig
 from tsjnet_ros.core.model.heads.detection import distances_to_boxes
 from tsjnet_ros.core.model.heads.task_heads import TaskHeads
@@ -17,13 +17,6 @@ from tsjnet_ros.core.model.postprocess import decode_detections, segmentation_cl
 from tsjnet_ros.core.perception.onnx_detector import OnnxDetector
 from tsjnet_ros.core.perception.onnx_segmenter import OnnxSegmenter
 
-CAMERAS = [
-    ((480, 640), (100, 120, 300, 260)),
-    ((720, 1280), (400, 100, 700, 300)),
-    ((640, 480), (40, 300, 200, 620)),
-    ((1080, 1920), (960, 540, 1500, 1000)),
-    ((200, 300), (10, 20, 90, 180)),
-]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +38,7 @@ def square_image(size, box):
 
 
 @pytest.mark.parametrize("kind", ["logits", "ids", "free"])
-@pytest.mark.parametrize("size, box", CAMERAS)
+@pytest.mark.parametrize("size, box", SQUARE_CAMERAS)
 def test_class_map_in_camera_pixels_without_padding(models, kind, size, box):
     segmenter = OnnxSegmenter(models[kind], models["labels"], device="cpu")
     assert segmenter.kind == ("ids" if kind == "ids" else "logits")
