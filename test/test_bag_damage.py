@@ -8,7 +8,7 @@ import pytest
 from tsjnet_ros.core.bag.evaluation import EvaluationOptions, evaluate_bag
 from tsjnet_ros.core.bag.frame_sources import SyntheticSource
 from tsjnet_ros.core.bag.maker import CameraTiming, MakeOptions, make_bag
-from tsjnet_ros.core.bag.mcap_scanner import McapScanner
+from tsjnet_ros.core.bag.mcap_salvage import McapSalvage
 from tsjnet_ros.core.bag.messages import image_cdr, image_message
 from tsjnet_ros.core.bag.pairing import PairStream
 from tsjnet_ros.core.bag.problems import BagError
@@ -32,7 +32,7 @@ def bag(tmp_path):
 def _chunks(mcap_path):
     """(offset, messages inside) of every chunk record of the data section, in file order."""
     counts = {}
-    for message in McapScanner(mcap_path).messages():
+    for message in McapSalvage(mcap_path).messages():
         counts[message.offset] = counts.get(message.offset, 0) + 1
     return sorted(counts.items())
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE, bag_typestore
 from tsjnet_ros.core.image.compressed_image import array_to_compressed
-from tsjnet_ros.core.image.image_encoding import ENCODINGS, ImageFormatError, array_to_fields, image_to_array
+from tsjnet_ros.core.image.image_encoding import array_to_fields, image_to_array
 
 NS_PER_S = 1_000_000_000
 
@@ -32,8 +32,9 @@ def stamp_ns(header: Any) -> int:
 def header_stamp_from_cdr(data: bytes | memoryview) -> int:
     """Header stamp (ns) of a serialised message whose first field is std_msgs/Header.
 
-    Reads 8 bytes after the 4-byte CDR encapsulation header, honouring its byte order, so
-    stamps can be collected without deserialising images.
+    Reads 8 bytes after the 4-byte CDR encapsulation header, honouring its byte order: the
+    stamp of any such message (Image, CompressedImage, FusedFrame) without knowing its type
+    and without deserialising its pixels, as the replay's receiver needs for every output.
     """
     if len(data) < 12:
         raise ValueError(f"message of {len(data)} bytes is too short to hold a header stamp")
@@ -72,46 +73,9 @@ def compressed_image_message(array: np.ndarray, encoding: str, fmt: str, stamp: 
     return types[COMPRESSED_IMAGE](header=_header(stamp, frame_id), format=form, data=np.frombuffer(data, np.uint8))
 
 
-def _cdr_string(text: str) -> bytes:
-    encoded = text.encode("utf-8") + b"\x00"
-    return struct.pack("<I", len(encoded)) + encoded
-
-
-def _pad4(length: int) -> bytes:
-    return b"\x00" * (-length % 4)
-
-
-def image_cdr_parts(array: np.ndarray, encoding: str, stamp: int, frame_id: str) -> tuple[bytes, memoryview]:
-    """A sensor_msgs/Image as little-endian CDR in two parts: the fields, then the pixels.
-
-    Concatenated, the parts are byte-identical to serialising :func:`image_message` with the
-    typestore. The pixels are a view of ``array`` (no copy when it is C-contiguous), so a
-    writer can stream them straight to the file.
-    """
-    if encoding not in ENCODINGS:
-        raise ImageFormatError(f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}")
-    dtype, channels = ENCODINGS[encoding]
-    if array.ndim != (2 if channels == 1 else 3) or (channels > 1 and array.shape[2] != channels) or array.dtype != dtype:
-        raise ImageFormatError(f"array {array.dtype} {array.shape} does not fit encoding {encoding} ({channels} x {dtype})")
-    height, width = array.shape[:2]
-    step = width * channels * dtype.itemsize
-    sec, nanosec = split_stamp(stamp)
-    head = bytearray(b"\x00\x01\x00\x00")
-    body = bytearray(struct.pack("<iI", sec, nanosec))
-    body += _cdr_string(frame_id)
-    body += _pad4(len(body))
-    body += struct.pack("<II", height, width)
-    body += _cdr_string(encoding)
-    body += b"\x00"  # is_bigendian
-    body += _pad4(len(body))
-    body += struct.pack("<II", step, step * height)
-    pixels = np.ascontiguousarray(array, dtype=dtype.newbyteorder("<"))
-    return bytes(head + body), memoryview(pixels).cast("B")
-
-
 def image_cdr(array: np.ndarray, encoding: str, stamp: int, frame_id: str) -> bytes:
-    """:func:`image_cdr_parts` joined into one buffer."""
-    return b"".join(image_cdr_parts(array, encoding, stamp, frame_id))
+    """:func:`image_message` serialised as little-endian CDR by the typestore."""
+    return bytes(bag_typestore().serialize_cdr(image_message(array, encoding, stamp, frame_id), IMAGE))
 
 
 def image_array(message: Any) -> np.ndarray:

@@ -1,12 +1,12 @@
 """Reading rosbag2 bags (mcap or sqlite3) without a ROS installation, damage included.
 
 Accepts a bag folder (``metadata.yaml`` + storage files) or a single ``.mcap`` / ``.db3``
-file. Intact bags are opened through their index with ``rosbags``; MCAP files whose
-chunks are in time order are then read front to back by :class:`McapScanner` (fewer
-copies), others through the index. An MCAP file whose index or footer is missing
-(recording cut short, copy truncated) is read record by record up to the damage instead
-of being refused; the damage is recorded as a :class:`BagProblem` naming the byte offset,
-and messages that the metadata lists but that could not be read are reported per topic.
+file. MCAP files are read through their summary with the ``mcap`` library; sqlite3 bags and
+bags compressed file by file with ``rosbags``. An MCAP file whose summary or footer is
+missing (recording cut short, copy truncated) is read record by record up to the damage
+(:class:`McapSalvage`) instead of being refused; the damage is recorded as a
+:class:`BagProblem` naming the byte offset, and messages that the metadata lists but that
+could not be read are reported per topic.
 """
 
 from __future__ import annotations
@@ -14,15 +14,18 @@ from __future__ import annotations
 import queue
 import re
 import sqlite3
+import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import yaml
+from mcap.exceptions import McapError
+from mcap.reader import make_reader
 from rosbags.rosbag2 import Reader, ReaderError
 
-from tsjnet_ros.core.bag.mcap_scanner import McapScanner, read_summary
+from tsjnet_ros.core.bag.mcap_salvage import McapSalvage
 from tsjnet_ros.core.bag.problems import BagError, BagProblem
 from tsjnet_ros.core.bag.typestore import bag_typestore
 
@@ -98,7 +101,6 @@ class BagReader:
         self.typestore = bag_typestore()
         self.problems: list[BagProblem] = []
         self.salvaged = False
-        self.sequential = False  # read MCAP front to back instead of through the index
         self._reader: Reader | None = None
         self.topics: dict[str, TopicInfo] = {}
 
@@ -106,51 +108,58 @@ class BagReader:
     def _index_path(self) -> Path:
         """What rosbags opens: the storage file itself when the folder holds one uncompressed
         file (its index lists the same topics and counts, without a second metadata parse)."""
-        compressed = self.metadata.get("compression_mode") or self.metadata.get("compression_format")
-        if self.path.is_dir() and len(self.files) == 1 and not compressed and self.files[0].is_file():
+        if self.path.is_dir() and len(self.files) == 1 and not self._file_compressed() and self.files[0].is_file():
             return self.files[0]
         return self.path
 
+    def _file_compressed(self) -> bool:
+        return bool(self.metadata.get("compression_mode") or self.metadata.get("compression_format"))
+
     def open(self) -> "BagReader":
-        if self.storage == "mcap" and self._open_sequential():
+        if self.storage == "mcap" and not self._file_compressed():
+            self._open_mcap()
             return self
         try:
             reader = Reader(self._index_path())
             reader.open()
         except (ReaderError, sqlite3.Error, OSError, ValueError, KeyError, AssertionError) as exc:
-            if self.storage != "mcap":
-                raise BagError(f"{self.path}: cannot open the {self.storage} bag: {exc}") from None
-            self._open_salvage(str(exc))
-            return self
+            raise BagError(f"{self.path}: cannot open the {self.storage} bag: {exc}") from None
         self._reader = reader
         for connection in reader.connections:
-            known = self.topics.get(connection.topic)
-            count = connection.msgcount + (known.count if known else 0)
-            self.topics[connection.topic] = TopicInfo(connection.topic, connection.msgtype, count)
+            self._add_topic(connection.topic, connection.msgtype, connection.msgcount)
         return self
 
-    def _open_sequential(self) -> bool:
-        """Use the files' own summaries when every file is intact and stored in time order."""
-        compressed = self.metadata.get("compression_mode") or self.metadata.get("compression_format")
-        if compressed or not self.files or not all(f.is_file() for f in self.files):
-            return False
-        summaries = [read_summary(f) for f in self.files]
-        if not all(s is not None and s.chunks_in_time_order for s in summaries):
-            return False
-        for summary in summaries:
-            for cid, (topic, msgtype) in summary.channels.items():
-                known = self.topics.get(topic)
-                count = summary.counts.get(cid, -1)
-                if known is not None:
-                    count = -1 if min(count, known.count) < 0 else count + known.count
-                self.topics[topic] = TopicInfo(topic, msgtype, count)
-        self.sequential = True
-        return True
+    def _add_topic(self, topic: str, msgtype: str, count: int) -> None:
+        """Record a topic of one storage file; counts add up over files (-1: unknown)."""
+        known = self.topics.get(topic)
+        if known is not None:
+            count = -1 if min(count, known.count) < 0 else count + known.count
+        self.topics[topic] = TopicInfo(topic, msgtype, count)
 
-    def _open_salvage(self, reason: str) -> None:
+    def _open_mcap(self) -> None:
+        """Topics and counts from each file's summary; salvage when one has none."""
         missing = [f for f in self.files if not f.is_file()]
         if missing:
             raise BagError(f"{self.path}: storage file {missing[0]} is missing")
+        summaries = []
+        for storage_file in self.files:
+            try:
+                with storage_file.open("rb") as handle:
+                    summary = make_reader(handle).get_summary()
+            except (McapError, struct.error, ValueError, OSError, UnicodeDecodeError) as exc:
+                self._open_salvage(str(exc) or type(exc).__name__)
+                return
+            if summary is None:
+                self._open_salvage("the file has no summary section")
+                return
+            summaries.append(summary)
+        for summary in summaries:
+            counts = summary.statistics.channel_message_counts if summary.statistics else {}
+            for cid, channel in summary.channels.items():
+                schema = summary.schemas.get(channel.schema_id)
+                self._add_topic(channel.topic, schema.name if schema else "", counts.get(cid, -1))
+
+    def _open_salvage(self, reason: str) -> None:
         self.salvaged = True
         self.add_problem(BagProblem("unindexed", f"index unreadable ({reason}); reading record by record"))
         listed = {
@@ -158,10 +167,10 @@ class BagReader:
             for t in self.metadata.get("topics_with_message_count", [])
         }
         for storage_file in self.files:
-            salvage = McapScanner(storage_file, sort_chunks=False)
+            salvage = McapSalvage(storage_file)
             for _ in salvage.messages():  # a first pass to learn the channels
                 pass
-            if not salvage.state.channels and salvage.state.problems:
+            if not salvage.state.channels and salvage.state.problems and not listed:
                 raise BagError(str(salvage.state.problems[0]))
             for topic, schema in salvage.state.channels.values():
                 self.topics.setdefault(topic, listed.get(topic, TopicInfo(topic, schema, -1)))
@@ -205,7 +214,8 @@ class BagReader:
 
     # -- messages ------------------------------------------------------------------------
     def messages(self, topics: Iterable[str], prefetch: int = 0) -> Iterator[RawMessage]:
-        """Messages of ``topics`` in log-time order (file order for a damaged MCAP).
+        """Messages of ``topics`` in log-time order (file order for a damaged MCAP, one file
+        after the other for a split bag).
 
         Reading stops at damage with a recorded problem instead of an exception; at the end,
         a topic that yielded fewer messages than the bag lists gets a ``count_mismatch``.
@@ -219,8 +229,10 @@ class BagReader:
     def _messages(self, topics: list[str]) -> Iterator[RawMessage]:
         wanted = {t: self.topics[t] for t in topics if t in self.topics}
         counts = dict.fromkeys(wanted, 0)
-        if self.salvaged or self.sequential:
-            source = self._scanned_messages(wanted, sort_chunks=not self.salvaged)
+        if self.salvaged:
+            source = self._salvaged_messages(wanted)
+        elif self._reader is None:
+            source = self._mcap_messages(wanted)
         else:
             source = self._indexed_messages(wanted)
         for topic, log_time, data in source:
@@ -249,14 +261,27 @@ class BagReader:
         except (ReaderError, sqlite3.Error, OSError, ValueError, EOFError) as exc:
             self.add_problem(BagProblem("corrupt", f"reading stopped: {exc}", log_time_ns=last_time))
 
-    def _scanned_messages(self, wanted: dict[str, TopicInfo], sort_chunks: bool) -> Iterator[tuple[str, int, memoryview]]:
+    def _mcap_messages(self, wanted: dict[str, TopicInfo]) -> Iterator[tuple[str, int, bytes]]:
+        if not wanted:
+            return
+        last_time = None
+        try:
+            for storage_file in self.files:
+                with storage_file.open("rb") as handle:
+                    for _, channel, message in make_reader(handle).iter_messages(topics=list(wanted)):
+                        last_time = message.log_time
+                        yield channel.topic, message.log_time, message.data
+        except (McapError, struct.error, ValueError, OSError, EOFError) as exc:
+            self.add_problem(BagProblem("corrupt", f"reading stopped: {exc}", log_time_ns=last_time))
+
+    def _salvaged_messages(self, wanted: dict[str, TopicInfo]) -> Iterator[tuple[str, int, bytes]]:
         for storage_file in self.files:
-            scanner = McapScanner(storage_file, sort_chunks=sort_chunks)
-            for message in scanner.messages():
-                topic, _ = scanner.state.channels.get(message.channel_id, ("", ""))
+            salvage = McapSalvage(storage_file)
+            for message in salvage.messages():
+                topic, _ = salvage.state.channels.get(message.channel_id, ("", ""))
                 if topic in wanted:
                     yield topic, message.log_time_ns, message.data
-            for problem in scanner.state.problems:
+            for problem in salvage.state.problems:
                 self.add_problem(problem)
 
 

@@ -2,7 +2,8 @@
 
 The result is what ``ros2 bag record`` produces: a folder with ``metadata.yaml``
 (format version 9, type names and RIHS01 type hashes per topic) and one storage file.
-MCAP files are written by :class:`McapStreamWriter`, sqlite3 files by ``rosbags``.
+MCAP files are written by the ``mcap`` library (:class:`McapStorage`), sqlite3 files by
+``rosbags``.
 Every topic is declared with a reliable, volatile, keep-last-10 QoS so that ``ros2 bag
 play`` publishes it in a way both reliable and best-effort subscribers accept.
 """
@@ -23,8 +24,8 @@ from rosbags.interfaces import (
 )
 from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 
-from tsjnet_ros.core.bag.mcap_writer import McapStreamWriter
-from tsjnet_ros.core.bag.messages import compressed_image_message, image_cdr_parts
+from tsjnet_ros.core.bag.mcap_writer import McapStorage
+from tsjnet_ros.core.bag.messages import compressed_image_message, image_message
 from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.typestore import bag_typestore
 
@@ -39,9 +40,9 @@ PLAYBACK_QOS = Qos(
 
 
 class _Rosbag2Writer(Writer):
-    """rosbags' rosbag2 writer (metadata.yaml, type hashes) with the streaming MCAP storage."""
+    """rosbags' rosbag2 writer (metadata.yaml, type hashes) with the ``mcap`` library's storage."""
 
-    STORAGE_PLUGINS = {**Writer.STORAGE_PLUGINS, StoragePlugin.MCAP: McapStreamWriter}
+    STORAGE_PLUGINS = {**Writer.STORAGE_PLUGINS, StoragePlugin.MCAP: McapStorage}
 
 
 def is_bag_directory(path: Path) -> bool:
@@ -134,18 +135,16 @@ class BagWriter:
         """Serialise ``message`` (a typestore message object) and append it at ``log_time_ns``."""
         self.write_raw(topic, log_time_ns, self.typestore.serialize_cdr(message, self._types[topic]))
 
-    def write_raw(self, topic: str, log_time_ns: int, data: bytes | memoryview | tuple) -> None:
-        """Append already serialised CDR bytes (or a tuple of buffers forming them)."""
+    def write_raw(self, topic: str, log_time_ns: int, data: bytes | memoryview) -> None:
+        """Append already serialised CDR bytes."""
         if topic not in self._connections:
             raise BagError(f"topic {topic} was not declared in bag {self.path}")
-        if isinstance(data, tuple) and self.storage != "mcap":
-            data = b"".join(data)  # only the streaming MCAP storage takes the parts as they are
         self._writer.write(self._connections[topic], int(log_time_ns), data)
         self.counts[topic] += 1
 
     def write_image(self, topic: str, log_time_ns: int, array: Any, encoding: str, stamp_ns: int, frame_id: str) -> None:
-        """Append a sensor_msgs/Image of ``array`` without copying its pixels more than needed."""
-        self.write_raw(topic, log_time_ns, image_cdr_parts(array, encoding, stamp_ns, frame_id))
+        """Append a sensor_msgs/Image of ``array`` (encoding checked against shape and dtype)."""
+        self.write(topic, log_time_ns, image_message(array, encoding, stamp_ns, frame_id))
 
     def write_compressed_image(self, topic: str, log_time_ns: int, array: Any, encoding: str, fmt: str,
                                stamp_ns: int, frame_id: str) -> None:
