@@ -9,7 +9,9 @@ import pytest
 
 from tsjnet_ros.core.training.batch_plan import epoch_batches
 from tsjnet_ros.core.training.config import load_train_config, train_config_from_dict
-from tsjnet_ros.core.training.trainer import learning_rate, stage_at
+import torch
+
+from tsjnet_ros.core.training.trainer import lr_schedule, stage_at
 from tsjnet_ros.tools.train import _apply_override
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,6 +54,23 @@ def test_overrides_reach_nested_keys_and_list_items() -> None:
         _apply_override(data, "optimizer.lr")
 
 
+def _optimizer(lr: float) -> torch.optim.Optimizer:
+    groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "name": name} for name in ("fusion", "heads")]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def _rates(config, steps: int) -> list[tuple[float, float]]:
+    """(fusion lr, heads lr) of each step, as the trainer steps torch's scheduler."""
+    optimizer = _optimizer(config.optimizer.lr)
+    scheduler = lr_schedule(optimizer, config)
+    rates = []
+    for _ in range(steps):
+        rates.append(tuple(group["lr"] for group in optimizer.param_groups))
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
 def test_schedule_warms_up_then_decays_per_stage() -> None:
     config = train_config_from_dict({
         **MINIMAL, "optimizer": {"lr": 1.0, "min_lr_ratio": 0.1},
@@ -59,13 +78,27 @@ def test_schedule_warms_up_then_decays_per_stage() -> None:
                    {"name": "b", "steps": 20, "heads": True, "fusion_lr_scale": 0.5, "lr": 2.0}],
     })
     assert stage_at(config.stages, 9)[0].name == "a" and stage_at(config.stages, 10) [1] == 0
-    rates = [learning_rate(config, s)[1] for s in range(10)]
+    schedule = _rates(config, 32)
+    rates = [heads for _, heads in schedule[:10]]
     assert rates[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
     assert all(a >= b for a, b in zip(rates[3:], rates[4:])) and rates[-1] > 0.1
-    fusion, heads = learning_rate(config, 10)
+    assert rates[9] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 5 / 6)))
+    assert [fusion for fusion, _ in schedule[:10]] == pytest.approx(rates)
+    fusion, heads = schedule[10]
     assert heads == pytest.approx(2.0) and fusion == pytest.approx(1.0)
-    mid = learning_rate(config, 20)[1]
+    mid = schedule[20][1]
     assert mid == pytest.approx(2.0 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5))))
+    assert schedule[30] == schedule[31] == pytest.approx(schedule[29])  # past the end: the last step's rate
+
+
+def test_schedule_resumes_at_the_rate_of_its_step() -> None:
+    config = train_config_from_dict({**MINIMAL, "optimizer": {"lr": 0.5},
+                                     "stages": [{"steps": 8, "warmup_steps": 3}, {"steps": 8, "lr": 0.1}]})
+    schedule = _rates(config, 16)
+    for step in (1, 5, 8, 13):
+        optimizer = _optimizer(config.optimizer.lr)
+        lr_schedule(optimizer, config, last_step=step - 1)
+        assert tuple(group["lr"] for group in optimizer.param_groups) == pytest.approx(schedule[step])
 
 
 def test_batch_plan_is_deterministic_disjoint_and_covers_the_epoch() -> None:

@@ -2,7 +2,7 @@
 
 from tsjnet_ros.core.training.augmentation import AugmentedPair, PairAugmentation
 from tsjnet_ros.core.training.config import TrainConfig, load_train_config, train_config_from_dict
-from tsjnet_ros.core.training.trainer import Trainer, TrainResult, learning_rate, stage_at
+from tsjnet_ros.core.training.trainer import Trainer, TrainResult, lr_schedule, stage_at
 from tsjnet_ros.core.training.weak_masks import boxes_to_weak_mask
 
 __all__ = [
@@ -12,8 +12,8 @@ __all__ = [
     "TrainResult",
     "Trainer",
     "boxes_to_weak_mask",
-    "learning_rate",
     "load_train_config",
+    "lr_schedule",
     "stage_at",
     "train_config_from_dict",
 ]

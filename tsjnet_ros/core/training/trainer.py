@@ -6,6 +6,7 @@ with the metrics library, CSV logs, and DistributedDataParallel when run under t
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -124,19 +126,32 @@ def stage_at(stages: list[StageConfig], step: int) -> tuple[StageConfig, int]:
     return stages[-1], stages[-1].steps - 1
 
 
-def learning_rate(config: TrainConfig, step: int) -> tuple[float, float]:
-    """(fusion lr, heads lr) at ``step``: per stage a linear warm-up, then cosine decay to
-    ``min_lr_ratio`` of the stage's rate."""
-    stage, local = stage_at(config.stages, step)
-    base = stage.lr if stage.lr is not None else config.optimizer.lr
-    if local < stage.warmup_steps:
-        factor = (local + 1) / stage.warmup_steps
-    else:
-        span = max(1, stage.steps - stage.warmup_steps)
-        t = min(1.0, (local - stage.warmup_steps) / span)
-        low = config.optimizer.min_lr_ratio
-        factor = low + (1.0 - low) * 0.5 * (1.0 + math.cos(math.pi * t))
-    return base * factor * stage.fusion_lr_scale, base * factor
+def lr_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, last_step: int = -1) -> LambdaLR:
+    """torch's :class:`LambdaLR` following the configured stages, set to the rate of step
+    ``last_step + 1`` (``-1``: a new run).
+
+    Per stage: a linear warm-up over ``warmup_steps`` to the stage's ``lr`` (or
+    ``optimizer.lr``), then cosine decay to ``min_lr_ratio`` of it at the stage's end
+    (SGDR, Loshchilov & Hutter 2017, without restarts inside a stage). The group named
+    ``fusion`` gets ``fusion_lr_scale`` of that rate. Call ``step()`` after each step.
+    """
+    base = config.optimizer.lr
+
+    def factor(step: int, fusion: bool) -> float:
+        stage, local = stage_at(config.stages, step)
+        peak = (stage.lr if stage.lr is not None else base) / base
+        if local < stage.warmup_steps:
+            shape = (local + 1) / stage.warmup_steps
+        else:
+            t = min(1.0, (local - stage.warmup_steps) / max(1, stage.steps - stage.warmup_steps))
+            low = config.optimizer.min_lr_ratio
+            shape = low + (1.0 - low) * 0.5 * (1.0 + math.cos(math.pi * t))
+        return peak * shape * (stage.fusion_lr_scale if fusion else 1.0)
+
+    for group in optimizer.param_groups:
+        group["initial_lr"] = base
+    lambdas = [functools.partial(factor, fusion=group.get("name") == "fusion") for group in optimizer.param_groups]
+    return LambdaLR(optimizer, lambdas, last_epoch=last_step)
 
 
 def resolve_heads_config(config: TrainConfig, detection_classes: list[str]) -> HeadsConfig:
@@ -234,6 +249,7 @@ class Trainer:
         self.batch_in_epoch = 0
         if resume and (self.run_dir / STATE_FILE).is_file():
             self._load_state(self.run_dir / STATE_FILE)
+        self.scheduler = lr_schedule(self.optimizer, config, self.step - 1)
 
     # -- setup helpers --------------------------------------------------------------------
     def _loss_for(self, stage: StageConfig) -> JointLoss:
@@ -313,12 +329,6 @@ class Trainer:
         return self.system if self.ema is None else self.ema.module
 
     # -- training ---------------------------------------------------------------------------
-    def _set_lr(self) -> float:
-        fusion_lr, heads_lr = learning_rate(self.config, self.step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = fusion_lr if group["name"] == "fusion" else heads_lr
-        return heads_lr
-
     def train_step(self, batch: TrainingBatch, stage: StageConfig, loss_fn: JointLoss) -> dict[str, float]:
         """One optimiser step; returns the (unweighted-by-process) loss terms."""
         self.step_module.train()
@@ -401,13 +411,14 @@ class Trainer:
                                     generator=torch.Generator().manual_seed(config.seed + self.epoch))
                 for batch in loader:
                     stage, _ = stage_at(config.stages, self.step)
-                    lr = self._set_lr()
+                    lr = self.optimizer.param_groups[-1]["lr"]  # the heads' rate
                     terms = self.train_step(batch, stage, losses_by_stage[stage.name])
                     if not result.first_losses:
                         result.first_losses = dict(terms)
                     for key, value in terms.items():
                         window.setdefault(key, []).append(value)
                     self.step += 1
+                    self.scheduler.step()
                     self.batch_in_epoch += 1
                     progress.update(1)
                     if self.step % config.log_every == 0 or self.step in (total, end):
