@@ -38,6 +38,15 @@ def test_unknown_and_missing_keys_are_named() -> None:
         train_config_from_dict({**MINIMAL, "input_mode": "ir"})  # default stages include fusion-only
     with pytest.raises(TypeError, match="mapping"):
         train_config_from_dict({"data": [1, 2]})
+    with pytest.raises(ValueError, match=r"config\.stages\[1\]: stepz; valid: .*steps"):
+        train_config_from_dict({**MINIMAL, "stages": [{}, {"stepz": 3}]})
+    with pytest.raises(TypeError, match=r"config\.data\.sources must be a list"):
+        train_config_from_dict({"data": {"sources": {"root": "x"}}})
+    with pytest.raises(ValueError, match="config lacks required key.*data"):
+        train_config_from_dict({})
+    with pytest.raises(ValueError, match=r"config\.optimizer\.lr must be a number, got 'fast'"):
+        train_config_from_dict({**MINIMAL, "optimizer": {"lr": "fast"}})
+    assert train_config_from_dict({**MINIMAL, "optimizer": {"lr": "3e-4"}}).optimizer.lr == pytest.approx(3e-4)
 
 
 def test_overrides_reach_nested_keys_and_list_items() -> None:

@@ -3,13 +3,18 @@
 Every field has a default, so a YAML file names only what differs. Unknown keys are an
 error (a typo must not silently train with a default). Relative paths are resolved against
 the directory the command runs in.
+
+The YAML mapping becomes these dataclasses through a small loader driven by their type
+hints rather than OmegaConf or pydantic: no rosdep key installs OmegaConf, and the
+distributions' pydantic (1.x on Ubuntu 24.04) lacks the 2.x API that validates plain
+dataclasses.
 """
 
 from __future__ import annotations
 
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -278,6 +283,18 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
+def _value(hint: Any, value: Any, where: str) -> Any:
+    """``value`` read as type ``hint``: dataclasses and lists of them are built, numbers coerced."""
+    if is_dataclass(hint):
+        return _build(hint, value, where)
+    item = (get_args(hint) or (None,))[0]
+    if get_origin(hint) is list and is_dataclass(item):
+        if not isinstance(value, list):
+            raise TypeError(f"{where} must be a list, got {type(value).__name__}")
+        return [_build(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return _coerce(value, hint, where)
+
+
 def _build(cls: type, data: Any, where: str) -> Any:
     """Instantiate dataclass ``cls`` from a mapping, recursing into nested dataclasses."""
     if data is None:
@@ -289,22 +306,10 @@ def _build(cls: type, data: Any, where: str) -> Any:
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ValueError(f"unknown key(s) in {where}: {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
-    kwargs: dict[str, Any] = {}
-    for name, value in data.items():
-        hint = hints[name]
-        if is_dataclass(hint):
-            kwargs[name] = _build(hint, value, f"{where}.{name}")
-        elif name in ("sources", "stages"):
-            item_cls = SourceConfig if name == "sources" else StageConfig
-            if not isinstance(value, list):
-                raise TypeError(f"{where}.{name} must be a list, got {type(value).__name__}")
-            kwargs[name] = [_build(item_cls, v, f"{where}.{name}[{i}]") for i, v in enumerate(value)]
-        else:
-            kwargs[name] = _coerce(value, hint, f"{where}.{name}")
-    missing = [n for n, f in known.items() if n not in kwargs and f.default is MISSING and f.default_factory is MISSING]
+    missing = [n for n, f in known.items() if n not in data and f.default is MISSING and f.default_factory is MISSING]
     if missing:
         raise ValueError(f"{where} lacks required key(s): {', '.join(missing)}")
-    return cls(**kwargs)
+    return cls(**{name: _value(hints[name], value, f"{where}.{name}") for name, value in data.items()})
 
 
 def train_config_from_dict(data: dict[str, Any]) -> TrainConfig:
