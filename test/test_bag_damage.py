@@ -163,3 +163,35 @@ def test_an_interrupted_evaluation_keeps_a_readable_output_bag(bag, tmp_path):
         assert sum(1 for _ in out.messages(["/fused/image"])) == 4
     paths = write_report(result, tmp_path / "report")
     assert "interrupted" in paths["report_md"].read_text()
+
+
+def test_zstd_chunks_are_read_intact_and_after_a_cut(tmp_path):
+    """Chunks compressed by the storage (rosbag2's zstd presets) read through the summary and in salvage."""
+    from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin, Writer
+
+    from tsjnet_ros.core.bag.mcap_writer import McapStorage
+    from tsjnet_ros.core.bag.typestore import bag_typestore
+
+    class ZstdChunkWriter(Writer):
+        STORAGE_PLUGINS = {**Writer.STORAGE_PLUGINS, StoragePlugin.MCAP: McapStorage}
+
+    store = bag_typestore()
+    frames = [np.full((300, 400), k, np.uint8) for k in range(20)]
+    writer = ZstdChunkWriter(tmp_path / "z", version=Writer.VERSION_LATEST, storage_plugin=StoragePlugin.MCAP)
+    writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
+    with writer:
+        connection = writer.add_connection("/ir/image", IMAGE, typestore=store)
+        for k, frame in enumerate(frames):
+            writer.write(connection, 10**18 + k, image_cdr(frame, "mono8", 10**18 + k, "c"))
+    storage = tmp_path / "z" / "z.mcap"
+    assert storage.stat().st_size < sum(f.nbytes for f in frames) // 10  # the chunks are compressed
+    with BagReader(tmp_path / "z") as reader:
+        assert not reader.salvaged and reader.topics["/ir/image"].count == 20
+        assert [int(store.deserialize_cdr(m.data, IMAGE).data[0]) for m in reader.messages(["/ir/image"])] == list(range(20))
+    chunks = _chunks(storage)
+    assert len(chunks) > 1
+    storage.write_bytes(storage.read_bytes()[: chunks[-1][0] + 30])
+    with BagReader(tmp_path / "z") as reader:
+        assert reader.salvaged
+        assert len(list(reader.messages(["/ir/image"]))) == sum(count for _, count in chunks[:-1])
+        assert any(p.kind == "truncated" and p.offset == chunks[-1][0] for p in reader.problems)
