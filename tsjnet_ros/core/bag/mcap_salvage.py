@@ -11,9 +11,9 @@ file; both are reported with their byte offset and the messages before them are 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from mcap.exceptions import EndOfFile, InvalidMagic, McapError
 from mcap.records import Channel, Chunk, DataEnd, Footer, Message, Schema
@@ -57,7 +57,7 @@ class McapSalvage:
 
     def messages(self) -> Iterator[SalvagedMessage]:
         self.state = SalvageState()
-        with self.path.open("rb") as handle:
+        with self.path.open('rb') as handle:
             size = handle.seek(0, 2)
             handle.seek(0)
             records = StreamReader(handle, emit_chunks=True, record_size_limit=None).records
@@ -66,15 +66,20 @@ class McapSalvage:
                 try:
                     record = next(records)
                 except InvalidMagic:
-                    raise BagError(f"{self.path}: not an MCAP file (it does not start with the MCAP magic)") from None
+                    raise BagError(
+                        f'{self.path}: not an MCAP file (it does not start with the MCAP magic)'
+                    ) from None
                 except StopIteration:
                     return
                 except (EndOfFile, McapError, struct.error, ValueError, UnicodeDecodeError) as exc:
                     if handle.tell() >= size:
-                        self._stop(offset, f"the record at byte {offset} runs past the end of the {size}-byte file "
-                                           "(truncated)")
+                        self._stop(
+                            offset,
+                            f'the record at byte {offset} runs past the end of the '
+                            f'{size}-byte file (truncated)',
+                        )
                     else:
-                        self._stop(offset, f"malformed record at byte {offset}: {exc}")
+                        self._stop(offset, f'malformed record at byte {offset}: {exc}')
                     return
                 if isinstance(record, (DataEnd, Footer)):
                     self.state.complete = True
@@ -85,28 +90,40 @@ class McapSalvage:
                     yield from self._record(record, offset)
 
     def _stop(self, offset: int, detail: str) -> None:
-        self.state.problems.append(BagProblem(
-            "truncated", f"{self.path.name}: {detail}; reading stopped here, messages before it were kept",
-            offset=offset,
-        ))
+        self.state.problems.append(
+            BagProblem(
+                'truncated',
+                f'{self.path.name}: {detail}; reading stopped here, messages before it were kept',
+                offset=offset,
+            )
+        )
 
     def _record(self, record: object, offset: int) -> Iterator[SalvagedMessage]:
         if isinstance(record, Schema):
             self.state.schemas[record.id] = record.name
         elif isinstance(record, Channel):
-            self.state.channels[record.id] = (record.topic, self.state.schemas.get(record.schema_id, ""))
+            self.state.channels[record.id] = (
+                record.topic,
+                self.state.schemas.get(record.schema_id, ''),
+            )
         elif isinstance(record, Message):
             yield SalvagedMessage(record.channel_id, record.log_time, record.data, offset)
 
     def _chunk(self, chunk: Chunk, offset: int) -> Iterator[SalvagedMessage]:
         try:
             if not chunk.compression and len(chunk.data) != chunk.uncompressed_size:
-                raise ValueError(f"{len(chunk.data)} bytes where the chunk states {chunk.uncompressed_size}")
+                raise ValueError(
+                    f'{len(chunk.data)} bytes where the chunk states {chunk.uncompressed_size}'
+                )
             inner = breakup_chunk(chunk, validate_crc=True)
         except Exception as exc:  # noqa: BLE001 - any damage inside: skip the chunk, its framing is intact
-            self.state.problems.append(BagProblem(
-                "corrupt", f"chunk fails its size or CRC check ({exc}); its messages were skipped", offset=offset,
-            ))
+            self.state.problems.append(
+                BagProblem(
+                    'corrupt',
+                    f'chunk fails its size or CRC check ({exc}); its messages were skipped',
+                    offset=offset,
+                )
+            )
             return
         for record in inner:
             yield from self._record(record, offset)

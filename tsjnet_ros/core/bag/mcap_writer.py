@@ -24,34 +24,47 @@ class McapStorage:
     """rosbags ``StorageWriter`` for MCAP; ``CompressionMode.STORAGE`` gives zstd chunks."""
 
     def __init__(self, path: Path, compression: CompressionMode) -> None:
-        self.path = path / f"{path.name}.mcap"
-        self._file = self.path.open("xb")
-        chunk_compression = CompressionType.ZSTD if compression == CompressionMode.STORAGE else CompressionType.NONE
+        self.path = path / f'{path.name}.mcap'
+        self._file = self.path.open('xb')
+        chunk_compression = (
+            CompressionType.ZSTD
+            if compression == CompressionMode.STORAGE
+            else CompressionType.NONE
+        )
         self._writer = Writer(self._file, compression=chunk_compression)
-        self._writer.start(profile=Profile.ROS2, library=f"tsjnet_ros bag tools (mcap {version('mcap')})")
+        self._writer.start(
+            profile=Profile.ROS2, library=f'tsjnet_ros bag tools (mcap {version("mcap")})'
+        )
         self._schemas: dict[str, int] = {}  # msgtype -> schema id
         self._channels: dict[int, int] = {}  # rosbags connection id -> channel id
 
     def add_msgtype(self, connection: Any) -> None:
         msgdef = connection.msgdef
-        encoding = SchemaEncoding.ROS2 if msgdef.format == MessageDefinitionFormat.MSG else SchemaEncoding.ROS2IDL
+        encoding = (
+            SchemaEncoding.ROS2
+            if msgdef.format == MessageDefinitionFormat.MSG
+            else SchemaEncoding.ROS2IDL
+        )
         self._schemas[connection.msgtype] = self._writer.register_schema(
-            connection.msgtype, encoding, msgdef.data.encode("utf-8")
+            connection.msgtype, encoding, msgdef.data.encode('utf-8')
         )
 
     def add_connection(self, connection: Any, offered_qos_profiles: str) -> None:
-        metadata = {"offered_qos_profiles": offered_qos_profiles}
+        metadata = {'offered_qos_profiles': offered_qos_profiles}
         if connection.digest:
-            metadata["topic_type_hash"] = connection.digest
+            metadata['topic_type_hash'] = connection.digest
         self._channels[connection.id] = self._writer.register_channel(
-            connection.topic, connection.ext.serialization_format, self._schemas[connection.msgtype], metadata
+            connection.topic,
+            connection.ext.serialization_format,
+            self._schemas[connection.msgtype],
+            metadata,
         )
 
     def write(self, connection: Any, timestamp: int, data: bytes | memoryview) -> None:
         self._writer.add_message(self._channels[connection.id], timestamp, data, timestamp)
 
     def close(self, version: int, metadata: str) -> None:  # noqa: ARG002 - protocol signature
-        self._writer.add_metadata("rosbag2", {"serialized_metadata": metadata})
+        self._writer.add_metadata('rosbag2', {'serialized_metadata': metadata})
         self._writer.finish()
         self._file.close()
 
