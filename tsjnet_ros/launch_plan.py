@@ -77,7 +77,7 @@ def is_true(value: str) -> bool:
 
 def plan_processes(values: Mapping[str, str], share: Path, package_prefix: Callable[[str], str],
                    environ: Mapping[str, str] | None = None) -> list[ProcessSpec]:
-    """The processes for these argument values (all given as strings, as launch has them).
+    """Plan the processes for these argument values (all given as strings, as launch has them).
 
     ``package_prefix`` finds an installed package (``ament_index_python``'s
     ``get_package_prefix``) and raises LookupError when it is missing.
@@ -146,9 +146,11 @@ def _record_dir(value: str, env: Mapping[str, str]) -> str:
 
 
 def rviz_config(shipped: Path, namespace: str, out_dir: Path | None = None) -> Path:
-    """``shipped`` itself without a namespace; otherwise a copy (in ``out_dir``, default the
-    temp folder) whose absolute display topics are moved into ``namespace``, since rviz2
-    subscribes to the topics exactly as the file names them."""
+    """Return ``shipped`` itself without a namespace; otherwise a copy moved into ``namespace``.
+
+    The copy (in ``out_dir``, default the temp folder) has its absolute display topics moved
+    into ``namespace``, since rviz2 subscribes to the topics exactly as the file names them.
+    """
     ns = "/" + namespace.strip("/") if namespace.strip("/") else ""
     if not ns:
         return shipped

@@ -8,7 +8,7 @@ PACKAGE = "tsjnet_ros"
 
 
 def share_dir() -> Path:
-    """The folder holding ``config/`` and ``launch/``.
+    """Return the folder holding ``config/`` and ``launch/``.
 
     A source checkout (editable install) has them beside the Python package; a colcon or
     pip install puts them under ``share/tsjnet_ros`` of the prefix.
@@ -32,7 +32,10 @@ def config_file(name: str = "fusion.yaml") -> Path:
 
 
 def default_checkpoint() -> Path:
-    """The shipped ``tsjnet_rt`` checkpoint (``models/`` in the checkout or the share dir)."""
+    """Return the shipped ``tsjnet_rt`` checkpoint.
+
+    It lies in ``models/`` of the checkout or of the share dir.
+    """
     path = share_dir() / "models" / "tsjnet_rt.pt"
     if not path.is_file():
         raise FileNotFoundError(f"no shipped checkpoint at {path}; set the 'checkpoint' parameter")

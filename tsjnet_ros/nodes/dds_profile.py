@@ -26,8 +26,11 @@ def large_image_profile() -> Path:
 
 
 def profile_environment(profile: str | Path | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The variables that make Fast DDS load ``profile``; empty when no profile is given,
-    the environment already names one, or the middleware is not Fast DDS."""
+    """Return the variables that make Fast DDS load ``profile``.
+
+    Empty when no profile is given, the environment already names one, or the middleware is
+    not Fast DDS.
+    """
     env = os.environ if environ is None else environ
     if not profile or not env.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp").startswith("rmw_fastrtps"):
         return {}
@@ -37,8 +40,10 @@ def profile_environment(profile: str | Path | None, environ: Mapping[str, str] |
 
 
 def use_large_image_profile(environ: MutableMapping[str, str] | None = None) -> Path | None:
-    """Set the shipped profile in this process's environment where nothing else is chosen;
-    returns the profile set, or None when the environment was left as it was."""
+    """Set the shipped profile in this process's environment where nothing else is chosen.
+
+    Returns the profile set, or None when the environment was left as it was.
+    """
     env = os.environ if environ is None else environ
     try:
         profile = large_image_profile()

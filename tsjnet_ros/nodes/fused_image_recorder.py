@@ -1,11 +1,11 @@
 """Recorder node: measures what reaches a consumer and saves sample fused images.
 
-Subscribes to ``fused/image_color`` (or ``fused/image``, ``debug/overlay``), keeps the end-to-end latency
-(receive time minus the visible capture stamp), and writes every ``save_every``-th frame
-as PNG into ``output_dir`` (at most ``max_saved``). It logs where it saves, its counters
-every ``report_period`` seconds and once more when it stops; the one-process runner also
-reads them for the summary it prints. Memory stays bounded: the last 100,000 latencies
-and the saved paths are all it keeps.
+Subscribes to ``fused/image_color`` (or ``fused/image``, ``debug/overlay``), keeps the
+end-to-end latency (receive time minus the visible capture stamp), and writes every
+``save_every``-th frame as PNG into ``output_dir`` (at most ``max_saved``). It logs where
+it saves, its counters every ``report_period`` seconds and once more when it stops; the
+one-process runner also reads them for the summary it prints. Memory stays bounded: the
+last 100,000 latencies and the saved paths are all it keeps.
 """
 
 from __future__ import annotations

@@ -37,7 +37,10 @@ class GraphIsolation:
 
 
 def environment_domain(environ: Mapping[str, str] | None = None) -> int:
-    """The domain id the environment selects (``ROS_DOMAIN_ID``, 0 when unset or not a number)."""
+    """Return the domain id the environment selects.
+
+    That is ``ROS_DOMAIN_ID``, or 0 when unset or not a number.
+    """
     value = (os.environ if environ is None else environ).get(DOMAIN_VARIABLE, "").strip()
     return int(value) if value.isdigit() else 0
 

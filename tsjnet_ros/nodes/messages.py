@@ -19,7 +19,7 @@ def ns_to_stamp(ns: int) -> Time:
 
 
 def image_message(array: np.ndarray, encoding: str, header: Header) -> Image:
-    """A new Image message holding ``array`` with ``header`` (copied by reference)."""
+    """Build a new Image message holding ``array`` with ``header`` (copied by reference)."""
     msg = Image()
     msg.header = header
     return fill_image(msg, array, encoding)

@@ -56,7 +56,7 @@ def qos_from_string(text: str) -> QoSProfile:
 
 
 def quiet_publisher_events() -> PublisherEventCallbacks:
-    """Publisher event callbacks without rclpy's default incompatible-QoS/type warnings.
+    """Return publisher event callbacks without rclpy's default incompatible-QoS/type warnings.
 
     Each default callback is a wait-set entry, and rclpy's executor rebuilds the whole wait
     set in Python on every wake-up: with two per publisher they were more than half of the

@@ -95,9 +95,12 @@ def init_ros(args: list[str] | None = None) -> StopSignals:
 def spin_until_stopped(executor: Executor, stop: StopSignals, duration: float = 0.0,
                        every: tuple[float, Callable[[], None]] | None = None,
                        until: Callable[[], bool] | None = None) -> bool:
-    """Spin on this thread until a stop signal, ``duration`` seconds (0 = no limit), ``until()``
-    turning true, or the context shutting down; ``every=(period, fn)`` calls ``fn`` between
-    callbacks every ``period`` seconds. True when a signal ended it."""
+    """Spin on this thread until a stop signal, the duration, ``until()`` or shutdown.
+
+    Stops after ``duration`` seconds (0 = no limit), when ``until()`` turns true, or when the
+    context shuts down; ``every=(period, fn)`` calls ``fn`` between callbacks every ``period``
+    seconds. True when a signal ended it.
+    """
     stop.running()
     start = time.monotonic()
     next_call = start + every[0] if every else float("inf")
@@ -137,8 +140,9 @@ def exit_process(code: int) -> None:
 
 
 def finish(code: int) -> int:
-    """Return ``code`` for ``sys.exit``, or end the process at once while another thread is
-    still alive (a model thread inside native code must not meet interpreter finalisation).
+    """Return ``code`` for ``sys.exit``, or end the process at once while another thread lives.
+
+    A model thread inside native code must not meet interpreter finalisation.
 
     From here on SIGINT and SIGTERM are ignored: interpreter finalisation puts back the
     default handlers, and a second Ctrl-C would otherwise kill the exiting process (-2).
@@ -171,8 +175,10 @@ def spin_node(factory: Callable[[], Node], args: list[str] | None = None) -> int
 
 
 def stop_graph(executor: Any, spinner: threading.Thread | None, nodes: Sequence[Node], context: Any = None) -> None:
-    """Stop a graph spun on ``spinner``: the executor first (and its thread joined), then the
-    nodes in reverse start order (consumers before producers), then the context.
+    """Stop a graph spun on ``spinner``: executor, nodes, then the context.
+
+    The executor first (and its thread joined), then the nodes in reverse start order
+    (consumers before producers), then the context.
 
     Destroying a node while the executor still runs one of its callbacks is what raises
     ``InvalidHandle: ... destruction was requested`` at shutdown.

@@ -3,8 +3,9 @@
 For every pair of the folder (the layouts ``tsjnet-eval`` reads: MSRS ``ir/`` + ``vi/``,
 LLVIP, M3FD, ...) it writes the fused grey and colour images under the input's name, and,
 when the backend (or the ONNX detector / segmenter options) has them, detections (YOLO txt
-or COCO JSON) and segmentation maps beside them (see :mod:`tsjnet_ros.core.datasets.fused_folder`). Pairs are prepared exactly as the fusion
-node prepares camera images (``resize_to``), with the node's parameter file.
+or COCO JSON) and segmentation maps beside them (see
+:mod:`tsjnet_ros.core.datasets.fused_folder`). Pairs are prepared exactly as the fusion node
+prepares camera images (``resize_to``), with the node's parameter file.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""tsjnet-model-card: every figure of the model card, measured on one validation split.
+r"""tsjnet-model-card: every figure of the model card, measured on one validation split.
 
 Fusion: the six paper metrics of the classical methods (average, max, Laplacian pyramid and
 the blend path between average and max) and of each checkpoint, which classical methods
@@ -7,8 +7,8 @@ precision and recall for each checkpoint on the input its heads were trained on 
 IR only, visible only: the paper's comparison with the same heads and budget). Prints
 markdown; ``--write`` puts it into the model card between its figure markers.
 
-    tsjnet-model-card --names-file config/train/msrs_val.txt \\
-        --checkpoint models/tsjnet_rt.pt --previous OLD.pt --ir-only IR.pt --visible-only VIS.pt \\
+    tsjnet-model-card --names-file config/train/msrs_val.txt \
+        --checkpoint models/tsjnet_rt.pt --previous OLD.pt --ir-only IR.pt --visible-only VIS.pt \
         --plot models/fusion_frontier.png --write models/README.md
 """
 

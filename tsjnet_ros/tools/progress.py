@@ -34,8 +34,11 @@ def progress_bar(enabled: bool, description: str, unit: str) -> tuple[Callable[[
 
 @contextmanager
 def waiting(description: str, enabled: bool = True, interval: float = 0.5) -> Iterator[None]:
-    """Show ``description ... N s`` on stderr while the body runs (updated every ``interval``
-    s on a terminal, every 10 s in a log); it ends with ``done in N s`` or ``failed after N s``."""
+    """Show ``description ... N s`` on stderr while the body runs.
+
+    Updated every ``interval`` s on a terminal, every 10 s in a log; it ends with
+    ``done in N s`` or ``failed after N s``.
+    """
     if not enabled:
         yield
         return

@@ -70,8 +70,10 @@ def _get(data: Any, path: list) -> Any:
 
 
 def apply_data_root(data: dict, data_root: str) -> None:
-    """Point every dataset folder of the config into ``data_root``, keeping each folder's
-    own name: ``../shared/data/msrs`` with ``--data-root /data`` becomes ``/data/msrs``."""
+    """Point every dataset folder of the config into ``data_root``, keeping each folder's name.
+
+    ``../shared/data/msrs`` with ``--data-root /data`` becomes ``/data/msrs``.
+    """
     for _, path in _dataset_roots(data):
         parent = _get(data, path[:-1])
         parent[path[-1]] = str(Path(data_root) / Path(str(parent[path[-1]])).name)
@@ -89,8 +91,11 @@ def missing_data_roots(data: dict) -> list[str]:
 
 
 def _load_for_validation(checkpoint: str, input_mode: str) -> TSJNetSystem:
-    """The stored system; for single-modality runs only the heads, since their fusion network
-    was never trained (it is rebuilt with the variant's current defaults and not used)."""
+    """Load the stored system; for single-modality runs only the heads.
+
+    Their fusion network was never trained (it is rebuilt with the variant's current defaults
+    and not used).
+    """
     if input_mode == "fused":
         return load_checkpoint(checkpoint).system
     payload = read_checkpoint(checkpoint)

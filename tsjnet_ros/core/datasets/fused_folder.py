@@ -71,7 +71,7 @@ class FusedFolderWriter:
             (self.out / "segmentation" / "classes.txt").write_text("".join(f"{n}\n" for n in self.segmentation_classes))
 
     def write(self, name: str, result: FusionResult) -> None:
-        """The files of one pair; ``name`` is the input's file name without suffix."""
+        """Write the files of one pair; ``name`` is the input's file name without suffix."""
         height, width = result.fused.shape[:2]
         self._image(self.out / "fused" / f"{name}.png", result.fused)
         self._image(self.out / "fused_color" / f"{name}.png", cv2.cvtColor(result.fused_color, cv2.COLOR_RGB2BGR))

@@ -79,7 +79,7 @@ def _subdirs(folder: Path) -> list[str]:
 
 
 def _modality_dirs(root: Path, split: str | None) -> tuple[Path, Path, Path] | None:
-    """(base, ir_dir, vis_dir) where base is the folder holding the annotations."""
+    """Return (base, ir_dir, vis_dir) where base is the folder holding the annotations."""
     bases = [root / split, root] if split else [root]
     for base in bases:
         ir_dir, vis_dir = _child_dir(base, IR_NAMES), _child_dir(base, VIS_NAMES)

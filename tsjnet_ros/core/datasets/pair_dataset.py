@@ -102,8 +102,10 @@ class PairDataset:
 
     @property
     def label_description(self) -> str:
-        """Which label files this dataset reads, e.g. "YOLO boxes in msrs/labels/fused";
-        reports name them so a reader knows what the ground truth was."""
+        """Name the label files this dataset reads, e.g. "YOLO boxes in msrs/labels/fused".
+
+        Reports name them so a reader knows what the ground truth was.
+        """
         parts = []
         if self._resolved.yolo_dir is not None:
             parts.append(f"YOLO boxes in {self._resolved.yolo_dir}")

@@ -133,7 +133,7 @@ class SyntheticScene:
         return self._noise_bank[(int(t * 1000) + offset) % len(self._noise_bank)]
 
     def render_ir(self, t: float) -> np.ndarray:
-        """The thermal camera's frame at ``t``: HxW uint8 or uint16 (``ir_bits``)."""
+        """Render the thermal camera's frame at ``t``: HxW uint8 or uint16 (``ir_bits``)."""
         ir = self._ir_background.copy()
         for target in self.targets:
             x0, y0, x1, y1 = target.box_at(t, self.width, self.height)
@@ -147,7 +147,7 @@ class SyntheticScene:
         return np.clip(ir * ir_max + 0.5, 0, ir_max).astype(np.uint8 if self.ir_bits == 8 else np.uint16)
 
     def render_visible(self, t: float) -> np.ndarray:
-        """The colour camera's frame at ``t``: HxWx3 uint8 RGB."""
+        """Render the colour camera's frame at ``t``: HxWx3 uint8 RGB."""
         vis = self._vis_bank[(int(t * 1000) + 3) % len(self._vis_bank)].copy()
         for target in self.targets:
             x0, y0, x1, y1 = target.box_at(t, self.width, self.height)

@@ -36,7 +36,9 @@ def _check_brighter_weight(weight: float) -> float:
 
 
 def brighter_blend(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
-    """Per-pixel weighted mean giving the brighter source ``weight``: 0.5 is the average, 1 the max.
+    """Per-pixel weighted mean giving the brighter source ``weight``.
+
+    0.5 is the average, 1 the max.
 
     The family between average fusion (the optimum of the two-source MSE, so of PSNR) and
     max fusion (more contrast: higher VIF and Qabf), used to measure that trade-off.
@@ -45,8 +47,11 @@ def brighter_blend(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
 
 
 class PixelFusion:
-    """Per-pixel rule on luminance: ``average`` (mean of the two), ``max`` (the brighter) or
-    ``blend`` (the brighter source weighted by ``brighter_weight``, between the two)."""
+    """Per-pixel rule on luminance: ``average``, ``max`` or ``blend``.
+
+    ``average`` is the mean of the two, ``max`` the brighter, ``blend`` the brighter source
+    weighted by ``brighter_weight`` (between the two).
+    """
 
     detection_classes: list[str] = []
     segmentation_classes: list[str] = []
@@ -128,8 +133,11 @@ class LaplacianPyramidFusion:
 
 
 class SingleSourceFusion:
-    """One camera as the "fused" image: ``ir_only`` (scaled IR, grey) or ``visible_only``
-    (visible luminance with its own colour); no detections or segmentation of its own."""
+    """One camera as the "fused" image, with no detections or segmentation of its own.
+
+    ``ir_only`` gives the scaled IR in grey, ``visible_only`` the visible luminance with its own
+    colour.
+    """
 
     SOURCES = ("ir_only", "visible_only")
     detection_classes: list[str] = []

@@ -61,8 +61,10 @@ def unit_to_uint8(image: np.ndarray) -> np.ndarray:
 
 @dataclass
 class RangeScaler:
-    """Maps raw camera frames (uint8, uint16 or float) to float32 in [0, 1] by their real
-    value range, so no input is clipped flat or left in a sliver of the 16-bit range.
+    """Map raw camera frames (uint8, uint16 or float) to float32 in [0, 1] by their value range.
+
+    Scaling by the real value range means no input is clipped flat or left in a sliver of the
+    16-bit range.
 
     8-bit frames are divided by 255. 16-bit (radiometric counts, 12-bit machine-vision
     data) and float frames (thermal drivers publishing degrees Celsius or kelvin,
@@ -107,8 +109,10 @@ class RangeScaler:
 
     @classmethod
     def fixed(cls, value_range: tuple[float, float]) -> "RangeScaler":
-        """A scaler mapping ``value_range`` (camera units: counts, degrees, ...) to [0, 1] for
-        16-bit and float frames alike."""
+        """Return a scaler mapping ``value_range`` to [0, 1] for 16-bit and float frames alike.
+
+        ``value_range`` is in camera units: counts, degrees, ...
+        """
         return cls(mode="fixed", fixed_range=value_range, float_range=value_range)
 
     def reset(self) -> None:
@@ -132,7 +136,7 @@ class RangeScaler:
         return np.clip(np.nan_to_num(unit, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
 
     def _agc(self, frame: np.ndarray) -> tuple[float, float]:
-        """The smoothed percentile range, from the frame's finite values."""
+        """Return the smoothed percentile range, from the frame's finite values."""
         values = frame if frame.dtype == np.uint16 else frame[np.isfinite(frame)]
         if values.size == 0:
             return (0.0, 1.0) if self._range is None else (float(self._range[0]), float(self._range[1]))
@@ -142,7 +146,8 @@ class RangeScaler:
         else:
             self._range = self.momentum * self._range + (1.0 - self.momentum) * current
         lo = float(self._range[0])
-        # a flat frame must not divide by zero: at least one count, or a 1e-3 relative span for floats
+        # a flat frame must not divide by zero: at least one count, or a 1e-3 relative span
+        # for floats
         floor = 1.0 if frame.dtype == np.uint16 else max(1e-6, 1e-3 * abs(lo))
         return lo, max(float(self._range[1]), lo + floor)
 
@@ -152,9 +157,12 @@ InfraredScaler = RangeScaler
 
 
 def fixed_range_scaler(value_range: object) -> RangeScaler | None:
-    """The scaler of an ``ir_range`` / ``visible_range`` parameter: ``[low, high]`` in camera
-    units (counts, degC, K) gives :meth:`RangeScaler.fixed`; ``[0, 0]`` gives None (automatic
-    gain). :class:`ValueError` for anything else (not two numbers, high <= low)."""
+    """Return the scaler of an ``ir_range`` / ``visible_range`` parameter.
+
+    ``[low, high]`` in camera units (counts, degC, K) gives :meth:`RangeScaler.fixed`;
+    ``[0, 0]`` gives None (automatic gain). :class:`ValueError` for anything else (not two
+    numbers, high <= low).
+    """
     try:
         values: list[float] | None = [float(v) for v in value_range]  # type: ignore[union-attr]
     except (TypeError, ValueError):

@@ -51,8 +51,10 @@ def compressed_to_array(msg: Any, max_side: int = MAX_SIDE) -> tuple[np.ndarray,
 
 
 def array_to_compressed(array: np.ndarray, encoding: str, fmt: str = "png") -> tuple[str, bytes]:
-    """(format string, bytes) as compressed_image_transport writes them; ``array`` in
-    OpenCV channel order (BGR) for colour; for tests, bag writing and replay."""
+    """Encode ``array`` to (format string, bytes) as compressed_image_transport writes them.
+
+    ``array`` is in OpenCV channel order (BGR) for colour; for tests, bag writing and replay.
+    """
     ok, data = cv2.imencode(f".{fmt}", array)
     if not ok:
         raise ImageFormatError(f"OpenCV cannot encode {array.dtype} {array.shape} as {fmt}", "encode")

@@ -91,7 +91,9 @@ class ImageFields:
 
 
 def image_to_array(msg: Any, max_side: int = MAX_SIDE) -> np.ndarray:
-    """Decode an Image-like message into HxW or HxWxC numpy (native byte order, a view when possible).
+    """Decode an Image-like message into HxW or HxWxC numpy.
+
+    The array is in native byte order, a view when possible.
 
     Raises :class:`ImageFormatError` with a message naming the problem: unknown encoding,
     zero size, ``step`` smaller than one row, or data length not matching ``step * height``.
@@ -134,7 +136,10 @@ def image_to_array(msg: Any, max_side: int = MAX_SIDE) -> np.ndarray:
 
 
 def _byte_array(contiguous: np.ndarray) -> pyarray.array:
-    """One copy of the array's bytes as array('B') (``tobytes`` + the message setter would copy twice)."""
+    """Return one copy of the array's bytes as array('B').
+
+    ``tobytes`` + the message setter would copy twice.
+    """
     data = pyarray.array("B")
     data.frombytes(contiguous.reshape(-1).view(np.uint8))
     return data
@@ -192,8 +197,10 @@ def swap_red_blue(array: np.ndarray) -> np.ndarray:
 
 
 def to_rgb(array: np.ndarray, encoding: str) -> np.ndarray:
-    """Any supported encoding as HxWx3 RGB at its own depth (uint8, uint16 or float32; mono
-    replicated). Channel reorders give new arrays, never negative-stride views.
+    """Convert any supported encoding to HxWx3 RGB at its own depth.
+
+    The depth is uint8, uint16 or float32; mono is replicated. Channel reorders give new
+    arrays, never negative-stride views.
 
     Raises :class:`ImageFormatError` for packed YUV of odd width or a Bayer mosaic smaller
     than 2x2.
@@ -215,8 +222,11 @@ def to_rgb(array: np.ndarray, encoding: str) -> np.ndarray:
 
 
 def to_rgb8(array: np.ndarray, encoding: str) -> np.ndarray:
-    """Any supported encoding as HxWx3 uint8 RGB; wider data scaled by its value range
-    (percentiles of this frame, see :class:`~tsjnet_ros.core.image.color.RangeScaler`)."""
+    """Convert any supported encoding to HxWx3 uint8 RGB.
+
+    Wider data is scaled by its value range (percentiles of this frame, see
+    :class:`~tsjnet_ros.core.image.color.RangeScaler`).
+    """
     rgb = to_rgb(array, encoding)
     if rgb.dtype == np.uint8:
         return rgb

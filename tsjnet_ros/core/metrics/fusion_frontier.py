@@ -28,7 +28,10 @@ Fuser = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (ir, visible) camera f
 
 
 def classical_methods() -> dict[str, Any]:
-    """The classical baselines and the blend path, by display name (objects with ``fuse``)."""
+    """Return the classical baselines and the blend path, by display name.
+
+    The values are objects with ``fuse``.
+    """
     from tsjnet_ros.core.fusion import create_backend
     from tsjnet_ros.core.fusion.classical import PixelFusion
 
@@ -75,7 +78,7 @@ def score_methods(
 
 
 def _at_least_as_good(a: Mapping[str, float], b: Mapping[str, float], metrics: Sequence[str]) -> bool:
-    """True when ``a`` is at least as good as ``b`` on every metric."""
+    """Return True when ``a`` is at least as good as ``b`` on every metric."""
     for m in metrics:
         higher = FUSION_METRICS[m].higher_is_better
         if (a[m] < b[m]) if higher else (a[m] > b[m]):
@@ -87,7 +90,7 @@ def dominating_methods(
     means: Mapping[str, Mapping[str, float]], candidate: str, among: Sequence[str],
     metrics: Sequence[str] = FRONTIER_METRICS,
 ) -> list[str]:
-    """The methods of ``among`` at least as good as ``candidate`` on all ``metrics``."""
+    """Return the methods of ``among`` at least as good as ``candidate`` on all ``metrics``."""
     return [name for name in among if name != candidate and _at_least_as_good(means[name], means[candidate], metrics)]
 
 

@@ -29,9 +29,11 @@ def predictions_by_id(detections: Sequence[Detection]) -> ImageDetections:
 
 
 def predictions_by_class_name(detections: Sequence[Detection], class_names: Sequence[str]) -> ImageDetections:
-    """Class ids looked up by name in ``class_names`` (case-insensitive); detections of
-    classes the dataset does not annotate are dropped, as when a detector trained on more
-    classes is scored on a dataset labelling a subset."""
+    """Look up class ids by name in ``class_names`` (case-insensitive).
+
+    Detections of classes the dataset does not annotate are dropped, as when a detector trained
+    on more classes is scored on a dataset labelling a subset.
+    """
     lookup = {n.lower(): i for i, n in enumerate(class_names)}
     kept = [d for d in detections if d.class_name.lower() in lookup]
     return _as_image_detections(kept, [lookup[d.class_name.lower()] for d in kept])

@@ -1,5 +1,7 @@
-"""Statistical fusion metrics: standard deviation (SD), correlation coefficient (CC) and the
-sum of the correlations of differences (SCD).
+"""Statistical fusion metrics: SD, CC and SCD.
+
+Standard deviation (SD), correlation coefficient (CC) and the sum of the correlations of
+differences (SCD).
 
 Correlations are Pearson coefficients over all pixels. They are undefined (NaN) when an
 image involved is constant.

@@ -74,8 +74,11 @@ def decode_nms(
     boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, score_threshold: float, max_detections: int,
     count: np.ndarray | None = None,
 ) -> DecodedDetections:
-    """Already suppressed ``boxes`` ([1,] K, 4) x1y1x2y2, ``scores`` / ``labels`` ([1,] K);
-    ``count`` (num_dets) keeps the first ``count`` rows of padded outputs."""
+    """Decode the outputs of a detector with NMS built in.
+
+    Already suppressed ``boxes`` ([1,] K, 4) x1y1x2y2, ``scores`` / ``labels`` ([1,] K);
+    ``count`` (num_dets) keeps the first ``count`` rows of padded outputs.
+    """
     b = torch.from_numpy(np.asarray(boxes, np.float32).reshape(-1, 4))
     s = torch.from_numpy(np.asarray(scores, np.float32).reshape(-1))
     labels = np.asarray(labels).reshape(-1)
@@ -84,8 +87,8 @@ def decode_nms(
     if count is not None:
         n = int(np.asarray(count).reshape(-1)[0])
         b, s, labels = b[:n], s[:n], labels[:n]
-    l = torch.from_numpy(np.rint(labels).astype(np.int64) if labels.dtype.kind == "f" else labels.astype(np.int64))
-    return _select(b, s, l, score_threshold, None, max_detections)
+    label_ids = torch.from_numpy(np.rint(labels).astype(np.int64) if labels.dtype.kind == "f" else labels.astype(np.int64))
+    return _select(b, s, label_ids, score_threshold, None, max_detections)
 
 
 def decode_outputs(

@@ -36,8 +36,11 @@ _COUNT_NAMES = ("num_dets", "num_detections")
 
 @dataclass(frozen=True)
 class DetectionLayout:
-    """A resolved layout: ``name``, the output indices it reads (``prediction`` for YOLO,
-    ``boxes``/``scores``/``labels`` and an optional ``count`` for NMS) and the class count C (None for NMS)."""
+    """A resolved layout: its name, the output indices it reads and the class count.
+
+    ``name``, the output indices it reads (``prediction`` for YOLO, ``boxes``/``scores``/
+    ``labels`` and an optional ``count`` for NMS) and the class count C (None for NMS).
+    """
 
     name: str
     outputs: dict[str, int]
@@ -49,8 +52,11 @@ class UnknownLayoutError(ValueError):
 
 
 def _unbatched(info: TensorInfo) -> list:
-    """Dims without the batch axis: a leading 1, or a free leading axis of a 3-D tensor or of a
-    2-D one that is not (K, 4) boxes."""
+    """Return the dims without the batch axis.
+
+    The batch axis is a leading 1, or a free leading axis of a 3-D tensor or of a 2-D one that
+    is not (K, 4) boxes.
+    """
     dims = info.dims()
     if len(dims) >= 3 and dims[0] in (1, None):
         return dims[1:]
@@ -113,7 +119,7 @@ def _check_yolo(name: str, dims: list, num_labels: int | None, outputs: Sequence
 
 
 def resolve_layout(outputs: Sequence[TensorInfo], requested: str = "auto", num_labels: int | None = None) -> DetectionLayout:
-    """The layout of a detector with ``outputs``; ``requested`` one of :data:`LAYOUTS`.
+    """Return the layout of a detector with ``outputs``; ``requested`` one of :data:`LAYOUTS`.
 
     ``num_labels`` (the labels file's class count) disambiguates and is checked against
     the class count of YOLO outputs. Raises :class:`UnknownLayoutError` naming the shapes.

@@ -31,7 +31,10 @@ def _from_mapping_or_list(value: Any, source: str) -> list[str]:
 
 
 def read_labels(path: str | Path) -> list[str]:
-    """Class names from ``path`` (``.yaml``/``.yml``: key ``names``; anything else: one per line)."""
+    """Read class names from ``path``.
+
+    ``.yaml``/``.yml``: key ``names``; anything else: one per line.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -55,7 +58,10 @@ def read_labels(path: str | Path) -> list[str]:
 
 
 def labels_from_metadata(metadata: Mapping[str, str]) -> list[str] | None:
-    """``names`` from an ONNX model's metadata (Ultralytics export), or None when absent/unreadable."""
+    """Read ``names`` from an ONNX model's metadata (Ultralytics export).
+
+    None when absent or unreadable.
+    """
     text = metadata.get("names")
     if not text:
         return None

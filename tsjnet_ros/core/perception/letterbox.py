@@ -19,8 +19,11 @@ PAD_VALUE = 114  # grey used by the YOLO family's letterbox
 
 @dataclass(frozen=True)
 class Letterbox:
-    """Geometry of one letterbox: ``source_size`` (H, W) camera image into ``target_size``
-    (h, w) network input; the image occupies ``resized_size`` (rh, rw) at ``offset`` (top, left)."""
+    """Geometry of one letterbox: a camera image scaled and padded into the network input.
+
+    ``source_size`` (H, W) camera image into ``target_size`` (h, w) network input; the image
+    occupies ``resized_size`` (rh, rw) at ``offset`` (top, left).
+    """
 
     source_size: tuple[int, int]
     target_size: tuple[int, int]
@@ -29,8 +32,10 @@ class Letterbox:
 
     @classmethod
     def fit(cls, source_size: tuple[int, int], target_size: tuple[int, int], scale_up: bool = True) -> "Letterbox":
-        """The largest uniform scale that fits (at most 1 without ``scale_up``); padding split
-        evenly (the odd pixel at the bottom/right)."""
+        """Fit with the largest uniform scale (at most 1 without ``scale_up``).
+
+        Padding is split evenly (the odd pixel at the bottom/right).
+        """
         sh, sw = (int(v) for v in source_size)
         th, tw = (int(v) for v in target_size)
         if min(sh, sw, th, tw) <= 0:
@@ -40,7 +45,10 @@ class Letterbox:
         return cls((sh, sw), (th, tw), (rh, rw), ((th - rh) // 2, (tw - rw) // 2))
 
     def apply(self, image: np.ndarray, pad_value: int = PAD_VALUE) -> np.ndarray:
-        """``image`` (H, W) or (H, W, C) uint8 at ``source_size`` -> the (h, w[, C]) network input."""
+        """Letterbox ``image`` (H, W) or (H, W, C) uint8 at ``source_size``.
+
+        Returns the (h, w[, C]) network input.
+        """
         if image.shape[:2] != self.source_size:
             raise ValueError(f"image is {image.shape[1]}x{image.shape[0]}, letterbox expects "
                              f"{self.source_size[1]}x{self.source_size[0]}")
@@ -68,8 +76,10 @@ class Letterbox:
         return out
 
     def content_window(self, map_size: tuple[int, int]) -> tuple[slice, slice]:
-        """Rows and columns of a (mh, mw) output map (the input's grid at any stride) that
-        cover the image rather than the padding."""
+        """Return the rows and columns of a (mh, mw) output map that cover the image.
+
+        The map is the input's grid at any stride; the window leaves out the padding.
+        """
         mh, mw = map_size
         th, tw = self.target_size
         (rh, rw), (top, left) = self.resized_size, self.offset

@@ -63,7 +63,7 @@ class OnnxDetector:
         return self.detect(image)
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        """Detections on ``image`` (H, W) or (H, W, 3) RGB uint8, boxes in its pixels."""
+        """Detect objects on ``image`` (H, W) or (H, W, 3) RGB uint8, boxes in its pixels."""
         tensor, letterbox = self.model.prepare(image)
         outputs = self.model.run(tensor)
         decoded = decode_outputs(outputs, self.layout, self.score_threshold, self.nms_iou, self.max_detections)

@@ -34,7 +34,10 @@ FREE_SIZE_MULTIPLE = 32  # total stride of common detectors and segmenters
 
 @dataclass(frozen=True)
 class TensorInfo:
-    """Name, shape (ints; None or a string for a free dimension) and element type of a model tensor."""
+    """Name, shape and element type of a model tensor.
+
+    The shape holds ints; None or a string for a free dimension.
+    """
 
     name: str
     shape: tuple[Any, ...]

@@ -77,9 +77,11 @@ def build_task_models(
     settings: TaskModelSettings, device: str = "auto", cpu_threads: int = 0, score_threshold: float = 0.3,
     nms_iou: float = 0.6, max_detections: int = 100,
 ) -> tuple[Any, Any]:
-    """(detector, segmenter) for the tasks set to ``onnx`` (None for the others). Raises
-    ValueError naming the task and the cause (missing file, unknown output layout, labels
-    that do not match the model)."""
+    """Build (detector, segmenter) for the tasks set to ``onnx`` (None for the others).
+
+    Raises ValueError naming the task and the cause (missing file, unknown output layout, labels
+    that do not match the model).
+    """
     from tsjnet_ros.core.perception.onnx_detector import OnnxDetector
     from tsjnet_ros.core.perception.onnx_segmenter import OnnxSegmenter
 
@@ -105,9 +107,11 @@ def build_task_models(
 
 
 def with_task_models(backend: FusionBackend, settings: TaskModelSettings, **model_kwargs: Any) -> FusionBackend:
-    """``backend`` itself when both tasks stay ``tsjnet``; else a :class:`FusedImageModels`
-    running the ONNX detector/segmenter on its fused image (``model_kwargs``: see
-    :func:`build_task_models`)."""
+    """Return ``backend`` itself when both tasks stay ``tsjnet``, else a wrapper.
+
+    The wrapper is a :class:`FusedImageModels` running the ONNX detector/segmenter on its fused
+    image (``model_kwargs``: see :func:`build_task_models`).
+    """
     if not settings.uses_onnx:
         return backend
     from tsjnet_ros.core.perception.fused_image_models import FusedImageModels

@@ -25,8 +25,11 @@ WINDOW = 60  # images per camera kept for the estimates
 
 @dataclass(frozen=True)
 class PairingProblem:
-    """One active cause: a short ``cause`` key, a message naming it with numbers and what to
-    check, and the numbers themselves (for diagnostics key/values)."""
+    """One active cause of images not being paired or fused.
+
+    A short ``cause`` key, a message naming it with numbers and what to check, and the numbers
+    themselves (for diagnostics key/values).
+    """
 
     cause: str
     message: str
@@ -71,9 +74,12 @@ class PairingMonitor:
         self._started = now
 
     def observe(self, stream: int, stamp_ns: int, arrival: float, arrival_stamp_ns: int | None = None) -> int:
-        """Record one image; returns the stamp to pair it by: ``stamp_ns``, or for a zero
-        stamp (a driver that does not stamp) the arrival time as a stamp, ``arrival_stamp_ns``
-        (the receiver's ROS time) or else ``arrival`` in nanoseconds."""
+        """Record one image and return the stamp to pair it by.
+
+        That is ``stamp_ns``, or for a zero stamp (a driver that does not stamp) the arrival
+        time as a stamp, ``arrival_stamp_ns`` (the receiver's ROS time) or else ``arrival`` in
+        nanoseconds.
+        """
         s = self._streams[stream]
         s.received += 1
         s.first = arrival if s.first is None else s.first
@@ -86,23 +92,27 @@ class PairingMonitor:
         return stamp_ns
 
     def note_lost(self, stream: int, count: int, now: float) -> None:
-        """The transport reported ``count`` messages of this camera lost."""
+        """Record that the transport reported ``count`` messages of this camera lost."""
         if count > 0:
             self._streams[stream].lost += count
             self._streams[stream].last_lost = now
 
     def note_incompatible(self, stream: int, qos_policy: str = "", offered_type: str = "", expected_type: str = "") -> None:
-        """A publisher on this camera's topic does not match: the QoS policy name, or the
-        message type it offers against the one subscribed; ``offered_type`` "" clears a
-        type mismatch (the publisher is gone)."""
+        """Record a publisher on this camera's topic that does not match.
+
+        Given are the QoS policy name, or the message type it offers against the one
+        subscribed; ``offered_type`` "" clears a type mismatch (the publisher is gone).
+        """
         s = self._streams[stream]
         if qos_policy:
             s.incompatible_qos = qos_policy
         s.incompatible_type = f"{offered_type} ({expected_type} expected)" if offered_type else ""
 
     def _grew(self, name: str, value: int, now: float) -> bool:
-        """True while counter ``name`` grew within ``timeout`` of ``now`` (any growth when
-        the monitor runs offline with ``timeout`` = inf)."""
+        """Return True while counter ``name`` grew within ``timeout`` of ``now``.
+
+        Any growth counts when the monitor runs offline with ``timeout`` = inf.
+        """
         old, when = self._counters.get(name, (0, -np.inf))
         if value > old:
             when = now
@@ -124,9 +134,12 @@ class PairingMonitor:
         return float(np.median(steps)) / NS_PER_S if len(steps) >= 2 else None
 
     def stamp_offset(self) -> float | None:
-        """IR stamp minus visible stamp in seconds over the recent images: the median distance
-        to the nearest visible stamp while the two stamp ranges overlap, otherwise (clocks far
-        apart) the difference of the median (stamp - arrival time) of the cameras."""
+        """IR stamp minus visible stamp in seconds over the recent images.
+
+        The median distance to the nearest visible stamp while the two stamp ranges overlap,
+        otherwise (clocks far apart) the difference of the median (stamp - arrival time) of the
+        cameras.
+        """
         ir = np.array([t for t, _ in self._streams[0].stamps], np.int64)
         vis = np.sort(np.array([t for t, _ in self._streams[1].stamps], np.int64))
         if len(ir) == 0 or len(vis) == 0:
@@ -141,8 +154,10 @@ class PairingMonitor:
         return float(np.median(ir - nearest)) / NS_PER_S
 
     def arrival_lag(self) -> float | None:
-        """How much later (s) an IR image arrives than the visible image with the same stamp:
-        median (arrival - stamp) of IR minus that of visible."""
+        """How much later (s) an IR image arrives than the visible image with the same stamp.
+
+        Median (arrival - stamp) of IR minus that of visible.
+        """
         lags = []
         for s in self._streams:
             if not s.stamps:
@@ -153,8 +168,11 @@ class PairingMonitor:
     # -- causes ------------------------------------------------------------------------
     def problems(self, now: float, stats: SyncStats | None = None,
                  publishers: tuple[int, int] | None = None) -> list[PairingProblem]:
-        """The causes active at ``now``; ``stats`` from the synchroniser, ``publishers`` the
-        number of publishers on each camera topic where known."""
+        """Return the causes active at ``now``.
+
+        ``stats`` from the synchroniser, ``publishers`` the number of publishers on each camera
+        topic where known.
+        """
         found: list[PairingProblem] = []
         ir, vis = self._streams
         started = self._started if self._started is not None else min(

@@ -20,8 +20,11 @@ IGNORE_LABEL = 255
 
 @dataclass
 class AugmentedPair:
-    """A crop ready for collation: ``ir``/``visible`` HxW float32 in [0, 1], ``boxes`` (N, 4)
-    float32 x1y1x2y2 in crop pixels, ``labels`` (N,) int64, ``mask`` HxW uint8 or None."""
+    """A crop ready for collation.
+
+    ``ir``/``visible`` HxW float32 in [0, 1], ``boxes`` (N, 4) float32 x1y1x2y2 in crop pixels,
+    ``labels`` (N,) int64, ``mask`` HxW uint8 or None.
+    """
 
     ir: np.ndarray
     visible: np.ndarray
@@ -68,8 +71,11 @@ def crop_boxes(
     boxes: np.ndarray, labels: np.ndarray, window: tuple[float, float, float, float],
     min_visibility: float, min_size: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Boxes shifted into the crop ``window`` (x0, y0, x1, y1) and clipped; boxes keeping less
-    than ``min_visibility`` of their area or narrower/shorter than ``min_size`` are dropped."""
+    """Shift boxes into the crop ``window`` (x0, y0, x1, y1) and clip them.
+
+    Boxes keeping less than ``min_visibility`` of their area or narrower/shorter than
+    ``min_size`` are dropped.
+    """
     x0, y0, x1, y1 = window
     if boxes.size == 0:
         return boxes.reshape(0, 4).astype(np.float32), labels.reshape(0).astype(np.int64)
@@ -86,9 +92,11 @@ def crop_boxes(
 
 
 class PairAugmentation:
-    """Random scale + crop to ``crop_size`` (H, W) + horizontal flip, shared by the pair,
-    then per-modality photometric jitter. ``train=False`` gives a deterministic centre crop
-    at scale 1 without jitter."""
+    """Random scale, crop and flip shared by the pair, then per-modality photometric jitter.
+
+    The crop is ``crop_size`` (H, W), the flip horizontal. ``train=False`` gives a
+    deterministic centre crop at scale 1 without jitter.
+    """
 
     def __init__(self, config: AugmentationConfig, crop_size: tuple[int, int], train: bool = True) -> None:
         if len(crop_size) != 2 or min(crop_size) < 1:

@@ -13,8 +13,10 @@ import torch
 def epoch_batches(
     num_items: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1,
 ) -> list[list[int]]:
-    """Full batches of item indices for process ``rank`` in ``epoch`` (a ragged tail is dropped
-    so every process runs the same number of equal-size steps)."""
+    """Return full batches of item indices for process ``rank`` in ``epoch``.
+
+    A ragged tail is dropped so every process runs the same number of equal-size steps.
+    """
     if num_items < 1:
         raise ValueError(f"num_items must be >= 1, got {num_items}")
     if batch_size < 1:

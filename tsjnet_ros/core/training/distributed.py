@@ -81,8 +81,11 @@ def average_across_processes(values: dict[str, float], context: DistributedConte
 
 
 def wrap_model(model: nn.Module, context: DistributedContext) -> nn.Module:
-    """DDP-wrap ``model`` when distributed. Unused parameters are allowed because the
-    fusion-only stage and the single-modality runs leave parts of the system idle."""
+    """DDP-wrap ``model`` when distributed.
+
+    Unused parameters are allowed because the fusion-only stage and the single-modality runs
+    leave parts of the system idle.
+    """
     if not context.enabled:
         return model
     device_ids = [context.device.index] if context.device.type == "cuda" else None

@@ -25,8 +25,11 @@ logger = logging.getLogger("tsjnet_ros.training")
 
 @dataclass
 class TrainingPair:
-    """One pair in network units. ``boxes``/``labels`` None when the set has no boxes;
-    ``segmentation`` None when it has no label map for this pair."""
+    """One pair in network units.
+
+    ``boxes``/``labels`` None when the set has no boxes; ``segmentation`` None when it has no
+    label map for this pair.
+    """
 
     name: str
     source: str

@@ -1,5 +1,8 @@
-"""Training logs that need no account or network: CSV files, a PNG of the validation
-curves, plus TensorBoard event files when the ``tensorboard`` package happens to be installed."""
+"""Training logs that need no account or network.
+
+CSV files, a PNG of the validation curves, plus TensorBoard event files when the
+``tensorboard`` package happens to be installed.
+"""
 
 from __future__ import annotations
 
@@ -50,10 +53,13 @@ def read_csv_log(path: Path) -> list[dict[str, str]]:
 
 
 class TrainingLog:
-    """``train.csv`` (per logged step) and ``validation.csv`` in ``directory``; scalars are
-    mirrored to TensorBoard event files when ``tensorboard`` is importable. Closing draws
-    ``validation.png`` (one panel per metric against the step) once ``validation.csv`` holds
-    a row, from every row of the file, so a resumed run's picture covers the whole run."""
+    """Training log: ``train.csv`` (per logged step) and ``validation.csv`` in ``directory``.
+
+    Scalars are mirrored to TensorBoard event files when ``tensorboard`` is importable.
+    Closing draws ``validation.png`` (one panel per metric against the step) once
+    ``validation.csv`` holds a row, from every row of the file, so a resumed run's picture
+    covers the whole run.
+    """
 
     def __init__(self, directory: Path, loss_terms: list[str], val_metrics: list[str]) -> None:
         self.directory = Path(directory)
@@ -99,7 +105,10 @@ class TrainingLog:
         self._draw_validation_curves()
 
     def _draw_validation_curves(self) -> None:
-        """A failed drawing costs the picture, never the run (close runs in ``finally``)."""
+        """Draw the validation curves; a failure costs the picture, never the run.
+
+        ``close`` runs this in ``finally``.
+        """
         from tsjnet_ros.core.training.validation_curves import plot_validation_curves
 
         try:

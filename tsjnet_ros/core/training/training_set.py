@@ -30,9 +30,12 @@ class TrainingItem:
 
 @dataclass
 class TrainingBatch:
-    """``ir``/``visible`` (B, 1, H, W) float32; ``segmentation`` (B, H, W) int64 with
-    255 = ignore (None when no item has any target); ``targets`` one dict per item with
-    ``boxes``/``labels``, or None for items whose dataset has no boxes."""
+    """One collated batch of training pairs.
+
+    ``ir``/``visible`` (B, 1, H, W) float32; ``segmentation`` (B, H, W) int64 with 255 = ignore
+    (None when no item has any target); ``targets`` one dict per item with ``boxes``/``labels``,
+    or None for items whose dataset has no boxes.
+    """
 
     ir: torch.Tensor
     visible: torch.Tensor

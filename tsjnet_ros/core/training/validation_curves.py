@@ -17,7 +17,7 @@ STEP_COLUMN = "step"
 
 
 def _panel_title(metric: str) -> str:
-    """The metric's name with its direction (mAP and the fusion metrics of the library)."""
+    """Return the metric's name with its direction (mAP and the fusion metrics of the library)."""
     known = FUSION_METRICS.get(metric)
     if known is not None:
         return f"{metric} ({'higher' if known.higher_is_better else 'lower'} is better)"
@@ -34,8 +34,10 @@ def _number(text: str | None) -> float:
 
 
 def _runs(rows: list[dict[str, str]]) -> list[list[dict[str, str]]]:
-    """Rows split where the step falls (one list per run appended to the file); a repeated
-    step (a finished run validated again) stays on its line."""
+    """Split rows where the step falls: one list per run appended to the file.
+
+    A repeated step (a finished run validated again) stays on its line.
+    """
     runs: list[list[dict[str, str]]] = []
     last = -math.inf
     for row in rows:

@@ -63,8 +63,11 @@ def segmentation_ids_for(
     detection_classes: list[str] | tuple[str, ...], segmentation_classes: list[str] | tuple[str, ...],
     class_map: dict[str, str],
 ) -> np.ndarray:
-    """Per detection class, its segmentation class id (via ``class_map`` or the same name),
-    or -1 when the segmentation table has no such class."""
+    """Return, per detection class, its segmentation class id.
+
+    The id is found via ``class_map`` or the same name, or is -1 when the segmentation table
+    has no such class.
+    """
     lookup = {name.lower(): i for i, name in enumerate(segmentation_classes)}
     ids = []
     for name in detection_classes:

@@ -1,4 +1,6 @@
-"""Values passed between stages, one type per concept: camera image, detection, box set, fusion result.
+"""Values passed between stages, one type per concept.
+
+The concepts: camera image, detection, box set, fusion result.
 
 Import each from its own module; this package re-exports nothing, so it never imports torch.
 """

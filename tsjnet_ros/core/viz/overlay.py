@@ -40,7 +40,7 @@ def colorize_segmentation(class_map: np.ndarray) -> np.ndarray:
 
 
 def detection_colour(class_id: int) -> tuple[int, int, int]:
-    """A bright RGB colour per detection class (not the segmentation palette)."""
+    """Return a bright RGB colour per detection class (not the segmentation palette)."""
     hue = (class_id * 47) % 180
     hsv = np.array([[[hue, 230, 255]]], np.uint8)
     r, g, b = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0]
@@ -95,9 +95,11 @@ def draw_overlay_at_width(
     width: int = 384,
     alpha: float = 0.4,
 ) -> np.ndarray:
-    """:func:`draw_overlay` on the image scaled to ``width`` pixels (aspect kept), with the
-    boxes scaled along: labels keep a readable size in a small picture instead of shrinking
-    with the image, as they would when a full-size overlay is scaled down."""
+    """Apply :func:`draw_overlay` on the image scaled to ``width`` pixels (aspect kept).
+
+    The boxes are scaled along: labels keep a readable size in a small picture instead of
+    shrinking with the image, as they would when a full-size overlay is scaled down.
+    """
     h, w = image_rgb.shape[:2]
     scale = width / w
     size = (width, max(1, round(h * scale)))

@@ -103,7 +103,7 @@ def validate_neighborhood_args(
 
 
 def natten_available() -> bool:
-    """True when the natten package imports."""
+    """Return True when the natten package imports."""
     try:
         import natten  # noqa: F401
     except ImportError:

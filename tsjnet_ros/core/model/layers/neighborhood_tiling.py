@@ -37,7 +37,7 @@ def _window_start(local: int, group_len: int, kernel_size: int) -> int:
 
 
 def is_tracing() -> bool:
-    """True while torch.compile / torch.export / ONNX export trace the code (no caching)."""
+    """Return True while torch.compile / torch.export / ONNX export trace the code (no caching)."""
     return torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
 
 
