@@ -34,7 +34,7 @@ from tsjnet_ros.nodes.qos import quiet_publisher_events
 
 
 def rss_mb() -> tuple[float, float]:
-    """(current, peak) resident set size of this process in MB."""
+    """Return the (current, peak) resident set size of this process in MB."""
     fields = {}
     with open("/proc/self/status") as status:
         for line in status:
@@ -51,10 +51,13 @@ class LoopResult:
 
 
 class CameraDriver(Node):
-    """Stands for the camera drivers and a consumer: publishes synthetic 640x480 IR/visible
-    pairs and records, per visible stamp, when a pair was published and when ``fused/image``
-    arrived. It adds as little as it can to an executor's wait set (no parameter or
-    type-description services, no event callbacks), so the figures are the fusion node's."""
+    """Stand-in for the camera drivers and a consumer.
+
+    Publishes synthetic 640x480 IR/visible pairs and records, per visible stamp, when a pair was
+    published and when ``fused/image`` arrived. It adds as little as it can to an executor's
+    wait set (no parameter or type-description services, no event callbacks), so the figures
+    are the fusion node's.
+    """
 
     def __init__(self, width: int = 640, height: int = 480, frames_in_bank: int = 30, **kwargs) -> None:
         super().__init__("bench_driver", start_parameter_services=False,
@@ -116,8 +119,11 @@ class CameraDriver(Node):
 
 
 class FusionLoop:
-    """Owns the context, the fusion node and, unless the cameras run in another process
-    (:func:`run_driver_process`), the camera driver, all on one executor like ``tsjnet-graph``."""
+    """The fusion loop under measurement, on one executor like ``tsjnet-graph``.
+
+    Owns the context, the fusion node and, unless the cameras run in another process
+    (:func:`run_driver_process`), the camera driver, all on one executor.
+    """
 
     def __init__(self, fusion_params: dict, driver: bool = True) -> None:
         rclpy.init()
@@ -193,7 +199,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def default_backend_params() -> dict:
-    """The shipped neural model when present, otherwise the Laplacian pyramid."""
+    """Return the backend parameters: the shipped neural model, else the Laplacian pyramid."""
     from tsjnet_ros.resources import share_dir
 
     if (share_dir() / "models" / "tsjnet_rt.pt").is_file():

@@ -101,8 +101,10 @@ def publisher(shape: tuple[int, int, str], count: int, rate: float) -> None:
 
 
 def other_process(shape, count: int, rate: float, env: dict[str, str]) -> list[float]:
-    """Publisher and subscriber each in a fresh process with ``env`` (Fast DDS reads its
-    profile once per process, when the first participant is created)."""
+    """Run publisher and subscriber each in a fresh process with ``env``.
+
+    Fast DDS reads its profile once per process, when the first participant is created.
+    """
     height, width, encoding = shape
     receiver = subprocess.Popen([sys.executable, __file__, "--subscriber", str(count), str(20 + count / rate)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

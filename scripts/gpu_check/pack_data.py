@@ -1,11 +1,12 @@
-"""Copy an MSRS-layout pair folder with its images re-encoded as JPEG (a small copy to carry).
+r"""Copy an MSRS-layout pair folder with its images re-encoded as JPEG (a small copy to carry).
 
 IR is written as 8-bit grey JPEG, visible as colour JPEG, both at ``--quality``; YOLO box
 files (``labels/{ir,vi,fused}/NAME.txt``, ``labels/classes.txt``) are copied unchanged.
 ``--pairs N`` keeps the names listed in ``--keep`` (the validation split) plus the first
 others up to N pairs. Prints the pair count and the bytes written.
 
-    python scripts/gpu_check/pack_data.py SRC DST [--quality 95] [--pairs N] [--keep config/train/msrs_val.txt]
+    python scripts/gpu_check/pack_data.py SRC DST [--quality 95] [--pairs N] \
+        [--keep config/train/msrs_val.txt]
 """
 
 from __future__ import annotations

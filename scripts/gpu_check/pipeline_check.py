@@ -1,4 +1,4 @@
-"""The shipped model through the node's inference path on one device, against the CPU.
+r"""The shipped model through the node's inference path on one device, against the CPU.
 
 The fusion node builds its backend on an :class:`InferenceThread`, fuses pairs there and on
 *cleanup* drops the backend and calls :func:`free_model_memory` on that thread before ending
@@ -8,7 +8,8 @@ it. This check does the same outside ROS, on real pairs:
 2. per precision (fp32, bf16) on ``--device``: the same pairs through a backend built, run
    and released on an inference thread; fused images, segmentation and detections compared
    with the CPU's; ``torch.cuda.memory_allocated`` before building and after cleanup
-   (must be equal), peak memory, median inference time per pair and per pair in a batch of ``--batch``.
+   (must be equal), peak memory, median inference time per pair and per pair in a batch of
+   ``--batch``.
 
 Limits (fused 8-bit images): fp32 mean |d| <= 0.5 and 99th percentile <= 2 grey levels
 (cuDNN may run fp32 convs as TF32, 10-bit mantissa); bf16 mean <= 1.5 and 99th percentile
@@ -17,7 +18,8 @@ agreeing on >= 99.5 % (fp32) / 98 % (bf16) of pixels. Detections are reported (c
 mean best IoU), not limited: a score near the threshold may flip. Exit status 1 when a limit
 or the memory check fails.
 
-    python scripts/gpu_check/pipeline_check.py --data gpu_pack/data/msrs_test --pairs 8 --json pipeline.json
+    python scripts/gpu_check/pipeline_check.py --data gpu_pack/data/msrs_test --pairs 8 \
+        --json pipeline.json
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How many training steps fit a time budget, from a short calibration run's ``train.csv``.
+r"""How many training steps fit a time budget, from a short calibration run's ``train.csv``.
 
 The calibration run logs ``seconds`` (since its loop started) every ``log_every`` steps;
 the time per step is taken between the first and the last logged row (the first steps pay
@@ -9,7 +9,8 @@ wall time minus its last logged ``seconds``. Prints the step count:
 
 (the margin absorbs a slower data loader later in the run and a busier machine).
 
-    python scripts/gpu_check/train_steps.py RUN/train.csv --wall 31.5 --budget 150 [--reserve 15] [--margin 1.25]
+    python scripts/gpu_check/train_steps.py RUN/train.csv --wall 31.5 --budget 150 \
+        [--reserve 15] [--margin 1.25]
 """
 
 from __future__ import annotations
