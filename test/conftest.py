@@ -32,7 +32,7 @@ os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
 @pytest.fixture
 def graph():
-    """A ROS graph of its own (context + executor) for node tests; closed afterwards."""
+    """Give a node test a ROS graph of its own (context + executor); closed afterwards."""
     from ros_harness import RosGraph  # rclpy only for the tests that use it
 
     g = RosGraph()

@@ -30,8 +30,11 @@ SQUARE_CAMERAS = [
 
 def export(module: nn.Module, example: torch.Tensor, path: Path, output_names: list[str],
            dynamic_size: bool = False) -> Path:
-    """Export with the TorchScript exporter (well under a second for these modules, where
-    the dynamo exporter takes ~10 s each on a small CPU); dynamo where it is gone."""
+    """Export with the TorchScript exporter; dynamo where it is gone.
+
+    TorchScript takes well under a second for these modules, where the dynamo exporter takes
+    ~10 s each on a small CPU.
+    """
     kwargs = dict(input_names=["images"], output_names=output_names)
     try:
         with warnings.catch_warnings():
@@ -60,9 +63,12 @@ def bright_box(x: torch.Tensor) -> torch.Tensor:
 
 
 class SquareDetector(nn.Module):
-    """Candidates: the square (class CLASS, score 0.8), a shifted copy of it with a lower
-    score (NMS must drop it), a far box below any threshold (score 0.01), then empty ones
-    up to ``CANDIDATES`` (real exports have thousands, the longer axis tells the layout)."""
+    """Detector whose candidates are the square, a weaker copy, a far box and empty ones.
+
+    Candidates: the square (class CLASS, score 0.8), a shifted copy of it with a lower score
+    (NMS must drop it), a far box below any threshold (score 0.01), then empty ones up to
+    ``CANDIDATES`` (real exports have thousands, the longer axis tells the layout).
+    """
 
     def __init__(self, layout: str, num_classes: int = 3) -> None:
         super().__init__()
@@ -93,8 +99,10 @@ class SquareDetector(nn.Module):
 
 
 class SquareSegmenter(nn.Module):
-    """Stride-4 map: class 2 where the input is bright, 1 on letterbox grey, 0 on black;
-    ``ids`` = the argmax inside the model."""
+    """Segmenter with a stride-4 map: class 2 where bright, 1 on letterbox grey, 0 on black.
+
+    ``ids`` = the argmax inside the model.
+    """
 
     def __init__(self, ids: bool = False) -> None:
         super().__init__()

@@ -1,5 +1,7 @@
-"""Helpers for tests that run our executables as processes and stop them with signals,
-the way ``ros2 launch`` does (SIGINT, then SIGTERM after 5 s, then SIGKILL)."""
+"""Helpers for tests that run our executables as processes and stop them with signals.
+
+They stop them the way ``ros2 launch`` does (SIGINT, then SIGTERM after 5 s, then SIGKILL).
+"""
 
 from __future__ import annotations
 
@@ -46,7 +48,10 @@ class Process:
 
     def stop(self, sig: int = signal.SIGINT, repeat: int = 1, gap: float = 0.2,
              timeout: float = 3 * LAUNCH_SIGTERM_AFTER_S) -> tuple[int | None, float]:
-        """Send ``sig`` ``repeat`` times ``gap`` s apart; (exit code or None if still running, seconds)."""
+        """Send ``sig`` ``repeat`` times ``gap`` s apart.
+
+        Returns (exit code or None if still running, seconds).
+        """
         start = time.monotonic()
         for i in range(repeat):
             if self.proc.poll() is not None:

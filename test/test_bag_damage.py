@@ -38,7 +38,10 @@ def _chunks(mcap_path):
 
 
 def _cut_inside_chunk(storage, number):
-    """Truncate ``storage`` 20 bytes into chunk ``number``; returns (its offset, messages before)."""
+    """Truncate ``storage`` 20 bytes into chunk ``number``.
+
+    Returns (its offset, messages before).
+    """
     chunks = _chunks(storage)
     offset = chunks[number][0]
     storage.write_bytes(storage.read_bytes()[: offset + 20])

@@ -1,6 +1,9 @@
-"""The bag tools take what real recordings hold and prepare it as the node does: compressed
-camera topics replayed through the node graph, and the node's ir_range, visible_range and
-registration parameters applied by ``tsjnet-bag evaluate`` with the node's own result."""
+"""The bag tools take what real recordings hold and prepare it as the node does.
+
+Compressed camera topics are replayed through the node graph, and the node's ir_range,
+visible_range and registration parameters applied by ``tsjnet-bag evaluate`` with the node's
+own result.
+"""
 
 from __future__ import annotations
 
@@ -82,7 +85,10 @@ def _registration_file(tmp_path):
 
 
 def _evaluated_fused(tmp_path, name, bag, parameters):
-    """/fused/image of every pair, as ``tsjnet-bag evaluate`` writes it with this parameter file."""
+    """Return /fused/image of every pair.
+
+    As ``tsjnet-bag evaluate`` writes it with this parameter file.
+    """
     params = write_params(tmp_path / f"{name}.yaml", **parameters)
     out = tmp_path / name
     code = main(["evaluate", str(bag), "--params", str(params), "--out", str(out), "--metrics", "none",
@@ -124,8 +130,11 @@ def test_evaluation_applies_the_node_input_parameters_as_the_node_does(tmp_path,
 
 
 def test_replay_plays_compressed_camera_topics_through_the_node(tmp_path):
-    """A bag holding only image_transport compressed topics (16-bit PNG thermal, JPEG colour):
-    every pair reaches the node's compressed inputs and is fused; evaluate reads the same bag."""
+    """A bag holding only image_transport compressed topics is fused pair by pair.
+
+    With 16-bit PNG thermal and JPEG colour, every pair reaches the node's compressed inputs and
+    is fused; evaluate reads the same bag.
+    """
     bag, out = tmp_path / "bag", tmp_path / "replay.json"
     assert main(["make", "--out", str(bag), "--duration", "0.3", "--width", "64", "--height", "48",
                  "--transport", "compressed", "--ir-encoding", "mono16", "--no-ground-truth", "--no-progress"]) == 0

@@ -24,7 +24,7 @@ def test_trial_summary_counts_drops_rate_latency_and_jitter():
 
 
 def _fake_trials(limit):
-    """A pipeline that keeps up to ``limit`` x real time and drops a growing share above it."""
+    """Fake a pipeline that keeps up to ``limit`` x real time and drops a growing share above."""
     calls = []
 
     def run(factor):

@@ -79,7 +79,8 @@ def test_synthetic_bag_with_unequal_rates_processes_every_formed_pair(tmp_path):
     assert summary["messages"] == {"ir": 10, "visible": 15}
     assert summary["pairs"]["processed"] == summary["pairs"]["expected"] == 10
     assert summary["unpaired_images"] == {"ir": 0, "visible": 5}
-    # boxes of the 5 unpaired visible frames match no pair; class maps are not read for a backend without segmentation
+    # boxes of the 5 unpaired visible frames match no pair; class maps are not read for a
+    # backend without segmentation
     assert summary["ground_truth"] == {"detections": True, "segmentation": True, "unmatched_messages": 5,
                                        "source": "the synthetic scene's target boxes and class maps"}
     assert set(summary["fusion_metrics_mean"]) == {"EN", "SD"} and np.isfinite(summary["fusion_metrics_mean"]["EN"])

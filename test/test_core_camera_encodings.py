@@ -1,5 +1,7 @@
-"""What real camera drivers publish decodes correctly, and every encoding is scaled by its
-real value range, for the IR and the visible camera alike."""
+"""What real camera drivers publish decodes correctly and is scaled by its real value range.
+
+Every encoding is scaled by its real value range, for the IR and the visible camera alike.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +23,10 @@ def smooth_rgb() -> np.ndarray:
 
 
 def mosaic(rgb: np.ndarray, pattern: str) -> np.ndarray:
-    """A Bayer frame as the sensor records it: ROS names the top-left 2x2 cell, row by row."""
+    """Return a Bayer frame as the sensor records it.
+
+    ROS names the top-left 2x2 cell, row by row.
+    """
     (ry, rx), (by, bx) = BAYER_OFFSETS[pattern]
     out = rgb[:, :, 1].copy()
     out[ry::2, rx::2] = rgb[ry::2, rx::2, 0]
@@ -94,8 +99,10 @@ def test_odd_width_yuv_is_refused_with_its_cause():
 
 
 def hot_square_scene(encoding: str) -> tuple[np.ndarray, tuple[slice, slice]]:
-    """A dim background with a bright square in ``encoding`` at a realistic value range:
-    12-bit data in 16-bit words, degrees Celsius in float, full range in 8 bit."""
+    """Return a dim background with a bright square in ``encoding`` at a realistic value range.
+
+    12-bit data in 16-bit words, degrees Celsius in float, full range in 8 bit.
+    """
     square = (slice(16, 32), slice(24, 40))
     dtype, channels = ENCODINGS[encoding]
     if dtype.kind == "f":

@@ -1,5 +1,8 @@
-"""One's own ONNX detector scored on fused vs IR-only vs visible-only input: tsjnet-eval in
-one command, tsjnet-bag evaluate with the same options, settings read from the node's YAML."""
+"""One's own ONNX detector scored on fused vs IR-only vs visible-only input.
+
+tsjnet-eval in one command, tsjnet-bag evaluate with the same options, settings read from the
+node's YAML.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def models(tmp_path_factory):
 
 
 def pair_folder(root: Path, count: int = 3) -> Path:
-    """A warm target only the IR camera sees; visible is dim noise."""
+    """Write pairs with a warm target only the IR camera sees; visible is dim noise."""
     rng = np.random.default_rng(0)
     for sub in ("ir", "vi", "labels"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -105,6 +108,7 @@ def test_tsjnet_bag_evaluate_with_an_onnx_detector(tmp_path, models):
     summary = json.loads((out / "report.json").read_text())["summary"]
     assert summary["backend"] == "ir_only+det" and summary["pairs"]["processed"] == summary["pairs"]["expected"] > 0
     assert summary["settings"]["tasks"]["detector_model"] == str(models["detector"])
-    # scored against the bag's ground truth by class name: the detector's "person" is the bag's "person"
+    # scored against the bag's ground truth by class name: the detector's "person" is the bag's
+    # "person"
     person = summary["detection"]["per_class"]["person"]
     assert person["detections"] == summary["pairs"]["processed"] and person["ground_truth"] > 0

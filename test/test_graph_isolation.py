@@ -25,8 +25,11 @@ def test_isolated_domain_is_never_the_environments():
 
 
 class _ForeignCameras:
-    """Another process's node in the environment's graph: 8UC3 images (frame 'cam') on the
-    replay's camera topics and fused images with stamps the replay never sent."""
+    """Another process's node in the environment's graph.
+
+    It publishes 8UC3 images (frame 'cam') on the replay's camera topics and fused images with
+    stamps the replay never sent.
+    """
 
     def __init__(self) -> None:
         import rclpy

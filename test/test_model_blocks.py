@@ -1,4 +1,7 @@
-"""Building blocks: ResNeSt split attention, NAT-mini, DSM, saliency, spatial attention, padding."""
+"""Building blocks.
+
+ResNeSt split attention, NAT-mini, DSM, saliency, spatial attention, padding.
+"""
 
 import pytest
 import torch

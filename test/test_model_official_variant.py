@@ -133,10 +133,12 @@ def test_file_without_relative_position_bias_reproduces_it(pair, recording):
     ("dsm_conv_before_pool", False),
 ])
 def test_each_option_changes_the_result(official, pair, recording, field, paper_value):
-    """With one option back at the paper's setting the recording is no longer met. (The NAT
-    tail's norm/projections and the DSM's spatial attention change the key sets; the outer
-    norm's eps and the head's ReLU6 cap barely move these seeded weights' output and are
-    checked on the modules below.)"""
+    """With one option back at the paper's setting the recording is no longer met.
+
+    (The NAT tail's norm/projections and the DSM's spatial attention change the key sets; the
+    outer norm's eps and the head's ReLU6 cap barely move these seeded weights' output and are
+    checked on the modules below.)
+    """
     model = create_model("tsjnet_official", **{field: paper_value})
     state, _ = convert_official_state_dict(seeded_official_weights(seed=0), model.state_dict())
     model.load_state_dict(state)

@@ -23,7 +23,7 @@ def test_pyramid_matches_opencv_and_reconstructs_exactly():
 
 
 def _energy_rule(a: np.ndarray, b: np.ndarray, levels: int = 4) -> np.ndarray:
-    """The classical rule an untrained head must equal, written with OpenCV."""
+    """Apply the classical rule an untrained head must equal, written with OpenCV."""
     def pyramid(img):
         g = [img]
         for _ in range(levels):

@@ -59,6 +59,7 @@ def test_each_part_matches_the_official_checkpoint_layout(model):
 def test_without_relative_position_bias_only_the_rpb_tables_go():
     with_rpb = _count(create_model("tsjnet"))
     without = _count(create_model("tsjnet", nat_rel_pos_bias=False))
-    # 18 NA layers in each of the two NAT-minis (encoder base branch, base fusion), heads x 13 x 13 each.
+    # 18 NA layers in each of the two NAT-minis (encoder base branch, base fusion),
+    # heads x 13 x 13 each.
     rpb = 2 * 13 * 13 * (3 * 2 + 4 * 4 + 6 * 8 + 5 * 16)
     assert with_rpb - without == rpb

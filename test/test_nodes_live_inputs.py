@@ -1,5 +1,8 @@
-"""What real cameras send reaches the fused outputs intact: float thermal in degrees, outputs in
-the frame of the header they carry, compressed transport, stretched aspect ratios named."""
+"""What real cameras send reaches the fused outputs intact.
+
+Float thermal in degrees, outputs in the frame of the header they carry, compressed transport,
+stretched aspect ratios named.
+"""
 
 from __future__ import annotations
 
@@ -57,8 +60,11 @@ def checkpoint(tmp_path_factory):
 
 @pytest.mark.parametrize("resize_to", ["visible", "ir"])
 def test_every_output_is_in_the_frame_of_its_header(graph, checkpoint, resize_to):
-    """IR 64x48 (frame 'thermal'), visible 128x96 (frame 'color'): each output topic's header,
-    image size and box coordinates belong to one camera, the one named by resize_to."""
+    """Each output topic's header, image size and boxes belong to the camera named by resize_to.
+
+    With IR 64x48 (frame 'thermal') and visible 128x96 (frame 'color'), each output topic's
+    header, image size and box coordinates belong to one camera, the one named by resize_to.
+    """
     fusion, log, probe, pubs = start_fusion_node(graph, fusion_backend="tsjnet", checkpoint=str(checkpoint), resize_to=resize_to,
                                      score_threshold=0.0, max_detections=5)
     frame_id, size = ("color", (128, 96)) if resize_to == "visible" else ("thermal", (64, 48))

@@ -1,5 +1,7 @@
-"""The live node names every reason why images arrive but nothing (or the wrong thing) is fused:
-once in the log per cause, as a WARN with numbers in /diagnostics, and in fusion/status."""
+"""The live node names every reason why images arrive but nothing (or the wrong thing) is fused.
+
+Once in the log per cause, as a WARN with numbers in /diagnostics, and in fusion/status.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ def rig(graph, ir_qos=10, **params):
 
 
 def latest_warning(collect, text, timeout=6.0):
-    """The newest /diagnostics status once it is a WARN containing ``text``."""
+    """Return the newest /diagnostics status once it is a WARN containing ``text``."""
     def found():
         msgs = collect["diagnostics"].messages
         return msgs and msgs[-1].status[0].level == DiagnosticStatus.WARN and text in msgs[-1].status[0].message

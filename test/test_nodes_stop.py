@@ -1,6 +1,8 @@
-"""Node executables stop like ROS nodes under ``ros2 launch``: SIGINT (once, twice, or
-SIGTERM) ends them with exit 0 before launch's 5 s SIGTERM, whatever the model is doing,
-without publishing the frame being fused and without errors in the log."""
+"""Node executables stop like ROS nodes under ``ros2 launch``.
+
+SIGINT (once, twice, or SIGTERM) ends them with exit 0 before launch's 5 s SIGTERM, whatever
+the model is doing, without publishing the frame being fused and without errors in the log.
+"""
 
 from __future__ import annotations
 
@@ -67,7 +69,10 @@ def test_signal_while_the_model_is_being_built_stops_the_start_up(processes, tmp
 
 
 def test_shipped_model_node_stops_cleanly_while_fusing(processes, tmp_path):
-    """The real model: the stop lands while PyTorch runs (a frame takes most of the time on a CPU)."""
+    """The real model: the stop lands while PyTorch runs.
+
+    A frame takes most of the time on a CPU.
+    """
     cameras = processes(module("tsjnet_ros.nodes.synthetic_cameras", *SMALL_CAMERAS), tmp_path / "cameras.log")
     fusion = processes(module("tsjnet_ros.nodes.fusion_node", "--ros-args", "-p", "fusion_backend:=tsjnet"),
                        tmp_path / "fusion.log")

@@ -1,5 +1,8 @@
-"""The authors' TSJNet file: recognised and converted on load, clear errors, fusion-only
-pipeline, ``tsjnet-convert``, and the authors' inference conventions as an option."""
+"""The authors' TSJNet file: recognised and converted on load.
+
+Also: clear errors, fusion-only pipeline, ``tsjnet-convert``, and the authors' inference
+conventions as an option.
+"""
 
 from __future__ import annotations
 
@@ -122,9 +125,11 @@ def test_convert_rejects_other_files(tmp_path, capsys):
 
 
 def test_authors_conventions_follow_their_inference_script(loaded):
-    """Rounded grayscale visible, bilinear resize to the network size, min-max of each
-    fused frame, bilinear resize back, truncation (their ``inference.py`` and
-    ``image_read_cv2``), at a small network size to keep the test fast."""
+    """The authors' conventions follow their ``inference.py`` and ``image_read_cv2``.
+
+    Rounded grayscale visible, bilinear resize to the network size, min-max of each fused
+    frame, bilinear resize back, truncation, at a small network size to keep the test fast.
+    """
     size = (64, 64)
     pipeline = FusionPipeline(loaded.system, Normalization.authors(inference_size=size), device="cpu",
                               warmup=False, optimize=False)

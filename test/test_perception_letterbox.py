@@ -21,7 +21,8 @@ CASES = [
     # 300x200 scaled up by 640/300: 640x427 (rounded), 106 rows above; the image's own
     # extent maps to the whole camera frame.
     ((200, 300), (640, 640), (427, 640), (106, 0), (0, 106, 640, 533), (0, 0, 300, 200)),
-    # without scale_up: no scaling, only padding (a free-size model at the camera size padded to 32).
+    # without scale_up: no scaling, only padding (a free-size model at the camera size padded
+    # to 32).
     ((470, 630), (480, 640), (470, 630), (5, 5), (15, 25, 115, 125), (10, 20, 110, 120)),
 ]
 

@@ -1,5 +1,8 @@
-"""ONNX detectors of each export layout, exported here from tiny torch modules, on images of
-several camera sizes: boxes must come back in camera pixels where the square was drawn."""
+"""ONNX detectors of each export layout on images of several camera sizes.
+
+The detectors are exported here from tiny torch modules; boxes must come back in camera pixels
+where the square was drawn.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""ONNX segmenters (logits and class-id outputs) and our own TSJNet heads exported to ONNX:
-class maps and detections come back in camera pixels and match the PyTorch heads."""
+"""ONNX segmenters and our own TSJNet heads exported to ONNX.
+
+The segmenters have logits and class-id outputs; class maps and detections come back in camera
+pixels and match the PyTorch heads.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +54,8 @@ def test_class_map_in_camera_pixels_without_padding(models, kind, size, box):
     found = classes == 2
     iou = (found & truth).sum() / (found | truth).sum()
     assert iou > 0.9
-    # the letterbox grey (class 1) is cut off; only the edge cells that mix grey and image may show it
+    # the letterbox grey (class 1) is cut off; only the edge cells that mix grey and image may
+    # show it
     assert (classes == 1).mean() < 0.02
 
 
@@ -84,8 +88,10 @@ class HeadsSegmentation(nn.Module):
 
 
 class HeadsAsYolov8(nn.Module):
-    """The FCOS head's boxes and scores (as :func:`decode_detections` forms them) in the
-    YOLOv8 layout [1, 4 + C, N]."""
+    """The FCOS head's boxes and scores in the YOLOv8 layout [1, 4 + C, N].
+
+    The boxes and scores are those :func:`decode_detections` forms.
+    """
 
     def __init__(self, heads: TaskHeads) -> None:
         super().__init__()

@@ -53,7 +53,7 @@ def test_output_scaling_clamps_instead_of_stretching():
 
 
 def person_at_body_temperature(background: float, person: float) -> np.ndarray:
-    """A 20 degC scene with a 36.5 degC person (about 12 % of the frame), in any unit."""
+    """Return a 20 degC scene with a 36.5 degC person (about 12 % of the frame), in any unit."""
     scene = np.full((60, 80), background, np.float32)
     scene[10:50, 35:45] = person
     return scene

@@ -1,5 +1,7 @@
-"""`tsjnet-fuse`: a folder of pairs in, fused PNGs (grey and colour), detections and
-segmentation maps out, named like the inputs."""
+"""`tsjnet-fuse`: a folder of pairs in, fused images, detections and segmentation maps out.
+
+Fused PNGs (grey and colour), detections and segmentation maps are named like the inputs.
+"""
 
 from __future__ import annotations
 

@@ -35,8 +35,10 @@ def test_graph_runs_and_writes_summary_and_pngs(tmp_path):
 
 
 def test_graph_saves_fused_images_apart_from_overlays_and_shuts_down_cleanly(tmp_path):
-    """Fused PNGs are recorded from fused/image_color (the file name carries the topic);
-    overlays (debug/overlay: boxes, segmentation) go to overlay/."""
+    """Fused PNGs are recorded from fused/image_color; overlays go to overlay/.
+
+    The file name carries the topic; overlays (debug/overlay) hold boxes and segmentation.
+    """
     for run in range(2):  # shutdown problems showed in some runs only
         out = tmp_path / f"graph{run}"
         proc = _graph(out, "--duration", "3", "--ros-args", "-p", "fusion_backend:=average")
@@ -82,8 +84,11 @@ def _graph_until_stopped(tmp_path, *args, env=None, slow_frame_s=None):
 
 
 def test_graph_until_stopped_stops_at_once_mid_frame_and_writes_no_files(tmp_path):
-    """composed:=true: Ctrl-C (twice, as a terminal and launch both send it) while the model
-    runs stops the one process with exit 0 before launch's SIGTERM, and nothing lands in the cwd."""
+    """composed:=true: Ctrl-C while the model runs stops the one process with exit 0.
+
+    Ctrl-C is sent twice, as a terminal and launch both send it; the process stops before
+    launch's SIGTERM, and nothing lands in the cwd.
+    """
     import signal
 
     from process_harness import LAUNCH_SIGTERM_AFTER_S, failures

@@ -1,4 +1,7 @@
-"""`tsjnet-run` (the main job): stops at the first failed step, reads bags with other topic names."""
+"""`tsjnet-run` (the main job).
+
+It stops at the first failed step and reads bags with other topic names.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ SMALL = ["--duration", "0.3", "--width", "64", "--height", "48", "--no-progress"
 
 @pytest.fixture
 def camera_bag(tmp_path):
-    """A small bag whose cameras are on a RealSense/FLIR-like pair of topics."""
+    """Make a small bag whose cameras are on a RealSense/FLIR-like pair of topics."""
     bag = tmp_path / "bag"
     assert bag_main(["make", "--out", str(bag), *SMALL, "--ir-topic", "/thermal/image_raw",
                      "--visible-topic", "/color/image_raw"]) == 0

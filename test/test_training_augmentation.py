@@ -1,5 +1,8 @@
-"""Pair-consistent augmentation: geometry shared by IR, visible, boxes and masks;
-photometric jitter independent per modality."""
+"""Pair-consistent augmentation.
+
+Geometry is shared by IR, visible, boxes and masks; photometric jitter is independent per
+modality.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ NO_JITTER = dict(brightness=0.0, contrast=0.0, gamma=0.0, noise_std=0.0)
 
 
 def _scene(h: int = 120, w: int = 160):
-    """A dark image with one bright box; its mask marks the box with class 3."""
+    """Return a dark image with one bright box; its mask marks the box with class 3."""
     ir = np.full((h, w), 0.1, np.float32)
     ir[40:80, 90:130] = 0.9
     mask = np.zeros((h, w), np.uint8)

@@ -25,8 +25,10 @@ ROW_KEYS = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 
 
 def _nested_sections(cls: type, path: str = "") -> list[tuple[str, type]]:
-    """(YAML path, dataclass) for ``cls`` and every dataclass reachable through its fields;
-    list items get ``[]`` (``data.sources[]``)."""
+    """Return (YAML path, dataclass) for ``cls`` and every dataclass reachable through its fields.
+
+    List items get ``[]`` (``data.sources[]``).
+    """
     found = [(path, cls)]
     for name, hint in typing.get_type_hints(cls).items():
         child = f"{path}.{name}" if path else name
@@ -54,15 +56,18 @@ def expected_sections() -> dict[str, type]:
 
 
 def _documented_parent(cls: type) -> type | None:
-    """The variant config ``cls`` derives from when that one has a section of its own."""
+    """Return the variant config ``cls`` derives from when that one has a section of its own."""
     variant_configs = {type(model_config(v)) for v in list_models()}
     return next((base for base in cls.__mro__[1:] if base in variant_configs), None)
 
 
 def required_fields(cls: type) -> set[str]:
-    """Every field; for a config derived from a documented variant config (``tsjnet_official``
+    """Return the fields of ``cls`` its section of the docs must list.
+
+    Every field; for a config derived from a documented variant config (``tsjnet_official``
     from ``tsjnet``), the fields it adds or whose default it changes (its parent's section
-    covers the rest)."""
+    covers the rest).
+    """
     fields = {f.name: f for f in dataclasses.fields(cls)}
     parent = _documented_parent(cls)
     if parent is None:

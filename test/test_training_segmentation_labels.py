@@ -16,7 +16,7 @@ from tsjnet_ros.core.training.training_set import collate_items
 
 
 def _msrs_like(root: Path, count: int = 2) -> None:
-    """A generated set in MSRS layout whose label maps hold all nine class ids."""
+    """Generate a set in MSRS layout whose label maps hold all nine class ids."""
     rng = np.random.default_rng(0)
     for sub in ("ir", "vi", "Segmentation_labels"):
         (root / sub).mkdir(parents=True)

@@ -1,5 +1,8 @@
-"""End-to-end tiny training on real MSRS pairs: the loss falls, the exported checkpoint
-loads into the inference pipeline, and an interrupted + resumed run equals an uninterrupted one."""
+"""End-to-end tiny training on real MSRS pairs.
+
+The loss falls, the exported checkpoint loads into the inference pipeline, and an interrupted +
+resumed run equals an uninterrupted one.
+"""
 
 from __future__ import annotations
 
