@@ -169,7 +169,10 @@ def test_an_interrupted_evaluation_keeps_a_readable_output_bag(bag, tmp_path):
 
 
 def test_zstd_chunks_are_read_intact_and_after_a_cut(tmp_path):
-    """Chunks compressed by the storage (rosbag2's zstd presets) read through the summary and in salvage."""
+    """Chunks compressed by the storage read through the summary and in salvage.
+
+    The chunks are compressed with rosbag2's zstd presets.
+    """
     from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin, Writer
 
     from tsjnet_ros.core.bag.mcap_writer import McapStorage
