@@ -74,7 +74,9 @@ def small_bag(tmp_path):
     from tsjnet_ros.tools.bag import main
 
     bag = tmp_path / "bag"
-    assert main(["make", "--out", str(bag), "--duration", "0.4", "--width", "64", "--height", "48", "--no-progress"]) == 0
+    # 2 s of replay: long enough for DDS discovery between the two graphs on a loaded machine,
+    # so the foreign node's images reach the replay in the shared-graph test.
+    assert main(["make", "--out", str(bag), "--duration", "2.0", "--width", "64", "--height", "48", "--no-progress"]) == 0
     return bag
 
 
