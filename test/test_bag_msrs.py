@@ -13,7 +13,7 @@ from tsjnet_ros.core.bag.reader import BagReader
 from tsjnet_ros.core.bag.settings import PipelineSettings
 from tsjnet_ros.core.datasets import PairDataset
 from tsjnet_ros.core.fusion import create_backend
-from tsjnet_ros.core.fusion.backend import Detection
+from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.tools.bag import main as bag_main
 
 LIMIT = 3

@@ -15,7 +15,7 @@ from torch import nn
 
 from tsjnet_ros.core.image.color import rgb_to_ycbcr
 from tsjnet_ros.core.fusion import FusionBackend, FusionResult, create_backend
-from tsjnet_ros.core.fusion.backend import Detection
+from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.fusion.neural import NeuralFusionBackend
 from tsjnet_ros.core.model.checkpoint import (
     Normalization,

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from tsjnet_ros.core.datasets.fused_folder import FusedFolderWriter, yolo_lines
-from tsjnet_ros.core.fusion.backend import Detection, FusionResult
+from tsjnet_ros.core.fusion.backend import FusionResult
+from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.tools import fuse
 
 W, H = 96, 64

@@ -19,7 +19,7 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
-from tsjnet_ros.core.fusion.backend import Detection
+from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.image.image_encoding import ImageFormatError, image_to_array, to_rgb8
 from tsjnet_ros.core.viz.overlay import draw_overlay
 from tsjnet_ros.nodes.messages import image_message, stamp_to_ns

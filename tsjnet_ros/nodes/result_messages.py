@@ -13,7 +13,7 @@ from vision_msgs.msg import (
     VisionClass,
 )
 
-from tsjnet_ros.core.fusion.backend import Detection
+from tsjnet_ros.core.types.detection import Detection
 
 
 def detections_message(detections: Sequence[Detection], header: Header, class_id_format: str = "id") -> Detection2DArray:

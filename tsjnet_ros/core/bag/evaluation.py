@@ -33,7 +33,8 @@ from tsjnet_ros.core.bag.topics import (
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
 from tsjnet_ros.core.fusion import create_backend
-from tsjnet_ros.core.fusion.backend import Detection, FusionBackend, FusionResult
+from tsjnet_ros.core.fusion.backend import FusionBackend, FusionResult
+from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.image.image_encoding import swap_red_blue
 from tsjnet_ros.core.metrics.detection import ImageAnnotations, evaluate_detections
 from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS, evaluate_fusion

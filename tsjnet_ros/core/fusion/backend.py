@@ -11,15 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Detection:
-    """One detected object, box in ORIGINAL camera pixels (x_min, y_min, x_max, y_max)."""
-
-    class_id: int
-    class_name: str
-    score: float
-    box_xyxy: tuple[float, float, float, float]
+from tsjnet_ros.core.types.detection import Detection
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Backend detections (:class:`~tsjnet_ros.core.fusion.backend.Detection`) as metric input.
+"""Backend detections (:class:`~tsjnet_ros.core.types.detection.Detection`) as metric input.
 
 Two ways to give detections dataset class indices: by the detector's own class id (the
 model and the ground truth share one class table, as in a bag made by this package) or
@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tsjnet_ros.core.fusion.backend import Detection
+from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.metrics.detection import ImageDetections
 
 

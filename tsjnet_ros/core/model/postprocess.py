@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import batched_nms
 
-from tsjnet_ros.core.fusion.backend import Detection
+from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.model.heads.detection import DetectionHeadOutput, distances_to_boxes
 
 

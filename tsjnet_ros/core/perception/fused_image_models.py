@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tsjnet_ros.core.fusion.backend import Detection, FusionBackend, FusionResult
+from tsjnet_ros.core.fusion.backend import FusionBackend, FusionResult
+from tsjnet_ros.core.types.detection import Detection
 
 
 class ImageDetector(Protocol):

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from tsjnet_ros.core.fusion.backend import Detection
+from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.model.postprocess import DecodedDetections, to_detection_list
 from tsjnet_ros.core.perception.detection_decoders import decode_outputs
 from tsjnet_ros.core.perception.detection_layouts import UnknownLayoutError, resolve_layout

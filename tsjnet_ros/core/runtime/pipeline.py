@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from tsjnet_ros.core.image.color import InfraredScaler, luminance_and_chroma, merge_luminance
 from tsjnet_ros.core.runtime.cpu_threads import choose_cpu_threads
-from tsjnet_ros.core.fusion.backend import Detection
+from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.model.checkpoint import FusionBuilder, Normalization, load_checkpoint
 from tsjnet_ros.core.model.heads.system import TSJNetSystem
 from tsjnet_ros.core.model.inference_optimization import optimize_for_inference

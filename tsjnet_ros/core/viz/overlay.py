@@ -11,7 +11,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.fusion.backend import Detection
+from tsjnet_ros.core.types.detection import Detection
 
 # Distinct colours for the first classes (class 0 is "unlabelled" and stays black),
 # then a deterministic spread for the rest of the 256 possible ids.
