@@ -5,7 +5,6 @@ import pytest
 import yaml
 
 from tsjnet_ros.core.bag.messages import (
-    BoxSet,
     boxes_from_detections,
     detections_message,
     header_stamp_from_cdr,
@@ -18,6 +17,7 @@ from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.reader import BagReader
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE, bag_typestore
 from tsjnet_ros.core.bag.writer import BagWriter
+from tsjnet_ros.core.types.box_set import BoxSet
 from tsjnet_ros.core.image.image_encoding import ImageFormatError
 
 T0 = 1_700_000_000_000_000_000

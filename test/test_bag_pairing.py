@@ -5,7 +5,8 @@ import pytest
 
 from tsjnet_ros.core.bag.frame_sources import SyntheticSource
 from tsjnet_ros.core.bag.maker import CameraTiming, MakeOptions, make_bag
-from tsjnet_ros.core.bag.messages import BoxSet, detections_message, image_cdr
+from tsjnet_ros.core.bag.messages import detections_message, image_cdr
+from tsjnet_ros.core.types.box_set import BoxSet
 from tsjnet_ros.core.bag.pairing import PairStream, plan_pairs
 from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.reader import BagReader
@@ -77,7 +78,7 @@ def _write_pairs(path, stamps, gt_delay_ns):
         for stamp in stamps:
             events.append((stamp, "/ir/image", image_cdr(frame, "mono8", stamp, "c")))
             events.append((stamp, "/visible/image", image_cdr(frame, "mono8", stamp, "c")))
-            boxes = BoxSet([[1, 2, 3, 4 + stamp % 7]], [stamp % 3], None)
+            boxes = BoxSet([[1, 2, 3, 4 + stamp % 7]], [stamp % 3])
             events.append((stamp + gt_delay_ns, "/ground_truth/detections", detections_message(boxes, stamp, "c")))
         for log, topic, message in sorted(events, key=lambda e: e[0]):
             if isinstance(message, bytes):

@@ -7,7 +7,7 @@ type names and RIHS01 hashes, so ``ros2 bag play`` and Foxglove open them.
 from tsjnet_ros.core.bag.evaluation import EvaluationOptions, EvaluationResult, evaluate_bag
 from tsjnet_ros.core.bag.frame_sources import FolderSource, SourceFrame, SyntheticSource
 from tsjnet_ros.core.bag.maker import CameraTiming, MakeOptions, MakeSummary, make_bag
-from tsjnet_ros.core.bag.messages import BoxSet, boxes_from_detections, detections_message, image_cdr, image_message
+from tsjnet_ros.core.bag.messages import boxes_from_detections, detections_message, image_cdr, image_message
 from tsjnet_ros.core.bag.pairing import BagPair, CameraImage, PairAccount, PairStream, plan_pairs
 from tsjnet_ros.core.bag.problems import BagError, BagProblem
 from tsjnet_ros.core.bag.reader import BagReader, RawMessage, TopicInfo
@@ -22,7 +22,6 @@ __all__ = [
     "BagProblem",
     "BagReader",
     "BagWriter",
-    "BoxSet",
     "CameraImage",
     "CameraTiming",
     "EvaluationOptions",

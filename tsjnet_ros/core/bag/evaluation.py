@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.bag.messages import BoxSet, detections_message
+from tsjnet_ros.core.bag.messages import detections_message
 from tsjnet_ros.core.bag.pairing import BagPair, PairAccount, PairStream
 from tsjnet_ros.core.bag.problems import BagError, BagProblem
 from tsjnet_ros.core.bag.reader import BagReader
@@ -34,6 +34,7 @@ from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.fusion.backend import FusionBackend, FusionResult
+from tsjnet_ros.core.types.box_set import BoxSet
 from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.image.image_encoding import swap_red_blue
 from tsjnet_ros.core.metrics.detection import ImageAnnotations, evaluate_detections
@@ -426,7 +427,7 @@ def _process_pair(
         truth = shown
         if pair.gt_boxes is not None:
             names = scoring.det_classes or scoring.backend_det
-            scale_boxes = BoxSet(pair.gt_boxes.boxes * np.array([w / vw, h / vh, w / vw, h / vh]), pair.gt_boxes.class_ids, None)
+            scale_boxes = BoxSet(pair.gt_boxes.boxes * np.array([w / vw, h / vh, w / vw, h / vh]), pair.gt_boxes.class_ids)
             truth = draw_overlay_at_width(result.fused_color, _gt_detections(scale_boxes, names), None, width)
         sheet_rows.append((name, [ir_to_uint8(ir), vis, result.fused_color, shown, truth]))
     timings = {

@@ -15,7 +15,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.bag.messages import BoxSet
+from tsjnet_ros.core.types.box_set import BoxSet
 from tsjnet_ros.core.datasets import PairDataset
 from tsjnet_ros.core.datasets.synthetic import CLASS_NAMES, SyntheticScene
 
@@ -72,7 +72,7 @@ class SyntheticSource:
             name=f"t{t:.4f}",
             ir=frame.ir,
             visible=frame.visible,
-            boxes=BoxSet(frame.boxes_xyxy, frame.class_ids, None),
+            boxes=BoxSet(frame.boxes_xyxy, frame.class_ids),
             class_map=self.class_map(t),
         )
         self._cache = (t, result)
@@ -127,7 +127,7 @@ class FolderSource:
         if self._cache is not None and self._cache[0] == index:
             return self._cache[1]
         sample = self.dataset[index]
-        boxes = BoxSet(sample.boxes, sample.labels, None) if sample.boxes is not None else None
+        boxes = BoxSet(sample.boxes, sample.labels, difficult=sample.difficult) if sample.boxes is not None else None
         frame = SourceFrame(sample.name, sample.ir, sample.visible, boxes, sample.segmentation)
         self._cache = (index, frame)
         return frame

@@ -9,7 +9,6 @@ its extent in pixels; the class is the numeric id as a string in
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE, bag_typestore
 from tsjnet_ros.core.image.compressed_image import array_to_compressed
 from tsjnet_ros.core.image.image_encoding import array_to_fields, image_to_array
+from tsjnet_ros.core.types.box_set import BoxSet
 
 NS_PER_S = 1_000_000_000
 
@@ -81,27 +81,6 @@ def image_cdr(array: np.ndarray, encoding: str, stamp: int, frame_id: str) -> by
 def image_array(message: Any) -> np.ndarray:
     """Decode an Image message (see :func:`image_to_array` for the checks)."""
     return image_to_array(message)
-
-
-@dataclass
-class BoxSet:
-    """Boxes of one image: (N, 4) x1, y1, x2, y2 pixels, (N,) int class ids, (N,) scores."""
-
-    boxes: np.ndarray
-    class_ids: np.ndarray
-    scores: np.ndarray
-
-    def __post_init__(self) -> None:
-        self.boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
-        self.class_ids = np.asarray(self.class_ids, dtype=np.int64).reshape(-1)
-        self.scores = (
-            np.ones(len(self.boxes)) if self.scores is None else np.asarray(self.scores, dtype=np.float64).reshape(-1)
-        )
-        if not len(self.boxes) == len(self.class_ids) == len(self.scores):
-            raise ValueError(
-                f"need equally many boxes ({len(self.boxes)}), class ids ({len(self.class_ids)}) "
-                f"and scores ({len(self.scores)})"
-            )
 
 
 def detections_message(boxes: BoxSet, stamp: int, frame_id: str) -> Any:

@@ -25,7 +25,7 @@ from typing import Iterator
 
 import numpy as np
 
-from tsjnet_ros.core.bag.messages import BoxSet, boxes_from_detections, image_array, stamp_ns
+from tsjnet_ros.core.bag.messages import boxes_from_detections, image_array, stamp_ns
 from tsjnet_ros.core.bag.problems import BagError, BagProblem
 from tsjnet_ros.core.bag.reader import BagReader, RawMessage
 from tsjnet_ros.core.bag.settings import PipelineSettings
@@ -36,6 +36,7 @@ from tsjnet_ros.core.image.image_encoding import ImageFormatError
 from tsjnet_ros.core.preparation.pair_preparation import check_image_size
 from tsjnet_ros.core.sync import SyncStats, create_synchronizer
 from tsjnet_ros.core.sync.pairing_health import PairingMonitor
+from tsjnet_ros.core.types.box_set import BoxSet
 
 IR, VISIBLE = 0, 1
 STREAMS = ("ir", "visible")

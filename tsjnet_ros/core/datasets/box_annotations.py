@@ -1,26 +1,15 @@
-"""Box annotation readers: YOLO text files and Pascal VOC XML, returned as xyxy pixels."""
+"""Box annotation readers: YOLO text files and Pascal VOC XML, returned as xyxy pixels
+(:class:`~tsjnet_ros.core.types.box_set.BoxSet`)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-
-@dataclass
-class BoxSet:
-    """Boxes of one image: (N, 4) float32 xyxy pixels, (N,) int64 labels, (N,) bool difficult."""
-
-    boxes: np.ndarray
-    labels: np.ndarray
-    difficult: np.ndarray
-
-    @classmethod
-    def empty(cls) -> "BoxSet":
-        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.int64), np.zeros(0, bool))
+from tsjnet_ros.core.types.box_set import BoxSet
 
 
 def read_class_list(path: Path) -> list[str]:
@@ -66,7 +55,7 @@ def read_yolo(path: Path | None, width: int, height: int) -> BoxSet:
     arr = np.asarray(rows, dtype=np.float64)
     cx, cy, w, h = arr[:, 1] * width, arr[:, 2] * height, arr[:, 3] * width, arr[:, 4] * height
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
-    return BoxSet(boxes.astype(np.float32), arr[:, 0].astype(np.int64), np.zeros(len(arr), bool))
+    return BoxSet(boxes, arr[:, 0].astype(np.int64))
 
 
 def voc_object_names(path: Path) -> list[str]:
@@ -104,6 +93,4 @@ def read_voc(path: Path | None, class_names: Sequence[str]) -> BoxSet:
         difficult.append((obj.findtext("difficult") or "0").strip() == "1")
     if not boxes:
         return BoxSet.empty()
-    return BoxSet(
-        np.asarray(boxes, np.float32), np.asarray(labels, np.int64), np.asarray(difficult, bool)
-    )
+    return BoxSet(np.asarray(boxes), np.asarray(labels, np.int64), difficult=np.asarray(difficult, bool))

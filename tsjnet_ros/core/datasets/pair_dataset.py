@@ -12,7 +12,6 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from tsjnet_ros.core.datasets.box_annotations import (
-    BoxSet,
     read_class_list,
     read_voc,
     read_yolo,
@@ -21,6 +20,7 @@ from tsjnet_ros.core.datasets.box_annotations import (
 from tsjnet_ros.core.datasets.image_io import read_ir, read_segmentation, read_visible
 from tsjnet_ros.core.datasets.layout import resolve_layout
 from tsjnet_ros.core.datasets.sample import Sample
+from tsjnet_ros.core.types.box_set import BoxSet
 
 MSRS_SEGMENTATION_CLASSES = (
     "unlabelled", "car", "person", "bike", "curve", "car_stop", "guardrail", "color_cone", "bump",
@@ -143,12 +143,12 @@ class PairDataset:
         )
         if self.box_format is not None:
             boxes = self._read_boxes(name, ir.shape[1], ir.shape[0])
-            if boxes.labels.size and boxes.labels.max() >= len(self.class_names):
+            if boxes.class_ids.size and boxes.class_ids.max() >= len(self.class_names):
                 raise ValueError(
-                    f"pair {name!r}: class id {int(boxes.labels.max())} has no name in "
+                    f"pair {name!r}: class id {int(boxes.class_ids.max())} has no name in "
                     f"{self.class_names}"
                 )
-            sample.boxes, sample.labels, sample.difficult = boxes.boxes, boxes.labels, boxes.difficult
+            sample.boxes, sample.labels, sample.difficult = boxes.boxes.astype(np.float32), boxes.class_ids, boxes.difficult
         if self._resolved.segmentation_dir is not None:
             sample.segmentation = self._read_segmentation(name, ir.shape)
         return sample
