@@ -7,6 +7,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from tsjnet_ros.core.image.resize import resize_image
+
 _HEADER_HEIGHT = 28
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -54,7 +56,7 @@ def make_contact_sheet(
         h, w = tiles[0].shape[:2]
         tile_height = max(1, round(tile_width * h / w))
         scaled = [
-            cv2.resize(_to_rgb(t), (tile_width, tile_height), interpolation=cv2.INTER_AREA)
+            resize_image(_to_rgb(t), (tile_height, tile_width))
             for t in tiles
         ]
         row = np.concatenate(scaled, axis=1)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
+
+from tsjnet_ros.core.image.resize import resize_image
 
 PAD_VALUE = 114  # grey used by the YOLO family's letterbox
 
@@ -53,9 +54,7 @@ class Letterbox:
             raise ValueError(f"image is {image.shape[1]}x{image.shape[0]}, letterbox expects "
                              f"{self.source_size[1]}x{self.source_size[0]}")
         rh, rw = self.resized_size
-        if (rh, rw) != self.source_size:
-            shrink = rh * rw < self.source_size[0] * self.source_size[1]
-            image = cv2.resize(image, (rw, rh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        image = resize_image(image, (rh, rw))
         if (rh, rw) == self.target_size:
             return np.ascontiguousarray(image)
         out = np.full(self.target_size + image.shape[2:], pad_value, dtype=image.dtype)

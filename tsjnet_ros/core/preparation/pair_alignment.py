@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
+
+from tsjnet_ros.core.image.resize import resize_image
 
 if TYPE_CHECKING:
     from tsjnet_ros.core.preparation.registration import Registration
@@ -37,15 +38,8 @@ def align_pair(ir: np.ndarray, visible: np.ndarray, resize_to: str = "visible",
     if ir.shape[:2] == visible.shape[:2]:
         return ir, visible
     if resize_to == "visible":
-        return _resize(ir, visible.shape[:2]), visible
-    return ir, _resize(visible, ir.shape[:2])
-
-
-def _resize(image: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
-    height, width = size_hw
-    shrinking = image.shape[0] > height or image.shape[1] > width
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    return cv2.resize(image, (width, height), interpolation=interpolation)
+        return resize_image(ir, visible.shape[:2]), visible
+    return ir, resize_image(visible, ir.shape[:2])
 
 
 def aspect_mismatch(ir_shape: tuple[int, ...], visible_shape: tuple[int, ...]) -> str | None:

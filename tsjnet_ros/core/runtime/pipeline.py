@@ -26,12 +26,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from tsjnet_ros.core.image.color import InfraredScaler, luminance_and_chroma, merge_luminance
+from tsjnet_ros.core.image.resize import resize_image
 from tsjnet_ros.core.runtime.cpu_threads import choose_cpu_threads
 from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.model.checkpoint import FusionBuilder, Normalization, load_checkpoint
@@ -109,16 +109,6 @@ def _check_ir(ir: Any) -> np.ndarray:
             "convert 3-channel grey files to one channel first"
         )
     return ir
-
-
-def _resize(image: np.ndarray, size: tuple[int, int], bilinear_only: bool = False) -> np.ndarray:
-    """Area averaging when shrinking (no aliasing), bilinear when growing or ``bilinear_only``
-    (the authors' script)."""
-    h, w = size
-    if image.shape[:2] == (h, w):
-        return image
-    shrink = h * w < image.shape[0] * image.shape[1] and not bilinear_only
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
 def _authors_visible(luma: np.ndarray) -> np.ndarray:
@@ -307,8 +297,9 @@ class FusionPipeline:
                 luma = _authors_visible(luma)
             ir_unit = self._ir_scaler(ir)
             net_size = self.normalization.inference_size or ir.shape[:2]
-            ir_units.append(_resize(ir_unit, net_size, authors))
-            vis_lumas.append(_resize(luma, net_size, authors))
+            interpolation = "bilinear" if authors else "auto"  # the authors' script resizes bilinearly
+            ir_units.append(resize_image(ir_unit, net_size, interpolation))
+            vis_lumas.append(resize_image(luma, net_size, interpolation))
             chromas.append(chroma)
             sizes.append(ir.shape[:2])
         if len({u.shape for u in ir_units}) != 1:

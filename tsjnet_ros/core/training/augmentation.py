@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from tsjnet_ros.core.image.resize import resize_image
 from tsjnet_ros.core.training.config import AugmentationConfig
 
 IGNORE_LABEL = 255
@@ -31,17 +31,6 @@ class AugmentedPair:
     boxes: np.ndarray | None
     labels: np.ndarray | None
     mask: np.ndarray | None
-
-
-def _resize(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
-    h, w = size
-    if image.shape[:2] == (h, w):
-        return image
-    if nearest:
-        interpolation = cv2.INTER_NEAREST_EXACT  # pixel-centre aligned, like the image resize
-    else:
-        interpolation = cv2.INTER_AREA if h * w < image.shape[0] * image.shape[1] else cv2.INTER_LINEAR
-    return cv2.resize(image, (w, h), interpolation=interpolation)
 
 
 def _pad_to(image: np.ndarray, size: tuple[int, int], value: float) -> np.ndarray:
@@ -121,10 +110,10 @@ class PairAugmentation:
         h, w = ir.shape
         size = (max(1, round(h * scale)), max(1, round(w * scale)))
         sy, sx = size[0] / h, size[1] / w
-        ir = _pad_to(_resize(ir, size), self.crop_size, 0.0)
-        visible = _pad_to(_resize(visible, size), self.crop_size, 0.0)
+        ir = _pad_to(resize_image(ir, size), self.crop_size, 0.0)
+        visible = _pad_to(resize_image(visible, size), self.crop_size, 0.0)
         if mask is not None:
-            mask = _pad_to(_resize(mask, size, nearest=True), self.crop_size, IGNORE_LABEL)
+            mask = _pad_to(resize_image(mask, size, "nearest"), self.crop_size, IGNORE_LABEL)
         H, W = ir.shape
         if self.train:
             y0 = int(rng.integers(0, H - ch + 1))

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import cv2
 import numpy as np
 
 from tsjnet_ros.core.image.color import InfraredScaler, luminance_and_chroma
+from tsjnet_ros.core.image.resize import resize_image
 from tsjnet_ros.core.datasets import PairDataset, Sample
 from tsjnet_ros.core.training.config import SourceConfig
 
@@ -100,12 +100,12 @@ def _downscale(sample: Sample, ir: np.ndarray, visible: np.ndarray, max_side: in
     boxes, seg = sample.boxes, sample.segmentation
     if factor < 1.0:
         size = (max(1, round(w * factor)), max(1, round(h * factor)))
-        ir = cv2.resize(ir, size, interpolation=cv2.INTER_AREA)
-        visible = cv2.resize(visible, size, interpolation=cv2.INTER_AREA)
+        ir = resize_image(ir, size[::-1])
+        visible = resize_image(visible, size[::-1])
         if boxes is not None:
             boxes = boxes * np.array([size[0] / w, size[1] / h] * 2, dtype=np.float32)
         if seg is not None:
-            seg = cv2.resize(seg, size, interpolation=cv2.INTER_NEAREST_EXACT)
+            seg = resize_image(seg, size[::-1], "nearest")
     return ir, visible, boxes, seg
 
 

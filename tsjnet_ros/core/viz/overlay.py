@@ -11,6 +11,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from tsjnet_ros.core.image.resize import resize_image
 from tsjnet_ros.core.types.detection import Detection
 
 # Distinct colours for the first classes (class 0 is "unlabelled" and stays black),
@@ -103,7 +104,7 @@ def draw_overlay_at_width(
     h, w = image_rgb.shape[:2]
     scale = width / w
     size = (width, max(1, round(h * scale)))
-    image = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
-    seg = None if segmentation is None else cv2.resize(segmentation, size, interpolation=cv2.INTER_NEAREST)
+    image = resize_image(image_rgb, size[::-1])
+    seg = None if segmentation is None else resize_image(segmentation, size[::-1], "nearest")
     scaled = [Detection(d.class_id, d.class_name, d.score, tuple(v * scale for v in d.box_xyxy)) for d in detections]
     return draw_overlay(image, scaled, seg, alpha)
