@@ -37,7 +37,7 @@ def _write_bag(path, storage, images):
             stamp = T0 + k * 33_000_000 + 7
             writer.write_image("/cam/image", stamp + 1000, image, "rgb8", stamp, "cam")
             boxes = BoxSet([[k, 2.0, k + 10.5, 20.0]], [k % 3], [0.25 * (k + 1)])
-            writer.write("/gt", stamp + 1000, detections_message(boxes, stamp, "cam"))
+            writer.write("/gt", stamp + 1000, detections_message(boxes.as_detections(), stamp, "cam"))
     return path
 
 

@@ -79,7 +79,7 @@ def _write_pairs(path, stamps, gt_delay_ns):
             events.append((stamp, "/ir/image", image_cdr(frame, "mono8", stamp, "c")))
             events.append((stamp, "/visible/image", image_cdr(frame, "mono8", stamp, "c")))
             boxes = BoxSet([[1, 2, 3, 4 + stamp % 7]], [stamp % 3])
-            events.append((stamp + gt_delay_ns, "/ground_truth/detections", detections_message(boxes, stamp, "c")))
+            events.append((stamp + gt_delay_ns, "/ground_truth/detections", detections_message(boxes.as_detections(), stamp, "c")))
         for log, topic, message in sorted(events, key=lambda e: e[0]):
             if isinstance(message, bytes):
                 writer.write_raw(topic, log, message)

@@ -140,3 +140,44 @@ def test_segmentation_is_scored_and_written_with_an_overlay(tmp_path):
     np.testing.assert_array_equal(overlays[0], draw_overlay(expected.fused_color, [], expected.segmentation))
     tinted = (overlays[0] != expected.fused_color).any(axis=2)
     assert tinted.any() and not tinted[expected.segmentation == 0].any()  # class 0 of the backend stays untinted
+
+
+class DetectingStub:
+    """Average fusion plus one fixed detection per pair, so the output bag's detections can be read back."""
+
+    detection_classes = ["person", "bicycle", "car"]
+    segmentation_classes: list = []
+    name = "detecting_stub"
+
+    def __init__(self):
+        self._base = create_backend("average")
+
+    def fuse(self, ir, visible):
+        from tsjnet_ros.core.types.detection import Detection
+
+        result = self._base.fuse(ir, visible)
+        result.detections = [Detection(2, "car", 0.75, (4.0, 6.0, 20.0, 30.0))]
+        return result
+
+
+@pytest.mark.parametrize("class_id_format, expected", [("id", "2"), ("name", "car")])
+def test_output_bag_detections_follow_class_id_format(tmp_path, class_id_format, expected):
+    """The output bag writes hypothesis.class_id as the node would with the same parameter file."""
+    from tsjnet_ros.core.bag.evaluation import EvaluationOptions, evaluate_bag
+    from tsjnet_ros.core.bag.settings import load_pipeline_settings
+
+    bag = tmp_path / "bag"
+    assert bag_main(["make", "--out", str(bag), "--duration", "0.1", "--width", "64", "--height", "48",
+                     "--no-progress"]) == 0
+    params = tmp_path / "params.yaml"
+    params.write_text(f"fusion_node:\n  ros__parameters:\n    class_id_format: {class_id_format}\n")
+    settings = load_pipeline_settings(params)
+    result = evaluate_bag(bag, DetectingStub(), settings, tmp_path / "out", options=EvaluationOptions(metrics=()))
+    assert result.processed_pairs > 0
+    with BagReader(tmp_path / "out") as out:
+        messages = [out.deserialize(m) for m in out.messages(["/detections"])]
+    assert len(messages) == result.processed_pairs
+    for message in messages:
+        (detection,) = message.detections
+        assert [r.hypothesis.class_id for r in detection.results] == [expected]
+        assert (detection.bbox.center.position.x, detection.bbox.size_y) == (12.0, 24.0)

@@ -2,45 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Sequence
 
 from std_msgs.msg import Header
-from vision_msgs.msg import (
-    Detection2D,
-    Detection2DArray,
-    LabelInfo,
-    ObjectHypothesisWithPose,
-    VisionClass,
-)
+from vision_msgs.msg import Detection2DArray, LabelInfo, VisionClass
 
+from tsjnet_ros.core.perception.detection_message import DETECTION_MESSAGE_TYPES
+from tsjnet_ros.core.perception.detection_message import detections_message as build_detections_message
 from tsjnet_ros.core.types.detection import Detection
 
 
+def _message_class(name: str) -> type:
+    package, _, class_name = name.split("/")
+    return getattr(importlib.import_module(f"{package}.msg"), class_name)
+
+
+#: rclpy's generated classes for the detection message (see :mod:`core.perception.detection_message`).
+DETECTION_CLASSES = {name: _message_class(name) for name in DETECTION_MESSAGE_TYPES}
+
+
 def detections_message(detections: Sequence[Detection], header: Header, class_id_format: str = "id") -> Detection2DArray:
-    """Boxes in original camera pixels as centre + size; ``theta`` 0 and ``id`` empty.
+    """Boxes in original camera pixels as centre + size (layout: :mod:`core.perception.detection_message`).
 
     ``class_id`` is the numeric class id as a string (matching ``label_info``'s
     VisionClass.class_id) or, with ``class_id_format="name"``, the class name.
     """
-    # Fields are set on the default-built sub-messages: the generated constructors build every
-    # default even when a value is passed, so keyword construction would build each one twice.
-    array = Detection2DArray(header=header)
-    out = array.detections
-    for det in detections:
-        x0, y0, x1, y1 = det.box_xyxy
-        detection = Detection2D()
-        detection.header = header
-        box = detection.bbox
-        box.center.position.x = (x0 + x1) / 2.0
-        box.center.position.y = (y0 + y1) / 2.0
-        box.size_x = float(x1 - x0)
-        box.size_y = float(y1 - y0)
-        result = ObjectHypothesisWithPose()
-        result.hypothesis.class_id = str(det.class_id) if class_id_format == "id" else det.class_name
-        result.hypothesis.score = float(det.score)
-        detection.results.append(result)
-        out.append(detection)
-    return array
+    return build_detections_message(detections, header, DETECTION_CLASSES, class_id_format)
 
 
 def label_info_message(class_names: Sequence[str], header: Header, threshold: float) -> LabelInfo:

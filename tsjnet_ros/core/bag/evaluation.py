@@ -35,7 +35,6 @@ from tsjnet_ros.core.bag.writer import BagWriter
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.fusion.backend import FusionBackend, FusionResult
 from tsjnet_ros.core.types.box_set import BoxSet
-from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.image.image_encoding import swap_red_blue
 from tsjnet_ros.core.metrics.detection import ImageAnnotations, evaluate_detections
 from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS, evaluate_fusion
@@ -198,8 +197,10 @@ class _OutputBag:
     fused, and closes it. Failures surface on the next call from the producer.
     """
 
-    def __init__(self, path: Path, storage: str, overwrite: bool, topics: OutputTopics, color: bool) -> None:
+    def __init__(self, path: Path, storage: str, overwrite: bool, topics: OutputTopics, color: bool,
+                 class_id_format: str = "id") -> None:
         self.path, self.storage, self.overwrite, self.topics, self.color = path, storage, overwrite, topics, color
+        self.class_id_format = class_id_format  # hypothesis.class_id: numeric id or class name, as the node's parameter
         self.writer: BagWriter | None = None
         self.counts: dict[str, int] = {}
         self._queue: queue.Queue = queue.Queue(maxsize=4)
@@ -249,10 +250,7 @@ class _OutputBag:
         w.write_image(t.fused, log_time, result.fused, "mono8", stamp, frame_id)
         if self.color:
             w.write_image(t.fused_color, log_time, swap_red_blue(result.fused_color), "bgr8", stamp, frame_id)
-        boxes = BoxSet(
-            [d.box_xyxy for d in result.detections], [d.class_id for d in result.detections], [d.score for d in result.detections]
-        )
-        w.write(t.detections, log_time, detections_message(boxes, stamp, frame_id))
+        w.write(t.detections, log_time, detections_message(result.detections, stamp, frame_id, self.class_id_format))
         if result.segmentation is not None:
             w.add_topic(t.segmentation, IMAGE)
             w.write_image(t.segmentation, log_time, result.segmentation, "mono8", stamp, frame_id)
@@ -274,13 +272,6 @@ def _contact_indices(total: int, rows: int) -> set[int]:
     if total <= 0:
         return set(range(rows))
     return {int(round(x)) for x in np.linspace(0, total - 1, min(rows, total))}
-
-
-def _gt_detections(gt: BoxSet, class_names: Sequence[str]) -> list[Detection]:
-    return [
-        Detection(int(c), class_names[c] if 0 <= c < len(class_names) else str(int(c)), 1.0, tuple(map(float, b)))
-        for b, c in zip(gt.boxes, gt.class_ids)
-    ]
 
 
 def evaluate_bag(
@@ -315,8 +306,8 @@ def evaluate_bag(
         records: list[PairRecord] = []
         sheet_rows: list[tuple[str, list[np.ndarray]]] = []
         sheet_at = _contact_indices(stream.estimated_pairs(), options.contact_sheet_rows)
-        out = (_OutputBag(Path(output_bag), options.output_storage, options.overwrite, output_topics, options.output_color)
-               if output_bag else None)
+        out = (_OutputBag(Path(output_bag), options.output_storage, options.overwrite, output_topics, options.output_color,
+                          settings.class_id_format) if output_bag else None)
         status = "complete"
         try:
             for pair in stream:
@@ -428,7 +419,7 @@ def _process_pair(
         if pair.gt_boxes is not None:
             names = scoring.det_classes or scoring.backend_det
             scale_boxes = BoxSet(pair.gt_boxes.boxes * np.array([w / vw, h / vh, w / vw, h / vh]), pair.gt_boxes.class_ids)
-            truth = draw_overlay_at_width(result.fused_color, _gt_detections(scale_boxes, names), None, width)
+            truth = draw_overlay_at_width(result.fused_color, scale_boxes.as_detections(names), None, width)
         sheet_rows.append((name, [ir_to_uint8(ir), vis, result.fused_color, shown, truth]))
     timings = {
         "prepare": (t1 - t0) * 1000.0, "fuse": (t2 - t1) * 1000.0, "metrics": (t3 - t2) * 1000.0,

@@ -203,7 +203,7 @@ def make_bag(
 def _write_ground_truth(writer: BagWriter, topics: InputTopics, frame: SourceFrame, stamp: int, log_time: int, frame_id: str) -> None:
     if frame.boxes is not None:
         writer.add_topic(topics.gt_detections, DETECTIONS)
-        writer.write(topics.gt_detections, log_time, detections_message(frame.boxes, stamp, frame_id))
+        writer.write(topics.gt_detections, log_time, detections_message(frame.boxes.as_detections(), stamp, frame_id))
     if frame.class_map is not None:
         writer.add_topic(topics.gt_segmentation, IMAGE)
         writer.write_image(topics.gt_segmentation, log_time, frame.class_map, "mono8", stamp, frame_id)

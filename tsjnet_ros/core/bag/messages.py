@@ -1,22 +1,25 @@
 """Building and reading the bag's message objects (Image, CompressedImage, Detection2DArray) from numpy.
 
 The objects are ``rosbags`` typestore messages, so no ROS installation is needed. Boxes
-follow vision_msgs: ``bbox.center.position`` is the box centre and ``size_x``/``size_y``
-its extent in pixels; the class is the numeric id as a string in
-``results[].hypothesis.class_id`` with its ``score``.
+follow vision_msgs (:mod:`~tsjnet_ros.core.perception.detection_message`, the node's
+builder): ``bbox.center.position`` is the box centre and ``size_x``/``size_y`` its extent
+in pixels; the class is the numeric id as a string in ``results[].hypothesis.class_id``
+(or the class name, when written so) with its ``score``.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE, bag_typestore
 from tsjnet_ros.core.image.compressed_image import array_to_compressed
 from tsjnet_ros.core.image.image_encoding import array_to_fields, image_to_array
+from tsjnet_ros.core.perception.detection_message import detections_message as build_detections_message
 from tsjnet_ros.core.types.box_set import BoxSet
+from tsjnet_ros.core.types.detection import Detection
 
 NS_PER_S = 1_000_000_000
 
@@ -83,36 +86,10 @@ def image_array(message: Any) -> np.ndarray:
     return image_to_array(message)
 
 
-def detections_message(boxes: BoxSet, stamp: int, frame_id: str) -> Any:
-    """A vision_msgs/Detection2DArray with one single-hypothesis Detection2D per box."""
-    types = bag_typestore().types
-    header = _header(stamp, frame_id)
-    detections = []
-    for (x1, y1, x2, y2), class_id, score in zip(boxes.boxes, boxes.class_ids, boxes.scores):
-        hypothesis = types["vision_msgs/msg/ObjectHypothesisWithPose"](
-            hypothesis=types["vision_msgs/msg/ObjectHypothesis"](class_id=str(int(class_id)), score=float(score)),
-            pose=_zero_pose(types),
-        )
-        bbox = types["vision_msgs/msg/BoundingBox2D"](
-            center=types["vision_msgs/msg/Pose2D"](
-                position=types["vision_msgs/msg/Point2D"](x=float(x1 + x2) / 2.0, y=float(y1 + y2) / 2.0),
-                theta=0.0,
-            ),
-            size_x=float(x2 - x1),
-            size_y=float(y2 - y1),
-        )
-        detections.append(types["vision_msgs/msg/Detection2D"](header=header, results=[hypothesis], bbox=bbox, id=""))
-    return types[DETECTIONS](header=header, detections=detections)
-
-
-def _zero_pose(types: Any) -> Any:
-    return types["geometry_msgs/msg/PoseWithCovariance"](
-        pose=types["geometry_msgs/msg/Pose"](
-            position=types["geometry_msgs/msg/Point"](x=0.0, y=0.0, z=0.0),
-            orientation=types["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
-        ),
-        covariance=np.zeros(36, dtype=np.float64),
-    )
+def detections_message(detections: Sequence[Detection], stamp: int, frame_id: str, class_id_format: str = "id") -> Any:
+    """A vision_msgs/Detection2DArray of ``detections`` (layout and ``class_id_format``:
+    :mod:`~tsjnet_ros.core.perception.detection_message`)."""
+    return build_detections_message(detections, _header(stamp, frame_id), bag_typestore().types, class_id_format)
 
 
 def boxes_from_detections(message: Any) -> BoxSet:

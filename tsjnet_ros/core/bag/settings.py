@@ -3,7 +3,7 @@
 Offline evaluation must pair and prepare images exactly as the live node does, so it takes
 ``sync_policy``, ``slop``, ``queue_size``, ``resize_to``, the input value ranges
 (``ir_range``, ``visible_range``), ``registration``, the backend choice, the detection
-thresholds and the detector/segmenter choice (:class:`TaskModelSettings`) from the
+thresholds, ``class_id_format`` of the output detections and the detector/segmenter choice (:class:`TaskModelSettings`) from the
 ``fusion_node`` section of ``config/fusion.yaml`` (or any parameter file of that form), and
 builds the backend and the pair preparation with the node's own code
 (:func:`~tsjnet_ros.core.fusion.create_backend` with ``ir_range``,
@@ -20,6 +20,7 @@ import yaml
 
 from tsjnet_ros.core.fusion.backend import FusionBackend
 from tsjnet_ros.core.image.color import fixed_range_scaler
+from tsjnet_ros.core.perception.detection_message import CLASS_ID_FORMATS
 from tsjnet_ros.core.preparation.pair_alignment import RESIZE_POLICIES
 from tsjnet_ros.core.preparation.pair_preparation import PairPreparation
 from tsjnet_ros.core.perception.settings import TaskModelSettings, with_task_models
@@ -45,6 +46,7 @@ class PipelineSettings:
     score_threshold: float = 0.3
     nms_iou: float = 0.6
     max_detections: int = 100
+    class_id_format: str = "id"  # hypothesis.class_id of the output detections: numeric id or class name
     tasks: TaskModelSettings = TaskModelSettings()
 
     def __post_init__(self) -> None:
@@ -56,6 +58,8 @@ class PipelineSettings:
             raise ValueError(f"queue_size must be in [1, 1000], got {self.queue_size}")
         if self.resize_to not in RESIZE_POLICIES:
             raise ValueError(f"resize_to must be one of {RESIZE_POLICIES}, got {self.resize_to!r}")
+        if self.class_id_format not in CLASS_ID_FORMATS:
+            raise ValueError(f"class_id_format must be one of {CLASS_ID_FORMATS}, got {self.class_id_format!r}")
         for name in ("ir_range", "visible_range"):  # YAML lists -> tuples of floats (the checks below name bad ones)
             try:
                 object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))

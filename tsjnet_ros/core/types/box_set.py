@@ -8,8 +8,11 @@ without conversion.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
+
+from tsjnet_ros.core.types.detection import Detection
 
 
 @dataclass
@@ -49,3 +52,11 @@ class BoxSet:
 
     def __len__(self) -> int:
         return len(self.boxes)
+
+    def as_detections(self, class_names: Sequence[str] = ()) -> list[Detection]:
+        """One :class:`Detection` per box with its score; the class name from ``class_names``,
+        or the id as text where the table has no entry for it."""
+        return [
+            Detection(int(c), class_names[c] if 0 <= c < len(class_names) else str(int(c)), float(s), tuple(map(float, b)))
+            for b, c, s in zip(self.boxes, self.class_ids, self.scores)
+        ]
