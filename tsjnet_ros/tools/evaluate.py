@@ -25,15 +25,11 @@ from tqdm import tqdm
 from tsjnet_ros.core.datasets import PairDataset
 from tsjnet_ros.core.datasets.layout import LAYOUTS
 from tsjnet_ros.core.metrics.contact_sheet import make_contact_sheet
-from tsjnet_ros.core.metrics.detection import (
-    ImageAnnotations,
-    evaluate_detections,
-)
+from tsjnet_ros.core.metrics.detection import ImageAnnotations
 from tsjnet_ros.core.metrics.evaluation_report import mean_tables, write_csv, write_json, write_markdown
-from tsjnet_ros.core.metrics.fusion_suite import CONVENTION_PRESETS, FUSION_METRICS, evaluate_fusion
-from tsjnet_ros.core.metrics.image_input import ir_to_uint8
+from tsjnet_ros.core.metrics.evaluator import PairEvaluator, luminance_inputs
+from tsjnet_ros.core.metrics.fusion_suite import CONVENTION_PRESETS, FUSION_METRICS
 from tsjnet_ros.core.metrics.predictions import predictions_by_class_name
-from tsjnet_ros.core.metrics.segmentation import SegmentationScore
 from tsjnet_ros.tools.progress import waiting
 
 NEURAL_METHOD = "tsjnet"
@@ -233,47 +229,44 @@ def evaluate_dataset(
     count = len(dataset) if args.limit is None else min(len(dataset), args.limit)
     records: list[dict] = []
     sheet_rows: list[tuple[str, list[np.ndarray]]] = []
-    detections = {m: ([], []) for m in backends}
-    segmentation = {
-        m: SegmentationScore(len(dataset.segmentation_class_names), dataset.segmentation_class_names)
-        for m in backends
+    evaluators = {
+        m: PairEvaluator(metric_names, args.convention, dataset.segmentation_class_names) for m in backends
     }
-    used_segmentation = {m: False for m in backends}
     for index in tqdm(range(count), desc=name, unit="pair", disable=args.no_progress, file=sys.stderr):
         sample = dataset[index]
-        ir8 = ir_to_uint8(sample.ir)
-        visible_luma = cv2.cvtColor(sample.visible, cv2.COLOR_RGB2GRAY)
+        ir8, visible_luma = luminance_inputs(sample.ir, sample.visible)
         tiles = [sample.ir, sample.visible]
         for method, backend in backends.items():
+            evaluator = evaluators[method]
             start = time.perf_counter()
             result = backend.fuse(sample.ir, sample.visible)
             fuse_ms = (time.perf_counter() - start) * 1000.0
-            scores = evaluate_fusion(ir8, visible_luma, result.fused, metric_names, args.convention)
+            scores = evaluator.add_fusion(ir8, visible_luma, result.fused)
             records.append(
                 {"dataset": name, "method": method, "image": sample.name, **scores, "fuse_ms": fuse_ms}
             )
             tiles.append(result.fused_color)
             if sample.boxes is not None and getattr(backend, "detection_classes", None):
-                preds, truths = detections[method]
-                preds.append(predictions_by_class_name(result.detections, sample.class_names))
-                truths.append(ImageAnnotations(sample.boxes, sample.labels, sample.difficult))
+                evaluator.add_detections(
+                    predictions_by_class_name(result.detections, sample.class_names),
+                    ImageAnnotations(sample.boxes, sample.labels, sample.difficult),
+                )
             if sample.segmentation is not None and result.segmentation is not None:
                 try:
-                    segmentation[method].update(result.segmentation, sample.segmentation)
+                    evaluator.add_segmentation(result.segmentation, sample.segmentation)
                 except (ValueError, TypeError) as exc:
                     raise EvaluationError(f"{name}/{sample.name}, {method} segmentation: {exc}") from None
-                used_segmentation[method] = True
         if index < args.contact_sheet:
             sheet_rows.append((sample.name, tiles))
 
     extras: dict[str, dict] = {}
-    for method in backends:
-        preds, truths = detections[method]
-        if truths:
-            report = evaluate_detections(preds, truths, dataset.class_names)
+    for method, evaluator in evaluators.items():
+        report = evaluator.detection_report(dataset.class_names)
+        if report is not None:
             extras.setdefault(method, {})["detection"] = report.as_dict()
-        if used_segmentation[method]:
-            extras.setdefault(method, {})["segmentation"] = segmentation[method].as_dict()
+        segmentation = evaluator.segmentation_report()
+        if segmentation is not None:
+            extras.setdefault(method, {})["segmentation"] = segmentation
     return records, extras, sheet_rows
 
 

@@ -36,11 +36,11 @@ from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.fusion.backend import FusionBackend, FusionResult
 from tsjnet_ros.core.types.box_set import BoxSet
 from tsjnet_ros.core.image.image_encoding import swap_red_blue
-from tsjnet_ros.core.metrics.detection import ImageAnnotations, evaluate_detections
+from tsjnet_ros.core.metrics.detection import ImageAnnotations
+from tsjnet_ros.core.metrics.evaluator import PairEvaluator, luminance_inputs
 from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS, evaluate_fusion
 from tsjnet_ros.core.metrics.image_input import ir_to_uint8
 from tsjnet_ros.core.metrics.predictions import predictions_by_class_name, predictions_by_id
-from tsjnet_ros.core.metrics.segmentation import SegmentationScore
 from tsjnet_ros.core.viz.overlay import draw_overlay, draw_overlay_at_width
 from tsjnet_ros.core.preparation.pair_preparation import PairPreparation
 
@@ -127,56 +127,62 @@ class EvaluationResult:
 
 
 class _Scoring:
-    """Accumulates detection and segmentation ground truth against predictions."""
+    """The bag's ground truth against the backend's predictions, through one :class:`PairEvaluator`.
+
+    Maps the backend's classes onto the bag's class tables by name (by id when the bag has
+    no detection class table) and the ground truth to the fused image's pixels.
+    """
 
     def __init__(self, backend: FusionBackend, account: PairAccount, bag_custom: dict[str, str],
-                 class_names: Sequence[str] | None) -> None:
+                 class_names: Sequence[str] | None, metric_names: Sequence[str] = (), convention: str = "default") -> None:
         self.det_classes = list(class_names) if class_names else _json_list(bag_custom.get(CLASS_NAMES_KEY))
         self.backend_det = list(getattr(backend, "detection_classes", []) or [])
         self.score_detections = account.has_gt_detections and bool(self.backend_det)
-        self.predictions: list = []
-        self.truths: list[ImageAnnotations] = []
         gt_seg_names = _json_list(bag_custom.get(SEGMENTATION_CLASSES_KEY))
         backend_seg = list(getattr(backend, "segmentation_classes", []) or [])
         self.seg_names = gt_seg_names or backend_seg
-        self.segmentation: SegmentationScore | None = None
+        self.score_segmentation = bool(account.has_gt_segmentation and backend_seg and self.seg_names)
+        self.evaluator = PairEvaluator(metric_names, convention, self.seg_names if self.score_segmentation else (),
+                                       ignore_index=SEGMENTATION_IGNORE)
         self._seg_lookup: np.ndarray | None = None
-        if account.has_gt_segmentation and backend_seg and self.seg_names:
-            self.segmentation = SegmentationScore(len(self.seg_names), self.seg_names, ignore_index=SEGMENTATION_IGNORE)
+        if self.score_segmentation:
             lookup = {n.lower(): i for i, n in enumerate(self.seg_names)}
             table = np.zeros(256, np.uint8)  # classes the ground truth does not label count as class 0
             for i, name in enumerate(backend_seg[:256]):
                 table[i] = lookup.get(name.lower(), 0)
             self._seg_lookup = table
 
+    def fusion(self, ir: np.ndarray, visible: np.ndarray, fused: np.ndarray) -> dict[str, float]:
+        """Fusion metrics of one prepared pair (the inputs of ``tsjnet-eval``); {} when none are asked for."""
+        if not self.evaluator.metric_names:
+            return {}
+        return self.evaluator.add_fusion(*luminance_inputs(ir, visible), fused)
+
     def add(self, result: FusionResult, gt_boxes: BoxSet | None, gt_seg: np.ndarray | None, scale: tuple[float, float]) -> None:
         if self.score_detections and gt_boxes is not None:
             boxes = gt_boxes.boxes * np.array([scale[0], scale[1], scale[0], scale[1]])
             if self.det_classes:
-                self.predictions.append(predictions_by_class_name(result.detections, self.det_classes))
+                predictions = predictions_by_class_name(result.detections, self.det_classes)
             else:  # no class table in the bag: ids are compared directly
-                self.predictions.append(predictions_by_id(result.detections))
-            self.truths.append(ImageAnnotations(boxes, gt_boxes.class_ids))
-        if self.segmentation is not None and gt_seg is not None and result.segmentation is not None:
+                predictions = predictions_by_id(result.detections)
+            self.evaluator.add_detections(predictions, ImageAnnotations(boxes, gt_boxes.class_ids))
+        if self.score_segmentation and gt_seg is not None and result.segmentation is not None:
             target = gt_seg
             if target.shape != result.segmentation.shape:
                 h, w = result.segmentation.shape
                 target = cv2.resize(target, (w, h), interpolation=cv2.INTER_NEAREST)
-            self.segmentation.update(self._seg_lookup[result.segmentation], target)
+            self.evaluator.add_segmentation(self._seg_lookup[result.segmentation], target)
 
     def detection_report(self) -> dict | None:
-        if not self.truths:
-            return None
-        names = self.det_classes or self.backend_det
-        highest = max((int(t.labels.max()) for t in self.truths if t.labels.size), default=-1)
-        highest = max(highest, max((int(p.labels.max()) for p in self.predictions if p.labels.size), default=-1))
-        names = list(names) + [str(i) for i in range(len(names), highest + 1)]
-        return evaluate_detections(self.predictions, self.truths, names).as_dict()
+        names = list(self.det_classes or self.backend_det)
+        names += [str(i) for i in range(len(names), self.evaluator.highest_class_id() + 1)]
+        report = self.evaluator.detection_report(names)
+        return None if report is None else report.as_dict()
 
     def segmentation_report(self) -> dict | None:
-        if self.segmentation is None or not self.segmentation.confusion.any():
+        if not self.evaluator.segmentation.confusion.any():
             return None
-        return self.segmentation.as_dict()
+        return self.evaluator.segmentation_report()
 
 
 def _json_list(text: str | None) -> list[str]:
@@ -295,7 +301,8 @@ def evaluate_bag(
     with BagReader(bag) as reader:
         has_segmentation = bool(getattr(backend, "segmentation_classes", None))
         stream = PairStream(reader, topics, settings, segmentation=has_segmentation, prefetch=8)
-        scoring = _Scoring(backend, stream.account, reader.custom_data, options.class_names)
+        scoring = _Scoring(backend, stream.account, reader.custom_data, options.class_names, metric_names,
+                           options.convention)
         naming = _PairNames(reader.custom_data)
         baselines = {name: create_backend(name, ir_range=settings.ir_range)
                      for name in options.baselines if name != getattr(backend, "name", None)}
@@ -373,11 +380,11 @@ def _baseline_records(prepared: tuple[np.ndarray, np.ndarray], record: PairRecor
     if not metric_names or not baselines:
         return []
     ir, vis = prepared
-    vis_luma = cv2.cvtColor(vis, cv2.COLOR_RGB2GRAY) if vis.ndim == 3 else vis
+    ir8, vis_luma = luminance_inputs(ir, vis)
     rows = []
     for name, baseline in baselines.items():
         fused = baseline.fuse(ir, vis).fused
-        scores = evaluate_fusion(ir_to_uint8(ir), vis_luma, fused, metric_names, options.convention)
+        scores = evaluate_fusion(ir8, vis_luma, fused, metric_names, options.convention)
         rows.append({"method": name, "pair": record.number, "name": record.name, **scores})
     return rows
 
@@ -397,10 +404,7 @@ def _process_pair(
         problems.append(BagProblem("fusion_failed", f"pair {pair.number}: {type(exc).__name__}: {exc}", log_time_ns=pair.visible.log_time_ns))
         return None
     t2 = time.perf_counter()
-    scores: dict[str, float] = {}
-    if metric_names:
-        vis_luma = cv2.cvtColor(vis, cv2.COLOR_RGB2GRAY) if vis.ndim == 3 else vis
-        scores = evaluate_fusion(ir_to_uint8(ir), vis_luma, result.fused, metric_names, options.convention)
+    scores = scoring.fusion(ir, vis, result.fused)
     h, w = result.fused.shape[:2]
     vh, vw = pair.visible.array.shape[:2]
     scoring.add(result, pair.gt_boxes, pair.gt_segmentation, (w / vw, h / vh))

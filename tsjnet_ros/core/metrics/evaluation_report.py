@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tsjnet_ros.core.metrics.evaluator import mean_skipping_nan
 from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS
 
 MEAN_ROW = "mean"
@@ -30,9 +31,7 @@ def summarise(records: Sequence[dict], columns: Sequence[str]) -> list[dict]:
     for (dataset, method), rows in groups.items():
         row: dict[str, Any] = {"dataset": dataset, "method": method, "image": MEAN_ROW}
         for column in columns:
-            values = np.array([r[column] for r in rows if r.get(column) is not None], float)
-            finite_or_inf = values[~np.isnan(values)]
-            row[column] = float(np.mean(finite_or_inf)) if finite_or_inf.size else float("nan")
+            row[column] = mean_skipping_nan([r.get(column) for r in rows])
         row["pairs"] = len(rows)
         summary.append(row)
     return summary

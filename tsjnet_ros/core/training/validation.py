@@ -1,7 +1,8 @@
 """Scoring a system on held-out pairs with the project's metrics library during training.
 
 Fusion metrics (on 8-bit luminance, like ``tsjnet-eval``) for the fused image, and
-detection mAP@0.5 where the pairs have boxes. In the single-modality comparison runs the
+detection mAP@0.5 where the pairs have boxes, accumulated by the
+:class:`~tsjnet_ros.core.metrics.evaluator.PairEvaluator` the evaluation tools use. In the single-modality comparison runs the
 heads see the raw IR or visible image and only mAP is reported.
 """
 
@@ -13,13 +14,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from tsjnet_ros.core.metrics.detection import (
-    DetectionReport,
-    ImageAnnotations,
-    ImageDetections,
-    evaluate_detections,
-)
-from tsjnet_ros.core.metrics.fusion_suite import evaluate_fusion
+from tsjnet_ros.core.metrics.detection import DetectionReport, ImageAnnotations, ImageDetections
+from tsjnet_ros.core.metrics.evaluator import PairEvaluator
 from tsjnet_ros.core.model.heads.system import TSJNetSystem
 from tsjnet_ros.core.model.postprocess import decode_detections
 from tsjnet_ros.core.datasets import PairDataset
@@ -59,29 +55,40 @@ def heads_input(system: TSJNetSystem, ir: torch.Tensor, visible: torch.Tensor, i
 
 
 @torch.no_grad()
-def predict_detections(
+def evaluate_pairs(
     system: TSJNetSystem, pairs: Sequence[TrainingPair], device: torch.device, input_mode: str = "fused",
-    score_threshold: float = 0.05, nms_iou: float = 0.6,
-) -> tuple[list[ImageDetections], list[ImageAnnotations]]:
-    """Detections and ground truth of every pair with boxes, in pair pixels."""
+    metrics: Sequence[str] = (), score_threshold: float = 0.05, nms_iou: float = 0.6,
+) -> PairEvaluator:
+    """Each pair through the system once: fusion metrics (``metrics``, fused mode only) of
+    every pair, detections of every pair with boxes (in pair pixels), accumulated in one
+    :class:`PairEvaluator`."""
+    evaluator = PairEvaluator(metrics if input_mode == "fused" else ())
     was_training = system.training
     system.eval()
-    predictions, truths = [], []
     try:
         for pair in pairs:
-            if pair.boxes is None:
+            if not evaluator.metric_names and pair.boxes is None:
                 continue
             ir = torch.from_numpy(pair.ir)[None, None].to(device)
             visible = torch.from_numpy(pair.visible)[None, None].to(device)
-            image = heads_input(system, ir, visible, input_mode)[1]
-            decoded = decode_detections(system.heads(image).detection, score_threshold, nms_iou)[0]
-            predictions.append(ImageDetections(
-                decoded.boxes.float().cpu().numpy(), decoded.scores.float().cpu().numpy(), decoded.labels.cpu().numpy(),
-            ))
-            truths.append(ImageAnnotations(pair.boxes, pair.labels))
+            fusion, image = heads_input(system, ir, visible, input_mode)
+            if evaluator.metric_names:
+                fused = fusion.fused.float().clamp(0, 1)[0, 0].cpu().numpy()
+                evaluator.add_fusion(np.round(pair.ir * 255.0), np.round(pair.visible * 255.0), np.round(fused * 255.0))
+            if pair.boxes is not None:
+                decoded = decode_detections(system.heads(image).detection, score_threshold, nms_iou)[0]
+                evaluator.add_detections(
+                    ImageDetections(decoded.boxes.float().cpu().numpy(), decoded.scores.float().cpu().numpy(),
+                                    decoded.labels.cpu().numpy()),
+                    ImageAnnotations(pair.boxes, pair.labels),
+                )
     finally:
         system.train(was_training)
-    return predictions, truths
+    return evaluator
+
+
+def _detection_report(system: TSJNetSystem, evaluator: PairEvaluator, operating_threshold: float) -> DetectionReport | None:
+    return evaluator.detection_report(system.detection_classes, iou_thresholds=(0.5,), score_threshold=operating_threshold)
 
 
 def detection_report(
@@ -90,14 +97,10 @@ def detection_report(
 ) -> DetectionReport | None:
     """Per-class AP (detections above ``score_threshold``) and precision/recall of those above
     ``operating_threshold`` (the pipeline's default), at IoU 0.5; None without boxes."""
-    predictions, truths = predict_detections(system, pairs, device, input_mode, score_threshold)
-    if not truths:
-        return None
-    return evaluate_detections(predictions, truths, list(system.detection_classes), iou_thresholds=(0.5,),
-                               score_threshold=operating_threshold)
+    evaluator = evaluate_pairs(system, pairs, device, input_mode, score_threshold=score_threshold)
+    return _detection_report(system, evaluator, operating_threshold)
 
 
-@torch.no_grad()
 def validate(
     system: TSJNetSystem, pairs: Sequence[TrainingPair], device: torch.device, input_mode: str = "fused",
     metrics: Sequence[str] = ("SSIM", "PSNR", "VIF", "Qabf", "SF", "CV"), score_threshold: float = 0.05,
@@ -105,24 +108,9 @@ def validate(
     """Mean fusion metrics over ``pairs`` (fused mode) and ``mAP50`` over pairs with boxes."""
     if not pairs:
         raise ValueError("validation needs at least one pair")
-    was_training = system.training
-    system.eval()
-    sums: dict[str, float] = {}
-    try:
-        if input_mode == "fused" and metrics:
-            for pair in pairs:
-                ir = torch.from_numpy(pair.ir)[None, None].to(device)
-                visible = torch.from_numpy(pair.visible)[None, None].to(device)
-                fused = system.fusion(ir, visible).fused.float().clamp(0, 1)[0, 0].cpu().numpy()
-                scores = evaluate_fusion(
-                    np.round(pair.ir * 255.0), np.round(pair.visible * 255.0), np.round(fused * 255.0), list(metrics)
-                )
-                for key, value in scores.items():
-                    sums[key] = sums.get(key, 0.0) + value
-    finally:
-        system.train(was_training)
-    result = {k: v / len(pairs) for k, v in sums.items()}
-    report = detection_report(system, pairs, device, input_mode, score_threshold)
+    evaluator = evaluate_pairs(system, pairs, device, input_mode, metrics, score_threshold)
+    result = evaluator.fusion_means()
+    report = _detection_report(system, evaluator, operating_threshold=0.3)
     if report is not None:
         result["mAP50"] = report.map50
     return result
