@@ -18,15 +18,14 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from tsjnet_ros.core.datasets import PairDataset
 from tsjnet_ros.core.datasets.layout import LAYOUTS
-from tsjnet_ros.core.metrics.contact_sheet import make_contact_sheet
+from tsjnet_ros.core.metrics.contact_sheet import save_contact_sheet
 from tsjnet_ros.core.metrics.detection import ImageAnnotations
-from tsjnet_ros.core.metrics.evaluation_report import mean_tables, write_csv, write_json, write_markdown
+from tsjnet_ros.core.metrics.evaluation_report import mean_tables, write_tables
 from tsjnet_ros.core.metrics.evaluator import PairEvaluator, luminance_inputs
 from tsjnet_ros.core.metrics.fusion_suite import CONVENTION_PRESETS, FUSION_METRICS
 from tsjnet_ros.core.metrics.predictions import predictions_by_class_name
@@ -289,8 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if extras:
                 all_extras[name] = extras
             if sheet_rows:
-                sheet = make_contact_sheet(sheet_rows, ["IR", "visible", *backends], args.tile_width)
-                cv2.imwrite(str(args.out / f"contact_sheet_{name}.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+                save_contact_sheet(args.out / f"contact_sheet_{name}.png", sheet_rows, ["IR", "visible", *backends],
+                                   args.tile_width)
     except EvaluationError as exc:
         print(f"tsjnet-eval: error: {exc}", file=sys.stderr)
         return 2
@@ -307,9 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Convention preset `{args.convention}` (docs/metrics.md); ↑ higher is better, ↓ lower is "
         "better; fuse_ms is the wall time of one fuse() call. Metrics on 8-bit luminance."
     )
-    write_markdown(args.out / "metrics.md", all_records, columns, all_extras, preamble)
-    write_csv(args.out / "metrics.csv", all_records, columns)
-    write_json(args.out / "metrics.json", all_records, columns, all_extras, settings)
+    write_tables(args.out, all_records, columns, all_extras, settings, preamble)
     print("\n".join(mean_tables(all_records, columns)))
     print(f"wrote {args.out / 'metrics.md'}, metrics.csv, metrics.json", file=sys.stderr)
     return 0

@@ -7,16 +7,16 @@ row per pair), ``contact_sheet.png``, ``per_frame_metrics.png`` and ``latency.pn
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from tsjnet_ros.core.bag.evaluation import EvaluationResult
-from tsjnet_ros.core.metrics.contact_sheet import make_contact_sheet
-from tsjnet_ros.core.metrics.evaluation_report import header_name, json_safe, summarise, write_csv, write_json, write_markdown
+from tsjnet_ros.core.metrics.contact_sheet import save_contact_sheet
+from tsjnet_ros.core.metrics.evaluation_report import (
+    format_value, header_name, markdown_table, summarise, write_json_document, write_tables,
+)
 
 PLOTTED_METRICS = ("EN", "SD", "SSIM", "MI", "VIF", "Qabf")
 SHEET_COLUMNS = ("IR", "visible", "fused", "overlay", "ground truth")
@@ -130,21 +130,15 @@ def write_report(result: EvaluationResult, out_dir: str | Path, tile_width: int 
                     + ("by its input pair." if result.stills else "by its visible stamp after the first pair's.")
                     + " Baselines (classical methods) on some pairs, with the backend on the same pairs, follow.")
         table = records + _baseline_table_records(result)
-        paths["metrics_md"] = out / "metrics.md"
-        write_markdown(paths["metrics_md"], table, columns, extras_by, preamble)
-        paths["metrics_csv"] = out / "metrics.csv"
-        write_csv(paths["metrics_csv"], table, columns)
-        paths["metrics_json"] = out / "metrics.json"
-        write_json(paths["metrics_json"], table, columns, extras_by, result.settings.as_dict())
+        paths.update(write_tables(out, table, columns, extras_by, result.settings.as_dict(), preamble))
     if result.contact_rows:
-        sheet = make_contact_sheet(result.contact_rows, [f"{c} ({result.backend})" if c == "fused" else c for c in SHEET_COLUMNS], tile_width)
-        paths["contact_sheet"] = out / "contact_sheet.png"
-        cv2.imwrite(str(paths["contact_sheet"]), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+        titles = [f"{c} ({result.backend})" if c == "fused" else c for c in SHEET_COLUMNS]
+        paths["contact_sheet"] = save_contact_sheet(out / "contact_sheet.png", result.contact_rows, titles, tile_width)
     if result.records:
         paths.update(_plots(result, out))
     document = {"summary": summary(result), "pairs": [r.as_dict() for r in result.records]}
     paths["report_json"] = out / "report.json"
-    paths["report_json"].write_text(json.dumps(json_safe(document), indent=2, allow_nan=False))
+    write_json_document(paths["report_json"], document)
     paths["report_md"] = out / "report.md"
     paths["report_md"].write_text(_markdown(result, paths))
     return paths
@@ -212,12 +206,6 @@ def _plots(result: EvaluationResult, out: Path) -> dict[str, Path]:
     return paths
 
 
-def _fmt(value: object) -> str:
-    if isinstance(value, float):
-        return "n/a" if not math.isfinite(value) else f"{value:.4g}"
-    return "n/a" if value is None else str(value)
-
-
 def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
     s = summary(result)
     pairs = s["pairs"]
@@ -235,20 +223,18 @@ def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
         "",
         f"Pairs: {pairs['processed']} processed of {pairs['expected']} formed "
         f"({pairs['flushed_at_end']} completed at the end of the bag). "
-        f"Throughput {_fmt(s['throughput_pairs_per_s'])} pairs/s over {s['wall_s']:.1f} s.",
+        f"Throughput {format_value(s['throughput_pairs_per_s'])} pairs/s over {s['wall_s']:.1f} s.",
         "",
     ]
     means = s["fusion_metrics_mean"]
     if means:
         columns = list(means)
-        lines += ["## Fusion metrics (mean over pairs; ↑ higher is better, ↓ lower is better)", "",
-                  "| method | pairs | " + " | ".join(map(header_name, columns)) + " |", "|" + "---|" * (len(columns) + 2),
-                  f"| {result.backend} | all {pairs['processed']} | " + " | ".join(_fmt(v) for v in means.values()) + " |"]
         compared = s["baselines_same_pairs"]
+        rows = [{"method": result.backend, "pairs": f"all {pairs['processed']}", **means}]
+        rows += [{"method": method, "pairs": f"same {len(compared['pairs'])}", **row} for method, row in compared["mean"].items()]
+        lines += ["## Fusion metrics (mean over pairs; ↑ higher is better, ↓ lower is better)", "",
+                  *markdown_table(rows, ["method", "pairs", *columns], ["method", "pairs", *map(header_name, columns)])]
         if compared["mean"]:
-            same = f"same {len(compared['pairs'])}"
-            lines += [f"| {method} | {same} | " + " | ".join(_fmt(row.get(c)) for c in columns) + " |"
-                      for method, row in compared["mean"].items()]
             lines += ["", f"Baselines (classical fusion) ran on {len(compared['pairs'])} pairs spread over the bag "
                       f"({', '.join(compared['pairs'])}); the `{result.backend}` row marked 'same' is the backend on "
                       "those pairs."]
@@ -265,19 +251,18 @@ def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
                   f"Source: {source}.", ""]
     if result.detection:
         d = result.detection
-        lines += ["## Detection", "", f"mAP50 {_fmt(d['mAP50'])}, mAP50:95 {_fmt(d['mAP50_95'])} ({source}).", "",
-                  "| class | AP50 ↑ | AP50:95 ↑ | precision ↑ | recall ↑ | ground truth | detections |",
-                  "|---|---|---|---|---|---|---|"]
-        lines += [f"| {name} | {_fmt(c['AP50'])} | {_fmt(c['AP50_95'])} | {_fmt(c['precision'])} | {_fmt(c['recall'])} "
-                  f"| {c['ground_truth']} | {c['detections']} |" for name, c in d.get("per_class", {}).items()]
+        keys = ["class", "AP50", "AP50_95", "precision", "recall", "ground_truth", "detections"]
+        titles = ["class", "AP50 ↑", "AP50:95 ↑", "precision ↑", "recall ↑", "ground truth", "detections"]
+        lines += ["## Detection", "", f"mAP50 {format_value(d['mAP50'])}, mAP50:95 {format_value(d['mAP50_95'])} ({source}).", "",
+                  *markdown_table([{"class": name, **c} for name, c in d.get("per_class", {}).items()], keys, titles)]
         lines += ["", "Precision and recall at IoU 0.5 for the detections the backend keeps (its score threshold).", ""]
     elif gt["detections"]:
         lines += ["## Detection", "", f"Not scored: backend `{result.backend}` has no detector.", ""]
     else:
         lines += ["## Detection", "", "Not scored: the bag has no ground-truth boxes.", ""]
     if result.segmentation:
-        lines += ["## Segmentation", "", f"mIoU {_fmt(result.segmentation['mIoU'])}, pixel accuracy "
-                  f"{_fmt(result.segmentation['pixel_accuracy'])}", ""]
+        lines += ["## Segmentation", "", f"mIoU {format_value(result.segmentation['mIoU'])}, pixel accuracy "
+                  f"{format_value(result.segmentation['pixel_accuracy'])}", ""]
     elif gt["segmentation"]:
         lines += ["## Segmentation", "", f"Not scored: backend `{result.backend}` has no segmentation head.", ""]
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 import cv2
@@ -63,3 +64,12 @@ def make_contact_sheet(
         _label(row, name, (6, tile_height - 8), 0.45)
         blocks.append(row)
     return np.concatenate(blocks, axis=0)
+
+
+def save_contact_sheet(
+    path: Path, rows: Sequence[tuple[str, Sequence[np.ndarray]]], column_titles: Sequence[str], tile_width: int = 256
+) -> Path:
+    """:func:`make_contact_sheet` written to ``path`` (PNG); returns ``path``."""
+    sheet = make_contact_sheet(rows, column_titles, tile_width)
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    return path

@@ -1,5 +1,8 @@
 """Writing evaluation results as one table in three forms: markdown, CSV and JSON.
 
+``tsjnet-eval`` and the bag evaluation report both write their tables here
+(:func:`write_tables`) and format figures the same way (:func:`format_value`).
+
 Records are flat dicts ``{"dataset", "method", "image", <metric>: value, ...}``, one per
 fused pair. The summary row of a dataset/method is the mean over its images (NaN values
 skipped). Non-finite values (PSNR of a perfect copy is inf) are written as ``inf``/``nan``
@@ -37,8 +40,13 @@ def summarise(records: Sequence[dict], columns: Sequence[str]) -> list[dict]:
     return summary
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
+def format_value(value: Any) -> str:
+    """A figure as the report tables show it: 4 decimals below 1, 3 below 100, else 2;
+    ``nan``/``inf`` as such and ``n/a`` for a missing value."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
         if math.isnan(value):
             return "nan"
         if math.isinf(value):
@@ -56,10 +64,11 @@ def header_name(column: str) -> str:
     return f"{column} {'↑' if metric.higher_is_better else '↓'}"
 
 
-def _markdown_table(rows: Sequence[dict], keys: Sequence[str], titles: Sequence[str]) -> list[str]:
+def markdown_table(rows: Sequence[dict], keys: Sequence[str], titles: Sequence[str]) -> list[str]:
+    """Markdown lines of a table: ``titles`` as header, one line per row (``keys`` in order)."""
     lines = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
     for row in rows:
-        lines.append("| " + " | ".join(_fmt(row.get(k, "")) for k in keys) + " |")
+        lines.append("| " + " | ".join(format_value(row.get(k, "")) for k in keys) + " |")
     return lines
 
 
@@ -75,7 +84,7 @@ def mean_tables(records: Sequence[dict], columns: Sequence[str]) -> list[str]:
 def _mean_table(summary: Sequence[dict], dataset: str, columns: Sequence[str]) -> list[str]:
     rows = [s for s in summary if s["dataset"] == dataset]
     return [f"## {dataset} ({rows[0]['pairs']} pairs)", "",
-            *_markdown_table(rows, ["method", *columns], ["Method", *map(header_name, columns)])]
+            *markdown_table(rows, ["method", *columns], ["Method", *map(header_name, columns)])]
 
 
 def write_markdown(
@@ -94,11 +103,11 @@ def write_markdown(
         lines += _mean_table(summary, dataset, columns)
         for method, tasks in (extras or {}).get(dataset, {}).items():
             for task, figures in tasks.items():
-                shown = ", ".join(f"{k} {_fmt(v)}" for k, v in figures.items() if not isinstance(v, dict))
+                shown = ", ".join(f"{k} {format_value(v)}" for k, v in figures.items() if not isinstance(v, dict))
                 lines += ["", f"{method} {task}: {shown}"]
         lines += ["", f"### {dataset}: per image", ""]
         per_image = [r for r in records if r["dataset"] == dataset]
-        lines += _markdown_table(
+        lines += markdown_table(
             per_image, ["image", "method", *columns], ["Image", "Method", *columns]
         )
         lines.append("")
@@ -121,7 +130,7 @@ def _csv_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else _fmt(value)
+        return repr(value) if math.isfinite(value) else format_value(value)
     return str(value)
 
 
@@ -167,4 +176,28 @@ def write_json(
         },
         "datasets": datasets,
     }
+    write_json_document(path, document)
+
+
+def write_json_document(path: Path, document: Any) -> None:
+    """``document`` as indented JSON; non-finite numbers become ``null`` (:func:`json_safe`)."""
     path.write_text(json.dumps(json_safe(document), indent=2, allow_nan=False))
+
+
+def write_tables(
+    out_dir: Path,
+    records: Sequence[dict],
+    columns: Sequence[str],
+    extras: dict[str, dict[str, dict]] | None = None,
+    settings: dict | None = None,
+    preamble: str = "",
+) -> dict[str, Path]:
+    """``metrics.md``, ``metrics.csv`` and ``metrics.json`` of ``records`` in ``out_dir``;
+    their paths as ``metrics_md``, ``metrics_csv``, ``metrics_json``."""
+    out_dir = Path(out_dir)
+    paths = {"metrics_md": out_dir / "metrics.md", "metrics_csv": out_dir / "metrics.csv",
+             "metrics_json": out_dir / "metrics.json"}
+    write_markdown(paths["metrics_md"], records, columns, extras, preamble)
+    write_csv(paths["metrics_csv"], records, columns)
+    write_json(paths["metrics_json"], records, columns, extras, settings)
+    return paths
