@@ -1,1 +1,1 @@
-"""Pixel data without ROS: ``sensor_msgs`` image encodings, compressed transports, YCbCr colour."""
+"""Pixel data without ROS: ``sensor_msgs`` image encodings, compressed transports, YCbCr colour, resizing."""
