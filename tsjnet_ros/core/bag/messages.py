@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE, bag_typestore
+from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, IMAGE, bag_typestore
 from tsjnet_ros.core.image.compressed_image import array_to_compressed
 from tsjnet_ros.core.image.image_encoding import array_to_fields, image_to_array
 from tsjnet_ros.core.perception.detection_message import detections_message as build_detections_message
