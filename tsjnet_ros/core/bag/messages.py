@@ -87,8 +87,10 @@ def image_array(message: Any) -> np.ndarray:
 
 
 def detections_message(detections: Sequence[Detection], stamp: int, frame_id: str, class_id_format: str = "id") -> Any:
-    """A vision_msgs/Detection2DArray of ``detections`` (layout and ``class_id_format``:
-    :mod:`~tsjnet_ros.core.perception.detection_message`)."""
+    """Build a vision_msgs/Detection2DArray of ``detections`` with the typestore's classes.
+
+    Layout and ``class_id_format``: :mod:`~tsjnet_ros.core.perception.detection_message`.
+    """
     return build_detections_message(detections, _header(stamp, frame_id), bag_typestore().types, class_id_format)
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-INTERPOLATIONS = ("auto", "bilinear", "nearest")
+INTERPOLATIONS = ('auto', 'bilinear', 'nearest')
 
 
-def resize_image(image: np.ndarray, size_hw: tuple[int, int], interpolation: str = "auto") -> np.ndarray:
+def resize_image(
+    image: np.ndarray, size_hw: tuple[int, int], interpolation: str = 'auto'
+) -> np.ndarray:
     """``image`` (HxW or HxWxC, any dtype OpenCV resizes) at ``size_hw`` = (height, width).
 
     ``interpolation``:
@@ -30,15 +32,15 @@ def resize_image(image: np.ndarray, size_hw: tuple[int, int], interpolation: str
     unknown ``interpolation`` or a size that is not positive.
     """
     if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+        raise ValueError(f'interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}')
     height, width = int(size_hw[0]), int(size_hw[1])
     if height <= 0 or width <= 0:
-        raise ValueError(f"target size must be positive (height, width), got {tuple(size_hw)}")
+        raise ValueError(f'target size must be positive (height, width), got {tuple(size_hw)}')
     if image.shape[:2] == (height, width):
         return image
-    if interpolation == "nearest":
+    if interpolation == 'nearest':
         flag = cv2.INTER_NEAREST_EXACT
-    elif interpolation == "auto" and height <= image.shape[0] and width <= image.shape[1]:
+    elif interpolation == 'auto' and height <= image.shape[0] and width <= image.shape[1]:
         flag = cv2.INTER_AREA
     else:
         flag = cv2.INTER_LINEAR

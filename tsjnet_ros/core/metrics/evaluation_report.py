@@ -41,8 +41,11 @@ def summarise(records: Sequence[dict], columns: Sequence[str]) -> list[dict]:
 
 
 def format_value(value: Any) -> str:
-    """A figure as the report tables show it: 4 decimals below 1, 3 below 100, else 2;
-    ``nan``/``inf`` as such and ``n/a`` for a missing value."""
+    """Format a figure as the report tables show it.
+
+    4 decimals below 1, 3 below 100, else 2; ``nan``/``inf`` as such and ``n/a`` for a
+    missing value.
+    """
     if value is None:
         return "n/a"
     if isinstance(value, (float, np.floating)):
@@ -192,8 +195,10 @@ def write_tables(
     settings: dict | None = None,
     preamble: str = "",
 ) -> dict[str, Path]:
-    """``metrics.md``, ``metrics.csv`` and ``metrics.json`` of ``records`` in ``out_dir``;
-    their paths as ``metrics_md``, ``metrics_csv``, ``metrics_json``."""
+    """Write ``metrics.md``, ``metrics.csv`` and ``metrics.json`` of ``records`` in ``out_dir``.
+
+    Returns their paths as ``metrics_md``, ``metrics_csv``, ``metrics_json``.
+    """
     out_dir = Path(out_dir)
     paths = {"metrics_md": out_dir / "metrics.md", "metrics_csv": out_dir / "metrics.csv",
              "metrics_json": out_dir / "metrics.json"}

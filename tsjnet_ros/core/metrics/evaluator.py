@@ -1,4 +1,4 @@
-"""Scoring one method over many pairs: fusion metrics per pair, detection mAP and segmentation mIoU.
+"""Scoring one method over many pairs: fusion metrics per pair, detection mAP, segmentation mIoU.
 
 ``tsjnet-eval`` (folders of pairs), ``tsjnet-bag evaluate`` (a bag's synchronised pairs) and
 training validation all feed their pairs to a :class:`PairEvaluator`, so the three report
@@ -9,27 +9,39 @@ pairs with boxes, and mIoU from one confusion matrix over all pairs with class m
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.metrics.detection import DetectionReport, ImageAnnotations, ImageDetections, evaluate_detections
+from tsjnet_ros.core.metrics.detection import (
+    DetectionReport,
+    ImageAnnotations,
+    ImageDetections,
+    evaluate_detections,
+)
 from tsjnet_ros.core.metrics.fusion_suite import evaluate_fusion
 from tsjnet_ros.core.metrics.image_input import ir_to_uint8
 from tsjnet_ros.core.metrics.segmentation import SegmentationScore
 
 
 def mean_skipping_nan(values: Sequence[float | None]) -> float:
-    """Mean of ``values`` leaving out None and NaN (inf is kept: PSNR of a perfect copy); NaN if none is left."""
+    """Return the mean of ``values`` without None and NaN (inf is kept: PSNR of a perfect copy).
+
+    NaN when nothing is left.
+    """
     data = np.array([v for v in values if v is not None], float)
     data = data[~np.isnan(data)]
-    return float(np.mean(data)) if data.size else float("nan")
+    return float(np.mean(data)) if data.size else float('nan')
 
 
 def luminance_inputs(ir: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The fusion metrics' inputs from camera images: IR as the backends read it in 8 bit
-    (:func:`ir_to_uint8`), visible as BT.601 luma (HxWx3 RGB) or as it is (HxW)."""
+    """Return the fusion metrics' inputs (ir, visible) from camera images.
+
+    IR as the backends read it in 8 bit (:func:`ir_to_uint8`), visible as BT.601 luma
+    (HxWx3 RGB) or as it is (HxW).
+    """
     luma = cv2.cvtColor(visible, cv2.COLOR_RGB2GRAY) if visible.ndim == 3 else visible
     return ir_to_uint8(ir), luma
 
@@ -44,7 +56,7 @@ class PairEvaluator:
     def __init__(
         self,
         metric_names: Sequence[str] = (),
-        convention: str = "default",
+        convention: str = 'default',
         segmentation_classes: Sequence[str] = (),
         ignore_index: int | None = 255,
     ) -> None:
@@ -53,13 +65,24 @@ class PairEvaluator:
         self.fusion_scores: list[dict[str, float]] = []
         self.predictions: list[ImageDetections] = []
         self.truths: list[ImageAnnotations] = []
-        self.segmentation = SegmentationScore(len(segmentation_classes), list(segmentation_classes), ignore_index)
+        self.segmentation = SegmentationScore(
+            len(segmentation_classes), list(segmentation_classes), ignore_index
+        )
         self.segmentation_pairs = 0
 
-    def add_fusion(self, ir: np.ndarray, visible: np.ndarray, fused: np.ndarray) -> dict[str, float]:
-        """Fusion metrics of one pair (8-bit or 0..255 luminance arrays, see
-        :func:`luminance_inputs`), kept for :meth:`fusion_means` and returned."""
-        scores = evaluate_fusion(ir, visible, fused, self.metric_names, self.convention) if self.metric_names else {}
+    def add_fusion(
+        self, ir: np.ndarray, visible: np.ndarray, fused: np.ndarray
+    ) -> dict[str, float]:
+        """Score one pair with the fusion metrics, keep the scores and return them.
+
+        Inputs are 8-bit or 0..255 luminance arrays (see :func:`luminance_inputs`); the kept
+        scores feed :meth:`fusion_means`.
+        """
+        scores = (
+            evaluate_fusion(ir, visible, fused, self.metric_names, self.convention)
+            if self.metric_names
+            else {}
+        )
         self.fusion_scores.append(scores)
         return scores
 
@@ -81,14 +104,19 @@ class PairEvaluator:
         names = dict.fromkeys(k for scores in self.fusion_scores for k in scores)
         return {k: mean_skipping_nan([s.get(k) for s in self.fusion_scores]) for k in names}
 
-    def detection_report(self, class_names: Sequence[str], **options: Any) -> DetectionReport | None:
-        """:func:`evaluate_detections` over every pair with boxes (``options`` passed on); None without any."""
+    def detection_report(
+        self, class_names: Sequence[str], **options: Any
+    ) -> DetectionReport | None:
+        """Return :func:`evaluate_detections` over every pair with boxes; None without any.
+
+        ``options`` are passed on.
+        """
         if not self.truths:
             return None
         return evaluate_detections(self.predictions, self.truths, list(class_names), **options)
 
     def highest_class_id(self) -> int:
-        """The largest class id among predictions and ground truth (-1 when there is none)."""
+        """Return the largest class id among predictions and ground truth (-1 without any)."""
         ids = [int(a.labels.max()) for a in [*self.truths, *self.predictions] if a.labels.size]
         return max(ids, default=-1)
 

@@ -2,8 +2,9 @@
 
 Fusion metrics (on 8-bit luminance, like ``tsjnet-eval``) for the fused image, and
 detection mAP@0.5 where the pairs have boxes, accumulated by the
-:class:`~tsjnet_ros.core.metrics.evaluator.PairEvaluator` the evaluation tools use. In the single-modality comparison runs the
-heads see the raw IR or visible image and only mAP is reported.
+:class:`~tsjnet_ros.core.metrics.evaluator.PairEvaluator` the evaluation tools use. In the
+single-modality comparison runs the heads see the raw IR or visible image and only mAP is
+reported.
 """
 
 from __future__ import annotations
@@ -59,9 +60,11 @@ def evaluate_pairs(
     system: TSJNetSystem, pairs: Sequence[TrainingPair], device: torch.device, input_mode: str = "fused",
     metrics: Sequence[str] = (), score_threshold: float = 0.05, nms_iou: float = 0.6,
 ) -> PairEvaluator:
-    """Each pair through the system once: fusion metrics (``metrics``, fused mode only) of
-    every pair, detections of every pair with boxes (in pair pixels), accumulated in one
-    :class:`PairEvaluator`."""
+    """Run each pair through the system once and score it in one :class:`PairEvaluator`.
+
+    Fusion metrics (``metrics``, fused mode only) of every pair; detections of every pair
+    with boxes, in pair pixels.
+    """
     evaluator = PairEvaluator(metrics if input_mode == "fused" else ())
     was_training = system.training
     system.eval()

@@ -7,8 +7,8 @@ without conversion.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -35,18 +35,24 @@ class BoxSet:
         self.boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
         self.class_ids = np.asarray(self.class_ids, dtype=np.int64).reshape(-1)
         count = len(self.boxes)
-        self.scores = np.ones(count) if self.scores is None else np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        self.scores = (
+            np.ones(count)
+            if self.scores is None
+            else np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        )
         self.difficult = (
-            np.zeros(count, bool) if self.difficult is None else np.asarray(self.difficult, dtype=bool).reshape(-1)
+            np.zeros(count, bool)
+            if self.difficult is None
+            else np.asarray(self.difficult, dtype=bool).reshape(-1)
         )
         if not count == len(self.class_ids) == len(self.scores) == len(self.difficult):
             raise ValueError(
-                f"need equally many boxes ({count}), class ids ({len(self.class_ids)}), "
-                f"scores ({len(self.scores)}) and difficult flags ({len(self.difficult)})"
+                f'need equally many boxes ({count}), class ids ({len(self.class_ids)}), '
+                f'scores ({len(self.scores)}) and difficult flags ({len(self.difficult)})'
             )
 
     @classmethod
-    def empty(cls) -> "BoxSet":
+    def empty(cls) -> BoxSet:
         """No boxes (an image without objects)."""
         return cls(np.zeros((0, 4)), np.zeros(0, np.int64))
 
@@ -54,9 +60,17 @@ class BoxSet:
         return len(self.boxes)
 
     def as_detections(self, class_names: Sequence[str] = ()) -> list[Detection]:
-        """One :class:`Detection` per box with its score; the class name from ``class_names``,
-        or the id as text where the table has no entry for it."""
+        """Return one :class:`Detection` per box, with its score.
+
+        The class name comes from ``class_names``, or is the id as text where the table has no
+        entry for it.
+        """
         return [
-            Detection(int(c), class_names[c] if 0 <= c < len(class_names) else str(int(c)), float(s), tuple(map(float, b)))
+            Detection(
+                int(c),
+                class_names[c] if 0 <= c < len(class_names) else str(int(c)),
+                float(s),
+                tuple(map(float, b)),
+            )
             for b, c, s in zip(self.boxes, self.class_ids, self.scores)
         ]
