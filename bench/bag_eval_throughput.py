@@ -26,7 +26,7 @@ from tsjnet_ros.core.bag.frame_sources import SyntheticSource
 from tsjnet_ros.core.bag.maker import CameraTiming, MakeOptions, make_bag
 from tsjnet_ros.core.bag.pairing import PairStream
 from tsjnet_ros.core.bag.reader import BagReader
-from tsjnet_ros.core.bag.settings import PipelineSettings
+from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS, evaluate_fusion
@@ -42,7 +42,7 @@ def _metric_names(spec: str) -> list[str]:
     return [m.strip() for m in spec.split(",") if m.strip()]
 
 
-def bare_pipeline(pairs: list, backend, settings: PipelineSettings, metrics: list[str]) -> tuple[float, float]:
+def bare_pipeline(pairs: list, backend, settings: StreamSettings, metrics: list[str]) -> tuple[float, float]:
     """(wall s, CPU s) for prepare + fuse (+ metrics) over in-memory pairs."""
     start, cpu = time.perf_counter(), time.process_time()
     for ir, ir_enc, vis, vis_enc in pairs:
@@ -54,7 +54,7 @@ def bare_pipeline(pairs: list, backend, settings: PipelineSettings, metrics: lis
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def bag_evaluation(bag: Path, out: Path | None, backend, settings: PipelineSettings, options: EvaluationOptions) -> tuple[float, float]:
+def bag_evaluation(bag: Path, out: Path | None, backend, settings: StreamSettings, options: EvaluationOptions) -> tuple[float, float]:
     """(wall s, CPU s of all threads) for the whole bag evaluation."""
     start, cpu = time.perf_counter(), time.process_time()
     evaluate_bag(bag, backend, settings, out, options=options)
@@ -72,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     metrics = _metric_names(args.metrics)
-    settings = PipelineSettings(fusion_backend=args.backend)
+    settings = StreamSettings(fusion_backend=args.backend)
     backend = create_backend(args.backend)
     with tempfile.TemporaryDirectory() as tmp:
         bag = Path(tmp) / "bench_bag"

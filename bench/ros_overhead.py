@@ -58,7 +58,7 @@ def main() -> int:
     params["input_qos"] = "RELIABLE"
     loop = FusionLoop(params, driver=not args.driver_process)
     try:
-        backend = loop.fusion._backend
+        backend = loop.fusion.stream.backend
         bare, bare_fuse_only = [], []
         period = 1.0 / args.rate
 
@@ -92,8 +92,8 @@ def main() -> int:
 
         backend.fuse = timed_fuse
         result = run_driver_process(args.frames, args.rate) if args.driver_process else loop.run(args.frames, args.rate)
-        in_node = loop.fusion.latency_ms.summary()  # last image received -> primary outputs published
-        in_node_pipeline = loop.fusion.inference_ms.values()  # pair preparation + fusion, per pair in order
+        in_node = loop.fusion.stats().latency_ms.as_dict()  # last image received -> outputs published
+        in_node_pipeline = loop.fusion.stream.inference_ms.values()  # pair preparation + fusion, per pair in order
     finally:
         loop.close()
     bare_p = percentiles(bare)
@@ -101,7 +101,7 @@ def main() -> int:
     where = "this process" if not args.driver_process else \
         f"another process ({PROFILE_VARIABLE}={os.environ.get(PROFILE_VARIABLE, 'unset: Fast DDS defaults')})"
     print(f"backend {backend.name}, 640x480, {args.frames} pairs at {args.rate} Hz, received {result.received}, "
-          f"skipped {loop.fusion.counters.skipped}, intra-op threads {torch.get_num_threads()}; cameras in {where}")
+          f"skipped {loop.fusion.stats().skipped}, intra-op threads {torch.get_num_threads()}; cameras in {where}")
     print(f"bare pipeline      p50 {bare_p['p50']:.2f} ms  p95 {bare_p['p95']:.2f} ms  (pair preparation + fusion; "
           f"fusion alone p50 {np.median(bare_fuse_only):.2f} ms)")
     print(f"through rclpy      p50 {e2e_p['p50']:.2f} ms  p95 {e2e_p['p95']:.2f} ms")

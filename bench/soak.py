@@ -37,12 +37,12 @@ def main() -> int:
             if k % 1000 == 0:
                 current = rss_mb()
                 samples.append(current[0])
-                print(f"  frame {k:6d}: RSS {current[0]:.1f} MB, fused {loop.fusion.counters.fused}", flush=True)
+                print(f"  frame {k:6d}: RSS {current[0]:.1f} MB, fused {loop.fusion.stats().fused}", flush=True)
 
         result = loop.run(args.frames, args.rate, on_progress=progress)
         end_rss = rss_mb()
     finally:
-        c = loop.fusion.counters
+        c = loop.fusion.stats()
         loop.close()
     lat = percentiles(result.latencies_ms)
     print(f"backend {params['fusion_backend']}: sent {args.frames + warmup} pairs, fused {c.fused}, skipped {c.skipped}, "

@@ -134,3 +134,19 @@ def send_pairs(pubs, ir_msgs, vis_msgs) -> None:
         pubs[1].publish(vis)
         pubs[0].publish(ir)
         time.sleep(0.15)
+
+
+def play_paced(fusion, pubs, frames, timeout: float = 10.0) -> None:
+    """Publish ``frames`` ((stream, message) with stream 0 IR, 1 visible) in order, each once the
+    fusion node has received the previous one and fused (or failed) every pair it completed,
+    so no pair is skipped: the live counterpart of the synchronous offline stream."""
+    sent = [0, 0]
+    for stream, msg in frames:
+        pubs[stream].publish(msg)
+        sent[stream] += 1
+
+        def settled() -> bool:
+            s = fusion.stats()
+            return s.received[stream] >= sent[stream] and s.fused + s.skipped + s.errors >= s.pairs
+
+        assert wait_for(settled, timeout), fusion.stats()

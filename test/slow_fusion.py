@@ -34,9 +34,9 @@ def _slow_create(name, **kwargs):
 
 classical.PixelFusion.fuse = _slow_fuse
 if "SLOW_CREATE_S" in os.environ:
-    import tsjnet_ros.nodes.fusion_node as fusion_node
+    import tsjnet_ros.core.fusion as fusion
 
-    fusion_node.create_backend = _slow_create
+    fusion.create_backend = _slow_create
 
 if __name__ == "__main__":
     which = sys.argv.pop(1)

@@ -13,7 +13,7 @@ from tsjnet_ros.core.bag.messages import image_cdr, image_message
 from tsjnet_ros.core.bag.pairing import PairStream
 from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.reader import BagReader
-from tsjnet_ros.core.bag.settings import PipelineSettings
+from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.core.bag.typestore import IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
@@ -65,7 +65,7 @@ def test_truncated_mcap_keeps_the_messages_before_the_cut(bag):
 
 def test_evaluating_a_truncated_bag_reports_partial_results(bag, tmp_path):
     _, before = _cut_inside_chunk(bag / "bag.mcap", 3)
-    result = evaluate_bag(bag, create_backend("average"), PipelineSettings(), tmp_path / "out",
+    result = evaluate_bag(bag, create_backend("average"), StreamSettings(), tmp_path / "out",
                           options=EvaluationOptions(metrics=("EN",), contact_sheet_rows=0))
     assert result.status == "complete"
     assert 0 < result.processed_pairs == result.expected_pairs <= before // 2
@@ -109,7 +109,7 @@ def test_invalid_images_are_skipped_and_named(tmp_path):
             writer.write("/ir/image", stamp, ir)
             writer.write_raw("/visible/image", stamp, image_cdr(np.dstack([good] * 3), "rgb8", stamp, "cam"))
     with BagReader(path) as reader:
-        stream = PairStream(reader, InputTopics(), PipelineSettings())
+        stream = PairStream(reader, InputTopics(), StreamSettings())
         pairs = list(stream)
     account = stream.account
     assert len(pairs) == 4 and account.invalid == {"ir": 2, "visible": 0}
@@ -122,7 +122,7 @@ def test_invalid_images_are_skipped_and_named(tmp_path):
 def test_no_pair_left_after_damage_says_so(bag):
     _cut_inside_chunk(bag / "bag.mcap", 0)  # the topics survive, no message does
     with BagReader(bag) as reader, pytest.raises(BagError, match=r"no IR/visible pair .*the bag is damaged: .*\[truncated\] byte offset \d+"):
-        list(PairStream(reader, InputTopics(), PipelineSettings()))
+        list(PairStream(reader, InputTopics(), StreamSettings()))
 
 
 class _FailingBackend:
@@ -147,7 +147,7 @@ class _FailingBackend:
 
 
 def test_a_failing_pair_is_reported_and_the_rest_processed(bag, tmp_path):
-    result = evaluate_bag(bag, _FailingBackend(fail_at={2}), PipelineSettings(), tmp_path / "out",
+    result = evaluate_bag(bag, _FailingBackend(fail_at={2}), StreamSettings(), tmp_path / "out",
                           options=EvaluationOptions(metrics=(), contact_sheet_rows=0))
     assert result.status == "complete" and result.processed_pairs == 9 and result.expected_pairs == 10
     failed = [p for p in result.problems if p.kind == "fusion_failed"]
@@ -158,7 +158,7 @@ def test_a_failing_pair_is_reported_and_the_rest_processed(bag, tmp_path):
 def test_an_interrupted_evaluation_keeps_a_readable_output_bag(bag, tmp_path):
     from tsjnet_ros.core.bag.evaluation_report import write_report
 
-    result = evaluate_bag(bag, _FailingBackend(interrupt_at=4), PipelineSettings(), tmp_path / "out",
+    result = evaluate_bag(bag, _FailingBackend(interrupt_at=4), StreamSettings(), tmp_path / "out",
                           options=EvaluationOptions(metrics=("EN",), contact_sheet_rows=0))
     assert result.status == "interrupted" and result.processed_pairs == 4
     with BagReader(tmp_path / "out") as out:

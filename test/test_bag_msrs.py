@@ -10,7 +10,7 @@ import pytest
 from tsjnet_ros.core.bag.evaluation import EvaluationOptions, evaluate_bag
 from tsjnet_ros.core.bag.messages import boxes_from_detections, image_array
 from tsjnet_ros.core.bag.reader import BagReader
-from tsjnet_ros.core.bag.settings import PipelineSettings
+from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.core.datasets import PairDataset
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.types.detection import Detection
@@ -75,16 +75,16 @@ def test_msrs_detections_are_scored_against_the_bag_boxes(msrs_bag, tmp_path):
     data, bag = msrs_bag
     dataset = PairDataset(data)
     options = EvaluationOptions(metrics=("EN",), contact_sheet_rows=1)
-    perfect = evaluate_bag(bag, DatasetOracle(dataset, LIMIT), PipelineSettings(), tmp_path / "out", options=options)
+    perfect = evaluate_bag(bag, DatasetOracle(dataset, LIMIT), StreamSettings(), tmp_path / "out", options=options)
     assert perfect.processed_pairs == LIMIT and perfect.problems == []
     assert perfect.detection["mAP50"] == pytest.approx(1.0) and perfect.detection["mAP50_95"] == pytest.approx(1.0)
-    missing = evaluate_bag(bag, DatasetOracle(dataset, LIMIT, drop_every=2), PipelineSettings(), None, options=options)
+    missing = evaluate_bag(bag, DatasetOracle(dataset, LIMIT, drop_every=2), StreamSettings(), None, options=options)
     assert 0.0 < missing.detection["mAP50"] < 1.0
     with BagReader(tmp_path / "out") as out:
         written = [boxes_from_detections(out.deserialize(m)) for m in out.messages(["/detections"])]
     assert [len(w.boxes) for w in written] == [len(dataset[i].boxes) for i in range(LIMIT)]
     assert all(np.allclose(w.scores, 0.9) for w in written)
-    classical = evaluate_bag(bag, create_backend("average"), PipelineSettings(), None, options=options)
+    classical = evaluate_bag(bag, create_backend("average"), StreamSettings(), None, options=options)
     assert classical.detection is None  # no detector: nothing to score, said in the report
 
 
@@ -94,7 +94,7 @@ def test_report_of_a_folder_bag_names_pairs_compares_baselines_and_says_what_was
     data, bag = msrs_bag
     dataset = PairDataset(data)
     options = EvaluationOptions(metrics=("EN", "CV"), contact_sheet_rows=2, baselines=("average", "max"), baseline_pairs=2)
-    result = evaluate_bag(bag, DatasetOracle(dataset, LIMIT, drop_every=2), PipelineSettings(), None, options=options)
+    result = evaluate_bag(bag, DatasetOracle(dataset, LIMIT, drop_every=2), StreamSettings(), None, options=options)
     names = [dataset[i].name for i in range(LIMIT)]
     assert [r.name for r in result.records] == names and result.stills  # input names, not pair numbers
     assert [row[0] for row in result.contact_rows] == [names[0], names[-1]]

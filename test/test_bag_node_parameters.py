@@ -17,7 +17,7 @@ from sensor_msgs.msg import Image
 from ros_harness import Collector, RosGraph, image_msg, send_pairs, start_fusion_node, wait_for, wait_for_matched
 from tsjnet_ros.core.bag.messages import image_array
 from tsjnet_ros.core.bag.reader import BagReader
-from tsjnet_ros.core.bag.settings import PipelineSettings, load_pipeline_settings
+from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.core.bag.typestore import IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
 from tsjnet_ros.core.image.image_encoding import image_to_array
@@ -39,14 +39,14 @@ def test_settings_read_ranges_and_registration_like_the_node(tmp_path):
     Registration(np.eye(3), (80, 80), (160, 90)).save(registration)
     params = write_params(tmp_path / "p.yaml", ir_range=[15, 40], visible_range=[0.0, 4095.0],
                           registration=str(registration))
-    settings = load_pipeline_settings(params)
+    settings = StreamSettings.from_parameter_file(params)
     assert (settings.ir_range, settings.visible_range, settings.registration) == ((15.0, 40.0), (0.0, 4095.0), str(registration))
     assert settings.pair_preparation().registration is not None
-    assert PipelineSettings().pair_preparation().registration is None  # node default: resize only
+    assert StreamSettings().pair_preparation().registration is None  # node default: resize only
     for bad, name in ((dict(ir_range=[40.0, 15.0]), "ir_range"), (dict(visible_range=[1.0]), "visible_range"),
                       (dict(registration=str(tmp_path / "missing.yaml")), "registration")):
         with pytest.raises(ValueError, match=name):
-            load_pipeline_settings(write_params(tmp_path / "bad.yaml", **bad))
+            StreamSettings.from_parameter_file(write_params(tmp_path / "bad.yaml", **bad))
 
 
 def person_scene(background, person, shape=(60, 80)):

@@ -10,7 +10,7 @@ from tsjnet_ros.core.types.box_set import BoxSet
 from tsjnet_ros.core.bag.pairing import PairStream, plan_pairs
 from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.reader import BagReader
-from tsjnet_ros.core.bag.settings import PipelineSettings, load_pipeline_settings
+from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
@@ -27,7 +27,7 @@ def _bag(path, seconds=0.5, **timing):
 def test_every_visible_frame_is_paired_including_the_last(tmp_path):
     bag = _bag(tmp_path / "b", seconds=1.0)  # 30 + 30 frames, 4 ms IR offset, 2 ms jitter
     with BagReader(bag) as reader:
-        pairs, account = plan_pairs(reader, InputTopics(), PipelineSettings())
+        pairs, account = plan_pairs(reader, InputTopics(), StreamSettings())
     assert len(pairs) == 30 and account.flushed_pairs == 1
     assert account.unpaired == {"ir": 0, "visible": 0}
     assert [p.visible.index for p in pairs] == list(range(30)) == [p.ir.index for p in pairs]
@@ -39,33 +39,33 @@ def test_every_visible_frame_is_paired_including_the_last(tmp_path):
 def test_slower_ir_camera_pairs_each_ir_frame_with_its_nearest_visible_frame(tmp_path):
     bag = _bag(tmp_path / "b", seconds=1.0, ir_rate=15.0, jitter=0.0)
     with BagReader(bag) as reader:
-        pairs, account = plan_pairs(reader, InputTopics(), PipelineSettings())
+        pairs, account = plan_pairs(reader, InputTopics(), StreamSettings())
     assert len(pairs) == 15 and account.unpaired == {"ir": 0, "visible": 15}
     assert [p.visible.index for p in pairs] == list(range(0, 30, 2))
     assert all(p.ir.stamp_ns - p.visible.stamp_ns == 4_000_000 for p in pairs)
 
 
 def test_node_parameters_come_from_the_parameter_file(tmp_path):
-    assert load_pipeline_settings(config_file("fusion.yaml")) == PipelineSettings()
+    assert StreamSettings.from_parameter_file(config_file("fusion.yaml")) == StreamSettings()
     bag = _bag(tmp_path / "b", ir_clock_offset=0.01, jitter=0.0)
     with BagReader(bag) as reader:
-        pairs, _ = plan_pairs(reader, InputTopics(), PipelineSettings())
+        pairs, _ = plan_pairs(reader, InputTopics(), StreamSettings())
     assert len(pairs) == 15
     params = tmp_path / "params.yaml"
     params.write_text("/fusion_node:\n  ros__parameters:\n    slop: 0.005\n    sync_policy: latest\n    queue_size: 3\n")
-    settings = load_pipeline_settings(params)
+    settings = StreamSettings.from_parameter_file(params)
     assert (settings.slop, settings.sync_policy, settings.queue_size, settings.resize_to) == (0.005, "latest", 3, "visible")
     with BagReader(bag) as reader, pytest.raises(BagError, match=r"no IR/visible pair .*latest, slop=0.005 s: /ir/image has 15 messages"):
         plan_pairs(reader, InputTopics(), settings)
     params.write_text("/**/fusion_node:\n  ros__parameters:\n    slop: 5.0\n")
     with pytest.raises(ValueError, match="slop must be in"):
-        load_pipeline_settings(params)
+        StreamSettings.from_parameter_file(params)
 
 
 def test_clock_offset_beyond_any_slop_names_both_stamp_ranges(tmp_path):
     bag = _bag(tmp_path / "b", ir_clock_offset=5.0, jitter=0.0)
     with BagReader(bag) as reader, pytest.raises(BagError, match=r"stamp ranges are 4\.5\d\d s apart"):
-        plan_pairs(reader, InputTopics(), PipelineSettings())
+        plan_pairs(reader, InputTopics(), StreamSettings())
 
 
 def _write_pairs(path, stamps, gt_delay_ns):
@@ -100,7 +100,7 @@ def test_stamps_going_back_are_ignored_as_the_node_ignores_them(tmp_path):
             writer.write_raw("/ir/image", log, image_cdr(frame, "mono8", stamp, "c"))
             writer.write_raw("/visible/image", log, image_cdr(frame, "mono8", log, "c"))
     with BagReader(path) as reader:
-        stream = PairStream(reader, InputTopics(), PipelineSettings())
+        stream = PairStream(reader, InputTopics(), StreamSettings())
         pairs = list(stream)
     assert stream.account.sync_stats.out_of_order == [1, 0]
     assert len(pairs) == 3 and any(p.kind == "out_of_order" for p in stream.account.problems)
@@ -112,7 +112,7 @@ def test_ground_truth_logged_late_is_still_matched_by_stamp(tmp_path):
     path = tmp_path / "b"
     _write_pairs(path, stamps, gt_delay_ns=200_000_000)
     with BagReader(path) as reader:
-        stream = PairStream(reader, InputTopics(), PipelineSettings())
+        stream = PairStream(reader, InputTopics(), StreamSettings())
         pairs = list(stream)
     assert len(pairs) == 6 and stream.account.gt_unmatched == 0
     for pair in pairs:

@@ -10,7 +10,7 @@ from tsjnet_ros.core.bag.messages import image_cdr
 from tsjnet_ros.core.bag.pairing import PairStream
 from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.reader import BagReader
-from tsjnet_ros.core.bag.settings import PipelineSettings
+from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.core.bag.typestore import IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
@@ -32,7 +32,7 @@ def write_bag(path, ir_events, vis_events):
 
 def pairs_and_problems(path, **settings):
     with BagReader(path) as reader:
-        stream = PairStream(reader, InputTopics(), PipelineSettings(**settings))
+        stream = PairStream(reader, InputTopics(), StreamSettings(**settings))
         pairs = list(stream)
     return pairs, {p.kind: p for p in stream.account.problems}
 
@@ -89,7 +89,7 @@ def test_compressed_camera_topics_pair_and_decode(tmp_path):
                 form, data = array_to_compressed(array, enc, fmt)
                 writer.write(topic, stamp, msg_type(header=header, format=form, data=np.frombuffer(data, np.uint8)))
     with BagReader(tmp_path / "b") as reader:
-        stream = PairStream(reader, topics, PipelineSettings())
+        stream = PairStream(reader, topics, StreamSettings())
         pairs = list(stream)
     assert len(pairs) == 4 and stream.account.invalid == {"ir": 0, "visible": 0}
     assert (pairs[0].ir.encoding, pairs[0].visible.encoding) == ("mono16", "bgr8")

@@ -116,7 +116,7 @@ class SegmentingOracle:
 
 def test_segmentation_is_scored_and_written_with_an_overlay(tmp_path):
     from tsjnet_ros.core.bag.evaluation import EvaluationOptions, evaluate_bag
-    from tsjnet_ros.core.bag.settings import PipelineSettings
+    from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 
     bag = tmp_path / "bag"
     assert bag_main(["make", "--out", str(bag), "--duration", "0.2", "--width", "64", "--height", "48",
@@ -126,7 +126,7 @@ def test_segmentation_is_scored_and_written_with_an_overlay(tmp_path):
         maps = [image_array(reader.deserialize(m)) for m in reader.messages(["/ground_truth/segmentation"])]
     assert all(m.max() >= 1 for m in maps)  # the targets are labelled
     backend = SegmentingOracle({i.tobytes(): m for i, m in zip(images, maps)})
-    result = evaluate_bag(bag, backend, PipelineSettings(), tmp_path / "out", options=EvaluationOptions(metrics=()))
+    result = evaluate_bag(bag, backend, StreamSettings(), tmp_path / "out", options=EvaluationOptions(metrics=()))
     assert result.processed_pairs == 6 and result.problems == []
     assert result.segmentation["mIoU"] == pytest.approx(1.0) and result.segmentation["pixel_accuracy"] == pytest.approx(1.0)
     with BagReader(tmp_path / "out") as out:

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tsjnet_ros.core.fusion.backend import FusionResult
 from tsjnet_ros.core.types.detection import Detection
+from tsjnet_ros.core.types.fusion_result import FusionResult
 from tsjnet_ros.tools import evaluate
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

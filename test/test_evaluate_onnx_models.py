@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from onnx_models import SquareDetector, SquareSegmenter, export, write_labels
-from tsjnet_ros.core.bag.settings import load_pipeline_settings
+from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.core.perception.fused_image_models import FusedImageModels
 from tsjnet_ros.tools import bag, evaluate
 
@@ -85,7 +85,7 @@ def test_bag_settings_from_the_node_yaml_build_the_same_models(tmp_path, models)
         f"    detector_labels: {models['labels']}\n    segmentation_backend: onnx\n"
         f"    segmentation_model: {models['segmenter']}\n    segmentation_input_size: [128, 160]\n    device: cpu\n"
     )
-    settings = load_pipeline_settings(params)
+    settings = StreamSettings.from_parameter_file(params)
     assert settings.tasks.segmentation_input_size == (128, 160) and settings.score_threshold == 0.5
     backend = settings.build_backend()
     assert isinstance(backend, FusedImageModels)

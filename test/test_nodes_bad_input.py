@@ -10,7 +10,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
-from ros_harness import Collector, RosGraph, image_msg, wait_for, wait_for_matched
+from ros_harness import Collector, RosGraph, image_msg, spy_on_log, wait_for, wait_for_matched
 from tsjnet_ros.nodes.fusion_node import FusionNode
 from tsjnet_ros.nodes.messages import stamp_to_ns
 
@@ -69,9 +69,9 @@ def test_invalid_images_are_counted_and_node_keeps_running(rig, corrupt):
     msg = corrupt(image_msg(np.zeros((48, 64), np.uint8), "mono8", T0, "cam"))
     for _ in range(3):
         pubs[0].publish(msg)
-    assert wait_for(lambda: fusion.counters.invalid[0] == 3)
+    assert wait_for(lambda: fusion.stats().invalid[0] == 3)
     still_fuses(pubs, fused, T0 + 1000 * MS)
-    assert fusion.counters.errors == 0
+    assert fusion.stats().errors == 0
 
 
 def test_stamps_going_backwards_are_refused(rig):
@@ -79,7 +79,7 @@ def test_stamps_going_backwards_are_refused(rig):
     valid_pair(pubs, T0 + 500 * MS)
     time.sleep(0.1)
     pubs[0].publish(image_msg(np.zeros((48, 64), np.uint8), "mono8", T0 + 400 * MS, "cam"))  # 100 ms back
-    assert wait_for(lambda: sum(fusion.sync_stats().out_of_order) == 1)
+    assert wait_for(lambda: fusion.stats().out_of_order == 1)
     still_fuses(pubs, fused, T0 + 1000 * MS)
 
 
@@ -88,18 +88,19 @@ def test_one_camera_silent_is_reported_and_recovery_works(rig):
     for k in range(12):  # IR only, for about 1.2 s
         pubs[0].publish(image_msg(np.zeros((48, 64), np.uint8), "mono8", T0 + k * 100 * MS, "cam"))
         time.sleep(0.1)
-    assert fusion.counters.silent_stream[1] >= 1  # visible reported silent
-    assert fusion.counters.fused == 0
+    assert fusion.stats().silent_stream[1] >= 1  # visible reported silent
+    assert fusion.stats().fused == 0
     still_fuses(pubs, fused, T0 + 5000 * MS)  # visible camera comes back
 
 
 def test_frame_id_mismatch_warns_once_and_still_fuses(rig):
     fusion, pubs, fused = rig
+    log = spy_on_log(fusion)
     ir_pub, vis_pub = pubs
     for k in range(3):
         vis_pub.publish(image_msg(np.zeros((48, 64), np.uint8), "mono8", T0 + k * 100 * MS, "visible_optical"))
         ir_pub.publish(image_msg(np.zeros((48, 64), np.uint8), "mono8", T0 + k * 100 * MS, "thermal_optical"))
         time.sleep(0.05)
     assert wait_for(lambda: len(fused.messages) >= 2)
-    assert fusion._warned_frame_mismatch
+    assert len([m for m in log.lines("warning") if "differs from visible frame_id" in m]) == 1
     assert fused.messages[0].header.frame_id == "visible_optical"

@@ -62,7 +62,7 @@ def test_pairs_fused_with_visible_header_and_expected_stamps(graph):
         ir_pub.publish(image_msg(rng.integers(7000, 9000, (256, 320), dtype=np.uint16), "mono16", ir_stamp, "visible_cam"))
         time.sleep(0.15)  # slower than fusion, so no pair is skipped
     # approximate-time proves the last pair optimal only when a later frame exists
-    assert wait_for(lambda: len(fused.messages) >= 9 and len(frames.messages) >= 9, timeout=15), (fusion.counters, len(fused.messages), len(frames.messages))
+    assert wait_for(lambda: len(fused.messages) >= 9 and len(frames.messages) >= 9, timeout=15), (fusion.stats(), len(fused.messages), len(frames.messages))
     time.sleep(0.3)
     assert len(fused.messages) == 9
     assert [stamp_to_ns(m.header.stamp) for m in fused.messages] == vis_stamps[:9]
@@ -74,8 +74,8 @@ def test_pairs_fused_with_visible_header_and_expected_stamps(graph):
     assert frame.pair_offset == pytest.approx(0.003, abs=1e-6)
     assert frame.backend == "laplacian_pyramid" and frame.inference_time > 0
     assert image_to_array(frame.fused).shape == (512, 640)
-    c = fusion.counters
-    assert c.received == [10, 10] and c.pairs == 9 and c.fused == 9 and c.skipped == 0 and c.invalid == [0, 0]
+    c = fusion.stats()
+    assert c.received == (10, 10) and c.pairs == 9 and c.fused == 9 and c.skipped == 0 and c.invalid == (0, 0)
 
 
 def test_default_node_runs_the_shipped_model(graph, monkeypatch):
@@ -83,7 +83,7 @@ def test_default_node_runs_the_shipped_model(graph, monkeypatch):
 
     from vision_msgs.msg import Detection2DArray
 
-    import tsjnet_ros.nodes.fusion_node as fusion_module
+    import tsjnet_ros.core.fusion as fusion_module
 
     built_on, fused_on = [], []
 
@@ -95,9 +95,9 @@ def test_default_node_runs_the_shipped_model(graph, monkeypatch):
     monkeypatch.setattr(fusion_module, "create_backend", recording_create_backend)
     fusion = graph.add(FusionNode(context=graph.context))  # no overrides: the defaults users get
     assert fusion.state == "active" and fusion.param("fusion_backend") == "tsjnet"
-    assert fusion._backend.name == "tsjnet_rt"
-    backend_fuse = fusion._backend.fuse
-    fusion._backend.fuse = lambda *a: (fused_on.append(threading.get_ident()), backend_fuse(*a))[1]
+    assert fusion.stream.backend.name == "tsjnet_rt"
+    backend_fuse = fusion.stream.backend.fuse
+    fusion.stream.backend.fuse = lambda *a: (fused_on.append(threading.get_ident()), backend_fuse(*a))[1]
     probe, (ir_pub, vis_pub) = make_probe(graph)
     fused = Collector(probe, Image, "fused/image")
     seg = Collector(probe, Image, "segmentation/image")
@@ -109,7 +109,7 @@ def test_default_node_runs_the_shipped_model(graph, monkeypatch):
         vis_pub.publish(image_msg(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8), "bgr8", stamp, "cam"))
         ir_pub.publish(image_msg(rng.integers(0, 255, (120, 160), dtype=np.uint8), "mono8", stamp, "cam"))
         time.sleep(0.5)
-    assert wait_for(lambda: fused.messages and seg.messages and dets.messages, timeout=20), fusion.counters
+    assert wait_for(lambda: fused.messages and seg.messages and dets.messages, timeout=20), fusion.stats()
     assert (fused.messages[0].width, fused.messages[0].height) == (160, 120)
     assert stamp_to_ns(dets.messages[0].header.stamp) == stamp_to_ns(fused.messages[0].header.stamp)
     # Built, warmed up and run on one thread (one PyTorch thread pool), not the executor's.

@@ -144,10 +144,10 @@ def test_compressed_transport_png16_thermal_and_jpeg_colour(graph):
     assert wait_for(lambda: len(fused.messages) >= 2)
     out = image_to_array(fused.messages[0])
     assert int(out[30, 40]) - int(out[0, 0]) > 200
-    assert fusion.counters.invalid == [0, 0]
+    assert fusion.stats().invalid == (0, 0)
     bad = CompressedImage(header=Header(stamp=ns_to_stamp(T0 + 10**9), frame_id="cam"), format="jpeg", data=b"junk")
     pubs[0].publish(bad)
-    assert wait_for(lambda: fusion.counters.invalid[0] == 1)
+    assert wait_for(lambda: fusion.stats().invalid[0] == 1)
     assert any("is not a JPEG or PNG" in e for e in log.lines("error"))
 
 
@@ -161,7 +161,7 @@ def test_each_refusal_cause_gets_its_own_log_line(graph):
         pubs[0].publish(msg)
         pubs[1].publish(msg)
         time.sleep(0.05)
-    assert wait_for(lambda: fusion.counters.invalid == [4, 4])
+    assert wait_for(lambda: fusion.stats().invalid == (4, 4))
     errors = log.lines("error")
     assert len(errors) == 4  # two causes x two cameras, each once in the window
     assert sum("yuv411" in e for e in errors) == 2 and sum("step 10" in e for e in errors) == 2

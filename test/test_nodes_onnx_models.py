@@ -68,7 +68,7 @@ def test_detections_segmentation_and_class_tables_from_onnx_models(graph, models
         vis_pub.publish(image_msg(visible, "rgb8", stamp, "cam"))
         ir_pub.publish(image_msg(ir, "mono8", stamp, "cam"))
         time.sleep(0.2)
-    assert wait_for(lambda: len(detections.messages) >= 2 and len(segmentation.messages) >= 2, 20), node.counters
+    assert wait_for(lambda: len(detections.messages) >= 2 and len(segmentation.messages) >= 2, 20), node.stats()
     found = detections.messages[0].detections
     assert len(found) == 1
     box = found[0].bbox
@@ -85,7 +85,7 @@ def test_detections_segmentation_and_class_tables_from_onnx_models(graph, models
     assert [c.class_name for c in seg_labels.messages[0].class_map] == SEGMENTER_NAMES
     # thresholds stay live for the ONNX detector
     assert node.set_parameters([Parameter("score_threshold", value=0.85)])[0].successful
-    assert node._backend.detector.score_threshold == pytest.approx(0.85)
+    assert node.stream.backend.detector.score_threshold == pytest.approx(0.85)
 
 
 def test_unknown_layout_leaves_the_node_unconfigured_naming_the_shapes(graph, models):

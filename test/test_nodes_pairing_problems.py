@@ -96,7 +96,7 @@ def test_ir_clock_37_s_behind_is_named_with_offset_and_slop(graph):
     text = "IR and visible stamps are 37.0 s apart (slop 0.05 s): check the camera clocks"
     message, values = latest_warning(collect, text)
     assert values["ir - visible stamp (s)"].startswith("-37.0") and values["slop (s)"] == "0.05"
-    assert fusion.counters.fused == 0 and logged_once(log, text)
+    assert fusion.stats().fused == 0 and logged_once(log, text)
     assert wait_for(lambda: any(text in s.message for s in collect["status"].messages))
 
 

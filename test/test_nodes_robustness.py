@@ -107,7 +107,7 @@ def test_runtime_parameters_validated(graph, checkpoint):
     assert not node.set_parameters([Parameter("class_id_format", value="uuid")])[0].successful
     assert not node.set_parameters([Parameter("fusion_backend", value="max")])[0].successful  # read-only
     assert node.set_parameters([Parameter("score_threshold", value=0.55)])[0].successful
-    assert node._backend.pipeline.score_threshold == pytest.approx(0.55)
+    assert node.stream.backend.pipeline.score_threshold == pytest.approx(0.55)
     assert node.state == "active"
 
 
@@ -135,7 +135,7 @@ def test_lifecycle_deactivate_activate_cleanup(graph):
     assert wait_for(lambda: len(fused.messages) == 4)
     node.trigger_deactivate()
     node.trigger_cleanup()
-    assert node.state == "unconfigured" and node._backend is None
+    assert node.state == "unconfigured" and node.stream.backend is None
 
 
 def test_burst_of_100_pairs_is_fully_accounted(graph):
@@ -148,11 +148,16 @@ def test_burst_of_100_pairs_is_fully_accounted(graph):
     vis = np.full((240, 320, 3), 50, np.uint8)
     for k in range(100):
         publish_pair(pubs, T0 + k * 33 * MS, ir=ir, visible=vis)
-    c = node.counters
-    assert wait_for(lambda: c.received == [100, 100], 20), c.received
-    assert wait_for(lambda: not node._inference.has_waiting_frame() and c.fused + c.skipped == c.pairs, 20)
+    assert wait_for(lambda: node.stats().received == (100, 100), 20), node.stats().received
+
+    def settled() -> bool:
+        c = node.stats()
+        return not node.stream.has_waiting_pair() and c.fused + c.skipped == c.pairs
+
+    assert wait_for(settled, 20)
+    c = node.stats()
     assert c.pairs == 99 and c.fused >= 1 and c.errors == 0  # the last pair awaits a later frame
-    assert sum(node.sync_stats().dropped) == 0
+    assert c.unpaired_dropped == 0
 
 
 def test_oversized_and_nan_images(graph):
@@ -165,7 +170,7 @@ def test_oversized_and_nan_images(graph):
     huge.height = huge.width = 8000
     huge.step = 8000
     pubs[0].publish(huge)
-    assert wait_for(lambda: node.counters.invalid[0] == 1)
+    assert wait_for(lambda: node.stats().invalid[0] == 1)
     thermal = np.full((64, 96), 0.5, np.float32)
     thermal[0, :10] = np.nan
     thermal[1, :10] = np.inf
@@ -173,7 +178,7 @@ def test_oversized_and_nan_images(graph):
         publish_pair(pubs, T0 + (k + 1) * 100 * MS, ir=thermal, ir_encoding="32FC1")
         time.sleep(0.1)
     assert wait_for(lambda: len(fused.messages) >= 1)
-    assert node.counters.errors == 0
+    assert node.stats().errors == 0
 
 
 def test_sixteen_bit_thermal_gets_percentile_agc(graph):

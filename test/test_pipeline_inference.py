@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from tsjnet_ros.core.image.color import rgb_to_ycbcr
-from tsjnet_ros.core.fusion import FusionBackend, FusionResult, create_backend
+from tsjnet_ros.core.fusion import FusionBackend, create_backend
 from tsjnet_ros.core.types.detection import Detection
+from tsjnet_ros.core.types.fusion_result import FusionResult
 from tsjnet_ros.core.fusion.neural import NeuralFusionBackend
 from tsjnet_ros.core.model.checkpoint import (
     Normalization,
@@ -24,7 +25,7 @@ from tsjnet_ros.core.model.checkpoint import (
     save_checkpoint,
 )
 from tsjnet_ros.core.model.heads import HEADS_PRESETS
-from tsjnet_ros.core.runtime.pipeline import FrameResult, FusionPipeline, resolve_device
+from tsjnet_ros.core.runtime.pipeline import FusionPipeline, resolve_device
 
 
 class MaxFusion(nn.Module):
@@ -85,7 +86,7 @@ def test_frame_result_formats(rt_pipeline):
     pipeline = rt_pipeline
     ir, vis = random_pair()
     result = pipeline(ir, vis)
-    assert isinstance(result, FrameResult)
+    assert isinstance(result, FusionResult)
     assert result.fused.shape == (96, 128) and result.fused.dtype == np.uint8
     assert result.fused_color.shape == (96, 128, 3) and result.fused_color.dtype == np.uint8
     assert result.segmentation.shape == (96, 128) and result.segmentation.dtype == np.uint8

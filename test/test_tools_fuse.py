@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from tsjnet_ros.core.datasets.fused_folder import FusedFolderWriter, yolo_lines
-from tsjnet_ros.core.fusion.backend import FusionResult
 from tsjnet_ros.core.types.detection import Detection
+from tsjnet_ros.core.types.fusion_result import FusionResult
 from tsjnet_ros.tools import fuse
 
 W, H = 96, 64
@@ -87,7 +87,7 @@ def test_bad_inputs_exit_2_with_the_reason(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
     data = _pairs(tmp_path / "pairs")
     assert fuse.main([str(data), "--out", str(tmp_path / "o"), "--backend", "nope", "--no-progress"]) == 2
-    assert "not available" in capsys.readouterr().err
+    assert "fusion_backend must be one of average" in capsys.readouterr().err  # checked before loading anything
     with pytest.raises(ValueError, match="detection format"):
         FusedFolderWriter(tmp_path / "o", "xml", ["person"])
 

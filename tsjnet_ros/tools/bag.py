@@ -158,13 +158,13 @@ def _topics(args: argparse.Namespace) -> InputTopics:
 def pipeline_settings(args: argparse.Namespace) -> tuple[Any, Path]:
     """Settings from ``--params`` (or the package's config/fusion.yaml) with the options of
     :func:`add_pipeline_options` applied; returns them and the parameter file."""
-    from tsjnet_ros.core.bag.settings import load_pipeline_settings
+    from tsjnet_ros.core.runtime.stream_settings import StreamSettings
     from tsjnet_ros.resources import config_file
 
     params = args.params if args.params is not None else config_file("fusion.yaml")
     if not Path(params).is_file():
         raise BagError(f"parameter file not found: {params}")
-    settings = load_pipeline_settings(params).with_overrides(
+    settings = StreamSettings.from_parameter_file(params).with_overrides(
         fusion_backend=args.backend, checkpoint=args.checkpoint, device=args.device,
         score_threshold=args.score_threshold, detector_model=args.detector_model,
         detector_backend="onnx" if args.detector_model else None, detector_labels=args.detector_labels,
@@ -409,14 +409,13 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
         _wait(lambda: all(p.get_subscription_count() > 0 for p in image_pubs) and output_sub.get_publisher_count() > 0, 10.0,
               "the player and the fusion node did not discover each other")
 
-        counters = fusion.counters
         names = ("ir", "visible")
 
         def settled(stream: int) -> bool:
             """The node has this message and no pair waits for inference or delivery."""
-            handled = counters.fused + counters.skipped + counters.errors
-            return (counters.received[stream] >= measurement.sent[names[stream]] and handled >= counters.pairs
-                    and len(measurement.arrivals) >= counters.fused)
+            s = fusion.stats()
+            return (s.received[stream] >= measurement.sent[names[stream]] and s.fused + s.skipped + s.errors >= s.pairs
+                    and len(measurement.arrivals) >= s.fused)
 
         update, close = progress_bar(setup.progress, f"{PROG} replay ({'paced' if setup.paced else f'x{factor:g}'})", "msg")
         first = data.messages[0].log_time_ns
@@ -443,20 +442,20 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
         measurement.playback_s = time.monotonic() - start
 
         def drained() -> bool:
-            handled = counters.fused + counters.skipped + counters.errors
+            s = fusion.stats()
             return len(measurement.arrivals) >= data.expected_outputs or (
-                handled >= counters.pairs and len(measurement.arrivals) >= counters.fused
+                s.fused + s.skipped + s.errors >= s.pairs and len(measurement.arrivals) >= s.fused
                 and time.monotonic() - (max(measurement.arrivals, default=start)) > 0.3
             )
 
         _wait(drained, setup.drain_timeout, None)
-        stats = fusion.sync_stats()
+        s = fusion.stats()
         measurement.node = {
-            "received": {"ir": counters.received[0], "visible": counters.received[1]},
-            "invalid": {"ir": counters.invalid[0], "visible": counters.invalid[1]},
-            "pairs": counters.pairs, "fused": counters.fused, "skipped_busy": counters.skipped,
-            "errors": counters.errors, "unpaired_dropped": sum(stats.dropped), "out_of_order": sum(stats.out_of_order),
-            "inference_ms": fusion.inference_ms.summary(),
+            "received": {"ir": s.received[0], "visible": s.received[1]},
+            "invalid": {"ir": s.invalid[0], "visible": s.invalid[1]},
+            "pairs": s.pairs, "fused": s.fused, "skipped_busy": s.skipped,
+            "errors": s.errors, "unpaired_dropped": s.unpaired_dropped, "out_of_order": s.out_of_order,
+            "inference_ms": s.inference_ms.as_dict(),
             "clock_at_end_ns": fusion.get_clock().now().nanoseconds,
         }
     finally:

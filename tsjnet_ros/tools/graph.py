@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.until_fused > 0:
             def until() -> bool:
                 recorded = recorder.received if recorder else args.until_fused
-                return fusion.counters.fused >= args.until_fused and recorded >= args.until_fused
+                return fusion.stats().fused >= args.until_fused and recorded >= args.until_fused
         interrupted = spin_until_stopped(executor, stop, args.duration, every=progress, until=until)
         summary = _summary(fusion, recorder, overlays, cameras)
         # Until Ctrl-C (--duration 0, as under ros2 launch): a signal is the normal end.
@@ -159,12 +159,13 @@ def progress_line(elapsed: float, interval: float, counts: tuple[int, int, int],
 def _progress(fusion, recorder):
     """The progress printer called every REPORT_EVERY_S seconds while the graph spins."""
     start = time.monotonic()
-    c = fusion.counters
+    c = fusion.stats()
     before = [(c.received[0], c.received[1], c.fused)]
 
     def report() -> None:
+        c = fusion.stats()
         counts = (c.received[0], c.received[1], c.fused)
-        latency = (recorder or fusion).latency_ms.summary()
+        latency = recorder.latency_ms.summary() if recorder else c.latency_ms.as_dict()
         print(progress_line(time.monotonic() - start, REPORT_EVERY_S, counts, before[0], c.pairs, c.skipped, latency),
               flush=True)
         before[0] = counts
@@ -173,22 +174,21 @@ def _progress(fusion, recorder):
 
 
 def _summary(fusion, recorder, overlays, cameras) -> dict:
-    c = fusion.counters
-    stats = fusion.sync_stats()
+    c = fusion.stats()
     return {
-        "backend": fusion._backend.name,
+        "backend": c.backend,
         "sent": {"ir": cameras.sent[0], "visible": cameras.sent[1]} if cameras else None,
         "received": {"ir": c.received[0], "visible": c.received[1]},
         "invalid": {"ir": c.invalid[0], "visible": c.invalid[1]},
         "pairs": c.pairs,
         "fused": c.fused,
         "skipped": c.skipped,
-        "unpaired_dropped": sum(stats.dropped),
-        "out_of_order": sum(stats.out_of_order),
+        "unpaired_dropped": c.unpaired_dropped,
+        "out_of_order": c.out_of_order,
         "errors": c.errors,
         "recorded": recorder.received if recorder else None,
-        "inference_ms": fusion.inference_ms.summary(),
-        "fusion_latency_ms": fusion.latency_ms.summary(),
+        "inference_ms": c.inference_ms.as_dict(),
+        "fusion_latency_ms": c.latency_ms.as_dict(),
         "end_to_end_latency_ms": recorder.latency_ms.summary() if recorder else {},
         "saved": [str(p) for p in recorder.saved] if recorder else [],
         "saved_overlays": [str(p) for p in overlays.saved] if overlays else [],

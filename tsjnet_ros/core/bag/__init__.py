@@ -8,10 +8,9 @@ from tsjnet_ros.core.bag.evaluation import EvaluationOptions, EvaluationResult, 
 from tsjnet_ros.core.bag.frame_sources import FolderSource, SourceFrame, SyntheticSource
 from tsjnet_ros.core.bag.maker import CameraTiming, MakeOptions, MakeSummary, make_bag
 from tsjnet_ros.core.bag.messages import boxes_from_detections, detections_message, image_cdr, image_message
-from tsjnet_ros.core.bag.pairing import BagPair, CameraImage, PairAccount, PairStream, plan_pairs
+from tsjnet_ros.core.bag.pairing import BagPair, PairAccount, PairStream, plan_pairs
 from tsjnet_ros.core.bag.problems import BagError, BagProblem
 from tsjnet_ros.core.bag.reader import BagReader, RawMessage, TopicInfo
-from tsjnet_ros.core.bag.settings import PipelineSettings, load_pipeline_settings
 from tsjnet_ros.core.bag.topics import InputTopics, OutputTopics
 from tsjnet_ros.core.bag.typestore import bag_typestore
 from tsjnet_ros.core.bag.writer import BagWriter
@@ -22,7 +21,6 @@ __all__ = [
     "BagProblem",
     "BagReader",
     "BagWriter",
-    "CameraImage",
     "CameraTiming",
     "EvaluationOptions",
     "EvaluationResult",
@@ -33,7 +31,6 @@ __all__ = [
     "OutputTopics",
     "PairAccount",
     "PairStream",
-    "PipelineSettings",
     "RawMessage",
     "SourceFrame",
     "SyntheticSource",
@@ -44,7 +41,6 @@ __all__ = [
     "evaluate_bag",
     "image_cdr",
     "image_message",
-    "load_pipeline_settings",
     "make_bag",
     "plan_pairs",
 ]

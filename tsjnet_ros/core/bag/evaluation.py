@@ -1,7 +1,8 @@
 """Offline evaluation of a bag: every synchronised pair through the pipeline, no drops.
 
-Pairs are formed as the live node forms them (:mod:`pairing`), prepared with the node's
-preparation step and fused by the chosen backend. Each pair gets the fusion metrics of
+Pairs are formed, prepared and fused by the fusion stream the live node runs
+(:class:`~tsjnet_ros.core.runtime.fusion_stream.FusionStream`, here synchronous: every
+pair is fused, none skipped; pairing from the bag in :mod:`pairing`). Each pair gets the fusion metrics of
 ``tsjnet-eval`` (same inputs: 8-bit IR, visible luma, fused luminance); detections and
 segmentation are scored against the bag's ground truth where it has some. Results go to
 an output bag (the node's output topics, stamped with the input stamps) and to a report
@@ -26,15 +27,15 @@ from tsjnet_ros.core.bag.messages import detections_message
 from tsjnet_ros.core.bag.pairing import BagPair, PairAccount, PairStream
 from tsjnet_ros.core.bag.problems import BagError, BagProblem
 from tsjnet_ros.core.bag.reader import BagReader
-from tsjnet_ros.core.bag.settings import PipelineSettings
 from tsjnet_ros.core.bag.topics import (
     CLASS_NAMES_KEY, GROUND_TRUTH_KEY, PAIR_NAMES_KEY, SEGMENTATION_CLASSES_KEY, STILLS_KEY, InputTopics, OutputTopics,
 )
 from tsjnet_ros.core.bag.typestore import DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
 from tsjnet_ros.core.fusion import create_backend
-from tsjnet_ros.core.fusion.backend import FusionBackend, FusionResult
+from tsjnet_ros.core.fusion.backend import FusionBackend
 from tsjnet_ros.core.types.box_set import BoxSet
+from tsjnet_ros.core.types.fusion_result import FusionResult
 from tsjnet_ros.core.image.image_encoding import swap_red_blue
 from tsjnet_ros.core.metrics.detection import ImageAnnotations
 from tsjnet_ros.core.metrics.evaluator import PairEvaluator, luminance_inputs
@@ -42,7 +43,8 @@ from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS, evaluate_fusion
 from tsjnet_ros.core.metrics.image_input import ir_to_uint8
 from tsjnet_ros.core.metrics.predictions import predictions_by_class_name, predictions_by_id
 from tsjnet_ros.core.viz.overlay import draw_overlay, draw_overlay_at_width
-from tsjnet_ros.core.preparation.pair_preparation import PairPreparation
+from tsjnet_ros.core.runtime.fusion_stream import FusionStream, silent
+from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 
 SEGMENTATION_IGNORE = 255
 
@@ -102,7 +104,7 @@ class PairRecord:
 class EvaluationResult:
     bag: Path
     backend: str
-    settings: PipelineSettings
+    settings: StreamSettings
     account: PairAccount
     records: list[PairRecord]
     detection: dict | None
@@ -283,7 +285,7 @@ def _contact_indices(total: int, rows: int) -> set[int]:
 def evaluate_bag(
     bag: str | Path,
     backend: FusionBackend,
-    settings: PipelineSettings,
+    settings: StreamSettings,
     output_bag: str | Path | None,
     topics: InputTopics = InputTopics(),
     options: EvaluationOptions = EvaluationOptions(),
@@ -300,13 +302,14 @@ def evaluate_bag(
     start = time.perf_counter()
     with BagReader(bag) as reader:
         has_segmentation = bool(getattr(backend, "segmentation_classes", None))
-        stream = PairStream(reader, topics, settings, segmentation=has_segmentation, prefetch=8)
+        fusion = FusionStream(synchronous=True, report=silent)  # problems are collected below
+        fusion.configure(settings, backend)  # a fresh preparation per bag: its automatic gain follows the frames
+        stream = PairStream(reader, topics, settings, segmentation=has_segmentation, prefetch=8, fusion=fusion)
         scoring = _Scoring(backend, stream.account, reader.custom_data, options.class_names, metric_names,
                            options.convention)
         naming = _PairNames(reader.custom_data)
         baselines = {name: create_backend(name, ir_range=settings.ir_range)
                      for name in options.baselines if name != getattr(backend, "name", None)}
-        prepare = settings.pair_preparation()  # one per bag: its automatic gain follows the frames as in the node
         baseline_at = _contact_indices(stream.estimated_pairs(), options.baseline_pairs if baselines else 0)
         baseline_records: list[dict] = []
         problems: list[BagProblem] = []
@@ -318,7 +321,7 @@ def evaluate_bag(
         status = "complete"
         try:
             for pair in stream:
-                done = _process_pair(pair, naming.name(pair.visible.stamp_ns), backend, prepare, metric_names, options,
+                done = _process_pair(pair, naming.name(pair.visible.stamp_ns), fusion, metric_names, options,
                                      scoring, out, sheet_at, sheet_rows, problems)
                 if done is not None:
                     record, prepared = done
@@ -390,20 +393,19 @@ def _baseline_records(prepared: tuple[np.ndarray, np.ndarray], record: PairRecor
 
 
 def _process_pair(
-    pair: BagPair, name: str, backend: FusionBackend, prepare: PairPreparation, metric_names: list[str],
+    pair: BagPair, name: str, fusion: FusionStream, metric_names: list[str],
     options: EvaluationOptions, scoring: _Scoring, out: _OutputBag | None, sheet_at: set[int],
     sheet_rows: list, problems: list[BagProblem],
 ) -> tuple[PairRecord, tuple[np.ndarray, np.ndarray]] | None:
     """The pair's record and its prepared (ir, visible); None when it could not be fused."""
     t0 = time.perf_counter()
     try:
-        ir, vis = prepare(pair.ir.array, pair.ir.encoding, pair.visible.array, pair.visible.encoding)
-        t1 = time.perf_counter()
-        result = backend.fuse(ir, vis)
+        fused = fusion.process((pair.ir, pair.visible))
     except Exception as exc:  # one bad pair must not stop the evaluation
         problems.append(BagProblem("fusion_failed", f"pair {pair.number}: {type(exc).__name__}: {exc}", log_time_ns=pair.visible.log_time_ns))
         return None
     t2 = time.perf_counter()
+    (ir, vis), result = fused.prepared, fused.result
     scores = scoring.fusion(ir, vis, result.fused)
     h, w = result.fused.shape[:2]
     vh, vw = pair.visible.array.shape[:2]
@@ -426,7 +428,7 @@ def _process_pair(
             truth = draw_overlay_at_width(result.fused_color, scale_boxes.as_detections(names), None, width)
         sheet_rows.append((name, [ir_to_uint8(ir), vis, result.fused_color, shown, truth]))
     timings = {
-        "prepare": (t1 - t0) * 1000.0, "fuse": (t2 - t1) * 1000.0, "metrics": (t3 - t2) * 1000.0,
+        "prepare": fused.timings["prepare"], "fuse": fused.timings["fuse"], "metrics": (t3 - t2) * 1000.0,
         "output": (t4 - t3) * 1000.0, "total": (t4 - t0) * 1000.0,
     }
     record = PairRecord(

@@ -1,9 +1,9 @@
-"""IR/visible pairs from a bag, synchronised exactly as the fusion node pairs live images.
+"""IR/visible pairs from a bag, synchronised by the same fusion stream the node runs.
 
-Playback delivers messages in log-time order and the node feeds each valid image's header
-stamp to its synchroniser; :class:`PairStream` does the same, in one pass over the bag,
-with the node's synchroniser and parameters. Invalid images are refused before
-synchronisation, as in the node. At the end of the bag one pair may still wait for a
+Playback delivers messages in log-time order and the node pushes each decoded image into
+its :class:`~tsjnet_ros.core.runtime.fusion_stream.FusionStream`; :class:`PairStream` does
+the same, in one pass over the bag, with a synchronous stream (nothing skipped) built from
+the node's settings. Invalid images are refused before synchronisation, as in the node. At the end of the bag one pair may still wait for a
 message that would prove it optimal; two sentinel stamps one second later complete it,
 so the last pair is not lost (counted in ``flushed_pairs``).
 
@@ -18,7 +18,6 @@ logged a little after its image is still found.
 
 from __future__ import annotations
 
-import copy
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Iterator
@@ -28,32 +27,19 @@ import numpy as np
 from tsjnet_ros.core.bag.messages import boxes_from_detections, image_array, stamp_ns
 from tsjnet_ros.core.bag.problems import BagError, BagProblem
 from tsjnet_ros.core.bag.reader import BagReader, RawMessage
-from tsjnet_ros.core.bag.settings import PipelineSettings
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE
 from tsjnet_ros.core.image.compressed_image import compressed_to_array
 from tsjnet_ros.core.image.image_encoding import ImageFormatError
-from tsjnet_ros.core.preparation.pair_preparation import check_image_size
-from tsjnet_ros.core.sync import SyncStats, create_synchronizer
-from tsjnet_ros.core.sync.pairing_health import PairingMonitor
+from tsjnet_ros.core.runtime.fusion_stream import FusionStream, silent
+from tsjnet_ros.core.runtime.stream_settings import StreamSettings
+from tsjnet_ros.core.sync import SyncStats
 from tsjnet_ros.core.types.box_set import BoxSet
+from tsjnet_ros.core.types.camera_image import CameraImage
 
 IR, VISIBLE = 0, 1
 STREAMS = ("ir", "visible")
-FLUSH_AFTER_NS = 1_000_000_000
 _DECODE_ERRORS = (ImageFormatError, ValueError, TypeError, IndexError, AssertionError, KeyError)
-
-
-@dataclass
-class CameraImage:
-    """One valid camera image; ``array`` is None when the stream runs without decoding."""
-
-    index: int  # message number on its topic
-    stamp_ns: int
-    log_time_ns: int
-    frame_id: str
-    encoding: str
-    array: np.ndarray | None = None
 
 
 @dataclass
@@ -92,11 +78,13 @@ class PairStream:
     and at the end when no pair at all could be formed (naming both stamp ranges).
     ``decode=False`` validates images but keeps no pixels (for counting pairs);
     ``segmentation=False`` leaves ground-truth class maps unread; ``prefetch`` reads that
-    many messages ahead on a thread.
+    many messages ahead on a thread. ``fusion``: a configured synchronous stream to pair
+    with (the evaluation then fuses the pairs with it); None: one that only pairs.
     """
 
-    def __init__(self, reader: BagReader, topics: InputTopics, settings: PipelineSettings,
-                 decode: bool = True, gt_wait: float = 0.5, segmentation: bool = True, prefetch: int = 0) -> None:
+    def __init__(self, reader: BagReader, topics: InputTopics, settings: StreamSettings,
+                 decode: bool = True, gt_wait: float = 0.5, segmentation: bool = True, prefetch: int = 0,
+                 fusion: FusionStream | None = None) -> None:
         topics = camera_topics(reader, topics)
         self.reader, self.topics, self.settings, self.decode = reader, topics, settings, decode
         self.read_segmentation = segmentation
@@ -113,8 +101,10 @@ class PairStream:
         self._gt_boxes: dict[int, BoxSet] = {}
         self._gt_seg: dict[int, np.ndarray | None] = {}
         self._stamps: dict[str, list[int]] = {"ir": [], "visible": []}
-        queue = settings.queue_size if settings.sync_policy == "approximate" else None
-        self.monitor = PairingMonitor(settings.slop, queue, timeout=float("inf"), topics=(topics.ir, topics.visible))
+        if fusion is None:
+            fusion = FusionStream(synchronous=True, report=silent)  # problems go to the account
+            fusion.configure(settings, pairing_only=True)
+        self.fusion = fusion
         self._last_log_ns = 0
 
     def estimated_pairs(self) -> int:
@@ -125,7 +115,7 @@ class PairStream:
     # -- iteration -----------------------------------------------------------------------
     def __iter__(self) -> Iterator[BagPair]:
         topics, account = self.topics, self.account
-        sync = create_synchronizer(self.settings.sync_policy, queue_size=self.settings.queue_size, slop=self.settings.slop)
+        self.fusion.activate(0.0, (topics.ir, topics.visible), timeout=float("inf"))  # bag time: no camera is "silent"
         pending: deque[tuple[CameraImage, CameraImage]] = deque()
         wanted = [topics.ir, topics.visible]
         wanted += [t for t, on in ((topics.gt_detections, account.has_gt_detections),
@@ -133,47 +123,47 @@ class PairStream:
         for message in self.reader.messages(wanted, prefetch=self.prefetch):
             if message.topic == topics.ir or message.topic == topics.visible:
                 stream = IR if message.topic == topics.ir else VISIBLE
-                image = self._camera_image(stream, message)
-                if image is not None:
-                    pending.extend(sync.add(stream, image.stamp_ns, image))
+                pending.extend(self._camera_pairs(stream, message))
             else:
                 self._ground_truth(message)
             while pending and message.log_time_ns - max(pending[0][0].log_time_ns, pending[0][1].log_time_ns) > self.gt_wait_ns:
                 yield self._release(*pending.popleft())
-        emitted = account.pairs + len(pending)
-        newest = max((max(v) for v in self._stamps.values() if v), default=0)
-        for stream in (IR, VISIBLE):
-            pending.extend(sync.add(stream, newest + FLUSH_AFTER_NS, None))
-        real = [p for p in pending if p[0] is not None and p[1] is not None]
-        stats = copy.deepcopy(sync.stats)
-        stats.received = [r - 1 for r in stats.received]
-        stats.emitted -= len(pending) - len(real)
-        account.flushed_pairs = account.pairs + len(real) - emitted
-        for ir, visible in real:
-            yield self._release(ir, visible)
-        self._finish(stats)
+        flushed = self.fusion.flush()
+        account.flushed_pairs = len(flushed)
+        pending.extend(flushed)
+        while pending:
+            yield self._release(*pending.popleft())
+        self._finish(self.fusion.sync_stats())
 
-    def _camera_image(self, stream: int, message: RawMessage) -> CameraImage | None:
+    def _camera_pairs(self, stream: int, message: RawMessage) -> list[tuple[CameraImage, CameraImage]]:
+        """Decode one camera message and push it into the stream: the pairs it completed."""
         name = STREAMS[stream]
         self.account.messages[name] += 1
+        log_s = message.log_time_ns / 1e9
         try:
-            decoded = self.reader.deserialize(message)
-            if message.msgtype == COMPRESSED_IMAGE:
-                array, encoding = compressed_to_array(decoded)
-            else:
-                array, encoding = image_array(decoded), decoded.encoding
-            check_image_size(array)
+            try:
+                decoded = self.reader.deserialize(message)
+                if message.msgtype == COMPRESSED_IMAGE:
+                    array, encoding = compressed_to_array(decoded)
+                else:
+                    array, encoding = image_array(decoded), decoded.encoding
+            except _DECODE_ERRORS as exc:
+                self.fusion.refuse(stream, exc, log_s)
+                raise
+            image = CameraImage(stamp_ns(decoded.header), decoded.header.frame_id, encoding, array,
+                                log_time_ns=message.log_time_ns, index=message.index)
+            pairs = self.fusion.push(stream, image, log_s, message.log_time_ns)  # refuses (and counts) a too small one
         except _DECODE_ERRORS as exc:
             self.account.invalid[name] += 1
             self.account.problems.append(
                 BagProblem("invalid_image", f"{exc}; image skipped", message.topic, message.index, message.log_time_ns)
             )
-            return None
+            return []
+        if not self.decode:
+            image.array = None
         self._last_log_ns = max(self._last_log_ns, message.log_time_ns)
-        stamp = self.monitor.observe(stream, stamp_ns(decoded.header), message.log_time_ns / 1e9, message.log_time_ns)
-        self._stamps[name].append(stamp)
-        return CameraImage(message.index, stamp, message.log_time_ns, decoded.header.frame_id, encoding,
-                           array if self.decode else None)
+        self._stamps[name].append(image.stamp_ns)  # the log time for an unstamped image, as the node's arrival time
+        return pairs
 
     def _ground_truth(self, message: RawMessage) -> None:
         try:
@@ -209,7 +199,7 @@ class PairStream:
         account.stamp_range = {k: ((min(v), max(v)) if v else None) for k, v in self._stamps.items()}
         for name in STREAMS:
             account.unpaired[name] = account.messages[name] - account.invalid[name] - account.pairs
-        for problem in self.monitor.problems(self._last_log_ns / 1e9, stats):
+        for problem in self.fusion.watch(self._last_log_ns / 1e9):
             account.problems.append(BagProblem(problem.cause, problem.message))
         account.complete = True
         if account.pairs == 0:
@@ -219,7 +209,7 @@ class PairStream:
                            + (f"; the bag is damaged: {damage}" if damage else ""))
 
 
-def _no_pairs_message(topics: InputTopics, account: PairAccount, settings: PipelineSettings) -> str:
+def _no_pairs_message(topics: InputTopics, account: PairAccount, settings: StreamSettings) -> str:
     ranges, counts, invalid = account.stamp_range, account.messages, account.invalid
 
     def span(name: str) -> str:
@@ -254,7 +244,7 @@ def camera_topics(reader: BagReader, topics: InputTopics) -> InputTopics:
     return replace(topics, **chosen)
 
 
-def plan_pairs(reader: BagReader, topics: InputTopics, settings: PipelineSettings) -> tuple[list[BagPair], PairAccount]:
+def plan_pairs(reader: BagReader, topics: InputTopics, settings: StreamSettings) -> tuple[list[BagPair], PairAccount]:
     """All pairs without decoding the images (stamps, indices, ground truth boxes)."""
     stream = PairStream(reader, topics, settings, decode=False)
     pairs = list(stream)

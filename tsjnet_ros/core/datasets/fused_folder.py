@@ -23,8 +23,8 @@ from typing import Sequence
 
 import cv2
 
-from tsjnet_ros.core.fusion.backend import FusionResult
 from tsjnet_ros.core.types.detection import Detection
+from tsjnet_ros.core.types.fusion_result import FusionResult
 from tsjnet_ros.core.viz.overlay import colorize_segmentation
 
 DETECTION_FORMATS = ("yolo", "coco", "none")

@@ -6,28 +6,12 @@ classical method and the TSJNet network are interchangeable behind one parameter
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from tsjnet_ros.core.types.detection import Detection
-
-
-@dataclass
-class FusionResult:
-    """What one fused IR/visible pair produces.
-
-    ``fused`` is HxW uint8 luminance; ``fused_color`` HxWx3 uint8 RGB (visible chroma with
-    the fused luminance); ``segmentation`` HxW uint8 class ids or None when the method has
-    no segmentation head; ``detections`` empty when it has no detector.
-    """
-
-    fused: np.ndarray
-    fused_color: np.ndarray
-    detections: list[Detection] = field(default_factory=list)
-    segmentation: np.ndarray | None = None
-    timings: dict[str, float] = field(default_factory=dict)
+if TYPE_CHECKING:
+    from tsjnet_ros.core.types.fusion_result import FusionResult
 
 
 @runtime_checkable

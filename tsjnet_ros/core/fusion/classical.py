@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from tsjnet_ros.core.image.color import InfraredScaler, luminance_and_chroma, merge_luminance
-from tsjnet_ros.core.fusion.backend import FusionResult
+from tsjnet_ros.core.types.fusion_result import FusionResult
 
 
 def _check_pair(ir: np.ndarray, visible: np.ndarray) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tsjnet_ros.core.fusion.backend import FusionResult
+from tsjnet_ros.core.types.fusion_result import FusionResult
 from tsjnet_ros.core.runtime.pipeline import FusionPipeline
 
 
@@ -31,8 +31,4 @@ class NeuralFusionBackend:
         self.segmentation_classes = self.pipeline.segmentation_classes
 
     def fuse(self, ir: np.ndarray, visible: np.ndarray) -> FusionResult:
-        frame = self.pipeline.process(ir, visible)
-        return FusionResult(
-            fused=frame.fused, fused_color=frame.fused_color, detections=frame.detections,
-            segmentation=frame.segmentation, timings=frame.timings,
-        )
+        return self.pipeline.process(ir, visible)

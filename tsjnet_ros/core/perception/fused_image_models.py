@@ -13,8 +13,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tsjnet_ros.core.fusion.backend import FusionBackend, FusionResult
+from tsjnet_ros.core.fusion.backend import FusionBackend
 from tsjnet_ros.core.types.detection import Detection
+from tsjnet_ros.core.types.fusion_result import FusionResult
 
 
 class ImageDetector(Protocol):

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from tsjnet_ros.core.fusion.backend import FusionBackend
 from tsjnet_ros.core.perception.detection_layouts import LAYOUTS
 from tsjnet_ros.core.perception.onnx_model import NORMALIZATIONS
+from tsjnet_ros.core.runtime.setting_fields import setting
 
 TASK_BACKENDS = ("tsjnet", "onnx")
 
@@ -30,19 +31,28 @@ def _size(value: Any, name: str) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class TaskModelSettings:
-    """Detector and segmenter choice; ``*_input_size`` (h, w), (0, 0) = from the model."""
+    """Detector and segmenter choice; ``*_input_size`` (h, w), (0, 0) = from the model.
 
-    detector_backend: str = "tsjnet"
-    detector_model: str = ""
-    detector_labels: str = ""
-    detector_layout: str = "auto"
-    detector_input_size: tuple[int, int] = (0, 0)
-    detector_normalization: str = "unit"
-    segmentation_backend: str = "tsjnet"
-    segmentation_model: str = ""
-    segmentation_labels: str = ""
-    segmentation_input_size: tuple[int, int] = (0, 0)
-    segmentation_normalization: str = "unit"
+    Each field's default, description and choices are the node parameter of that name.
+    """
+
+    detector_backend: str = setting(
+        "tsjnet", "detections from the TSJNet head or an ONNX model run on the fused image", choices=TASK_BACKENDS)
+    detector_model: str = setting("", "ONNX detector file (detector_backend onnx)")
+    detector_labels: str = setting(
+        "", "class names: text file, one per line, or YAML 'names' ('' = model metadata or 0..C-1)")
+    detector_layout: str = setting("auto", "ONNX detector output layout (auto = from the output shapes)", choices=LAYOUTS)
+    detector_input_size: tuple[int, int] = setting(
+        (0, 0), "[height, width] for an ONNX detector with a free input size ([0, 0] = camera size padded to 32)")
+    detector_normalization: str = setting(
+        "unit", "ONNX detector pixel scaling: x/255 or ImageNet mean/std", choices=tuple(NORMALIZATIONS))
+    segmentation_backend: str = setting(
+        "tsjnet", "segmentation from the TSJNet head or an ONNX model on the fused image", choices=TASK_BACKENDS)
+    segmentation_model: str = setting("", "ONNX segmenter file (segmentation_backend onnx)")
+    segmentation_labels: str = setting("", "segmentation class names, same formats as detector_labels")
+    segmentation_input_size: tuple[int, int] = setting(
+        (0, 0), "[height, width] for an ONNX segmenter with a free input size")
+    segmentation_normalization: str = setting("unit", "ONNX segmenter pixel scaling", choices=tuple(NORMALIZATIONS))
 
     def __post_init__(self) -> None:
         for task in ("detector", "segmentation"):

@@ -1,1 +1,1 @@
-"""Running inference in a process: the pipeline, its thread, rates, cause logs, CPU and memory tuning."""
+"""Running fusion: the fusion stream and its settings, pipeline, thread, rates, CPU tuning."""

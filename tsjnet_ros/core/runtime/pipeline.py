@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -33,10 +33,10 @@ import torch.nn.functional as F
 from tsjnet_ros.core.image.color import InfraredScaler, luminance_and_chroma, merge_luminance
 from tsjnet_ros.core.image.resize import resize_image
 from tsjnet_ros.core.runtime.cpu_threads import choose_cpu_threads
-from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.model.checkpoint import FusionBuilder, Normalization, load_checkpoint
 from tsjnet_ros.core.model.heads.system import TSJNetSystem
 from tsjnet_ros.core.model.inference_optimization import optimize_for_inference
+from tsjnet_ros.core.types.fusion_result import FusionResult
 from tsjnet_ros.core.model.postprocess import (
     decode_detections,
     segmentation_class_map,
@@ -47,22 +47,6 @@ logger = logging.getLogger("tsjnet_ros")
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_WARMUP_SIZE = (480, 640)
-
-
-@dataclass
-class FrameResult:
-    """Result for one IR/visible pair, all at the input camera resolution.
-
-    ``fused`` HxW uint8 luminance, ``fused_color`` HxWx3 uint8 RGB, ``segmentation`` HxW
-    uint8 class ids (index into ``segmentation_classes``), ``timings`` in milliseconds
-    (for a batch: the batch's times, with ``batch_size``).
-    """
-
-    fused: np.ndarray
-    fused_color: np.ndarray
-    detections: list[Detection]
-    segmentation: np.ndarray | None  # None for a fusion-only system
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -228,7 +212,7 @@ class FusionPipeline:
 
     @property
     def segmentation_classes(self) -> list[str]:
-        """Segmentation class table (values of ``FrameResult.segmentation`` index it)."""
+        """Segmentation class table (values of ``FusionResult.segmentation`` index it)."""
         return list(self.system.segmentation_classes)
 
     def reset(self) -> None:
@@ -267,14 +251,14 @@ class FusionPipeline:
             )
         return out, detections
 
-    def __call__(self, ir: np.ndarray, visible: np.ndarray) -> FrameResult:
+    def __call__(self, ir: np.ndarray, visible: np.ndarray) -> FusionResult:
         return self.process(ir, visible)
 
-    def process(self, ir: np.ndarray, visible: np.ndarray) -> FrameResult:
+    def process(self, ir: np.ndarray, visible: np.ndarray) -> FusionResult:
         """Fuse one registered pair: ``ir`` HxW uint8/uint16, ``visible`` HxW or HxWx3 uint8."""
         return self.process_batch([ir], [visible])[0]
 
-    def process_batch(self, irs: Sequence[np.ndarray], visibles: Sequence[np.ndarray]) -> list[FrameResult]:
+    def process_batch(self, irs: Sequence[np.ndarray], visibles: Sequence[np.ndarray]) -> list[FusionResult]:
         """Fuse several pairs in one forward pass; all pairs must share one size (or the
         checkpoint must fix ``inference_size``). Frames are taken in order for IR smoothing."""
         if len(irs) != len(visibles):
@@ -329,7 +313,7 @@ class FusionPipeline:
                     seg = segmentation_class_map(out.segmentation_logits[i : i + 1], size)[0].cpu().numpy()
                 if decoded is not None:
                     dets = to_detection_list(decoded[i], self.class_names, net_size, size)
-                results.append(FrameResult(fused_u8, merge_luminance(fused_u8, chromas[i]), dets, seg))
+                results.append(FusionResult(fused_u8, merge_luminance(fused_u8, chromas[i]), dets, seg))
         t3 = time.perf_counter()
         timings = {
             "preprocess_ms": (t1 - t0) * 1e3,
