@@ -164,14 +164,14 @@ class DetectingStub:
 def test_output_bag_detections_follow_class_id_format(tmp_path, class_id_format, expected):
     """The output bag writes hypothesis.class_id as the node would with the same parameter file."""
     from tsjnet_ros.core.bag.evaluation import EvaluationOptions, evaluate_bag
-    from tsjnet_ros.core.bag.settings import load_pipeline_settings
+    from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 
     bag = tmp_path / "bag"
     assert bag_main(["make", "--out", str(bag), "--duration", "0.1", "--width", "64", "--height", "48",
                      "--no-progress"]) == 0
     params = tmp_path / "params.yaml"
     params.write_text(f"fusion_node:\n  ros__parameters:\n    class_id_format: {class_id_format}\n")
-    settings = load_pipeline_settings(params)
+    settings = StreamSettings.from_parameter_file(params)
     result = evaluate_bag(bag, DetectingStub(), settings, tmp_path / "out", options=EvaluationOptions(metrics=()))
     assert result.processed_pairs > 0
     with BagReader(tmp_path / "out") as out:
