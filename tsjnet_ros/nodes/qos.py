@@ -60,7 +60,7 @@ def quiet_publisher_events() -> PublisherEventCallbacks:
 
     Each default callback is a wait-set entry, and rclpy's executor rebuilds the whole wait
     set in Python on every wake-up: with two per publisher they were more than half of the
-    fusion node's entries and cost ~0.2 ms per wake-up, several wake-ups per frame. The
+    fusion node's entries, paid on several wake-ups per frame (``bench/ros_loop.py``). The
     subscribing side (rviz2, ``ros2 topic echo``, other nodes) still reports an
     incompatible QoS; our own subscriptions keep their warnings.
     """

@@ -341,7 +341,7 @@ class FusionStream:
                         self._skipped += 1
         if pairs and not self.synchronous:
             # Hand the GIL to the inference thread now; otherwise it waits for the caller
-            # (the executor rebuilding its wait set in Python, ~0.5 ms on the critical path).
+            # (the executor rebuilding its wait set in Python, on the critical path).
             time.sleep(0)
         return pairs
 

@@ -3,8 +3,8 @@
 Why one thread: PyTorch's CPU thread pool (OpenMP) belongs to the thread that starts
 parallel work. When a second thread also runs the model (a warm-up on the caller's thread,
 a benchmark calling the backend directly), the process holds two pools, threads
-outnumber cores on a small machine and OpenMP stops spin-waiting between operations:
-640x480 inference ran about 1.4x slower on a two-core machine. CUDA work also stays on one
+outnumber cores on a small machine and OpenMP stops spin-waiting between operations, so
+every operation waits for sleeping threads. CUDA work also stays on one
 thread and one stream this way.
 
 Two kinds of work, one at a time, one-off calls first:

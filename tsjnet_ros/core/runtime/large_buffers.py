@@ -4,8 +4,7 @@ glibc serves every allocation above ``M_MMAP_THRESHOLD`` (128 KiB at start, adap
 upwards only slowly) with its own ``mmap`` and returns it with ``munmap`` when freed. A
 640x480 colour image is 900 KiB, and an image node allocates several such buffers per
 frame (message data, serialisation, DDS copies, numpy arrays), so every frame pays
-hundreds of page faults: about 1.3 ms just to fill one 640x480 bgr8 message on our
-development machine, against 0.1 ms once the buffers are reused from the heap.
+hundreds of page faults, where buffers reused from the heap pay none.
 
 :func:`keep_large_buffers_in_heap` raises the mmap threshold and the heap trim threshold
 for the whole process (both C and Python allocations). Freed buffers are reused for the

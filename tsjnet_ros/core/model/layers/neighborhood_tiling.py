@@ -23,7 +23,8 @@ import torch
 def default_tile(kernel_size: int) -> int:
     """Tile edge that balances wasted (masked) work against dense-kernel efficiency.
 
-    Measured on CPU at 120x160 and 60x80: kernel 7 is fastest with 6, kernel 3 with 5.
+    Larger tiles waste more masked keys, smaller ones leave the dense kernels short rows;
+    ``bench/na_speed.py`` times the layer on the machine at hand.
     """
     return max(5, kernel_size - 1)
 
