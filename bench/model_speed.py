@@ -3,8 +3,8 @@
 One run measures ``tsjnet`` and ``tsjnet_rt`` at 480x640 and 256x256 in these settings:
 
 * ``reference``: the network as built, eager, fp32 (the straightforward implementation);
-* ``optimized``: :func:`optimize_for_inference` (folded norms, GEMM 1x1 convs, NNPACK
-  Winograd 3x3 convs, fused bottlenecks, in-place inference blocks), eager fp32;
+* ``optimized``: the CPU inference form (:func:`inference_copy`: folded norms, NNPACK
+  Winograd 3x3 convs, the preferred memory layout), eager fp32;
 * ``optimized+compiled``: the same under ``torch.compile``, fp32;
 * ``bf16`` / ``bf16+compiled``: folded network in bfloat16 (slow on CPUs without bf16 units:
   a small probe estimates the time first, and a setting whose estimate exceeds
@@ -71,7 +71,7 @@ def _build(model_name: str, setting: str):
     import torch
 
     from tsjnet_ros.core.model import create_model
-    from tsjnet_ros.core.model.inference_optimization import fold_batch_norms, optimize_for_inference
+    from tsjnet_ros.core.model.inference_form import inference_copy
 
     if model_name == SYSTEM:
         return _build_system(setting)
@@ -93,9 +93,8 @@ def _build(model_name: str, setting: str):
     if setting == "reference":
         return model
     if setting.startswith("optimized"):
-        return optimize_for_inference(model)
-    fold_batch_norms(model)
-    return model.to(torch.bfloat16)
+        return inference_copy(model)
+    return inference_copy(model, channels_last=False, winograd=False).to(torch.bfloat16)
 
 
 def _build_system(setting: str):
@@ -103,7 +102,7 @@ def _build_system(setting: str):
     import torch
 
     from tsjnet_ros.core.model.checkpoint import load_checkpoint
-    from tsjnet_ros.core.model.inference_optimization import fold_batch_norms
+    from tsjnet_ros.core.model.inference_form import inference_copy
     from tsjnet_ros.core.runtime.pipeline import _inference_copy
     from tsjnet_ros.resources import default_checkpoint
 
@@ -112,8 +111,7 @@ def _build_system(setting: str):
         return system
     if setting.startswith("optimized"):
         return _inference_copy(system)  # what FusionPipeline runs on the CPU
-    fold_batch_norms(system)
-    return system.to(torch.bfloat16)
+    return inference_copy(system, channels_last=False, winograd=False).to(torch.bfloat16)
 
 
 def child(spec: dict) -> dict:
@@ -128,7 +126,7 @@ def child(spec: dict) -> dict:
     cuda = device.type == "cuda"
     result = {**spec, "load_before": os.getloadavg()[0]}
     if cuda and setting.startswith("optimized"):
-        return {**result, "skipped": "the optimized rewrite (NNPACK, fused CPU blocks) is CPU-only"}
+        return {**result, "skipped": "the CPU inference form (NNPACK Winograd) is CPU-only"}
     dtype = torch.bfloat16 if setting.startswith("bf16") else torch.float32
     model = _build(spec["model"], setting).to(device)
     ir, vis, source = _pair(height, width)

@@ -110,11 +110,11 @@ def _authors_forward(repo: Path):
 
 
 def _our_forward():
-    from tsjnet_ros.core.model.inference_optimization import optimize_for_inference
+    from tsjnet_ros.core.model.inference_form import inference_copy
     from tsjnet_ros.core.model.official_checkpoint import official_system, seeded_official_weights
 
     system, _ = official_system(seeded_official_weights(seed=0))
-    fast = optimize_for_inference(system.fusion)
+    fast = inference_copy(system.fusion)
     return lambda ir, visible: fast(ir, visible).fused
 
 

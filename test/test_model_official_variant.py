@@ -17,7 +17,7 @@ import torch
 
 from tsjnet_ros.core.model import create_model, model_config
 from tsjnet_ros.core.model.checkpoint import load_checkpoint
-from tsjnet_ros.core.model.inference_optimization import optimize_for_inference
+from tsjnet_ros.core.model.inference_form import inference_copy
 from tsjnet_ros.core.model.official_checkpoint import (
     convert_official_state_dict,
     official_layout,
@@ -115,7 +115,7 @@ def test_official_variant_reproduces_the_authors_code(official, pair, recording)
 
 def test_inference_optimized_copy_also_reproduces_it(official, pair, recording):
     with torch.no_grad():
-        fused = optimize_for_inference(official)(*pair).fused
+        fused = inference_copy(official)(*pair).fused
     assert _close(fused, recording["fused"]) <= 1e-5
 
 

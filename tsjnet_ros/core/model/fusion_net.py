@@ -52,7 +52,8 @@ class FusionNet(nn.Module):
     stride of the network) and every output is cropped back. ``joint_encoding`` runs IR and
     visible through the encoder as one batch (faster for small models); off, they run one
     after the other, which halves the peak memory of large full-resolution encoders.
-    ``prefers_channels_last`` tells :func:`optimize_for_inference` which layout is faster.
+    ``prefers_channels_last`` tells :func:`~tsjnet_ros.core.model.inference_form.inference_copy`
+    which layout is faster.
     ``work_scale`` < 1 runs encoder and decoder on the pair resized by that factor (to the
     nearest multiple of ``pad_multiple``); only a head that blends the full-size sources
     (``full_size_head``) can use it, since the others draw the image at the network's size.
@@ -82,7 +83,7 @@ class FusionNet(nn.Module):
         self.pad_multiple = int(pad_multiple)
         self.joint_encoding = bool(joint_encoding)
         self.pad_mode = pad_mode
-        # Layout hint for inference_optimization (narrow networks run faster channels-last).
+        # Layout hint for the inference form (narrow networks run faster channels-last).
         self.prefers_channels_last = bool(prefers_channels_last)
         if not 0.0 < work_scale <= 1.0:
             raise ValueError(f"work_scale must be in (0, 1], got {work_scale}")

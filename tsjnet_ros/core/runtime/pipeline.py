@@ -11,9 +11,9 @@ turns raw frames into tensors and tensors back into camera-frame results lives h
 * Fused colour: the visible Cb/Cr under the fused Y (grey for a mono visible camera).
 * Detections and the segmentation map are returned in ORIGINAL camera pixels.
 
-On CPU in fp32 the pipeline runs an inference-optimized copy of the network (folded
-norms, GEMM 1x1 convs, Winograd 3x3 convs; see
-:mod:`~tsjnet_ros.core.model.inference_optimization`) and sets PyTorch's intra-op thread
+On CPU in fp32 the pipeline runs the network's inference form (folded norms, Winograd
+3x3 convs, the preferred memory layout; see :mod:`~tsjnet_ros.core.model.inference_form`)
+and sets PyTorch's intra-op thread
 count from the CPUs this process may use (:mod:`~tsjnet_ros.core.runtime.cpu_threads`).
 """
 
@@ -35,7 +35,7 @@ from tsjnet_ros.core.image.resize import resize_image
 from tsjnet_ros.core.runtime.cpu_threads import choose_cpu_threads
 from tsjnet_ros.core.model.checkpoint import FusionBuilder, Normalization, load_checkpoint
 from tsjnet_ros.core.model.heads.system import TSJNetSystem
-from tsjnet_ros.core.model.inference_optimization import optimize_for_inference
+from tsjnet_ros.core.model.inference_form import inference_copy
 from tsjnet_ros.core.types.fusion_result import FusionResult
 from tsjnet_ros.core.model.postprocess import (
     decode_detections,
@@ -116,14 +116,14 @@ def _to_uint8(fused: torch.Tensor, size: tuple[int, int], authors: bool) -> np.n
 
 
 def _inference_copy(system: TSJNetSystem) -> TSJNetSystem:
-    """``system`` with inference-optimized fusion network and heads; the caller's system is
-    left as it was (the copy shares nothing it would change)."""
+    """``system`` with the inference form of its fusion network and heads; the caller's
+    system is left as it was (the copy shares nothing it would change)."""
     fast = copy.copy(system)
     fast._modules = dict(system._modules)  # a shallow copy would share the children table
-    fast.fusion = optimize_for_inference(system.fusion)
+    fast.fusion = inference_copy(system.fusion)
     if system.heads is not None:
         # The heads' small maps run fastest channels-first (NNPACK Winograd on the 3x3 convs).
-        fast.heads = optimize_for_inference(system.heads, channels_last=False)
+        fast.heads = inference_copy(system.heads, channels_last=False)
     return fast
 
 

@@ -27,14 +27,22 @@ _ACTIVATIONS: dict[str, Callable[..., nn.Module]] = {
 
 
 def _group_norm(num_channels: int) -> nn.GroupNorm:
-    """GroupNorm with 8 groups (or fewer when the channel count does not allow 8)."""
+    """8 groups, halved until they divide the channel count."""
     groups = next(g for g in (8, 4, 2, 1) if num_channels % g == 0)
     return nn.GroupNorm(groups, num_channels)
 
 
+def _group_norm_32(num_channels: int) -> nn.GroupNorm:
+    """32 groups (Wu & He, 2018), or one group when 32 does not divide the channel count."""
+    return nn.GroupNorm(32 if num_channels % 32 == 0 else 1, num_channels)
+
+
+# Group norms are named by their group count; the count changes the function, not the
+# weights, so a checkpoint must keep the name it was trained with.
 _NORMS_2D: dict[str, Callable[[int], nn.Module]] = {
     "batchnorm2d": nn.BatchNorm2d,
     "groupnorm": _group_norm,
+    "groupnorm32": _group_norm_32,
     "identity": lambda num_channels: nn.Identity(),
 }
 

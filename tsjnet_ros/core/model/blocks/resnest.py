@@ -77,20 +77,11 @@ class SplitAttention2d(nn.Module):
         return torch.softmax(logits, dim=1).reshape(batch, self.radix, -1, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feats = self.radix_conv(x)
-        # Radix maps as channel slices (views that keep a channels-last layout); an
-        # inference rewrite of radix_conv may also return them as a list directly.
-        splits = list(feats) if isinstance(feats, (list, tuple)) else feats.chunk(self.radix, dim=1)
+        splits = self.radix_conv(x).chunk(self.radix, dim=1)
         pooled = splits[0].mean(dim=(2, 3), keepdim=True)
         for split in splits[1:]:
             pooled = pooled + split.mean(dim=(2, 3), keepdim=True)
         weights = self.radix_weights(pooled)
-        if not torch.is_grad_enabled() and isinstance(feats, (list, tuple)):
-            # Inference with separate split maps (fresh tensors): blend into the first one.
-            out = splits[0].mul_(weights[:, 0])
-            for r in range(1, self.radix):
-                out.addcmul_(splits[r], weights[:, r])
-            return out
         out = splits[0] * weights[:, 0]
         for r in range(1, self.radix):
             out = torch.addcmul(out, splits[r], weights[:, r])

@@ -11,12 +11,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from tsjnet_ros.core.model.blocks.layer_choice import norm_names
+
 # MSRS semantic classes (the paper's segmentation benchmark), label id = list index.
 MSRS_SEGMENTATION_CLASSES: tuple[str, ...] = (
     "unlabelled", "car", "person", "bike", "curve", "car_stop", "guardrail", "color_cone", "bump",
 )
 # Detection classes of the MSRS box labels shipped with the project data (YOLO ids 0, 1, 2).
 MSRS_DETECTION_CLASSES: tuple[str, ...] = ("person", "bicycle", "car")
+
+# Norm names of checkpoint format 1, where the heads had their own norm table.
+_LEGACY_NORMS = {"batch": "batchnorm2d", "group": "groupnorm32"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,10 @@ class HeadsConfig:
     backbone features (0 = stride 4, 1 = 8, 2 = 16, 3 = 32); the detector uses the stride
     8, 16 and 32 levels. ``depthwise`` swaps 3x3 convs for depthwise-separable ones. The ASPP rates
     (3, 6, 9) on the stride-32 level cover the same field as DeepLabV3+'s (6, 12, 18) at
-    stride 16.
+    stride 16. ``norm`` names a norm layer of
+    :func:`~tsjnet_ros.core.model.blocks.layer_choice.norm2d_factory`; the names of format-1
+    checkpoints (``"batch"``, ``"group"`` = 32 groups) are read as ``"batchnorm2d"`` and
+    ``"groupnorm32"``.
     """
 
     backbone: str = "mobilenetv3_large_075"
@@ -50,7 +58,7 @@ class HeadsConfig:
     scale_ranges: tuple[float, ...] = (64.0, 128.0)
     center_radius: float = 1.5
     depthwise: bool = True
-    norm: str = "batch"
+    norm: str = "batchnorm2d"
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.input_scale <= 4.0:
@@ -70,8 +78,9 @@ class HeadsConfig:
             raise ValueError(
                 f"scale_ranges must be two increasing box sizes (P3/P4, P4/P5), got {self.scale_ranges}"
             )
-        if self.norm not in ("batch", "group"):
-            raise ValueError(f"norm must be 'batch' or 'group', got {self.norm!r}")
+        object.__setattr__(self, "norm", _LEGACY_NORMS.get(self.norm, self.norm))
+        if self.norm not in norm_names():
+            raise ValueError(f"norm must be one of {', '.join(norm_names())}, got {self.norm!r}")
         # Normalise sequences so equality survives a JSON/pickle round trip.
         for name in ("detection_classes", "segmentation_classes", "aspp_rates", "scale_ranges"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
@@ -124,7 +133,7 @@ HEADS_PRESETS: dict[str, HeadsConfig] = {
         fpn_channels=256,
         det_tower_depth=4,
         depthwise=False,
-        norm="group",
+        norm="groupnorm32",
     ),
 }
 

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tsjnet_ros.core.model.heads.conv_blocks import ConvNormAct, conv3x3_block
+from tsjnet_ros.core.model.blocks.conv_norm_act import ConvNormAct
+from tsjnet_ros.core.model.heads.conv_blocks import conv3x3_block
 
 DETECTION_STRIDES = (8, 16, 32)
 _PRIOR_PROBABILITY = 0.01  # initial foreground probability, keeps the focal loss stable
@@ -73,7 +74,8 @@ class FeaturePyramid(nn.Module):
 
     def __init__(self, in_channels: tuple[int, ...], out_ch: int, depthwise: bool, norm: str) -> None:
         super().__init__()
-        self.laterals = nn.ModuleList([ConvNormAct(c, out_ch, 1, norm=norm) for c in in_channels])
+        self.laterals = nn.ModuleList(
+            [ConvNormAct(c, out_ch, 1, bias=False, norm_layer=norm) for c in in_channels])
         self.smooth = nn.ModuleList([conv3x3_block(out_ch, out_ch, depthwise, norm) for _ in in_channels])
 
     def forward(self, features: list[torch.Tensor]) -> list[torch.Tensor]:

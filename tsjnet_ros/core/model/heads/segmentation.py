@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tsjnet_ros.core.model.heads.conv_blocks import ConvNormAct, conv3x3_block
+from tsjnet_ros.core.model.blocks.conv_norm_act import ConvNormAct
+from tsjnet_ros.core.model.heads.conv_blocks import conv3x3_block
 
 
 class ASPP(nn.Module):
@@ -16,7 +17,7 @@ class ASPP(nn.Module):
         self, in_ch: int, out_ch: int, rates: tuple[int, ...], depthwise: bool, norm: str
     ) -> None:
         super().__init__()
-        self.branches = nn.ModuleList([ConvNormAct(in_ch, out_ch, 1, norm=norm)])
+        self.branches = nn.ModuleList([ConvNormAct(in_ch, out_ch, 1, bias=False, norm_layer=norm)])
         for rate in rates:
             self.branches.append(conv3x3_block(in_ch, out_ch, depthwise, norm, dilation=rate))
         # Image-level branch: no norm layer (a 1x1 map has no spatial statistics).
@@ -24,7 +25,7 @@ class ASPP(nn.Module):
             nn.AdaptiveAvgPool2d(1), nn.Conv2d(in_ch, out_ch, 1), nn.ReLU(inplace=True)
         )
         self.project = nn.Sequential(
-            ConvNormAct(out_ch * (len(rates) + 2), out_ch, 1, norm=norm), nn.Dropout(0.1)
+            ConvNormAct(out_ch * (len(rates) + 2), out_ch, 1, bias=False, norm_layer=norm), nn.Dropout(0.1)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -43,7 +44,7 @@ class DeepLabV3PlusHead(nn.Module):
     ) -> None:
         super().__init__()
         self.aspp = ASPP(deep_ch, aspp_channels, aspp_rates, depthwise, norm)
-        self.low_proj = ConvNormAct(low_ch, low_level_channels, 1, norm=norm)
+        self.low_proj = ConvNormAct(low_ch, low_level_channels, 1, bias=False, norm_layer=norm)
         self.decoder = nn.Sequential(
             conv3x3_block(aspp_channels + low_level_channels, decoder_channels, depthwise, norm),
             conv3x3_block(decoder_channels, decoder_channels, depthwise, norm),

@@ -1,18 +1,14 @@
-"""optimize_for_inference: folded norms and Winograd convs give the same outputs."""
+"""inference_copy: the CPU inference form (fused blocks, Winograd convs) gives the same outputs."""
 
 import pytest
 import torch
 from torch import nn
 
 from tsjnet_ros.core.model import create_model
-from tsjnet_ros.core.model.inference_optimization import (
-    PointwiseConv2d,
-    WinogradConv2d,
-    fold_batch_norms,
-    fold_conv_batch_norm,
-    nnpack_available,
-    optimize_for_inference,
-)
+from tsjnet_ros.core.model.blocks.conv_norm_act import ConvNormAct
+from tsjnet_ros.core.model.blocks.resnest import ResNeStBottleneck
+from tsjnet_ros.core.model.inference_form import inference_copy
+from tsjnet_ros.core.model.winograd_conv import WinogradConv2d, nnpack_available
 
 needs_nnpack = pytest.mark.skipif(not nnpack_available(), reason="this PyTorch build has no NNPACK")
 
@@ -33,13 +29,32 @@ def _randomise_norm_stats(model: nn.Module, seed: int = 0) -> None:
             m.bias.data.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
 
 
-def test_folded_conv_equals_conv_then_norm():
-    conv, norm = nn.Conv2d(4, 6, 3, padding=1, bias=False), nn.BatchNorm2d(6)
-    seq = nn.Sequential(conv, norm).eval()
-    _randomise_norm_stats(seq)
-    x = torch.randn(2, 4, 9, 9)
-    torch.testing.assert_close(fold_conv_batch_norm(conv, norm)(x), seq(x), atol=1e-5, rtol=1e-5)
-    assert fold_batch_norms(seq) == 1 and isinstance(seq[1], nn.Identity)
+@pytest.mark.parametrize("norm_layer, act_layer", [("batchnorm2d", "relu"), ("batchnorm2d", None),
+                                                   ("identity", "gelu"), ("groupnorm", "relu"), (None, None)])
+def test_fused_conv_norm_act_equals_the_block(norm_layer, act_layer):
+    block = ConvNormAct(4, 8, 3, bias=norm_layer is None, norm_layer=norm_layer, act_layer=act_layer,
+                        dilation=2)
+    _randomise_norm_stats(block)
+    block.eval()
+    fused = block.fuse()
+    assert not any(isinstance(m, (nn.BatchNorm2d, nn.Identity)) for m in fused.modules())
+    assert any(isinstance(m, nn.GroupNorm) for m in fused.modules()) == (norm_layer == "groupnorm")
+    x = torch.randn(2, 4, 9, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), block(x), atol=1e-5, rtol=1e-5)
+
+
+def test_inference_copy_leaves_the_model_as_it_was():
+    model = nn.Sequential(ConvNormAct(3, 6, 3), ResNeStBottleneck(6, 2, expansion=4)).train()
+    _randomise_norm_stats(model)
+    fast = inference_copy(model, channels_last=False, winograd=False)
+    assert not fast.training and not any(p.requires_grad for p in fast.parameters())
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())
+    assert model.training and all(p.requires_grad for p in model.parameters())
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 7
+    x = torch.randn(2, 3, 10, 12)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), model.eval()(x), atol=1e-5, rtol=1e-5)
 
 
 @needs_nnpack
@@ -56,7 +71,7 @@ def test_winograd_conv_matches_the_direct_conv(groups, stripe_bytes):
         WinogradConv2d(nn.Conv2d(4, 4, 3, stride=2, padding=1))
 
 
-def test_winograd_conv_falls_back_for_autograd_and_bf16():
+def test_winograd_conv_falls_back_for_autograd_bf16_and_channels_last():
     conv = nn.Conv2d(8, 8, 3, padding=1)
     fast = WinogradConv2d(conv, min_pixels=1)
     x = torch.randn(1, 8, 12, 12, requires_grad=True)
@@ -65,24 +80,23 @@ def test_winograd_conv_falls_back_for_autograd_and_bf16():
     assert x.grad is not None
     with torch.inference_mode():
         out = fast(x.detach().bfloat16())
+        assert not fast.use_nnpack(x.detach().contiguous(memory_format=torch.channels_last))
     assert out.dtype == torch.bfloat16
     torch.testing.assert_close(out.float(), conv(x).detach(), atol=0.1, rtol=0.05)
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_optimized_small_tsjnet_matches_the_reference(channels_last):
+def test_small_tsjnet_inference_form_matches_the_reference(channels_last):
     torch.manual_seed(0)
     model = create_model("tsjnet", **SMALL_TSJNET).eval()
     _randomise_norm_stats(model)
-    fast = optimize_for_inference(model, min_winograd_channels=8, channels_last=channels_last)
+    fast = inference_copy(model, channels_last=channels_last, min_winograd_channels=8)
     for conv in fast.modules():
         if isinstance(conv, WinogradConv2d):
             conv.min_pixels = 1  # exercise NNPACK even on this small input
     assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())
-    assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())  # original untouched
     # NNPACK needs channels-first maps, so the channels-last copy keeps oneDNN convs.
     assert any(isinstance(m, WinogradConv2d) for m in fast.modules()) == (nnpack_available() and not channels_last)
-    assert any(isinstance(m, PointwiseConv2d) for m in fast.modules())
     ir, vis = torch.rand(1, 1, 40, 56), torch.rand(1, 1, 40, 56)
     with torch.inference_mode():
         ref, out = model(ir, vis), fast(ir, vis)
@@ -90,53 +104,17 @@ def test_optimized_small_tsjnet_matches_the_reference(channels_last):
     torch.testing.assert_close(out.attention_maps, ref.attention_maps, atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("layout", [(True, True), (False, False)])
-def test_pointwise_conv_matches_conv2d_in_both_layouts(layout):
-    channels_last, with_bias = layout
-    conv = nn.Conv2d(6, 10, 1, bias=with_bias)
-    x = torch.randn(2, 6, 5, 7)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    out = PointwiseConv2d(conv)(x)
-    torch.testing.assert_close(out, conv(x), atol=1e-5, rtol=1e-5)
-    assert out.is_contiguous(memory_format=torch.channels_last) == channels_last
-    with pytest.raises(ValueError, match="1x1"):
-        PointwiseConv2d(nn.Conv2d(6, 10, 3))
-
-
-def test_optimized_rt_matches_the_reference_channels_last():
+def test_rt_inference_form_is_channels_last_and_matches_the_reference():
     torch.manual_seed(0)
     model = create_model("tsjnet_rt").eval()
     assert model.prefers_channels_last
     _randomise_norm_stats(model)
-    fast = optimize_for_inference(model)
+    fast = inference_copy(model)
     assert next(p for p in fast.parameters() if p.dim() == 4).is_contiguous(memory_format=torch.channels_last)
+    assert not any(isinstance(m, WinogradConv2d) for m in fast.modules())
     ir, vis = torch.rand(1, 1, 48, 80), torch.rand(1, 1, 48, 80)
     with torch.inference_mode():
         torch.testing.assert_close(fast(ir, vis).fused, model(ir, vis).fused, atol=1e-4, rtol=1e-4)
-    with pytest.raises(ValueError, match="winograd"):
-        optimize_for_inference(model, winograd="yes")
-
-
-@pytest.mark.parametrize("in_chs, channels_last", [(8, False), (16, False), (16, True), (8, True)])
-def test_fused_bottleneck_equals_the_block(in_chs, channels_last):
-    from tsjnet_ros.core.model.blocks.resnest import ResNeStBottleneck
-    from tsjnet_ros.core.model.fast_bottleneck import FusedBottleneck
-
-    torch.manual_seed(0)
-    # Second in a Sequential: its input is the previous module's output, so it may consume it.
-    block = nn.Sequential(nn.Identity(), ResNeStBottleneck(in_chs, 4, expansion=4)).eval()  # 16 out
-    _randomise_norm_stats(block)
-    fused = optimize_for_inference(block, channels_last=channels_last)[1]
-    assert isinstance(fused, FusedBottleneck) and fused.consume_input
-    assert (fused.weight_shortcut is None) == (in_chs == 16)  # identity shortcut when widths match
-    x = torch.randn(2, in_chs, 6, 10)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        expected = block(x)
-        torch.testing.assert_close(fused(x.clone()), expected, atol=1e-5, rtol=1e-4)
-        fused.consume_input = False
-        kept = x.clone()
-        torch.testing.assert_close(fused(kept), expected, atol=1e-5, rtol=1e-4)
-        torch.testing.assert_close(kept, x)  # the caller's tensor is left alone
+    if not nnpack_available():
+        with pytest.raises(RuntimeError, match="NNPACK"):
+            inference_copy(model, winograd=True)

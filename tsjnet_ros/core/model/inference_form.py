@@ -1,0 +1,69 @@
+"""The inference form of a network for the CPU: the one place where speed-ups are applied.
+
+:func:`inference_copy` returns an eval-mode, gradient-free copy in which
+
+* every block with a ``fuse()`` method is replaced by what it returns (timm's
+  ``reparameterize_model`` convention): ``ConvNormAct`` folds its batch norm into
+  the conv (``torch.nn.utils.fusion``);
+* 3x3 stride-1 convs with enough channels run through NNPACK's Winograd kernel
+  (:class:`~tsjnet_ros.core.model.winograd_conv.WinogradConv2d`) when the copy runs
+  channels-first;
+* the memory layout follows the network's ``prefers_channels_last`` flag: channels-last
+  suits narrow networks (fast pooling, depthwise and 1x1 convs), channels-first suits
+  NNPACK and wide networks.
+
+Training code never sees this form; the original model is not modified. Outputs differ
+at float32 rounding level (the Winograd transforms add a few ULPs).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from timm.utils.model import reparameterize_model
+from torch import nn
+
+from tsjnet_ros.core.model.winograd_conv import WinogradConv2d, is_winograd_candidate, nnpack_available
+
+__all__ = ["inference_copy"]
+
+
+def _use_winograd(model: nn.Module, min_channels: int) -> int:
+    """Eligible 3x3 convs -> :class:`WinogradConv2d`; returns how many."""
+    replaced = 0
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if is_winograd_candidate(child, min_channels):
+                setattr(module, name, WinogradConv2d(child))
+                replaced += 1
+    return replaced
+
+
+def inference_copy(
+    model: nn.Module, channels_last: bool | None = None, winograd: bool | None = None,
+    min_winograd_channels: int = 32,
+) -> nn.Module:
+    """The CPU inference form of ``model`` (see the module docstring).
+
+    ``channels_last``: None follows ``model.prefers_channels_last`` (default False).
+    ``winograd``: None uses NNPACK when this build has it and the layout is channels-first;
+    True requires it (RuntimeError without NNPACK); False keeps every conv on oneDNN.
+    """
+    if channels_last is None:
+        channels_last = bool(getattr(model, "prefers_channels_last", False))
+    if winograd and not nnpack_available():
+        raise RuntimeError("winograd=True needs NNPACK, which this PyTorch build does not provide")
+    if winograd is None:
+        winograd = not channels_last and nnpack_available()
+    fast = copy.deepcopy(model).eval()
+    reparameterize_model(fast, inplace=True)
+    if winograd:
+        _use_winograd(fast, min_winograd_channels)
+    for param in fast.parameters():
+        param.requires_grad_(False)
+    if channels_last:
+        # Convs with channels-last weights return channels-last maps, so the layout
+        # propagates from the first conv on; 1-channel inputs need no conversion.
+        fast = fast.to(memory_format=torch.channels_last)
+    return fast.eval()
