@@ -29,6 +29,11 @@ def _nnpack_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padd
     return torch._nnpack_spatial_convolution(x, weight, bias, padding)
 
 
+def _channels_last(x: torch.Tensor) -> bool:
+    """Stored channels-last (and not also plain contiguous, as 1x1 or one-channel maps are)."""
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+
+
 def is_winograd_candidate(conv: nn.Module, min_channels: int) -> bool:
     """3x3, stride 1, dilation 1, zero padding 1, and at least ``min_channels`` in/out per group."""
     if type(conv) is not nn.Conv2d:
@@ -68,7 +73,7 @@ class WinogradConv2d(nn.Module):
 
     def use_nnpack(self, x: torch.Tensor) -> bool:
         return (x.device.type == "cpu" and x.dtype == torch.float32 and self.weight.dtype == torch.float32
-                and x.is_contiguous() and x.shape[-2] * x.shape[-1] >= self.min_pixels
+                and not _channels_last(x) and x.shape[-2] * x.shape[-1] >= self.min_pixels
                 and not (torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad)))
 
     def _striped(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
