@@ -1,5 +1,6 @@
 """Checkpoint round trip and clear failures on mismatched or foreign files."""
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +16,7 @@ from tsjnet_ros.core.model.checkpoint import (
     save_checkpoint,
 )
 from tsjnet_ros.core.model.heads import HEADS_PRESETS
+from tsjnet_ros.core.model.heads.config import HeadsConfig
 
 
 class TinyFusion(nn.Module):
@@ -182,3 +184,28 @@ def test_registry_variant_round_trip_stores_the_full_config(tmp_path):
     torch.save(payload, path)
     with pytest.raises(ValueError, match="cannot rebuild fusion variant 'tsjnet_rt'.*no_such_field"):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize("stored, groups", [("group", {48: 1, 64: 32}), ("groupnorm", {48: 8, 64: 8})])
+def test_heads_norm_names_keep_their_group_count_through_a_checkpoint(tmp_path, stored, groups):
+    # Files written before the one norm table name the heads' 32-group norm "group".
+    system = build_system("tiny", {"width": 4}, replace(HEADS_PRESETS["light"], norm="groupnorm32"), seed=0,
+                          fusion_builder=tiny_builder).eval()
+    path = save_checkpoint(system, tmp_path / "model.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["heads_config"]["norm"] = stored
+    torch.save(payload, path)
+    loaded = load_checkpoint(path, fusion_builder=tiny_builder).system
+    assert loaded.heads_config.norm == ("groupnorm32" if stored == "group" else "groupnorm")
+    found = {m.num_channels: m.num_groups for m in loaded.heads.modules() if isinstance(m, nn.GroupNorm)}
+    assert {c: found[c] for c in groups} == groups
+    if stored == "group":  # the same function as the model that was saved
+        ir, vis = torch.rand(1, 1, 64, 64), torch.rand(1, 1, 64, 64)
+        with torch.no_grad():
+            assert torch.equal(system(ir, vis).segmentation_logits, loaded(ir, vis).segmentation_logits)
+
+
+def test_heads_norm_name_from_the_old_batch_norm_table():
+    assert HeadsConfig.from_dict({**HEADS_PRESETS["light"].to_dict(), "norm": "batch"}).norm == "batchnorm2d"
+    with pytest.raises(ValueError, match="norm must be one of"):
+        HeadsConfig(norm="group8")
