@@ -10,12 +10,24 @@ from tsjnet_ros.core.model.blocks.resnest import ResNeStBottleneck
 from tsjnet_ros.core.model.inference_form import inference_copy
 from tsjnet_ros.core.model.winograd_conv import WinogradConv2d, nnpack_available
 
-needs_nnpack = pytest.mark.skipif(not nnpack_available(), reason="this PyTorch build has no NNPACK")
+needs_nnpack = pytest.mark.skipif(
+    not nnpack_available(), reason='this PyTorch build has no NNPACK'
+)
 
 SMALL_TSJNET = dict(
-    stem_chs=(8, 8, 16), resnest_planes=8, neck_chs=(16, 16), nat_embed_dim=16, nat_depths=(1, 1, 1, 1),
-    nat_heads=(1, 1, 2, 2), nat_head_chs=(16, 16), decoder_reduce_chs=8, decoder_stem_chs=(8, 8, 16),
-    decoder_planes=8, decoder_head_chs=16, dsm_attention_groups=4, decoder_attention_groups=4,
+    stem_chs=(8, 8, 16),
+    resnest_planes=8,
+    neck_chs=(16, 16),
+    nat_embed_dim=16,
+    nat_depths=(1, 1, 1, 1),
+    nat_heads=(1, 1, 2, 2),
+    nat_head_chs=(16, 16),
+    decoder_reduce_chs=8,
+    decoder_stem_chs=(8, 8, 16),
+    decoder_planes=8,
+    decoder_head_chs=16,
+    dsm_attention_groups=4,
+    decoder_attention_groups=4,
 )
 
 
@@ -29,16 +41,25 @@ def _randomise_norm_stats(model: nn.Module, seed: int = 0) -> None:
             m.bias.data.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
 
 
-@pytest.mark.parametrize("norm_layer, act_layer", [("batchnorm2d", "relu"), ("batchnorm2d", None),
-                                                   ("identity", "gelu"), ("groupnorm", "relu"), (None, None)])
+@pytest.mark.parametrize(
+    'norm_layer, act_layer',
+    [
+        ('batchnorm2d', 'relu'),
+        ('batchnorm2d', None),
+        ('identity', 'gelu'),
+        ('groupnorm', 'relu'),
+        (None, None),
+    ],
+)
 def test_fused_conv_norm_act_equals_the_block(norm_layer, act_layer):
-    block = ConvNormAct(4, 8, 3, bias=norm_layer is None, norm_layer=norm_layer, act_layer=act_layer,
-                        dilation=2)
+    block = ConvNormAct(
+        4, 8, 3, bias=norm_layer is None, norm_layer=norm_layer, act_layer=act_layer, dilation=2
+    )
     _randomise_norm_stats(block)
     block.eval()
     fused = block.fuse()
     assert not any(isinstance(m, (nn.BatchNorm2d, nn.Identity)) for m in fused.modules())
-    assert any(isinstance(m, nn.GroupNorm) for m in fused.modules()) == (norm_layer == "groupnorm")
+    assert any(isinstance(m, nn.GroupNorm) for m in fused.modules()) == (norm_layer == 'groupnorm')
     x = torch.randn(2, 4, 9, 11)
     with torch.no_grad():
         torch.testing.assert_close(fused(x), block(x), atol=1e-5, rtol=1e-5)
@@ -58,7 +79,9 @@ def test_inference_copy_leaves_the_model_as_it_was():
 
 
 @needs_nnpack
-@pytest.mark.parametrize("groups, stripe_bytes", [(1, 2**26), (2, 2**26), (1, 1), (2, 4 * 8 * 9 * 28)])
+@pytest.mark.parametrize(
+    'groups, stripe_bytes', [(1, 2**26), (2, 2**26), (1, 1), (2, 4 * 8 * 9 * 28)]
+)
 def test_winograd_conv_matches_the_direct_conv(groups, stripe_bytes):
     # Tiny stripe budgets force 8-row (or 9-row) stripes with halos, including a short last one.
     torch.manual_seed(0)
@@ -67,7 +90,7 @@ def test_winograd_conv_matches_the_direct_conv(groups, stripe_bytes):
     x = torch.randn(1, 16, 20, 28)
     with torch.inference_mode():
         torch.testing.assert_close(fast(x), conv(x), atol=1e-4, rtol=1e-4)
-    with pytest.raises(ValueError, match="3x3, stride 1"):
+    with pytest.raises(ValueError, match='3x3, stride 1'):
         WinogradConv2d(nn.Conv2d(4, 4, 3, stride=2, padding=1))
 
 
@@ -85,10 +108,10 @@ def test_winograd_conv_falls_back_for_autograd_bf16_and_channels_last():
     torch.testing.assert_close(out.float(), conv(x).detach(), atol=0.1, rtol=0.05)
 
 
-@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize('channels_last', [False, True])
 def test_small_tsjnet_inference_form_matches_the_reference(channels_last):
     torch.manual_seed(0)
-    model = create_model("tsjnet", **SMALL_TSJNET).eval()
+    model = create_model('tsjnet', **SMALL_TSJNET).eval()
     _randomise_norm_stats(model)
     fast = inference_copy(model, channels_last=channels_last, min_winograd_channels=8)
     for conv in fast.modules():
@@ -96,7 +119,9 @@ def test_small_tsjnet_inference_form_matches_the_reference(channels_last):
             conv.min_pixels = 1  # exercise NNPACK even on this small input
     assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())
     # NNPACK needs channels-first maps, so the channels-last copy keeps oneDNN convs.
-    assert any(isinstance(m, WinogradConv2d) for m in fast.modules()) == (nnpack_available() and not channels_last)
+    assert any(isinstance(m, WinogradConv2d) for m in fast.modules()) == (
+        nnpack_available() and not channels_last
+    )
     ir, vis = torch.rand(1, 1, 40, 56), torch.rand(1, 1, 40, 56)
     with torch.inference_mode():
         ref, out = model(ir, vis), fast(ir, vis)
@@ -106,15 +131,17 @@ def test_small_tsjnet_inference_form_matches_the_reference(channels_last):
 
 def test_rt_inference_form_is_channels_last_and_matches_the_reference():
     torch.manual_seed(0)
-    model = create_model("tsjnet_rt").eval()
+    model = create_model('tsjnet_rt').eval()
     assert model.prefers_channels_last
     _randomise_norm_stats(model)
     fast = inference_copy(model)
-    assert next(p for p in fast.parameters() if p.dim() == 4).is_contiguous(memory_format=torch.channels_last)
+    assert next(p for p in fast.parameters() if p.dim() == 4).is_contiguous(
+        memory_format=torch.channels_last
+    )
     assert not any(isinstance(m, WinogradConv2d) for m in fast.modules())
     ir, vis = torch.rand(1, 1, 48, 80), torch.rand(1, 1, 48, 80)
     with torch.inference_mode():
         torch.testing.assert_close(fast(ir, vis).fused, model(ir, vis).fused, atol=1e-4, rtol=1e-4)
     if not nnpack_available():
-        with pytest.raises(RuntimeError, match="NNPACK"):
+        with pytest.raises(RuntimeError, match='NNPACK'):
             inference_copy(model, winograd=True)

@@ -24,9 +24,13 @@ import torch
 from timm.utils.model import reparameterize_model
 from torch import nn
 
-from tsjnet_ros.core.model.winograd_conv import WinogradConv2d, is_winograd_candidate, nnpack_available
+from tsjnet_ros.core.model.winograd_conv import (
+    WinogradConv2d,
+    is_winograd_candidate,
+    nnpack_available,
+)
 
-__all__ = ["inference_copy"]
+__all__ = ['inference_copy']
 
 
 def _use_winograd(model: nn.Module, min_channels: int) -> int:
@@ -41,19 +45,21 @@ def _use_winograd(model: nn.Module, min_channels: int) -> int:
 
 
 def inference_copy(
-    model: nn.Module, channels_last: bool | None = None, winograd: bool | None = None,
+    model: nn.Module,
+    channels_last: bool | None = None,
+    winograd: bool | None = None,
     min_winograd_channels: int = 32,
 ) -> nn.Module:
-    """The CPU inference form of ``model`` (see the module docstring).
+    """Return the CPU inference form of ``model`` (see the module docstring).
 
     ``channels_last``: None follows ``model.prefers_channels_last`` (default False).
     ``winograd``: None uses NNPACK when this build has it and the layout is channels-first;
     True requires it (RuntimeError without NNPACK); False keeps every conv on oneDNN.
     """
     if channels_last is None:
-        channels_last = bool(getattr(model, "prefers_channels_last", False))
+        channels_last = bool(getattr(model, 'prefers_channels_last', False))
     if winograd and not nnpack_available():
-        raise RuntimeError("winograd=True needs NNPACK, which this PyTorch build does not provide")
+        raise RuntimeError('winograd=True needs NNPACK, which this PyTorch build does not provide')
     if winograd is None:
         winograd = not channels_last and nnpack_available()
     fast = copy.deepcopy(model).eval()

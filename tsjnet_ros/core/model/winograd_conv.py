@@ -16,7 +16,7 @@ from torch import nn
 
 
 def nnpack_available() -> bool:
-    """True when this PyTorch build can run NNPACK convolutions (initialises NNPACK)."""
+    """Tell whether this PyTorch build can run NNPACK convolutions (initialises NNPACK)."""
     try:
         return bool(torch.backends.nnpack.is_available())
     except (AttributeError, RuntimeError):
@@ -24,25 +24,33 @@ def nnpack_available() -> bool:
 
 
 @torch.compiler.disable
-def _nnpack_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: list[int]) -> torch.Tensor:
+def _nnpack_conv(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: list[int]
+) -> torch.Tensor:
     # Opaque to torch.compile (no tracing rule for this op): compiled graphs call it eagerly.
     return torch._nnpack_spatial_convolution(x, weight, bias, padding)
 
 
 def _channels_last(x: torch.Tensor) -> bool:
-    """Stored channels-last (and not also plain contiguous, as 1x1 or one-channel maps are)."""
+    """Tell whether ``x`` is channels-last and not also contiguous (as 1x1 maps are)."""
     return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
 def is_winograd_candidate(conv: nn.Module, min_channels: int) -> bool:
-    """3x3, stride 1, dilation 1, zero padding 1, and at least ``min_channels`` in/out per group."""
+    """Tell whether ``conv`` is a plain 3x3 stride-1 conv with zero padding 1.
+
+    It also needs at least ``min_channels`` input and output channels per group.
+    """
     if type(conv) is not nn.Conv2d:
         return False
     per_group_in = conv.in_channels // conv.groups
     per_group_out = conv.out_channels // conv.groups
     return (
-        conv.kernel_size == (3, 3) and conv.stride == (1, 1) and conv.dilation == (1, 1)
-        and conv.padding == (1, 1) and conv.padding_mode == "zeros"
+        conv.kernel_size == (3, 3)
+        and conv.stride == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.padding == (1, 1)
+        and conv.padding_mode == 'zeros'
         and min(per_group_in, per_group_out) >= min_channels
     )
 
@@ -59,10 +67,14 @@ class WinogradConv2d(nn.Module):
     frozen copies of the given conv's.
     """
 
-    def __init__(self, conv: nn.Conv2d, min_pixels: int = 64 * 64, stripe_bytes: int = 64 * 2**20) -> None:
+    def __init__(
+        self, conv: nn.Conv2d, min_pixels: int = 64 * 64, stripe_bytes: int = 64 * 2**20
+    ) -> None:
         super().__init__()
         if not is_winograd_candidate(conv, min_channels=1):
-            raise ValueError(f"WinogradConv2d needs a 3x3, stride 1, dilation 1, zero-padded conv, got {conv}")
+            raise ValueError(
+                f'WinogradConv2d needs a 3x3, stride 1, dilation 1, zero-padded conv, got {conv}'
+            )
         self.groups = conv.groups
         self.min_pixels = int(min_pixels)
         self.stripe_bytes = int(stripe_bytes)
@@ -72,9 +84,14 @@ class WinogradConv2d(nn.Module):
         self.bias = nn.Parameter(bias.detach().clone(), requires_grad=False)
 
     def use_nnpack(self, x: torch.Tensor) -> bool:
-        return (x.device.type == "cpu" and x.dtype == torch.float32 and self.weight.dtype == torch.float32
-                and not _channels_last(x) and x.shape[-2] * x.shape[-1] >= self.min_pixels
-                and not (torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad)))
+        return (
+            x.device.type == 'cpu'
+            and x.dtype == torch.float32
+            and self.weight.dtype == torch.float32
+            and not _channels_last(x)
+            and x.shape[-2] * x.shape[-1] >= self.min_pixels
+            and not (torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad))
+        )
 
     def _striped(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """NNPACK conv of (B, C, H, W) ``x``, in row stripes when it is large."""
@@ -86,21 +103,28 @@ class WinogradConv2d(nn.Module):
         for top in range(0, height, rows):
             bottom = min(height, top + rows)
             # One halo row each side; zero rows stand in for the padding at the image border.
-            stripe = x[:, :, max(0, top - 1):min(height, bottom + 1)]
+            stripe = x[:, :, max(0, top - 1) : min(height, bottom + 1)]
             stripe = F.pad(stripe, (0, 0, int(top == 0), int(bottom == height)))
-            out[:, :, top:bottom] = _nnpack_conv(stripe.contiguous(), weight, bias, [0, self.padding[1]])
+            out[:, :, top:bottom] = _nnpack_conv(
+                stripe.contiguous(), weight, bias, [0, self.padding[1]]
+            )
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.use_nnpack(x):
-            return F.conv2d(x, self.weight.to(x.dtype), self.bias.to(x.dtype), 1, self.padding, 1, self.groups)
+            return F.conv2d(
+                x, self.weight.to(x.dtype), self.bias.to(x.dtype), 1, self.padding, 1, self.groups
+            )
         # The weight may have been made channels-last by Module.to(); NNPACK wants it dense.
         weight = self.weight.contiguous()
         if self.groups == 1:
             return self._striped(x, weight, self.bias)
-        parts = zip(x.chunk(self.groups, dim=1), weight.chunk(self.groups), self.bias.chunk(self.groups))
+        parts = zip(
+            x.chunk(self.groups, dim=1), weight.chunk(self.groups), self.bias.chunk(self.groups)
+        )
         return torch.cat([self._striped(xi, w, b) for xi, w, b in parts], dim=1)
 
     def extra_repr(self) -> str:
         out_chs, in_per_group = self.weight.shape[:2]
-        return f"{in_per_group * self.groups}, {out_chs}, groups={self.groups}, padding={tuple(self.padding)}"
+        in_chs = in_per_group * self.groups
+        return f'{in_chs}, {out_chs}, groups={self.groups}, padding={tuple(self.padding)}'

@@ -24,17 +24,25 @@ class ConvNormAct(nn.Sequential):
         stride: int = 1,
         groups: int = 1,
         bias: bool = True,
-        norm_layer: LayerSpec | None = "batchnorm2d",
-        act_layer: LayerSpec | None = "relu",
+        norm_layer: LayerSpec | None = 'batchnorm2d',
+        act_layer: LayerSpec | None = 'relu',
         dilation: int = 1,
     ) -> None:
         if in_chs <= 0 or out_chs <= 0:
-            raise ValueError(f"channel counts must be positive, got {in_chs} -> {out_chs}")
+            raise ValueError(f'channel counts must be positive, got {in_chs} -> {out_chs}')
         if in_chs % groups or out_chs % groups:
-            raise ValueError(f"groups ({groups}) must divide both {in_chs} and {out_chs}")
+            raise ValueError(f'groups ({groups}) must divide both {in_chs} and {out_chs}')
         layers: list[nn.Module] = [
-            nn.Conv2d(in_chs, out_chs, kernel_size, stride, dilation * (kernel_size // 2), dilation=dilation,
-                      groups=groups, bias=bias)
+            nn.Conv2d(
+                in_chs,
+                out_chs,
+                kernel_size,
+                stride,
+                dilation * (kernel_size // 2),
+                dilation=dilation,
+                groups=groups,
+                bias=bias,
+            )
         ]
         if norm_layer is not None:
             layers.append(norm2d_factory(norm_layer)(out_chs))
@@ -43,8 +51,11 @@ class ConvNormAct(nn.Sequential):
         super().__init__(*layers)
 
     def fuse(self) -> nn.Sequential:
-        """Inference form (eval mode): a batch norm folded into the conv's weights and bias
-        (running statistics), a no-op norm dropped; other norms are kept."""
+        """Return the inference form (eval mode) of this block.
+
+        A batch norm is folded into the conv's weights and bias (running statistics), a
+        no-op norm is dropped; other norms are kept.
+        """
         conv, rest = self[0], list(self)[1:]
         if rest and isinstance(rest[0], nn.BatchNorm2d) and rest[0].track_running_stats:
             conv, rest = fuse_conv_bn_eval(conv.eval(), rest[0].eval()), rest[1:]
