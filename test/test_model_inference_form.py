@@ -1,5 +1,7 @@
 """inference_copy: the CPU inference form (fused blocks, Winograd convs) gives the same outputs."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 from torch import nn
@@ -145,3 +147,25 @@ def test_rt_inference_form_is_channels_last_and_matches_the_reference():
     if not nnpack_available():
         with pytest.raises(RuntimeError, match='NNPACK'):
             inference_copy(model, winograd=True)
+
+
+def test_light_heads_run_channels_last_and_match_the_reference():
+    from tsjnet_ros.core.model.heads import HEADS_PRESETS, TaskHeads
+
+    torch.manual_seed(0)
+    heads = TaskHeads(HEADS_PRESETS['rt']).eval()
+    _randomise_norm_stats(heads)
+    fast = inference_copy(heads)
+    conv = next(p for p in fast.parameters() if p.dim() == 4 and p.shape[-1] > 1)
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    dense = TaskHeads(replace(HEADS_PRESETS['rt'], depthwise=False))
+    assert not dense.prefers_channels_last  # dense 3x3 convs stay channels-first, for NNPACK
+    fused = torch.rand(1, 1, 64, 96)
+    with torch.inference_mode():
+        want, got = heads(fused), fast(fused)
+    torch.testing.assert_close(
+        got.segmentation_logits, want.segmentation_logits, atol=1e-4, rtol=1e-4
+    )
+    torch.testing.assert_close(
+        got.detection.cls_logits[0], want.detection.cls_logits[0], atol=1e-4, rtol=1e-4
+    )

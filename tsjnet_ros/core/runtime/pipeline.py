@@ -122,8 +122,7 @@ def _inference_copy(system: TSJNetSystem) -> TSJNetSystem:
     fast._modules = dict(system._modules)  # a shallow copy would share the children table
     fast.fusion = inference_copy(system.fusion)
     if system.heads is not None:
-        # The heads' small maps run fastest channels-first (NNPACK Winograd on the 3x3 convs).
-        fast.heads = inference_copy(system.heads, channels_last=False)
+        fast.heads = inference_copy(system.heads)
     return fast
 
 

@@ -52,6 +52,15 @@ class TaskHeads(nn.Module):
             norm=config.norm,
         )
 
+    @property
+    def prefers_channels_last(self) -> bool:
+        """Tell the inference form which memory layout is faster.
+
+        The depthwise (light) heads run faster channels-last; the dense ones stay
+        channels-first, where NNPACK takes their 3x3 convs.
+        """
+        return bool(self.config.depthwise)
+
     def head_input_size(self, height: int, width: int) -> tuple[int, int]:
         """Size the fused image is resized to before the backbone."""
         s = self.config.input_scale
