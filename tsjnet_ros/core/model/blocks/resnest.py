@@ -82,9 +82,11 @@ class SplitAttention2d(nn.Module):
         for split in splits[1:]:
             pooled = pooled + split.mean(dim=(2, 3), keepdim=True)
         weights = self.radix_weights(pooled)
+        # In place on the fresh product (autograd keeps its inputs, not it): one full-size
+        # temporary less per radix split.
         out = splits[0] * weights[:, 0]
         for r in range(1, self.radix):
-            out = torch.addcmul(out, splits[r], weights[:, r])
+            out.addcmul_(splits[r], weights[:, r])
         return out
 
 
