@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "msrs"
-POLICIES = {"passive": {"OMP_WAIT_POLICY": "PASSIVE"}, "spin": {"GOMP_SPINCOUNT": "300000"}}
+DATA = Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data' / 'msrs'
+POLICIES = {'passive': {'OMP_WAIT_POLICY': 'PASSIVE'}, 'spin': {'GOMP_SPINCOUNT': '300000'}}
 CHILD = r"""
 import json, statistics, sys, time
 import cv2, numpy as np
@@ -49,50 +48,74 @@ print(json.dumps({"median_ms": 1000 * statistics.median(times), "load_s": load_s
 
 
 def run_child(args: argparse.Namespace, policy: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env = {k: v for k, v in os.environ.items() if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')}
     env.update(POLICIES[policy])
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(args.data), str(args.pairs), str(args.threads), args.checkpoint],
-        env=env, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            '-c',
+            CHILD,
+            str(args.data),
+            str(args.pairs),
+            str(args.threads),
+            args.checkpoint,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="pair folder (default: the MSRS pairs)")
-    parser.add_argument("--pairs", type=int, default=6, help="pairs timed per run")
-    parser.add_argument("--threads", type=int, default=0, help="cpu_threads of the pipeline (0 = auto)")
-    parser.add_argument("--checkpoint", default="", help="model file (default: the shipped one)")
-    parser.add_argument("--busy", type=int, nargs="+", default=[0, 1, 2], help="busy process counts")
+    parser.add_argument(
+        '--data', type=Path, default=DATA, help='pair folder (default: the MSRS pairs)'
+    )
+    parser.add_argument('--pairs', type=int, default=6, help='pairs timed per run')
+    parser.add_argument(
+        '--threads', type=int, default=0, help='cpu_threads of the pipeline (0 = auto)'
+    )
+    parser.add_argument('--checkpoint', default='', help='model file (default: the shipped one)')
+    parser.add_argument(
+        '--busy', type=int, nargs='+', default=[0, 1, 2], help='busy process counts'
+    )
     args = parser.parse_args()
-    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f'load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs')
     results: dict[tuple[str, int], dict] = {}
     for busy in args.busy:
-        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
+        hogs = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(busy)]
         try:
             time.sleep(1.0 if busy else 0.0)
             for policy in POLICIES:
                 results[policy, busy] = r = run_child(args, policy)
-                print(f"busy {busy}  {policy:8s} per pair {r['median_ms']:8.1f} ms   model load {r['load_s']:5.1f} s"
-                      f"   load average {os.getloadavg()[0]:.2f}", flush=True)
+                print(
+                    f'busy {busy}  {policy:8s} per pair {r["median_ms"]:8.1f} ms   model load {r["load_s"]:5.1f} s'
+                    f'   load average {os.getloadavg()[0]:.2f}',
+                    flush=True,
+                )
         finally:
             for hog in hogs:
                 hog.kill()
                 hog.wait()
-    print("\nslow-down against no busy process (per pair; goal <= 3x on 2 cores):")
+    print('\nslow-down against no busy process (per pair; goal <= 3x on 2 cores):')
     for policy in POLICIES:
         if (policy, 0) not in results:
             continue
-        quiet = results[policy, 0]["median_ms"]
-        ratios = ", ".join(f"{b} busy {results[policy, b]['median_ms'] / quiet:.2f}x" for b in args.busy if b)
-        print(f"  {policy:8s} {ratios}")
+        quiet = results[policy, 0]['median_ms']
+        ratios = ', '.join(
+            f'{b} busy {results[policy, b]["median_ms"] / quiet:.2f}x' for b in args.busy if b
+        )
+        print(f'  {policy:8s} {ratios}')
     for busy in args.busy:
-        spin, passive = results.get(("spin", busy)), results.get(("passive", busy))
+        spin, passive = results.get(('spin', busy)), results.get(('passive', busy))
         if spin and passive:
-            print(f"  {busy} busy: spin / passive = {spin['median_ms'] / passive['median_ms']:.2f}")
+            print(
+                f'  {busy} busy: spin / passive = {spin["median_ms"] / passive["median_ms"]:.2f}'
+            )
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

@@ -27,7 +27,7 @@ from tsjnet_ros.core.model.layers.neighborhood_attention import (  # noqa: E402
 
 
 def _size(text: str) -> tuple[int, int]:
-    height, width = text.lower().split("x")
+    height, width = text.lower().split('x')
     return int(height), int(width)
 
 
@@ -42,7 +42,7 @@ def median_ms(fn, repeats: int, warmup: int = 1) -> str:
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
     wall_ms, cpu_ms = 1e3 * statistics.median(wall), 1e3 * statistics.median(cpu)
-    return f"{wall_ms:9.1f} ms wall {cpu_ms:9.1f} ms cpu"
+    return f'{wall_ms:9.1f} ms wall {cpu_ms:9.1f} ms cpu'
 
 
 def make_inputs(size, channels, heads, requires_grad=False, seed=0):
@@ -53,14 +53,14 @@ def make_inputs(size, channels, heads, requires_grad=False, seed=0):
 
 def time_backend(name, attend, size, args, backward=True):
     """Print forward and forward+backward timings of one attention callable."""
-    label = f"{name:<22} {size[0]}x{size[1]}"
+    label = f'{name:<22} {size[0]}x{size[1]}'
     q, k, v = make_inputs(size, args.channels, args.heads)
     start = time.perf_counter()
     try:
         with torch.no_grad():
             attend(q, k, v)
     except Exception as exc:  # report and keep benchmarking the other variants
-        print(f"{label}  forward          n/a ({type(exc).__name__}: {str(exc)[:80]})")
+        print(f'{label}  forward          n/a ({type(exc).__name__}: {str(exc)[:80]})')
         return
     first_call = time.perf_counter() - start
 
@@ -68,10 +68,11 @@ def time_backend(name, attend, size, args, backward=True):
         with torch.no_grad():
             attend(q, k, v)
 
-    print(f"{label}  forward  {median_ms(forward, args.repeats)}"
-          f"   (first call {first_call:.1f} s)")
+    print(
+        f'{label}  forward  {median_ms(forward, args.repeats)}   (first call {first_call:.1f} s)'
+    )
     if not backward:
-        print(f"{label}  fwd+bwd          n/a (no CPU backward)")
+        print(f'{label}  fwd+bwd          n/a (no CPU backward)')
         return
     qg, kg, vg = make_inputs(size, args.channels, args.heads, requires_grad=True)
 
@@ -81,60 +82,71 @@ def time_backend(name, attend, size, args, backward=True):
     try:
         timing = median_ms(forward_backward, args.repeats)
     except Exception as exc:
-        print(f"{label}  fwd+bwd          n/a ({type(exc).__name__}: {str(exc)[:80]})")
+        print(f'{label}  fwd+bwd          n/a ({type(exc).__name__}: {str(exc)[:80]})')
         return
-    print(f"{label}  fwd+bwd  {timing}")
+    print(f'{label}  fwd+bwd  {timing}')
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=_size, default=(120, 160), help="HxW of the map")
-    parser.add_argument("--channels", type=int, default=64)
-    parser.add_argument("--heads", type=int, default=2)
-    parser.add_argument("--kernel", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--natten-size", type=_size, default=(48, 64),
-                        help="map used for natten when --size would not fit in memory")
-    parser.add_argument("--natten-max-gb", type=float, default=2.0,
-                        help="largest estimated natten score memory to attempt")
-    parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument('--size', type=_size, default=(120, 160), help='HxW of the map')
+    parser.add_argument('--channels', type=int, default=64)
+    parser.add_argument('--heads', type=int, default=2)
+    parser.add_argument('--kernel', type=int, default=7)
+    parser.add_argument('--threads', type=int, default=torch.get_num_threads())
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument(
+        '--natten-size',
+        type=_size,
+        default=(48, 64),
+        help='map used for natten when --size would not fit in memory',
+    )
+    parser.add_argument(
+        '--natten-max-gb',
+        type=float,
+        default=2.0,
+        help='largest estimated natten score memory to attempt',
+    )
+    parser.add_argument('--no-compile', action='store_true')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    warnings.filterwarnings("ignore")
-    print(f"torch {torch.__version__}, {args.threads} thread(s), channels {args.channels}, "
-          f"heads {args.heads}, kernel {args.kernel}, median of {args.repeats}")
+    warnings.filterwarnings('ignore')
+    print(
+        f'torch {torch.__version__}, {args.threads} thread(s), channels {args.channels}, '
+        f'heads {args.heads}, kernel {args.kernel}, median of {args.repeats}'
+    )
 
     def ours(q, k, v):
-        return neighborhood_attention_2d(q, k, v, args.kernel, backend="torch")
+        return neighborhood_attention_2d(q, k, v, args.kernel, backend='torch')
 
     sizes = [args.size]
     natten_bytes = 3 * 4 * args.heads * (args.size[0] * args.size[1]) ** 2
     if natten_bytes / 1e9 > args.natten_max_gb:
-        print(f"natten at {args.size[0]}x{args.size[1]} skipped: unfused CPU flex attention "
-              f"needs about {natten_bytes / 1e9:.0f} GB of scores")
+        print(
+            f'natten at {args.size[0]}x{args.size[1]} skipped: unfused CPU flex attention '
+            f'needs about {natten_bytes / 1e9:.0f} GB of scores'
+        )
         sizes.append(args.natten_size)
 
     try:
         import natten
     except ImportError:
         natten = None
-        print("natten not installed: natten rows skipped")
+        print('natten not installed: natten rows skipped')
 
     for size in sizes:
-        time_backend("ours eager", ours, size, args)
+        time_backend('ours eager', ours, size, args)
         if not args.no_compile:
-            time_backend("ours compiled", torch.compile(ours), size, args)
+            time_backend('ours compiled', torch.compile(ours), size, args)
         if natten is not None and size == sizes[-1]:
 
             def theirs(q, k, v):
-                return natten.na2d(q, k, v, kernel_size=args.kernel, backend="flex-fna")
+                return natten.na2d(q, k, v, kernel_size=args.kernel, backend='flex-fna')
 
-            time_backend("natten eager", theirs, size, args, backward=False)
+            time_backend('natten eager', theirs, size, args, backward=False)
             if not args.no_compile:
-                time_backend("natten compiled", torch.compile(theirs), size, args,
-                             backward=False)
+                time_backend('natten compiled', torch.compile(theirs), size, args, backward=False)
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

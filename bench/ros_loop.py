@@ -26,8 +26,8 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from tsjnet_ros.core.image.image_encoding import fill_image, swap_red_blue
 from tsjnet_ros.core.datasets.synthetic import SyntheticScene
+from tsjnet_ros.core.image.image_encoding import fill_image, swap_red_blue
 from tsjnet_ros.nodes.fusion_node import FusionNode
 from tsjnet_ros.nodes.messages import ns_to_stamp, stamp_to_ns
 from tsjnet_ros.nodes.qos import quiet_publisher_events
@@ -36,11 +36,11 @@ from tsjnet_ros.nodes.qos import quiet_publisher_events
 def rss_mb() -> tuple[float, float]:
     """Return the (current, peak) resident set size of this process in MB."""
     fields = {}
-    with open("/proc/self/status") as status:
+    with open('/proc/self/status') as status:
         for line in status:
-            key, _, value = line.partition(":")
+            key, _, value = line.partition(':')
             fields[key] = value
-    return int(fields["VmRSS"].split()[0]) / 1024.0, int(fields["VmHWM"].split()[0]) / 1024.0
+    return int(fields['VmRSS'].split()[0]) / 1024.0, int(fields['VmHWM'].split()[0]) / 1024.0
 
 
 @dataclass
@@ -59,26 +59,40 @@ class CameraDriver(Node):
     are the fusion node's.
     """
 
-    def __init__(self, width: int = 640, height: int = 480, frames_in_bank: int = 30, **kwargs) -> None:
-        super().__init__("bench_driver", start_parameter_services=False,
-                         parameter_overrides=[Parameter("start_type_description_service", value=False)], **kwargs)
+    def __init__(
+        self, width: int = 640, height: int = 480, frames_in_bank: int = 30, **kwargs
+    ) -> None:
+        super().__init__(
+            'bench_driver',
+            start_parameter_services=False,
+            parameter_overrides=[Parameter('start_type_description_service', value=False)],
+            **kwargs,
+        )
         quiet = quiet_publisher_events()
-        self._ir_pub = self.create_publisher(Image, "ir/image", 10, event_callbacks=quiet)
-        self._vis_pub = self.create_publisher(Image, "visible/image", 10, event_callbacks=quiet)
+        self._ir_pub = self.create_publisher(Image, 'ir/image', 10, event_callbacks=quiet)
+        self._vis_pub = self.create_publisher(Image, 'visible/image', 10, event_callbacks=quiet)
         self._sent_at: dict[int, float] = {}
         self._lock = threading.Lock()
         self.latencies_ms: list[float] = []
         self.received = 0
-        self.create_subscription(Image, "fused/image", self._on_fused, 10,
-                                 event_callbacks=SubscriptionEventCallbacks(use_default_callbacks=False))
+        self.create_subscription(
+            Image,
+            'fused/image',
+            self._on_fused,
+            10,
+            event_callbacks=SubscriptionEventCallbacks(use_default_callbacks=False),
+        )
         self.bank = _bank(width, height, frames_in_bank)
 
     def wait_for_fusion_node(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
-        while (self._ir_pub.get_subscription_count() == 0 or self._vis_pub.get_subscription_count() == 0
-               or self.count_publishers("fused/image") == 0):
+        while (
+            self._ir_pub.get_subscription_count() == 0
+            or self._vis_pub.get_subscription_count() == 0
+            or self.count_publishers('fused/image') == 0
+        ):
             if time.monotonic() > deadline:
-                raise RuntimeError("the fusion node did not connect")
+                raise RuntimeError('the fusion node did not connect')
             time.sleep(0.05)
 
     def _on_fused(self, msg: Image) -> None:
@@ -91,9 +105,14 @@ class CameraDriver(Node):
 
     def publish_pair(self, index: int, stamp_ns: int) -> None:
         frame = self.bank[index % len(self.bank)]
-        vis = fill_image(Image(header=Header(stamp=ns_to_stamp(stamp_ns), frame_id="cam")),
-                         swap_red_blue(frame.visible), "bgr8")
-        ir = fill_image(Image(header=Header(stamp=ns_to_stamp(stamp_ns), frame_id="cam")), frame.ir, "mono8")
+        vis = fill_image(
+            Image(header=Header(stamp=ns_to_stamp(stamp_ns), frame_id='cam')),
+            swap_red_blue(frame.visible),
+            'bgr8',
+        )
+        ir = fill_image(
+            Image(header=Header(stamp=ns_to_stamp(stamp_ns), frame_id='cam')), frame.ir, 'mono8'
+        )
         with self._lock:
             self._sent_at[stamp_ns] = time.perf_counter()
             if len(self._sent_at) > 1000:  # forget pairs that were skipped long ago
@@ -115,7 +134,9 @@ class CameraDriver(Node):
                 time.sleep(delay)
         time.sleep(max(0.5, 3 * period))
         with self._lock:
-            return LoopResult(sent=frames, received=self.received, latencies_ms=list(self.latencies_ms))
+            return LoopResult(
+                sent=frames, received=self.received, latencies_ms=list(self.latencies_ms)
+            )
 
 
 class FusionLoop:
@@ -129,10 +150,14 @@ class FusionLoop:
         rclpy.init()
         overrides = [Parameter(k, value=v) for k, v in fusion_params.items()]
         self.fusion = FusionNode(parameter_overrides=overrides)
-        if self.fusion.state != "active":
-            raise RuntimeError(f"fusion node is {self.fusion.state}: {self.fusion.configure_error}")
+        if self.fusion.state != 'active':
+            raise RuntimeError(
+                f'fusion node is {self.fusion.state}: {self.fusion.configure_error}'
+            )
         self.driver = CameraDriver() if driver else None
-        self.bank = self.driver.bank if self.driver is not None else _bank()  # the frames the driver sends
+        self.bank = (
+            self.driver.bank if self.driver is not None else _bank()
+        )  # the frames the driver sends
         self.executor = SingleThreadedExecutor()  # as tsjnet-graph
         self.executor.add_node(self.fusion)
         if self.driver is not None:
@@ -144,7 +169,7 @@ class FusionLoop:
 
     def run(self, frames: int, rate_hz: float, on_progress=None) -> LoopResult:
         if self.driver is None:
-            raise RuntimeError("the camera driver runs in another process; use run_driver_process")
+            raise RuntimeError('the camera driver runs in another process; use run_driver_process')
         return self.driver.run(frames, rate_hz, on_progress)
 
     def close(self) -> None:
@@ -160,15 +185,24 @@ def _bank(width: int = 640, height: int = 480, frames_in_bank: int = 30) -> list
     return [scene.render(k / 30.0) for k in range(frames_in_bank)]
 
 
-def run_driver_process(frames: int, rate_hz: float, env: dict[str, str] | None = None) -> LoopResult:
+def run_driver_process(
+    frames: int, rate_hz: float, env: dict[str, str] | None = None
+) -> LoopResult:
     """Run the camera driver in a child process against a fusion node in this one."""
-    command = [sys.executable, __file__, "--driver", str(frames), str(rate_hz)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120 + 2 * frames / rate_hz)
+    command = [sys.executable, __file__, '--driver', str(frames), str(rate_hz)]
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=120 + 2 * frames / rate_hz
+    )
     lines = done.stdout.strip().splitlines()
-    if not lines or not lines[-1].startswith("{"):
-        raise RuntimeError(f"camera driver process failed ({done.returncode}): {done.stderr.strip()[-800:]}")
+    if not lines or not lines[-1].startswith('{'):
+        raise RuntimeError(
+            f'camera driver process failed ({done.returncode}): {done.stderr.strip()[-800:]}'
+        )
     if done.returncode != 0:
-        print(f"note: the camera driver process exited with {done.returncode} after reporting", file=sys.stderr)
+        print(
+            f'note: the camera driver process exited with {done.returncode} after reporting',
+            file=sys.stderr,
+        )
     return LoopResult(**json.loads(lines[-1]))
 
 
@@ -194,24 +228,29 @@ def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
     data = np.asarray(values)
-    return {"p50": float(np.percentile(data, 50)), "p95": float(np.percentile(data, 95)),
-            "p99": float(np.percentile(data, 99)), "max": float(data.max()), "mean": float(data.mean())}
+    return {
+        'p50': float(np.percentile(data, 50)),
+        'p95': float(np.percentile(data, 95)),
+        'p99': float(np.percentile(data, 99)),
+        'max': float(data.max()),
+        'mean': float(data.mean()),
+    }
 
 
 def default_backend_params() -> dict:
     """Return the backend parameters: the shipped neural model, else the Laplacian pyramid."""
     from tsjnet_ros.resources import share_dir
 
-    if (share_dir() / "models" / "tsjnet_rt.pt").is_file():
-        return {"fusion_backend": "tsjnet"}
-    return {"fusion_backend": "laplacian_pyramid"}
+    if (share_dir() / 'models' / 'tsjnet_rt.pt').is_file():
+        return {'fusion_backend': 'tsjnet'}
+    return {'fusion_backend': 'laplacian_pyramid'}
 
 
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 # A domain of its own: another graph on this machine subscribed to the same topic names
 # would receive every benchmark image too and distort the figures.
-os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
+os.environ.setdefault('ROS_DOMAIN_ID', str(10 + os.getpid() % 90))
 
 
-if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--driver":
+if __name__ == '__main__' and len(sys.argv) == 4 and sys.argv[1] == '--driver':
     _driver_main(int(sys.argv[2]), float(sys.argv[3]))

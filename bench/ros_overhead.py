@@ -44,18 +44,30 @@ from tsjnet_ros.nodes.dds_profile import PROFILE_VARIABLE, use_large_image_profi
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=5.0, help="pairs per second (keep below the backend's speed)")
-    parser.add_argument("--backend", default=None, help="fusion_backend parameter (default: shipped model if present)")
-    parser.add_argument("--cpu-threads", type=int, default=0, help="cpu_threads parameter (0 = auto)")
-    parser.add_argument("--driver-process", action="store_true", help="cameras and subscriber in another process")
-    parser.add_argument("--no-dds-profile", action="store_true", help="with --driver-process: Fast DDS defaults")
+    parser.add_argument('--frames', type=int, default=200)
+    parser.add_argument(
+        '--rate', type=float, default=5.0, help="pairs per second (keep below the backend's speed)"
+    )
+    parser.add_argument(
+        '--backend',
+        default=None,
+        help='fusion_backend parameter (default: shipped model if present)',
+    )
+    parser.add_argument(
+        '--cpu-threads', type=int, default=0, help='cpu_threads parameter (0 = auto)'
+    )
+    parser.add_argument(
+        '--driver-process', action='store_true', help='cameras and subscriber in another process'
+    )
+    parser.add_argument(
+        '--no-dds-profile', action='store_true', help='with --driver-process: Fast DDS defaults'
+    )
     args = parser.parse_args()
     if args.driver_process and not args.no_dds_profile:
         use_large_image_profile()  # before rclpy starts; the driver process inherits it
-    params = default_backend_params() if args.backend is None else {"fusion_backend": args.backend}
-    params["cpu_threads"] = args.cpu_threads
-    params["input_qos"] = "RELIABLE"
+    params = default_backend_params() if args.backend is None else {'fusion_backend': args.backend}
+    params['cpu_threads'] = args.cpu_threads
+    params['input_qos'] = 'RELIABLE'
     loop = FusionLoop(params, driver=not args.driver_process)
     try:
         backend = loop.fusion.stream.backend
@@ -65,7 +77,7 @@ def main() -> int:
         def bare_pipeline(ir, visible_bgr) -> tuple[float, float]:
             """(pair preparation + fusion, fusion alone) in ms, from camera-native arrays."""
             start = time.perf_counter()
-            ir_img, vis_img = prepare_pair(ir, "mono8", visible_bgr, "bgr8", "visible")
+            ir_img, vis_img = prepare_pair(ir, 'mono8', visible_bgr, 'bgr8', 'visible')
             fuse_start = time.perf_counter()
             backend.fuse(ir_img, vis_img)
             end = time.perf_counter()
@@ -75,7 +87,9 @@ def main() -> int:
             frame = loop.bank[k % len(loop.bank)]
             start = time.perf_counter()
             # On the node's inference thread, as in the ROS run, so both use one thread pool.
-            total, fuse_only = loop.fusion.run_on_inference_thread(bare_pipeline, frame.ir, swap_red_blue(frame.visible))
+            total, fuse_only = loop.fusion.run_on_inference_thread(
+                bare_pipeline, frame.ir, swap_red_blue(frame.visible)
+            )
             bare.append(total)
             bare_fuse_only.append(fuse_only)
             # Same cadence as the ROS run: caches and thread pools go cold between frames
@@ -91,40 +105,65 @@ def main() -> int:
             return out
 
         backend.fuse = timed_fuse
-        result = run_driver_process(args.frames, args.rate) if args.driver_process else loop.run(args.frames, args.rate)
-        in_node = loop.fusion.stats().latency_ms.as_dict()  # last image received -> outputs published
-        in_node_pipeline = loop.fusion.stream.inference_ms.values()  # pair preparation + fusion, per pair in order
+        result = (
+            run_driver_process(args.frames, args.rate)
+            if args.driver_process
+            else loop.run(args.frames, args.rate)
+        )
+        in_node = (
+            loop.fusion.stats().latency_ms.as_dict()
+        )  # last image received -> outputs published
+        in_node_pipeline = (
+            loop.fusion.stream.inference_ms.values()
+        )  # pair preparation + fusion, per pair in order
     finally:
         loop.close()
     bare_p = percentiles(bare)
     e2e_p = percentiles(result.latencies_ms[5:])  # the first frames include DDS warm-up
-    where = "this process" if not args.driver_process else \
-        f"another process ({PROFILE_VARIABLE}={os.environ.get(PROFILE_VARIABLE, 'unset: Fast DDS defaults')})"
-    print(f"backend {backend.name}, 640x480, {args.frames} pairs at {args.rate} Hz, received {result.received}, "
-          f"skipped {loop.fusion.stats().skipped}, intra-op threads {torch.get_num_threads()}; cameras in {where}")
-    print(f"bare pipeline      p50 {bare_p['p50']:.2f} ms  p95 {bare_p['p95']:.2f} ms  (pair preparation + fusion; "
-          f"fusion alone p50 {np.median(bare_fuse_only):.2f} ms)")
-    print(f"through rclpy      p50 {e2e_p['p50']:.2f} ms  p95 {e2e_p['p95']:.2f} ms")
+    where = (
+        'this process'
+        if not args.driver_process
+        else f'another process ({PROFILE_VARIABLE}={os.environ.get(PROFILE_VARIABLE, "unset: Fast DDS defaults")})'
+    )
+    print(
+        f'backend {backend.name}, 640x480, {args.frames} pairs at {args.rate} Hz, received {result.received}, '
+        f'skipped {loop.fusion.stats().skipped}, intra-op threads {torch.get_num_threads()}; cameras in {where}'
+    )
+    print(
+        f'bare pipeline      p50 {bare_p["p50"]:.2f} ms  p95 {bare_p["p95"]:.2f} ms  (pair preparation + fusion; '
+        f'fusion alone p50 {np.median(bare_fuse_only):.2f} ms)'
+    )
+    print(f'through rclpy      p50 {e2e_p["p50"]:.2f} ms  p95 {e2e_p["p95"]:.2f} ms')
     if len(in_node_pipeline) == len(in_node_fuse) == len(result.latencies_ms) == result.received:
         # Per frame: this frame's end-to-end latency minus this frame's own pipeline time in the node,
         # so the backend's run-to-run variation cancels (it does not cancel in p50 - p50 below).
         frames = list(zip(result.latencies_ms, in_node_pipeline, in_node_fuse))[5:]
         paired = percentiles([e - p for e, p, _ in frames])
         fuse_only = percentiles([e - f for e, _, f in frames])
-        print(f"ROS overhead per frame p50 {paired['p50']:.2f} ms  p95 {paired['p95']:.2f} ms  mean {paired['mean']:.2f} ms "
-              f"(target <= 3 ms; end-to-end minus the same frame's preparation + fusion; minus its fusion alone: "
-              f"p50 {fuse_only['p50']:.2f} ms)")
+        print(
+            f'ROS overhead per frame p50 {paired["p50"]:.2f} ms  p95 {paired["p95"]:.2f} ms  mean {paired["mean"]:.2f} ms '
+            f"(target <= 3 ms; end-to-end minus the same frame's preparation + fusion; minus its fusion alone: "
+            f'p50 {fuse_only["p50"]:.2f} ms)'
+        )
     else:
-        print(f"ROS overhead per frame: not available ({result.received} received, {len(in_node_pipeline)} fused)")
-    print(f"p50 - p50          {e2e_p['p50'] - bare_p['p50']:.2f} ms (mean - mean {np.mean(result.latencies_ms[5:]) - np.mean(bare):.2f} ms; "
-          "moves with the backend's own speed, which differs between the two phases)")
+        print(
+            f'ROS overhead per frame: not available ({result.received} received, {len(in_node_pipeline)} fused)'
+        )
+    print(
+        f'p50 - p50          {e2e_p["p50"] - bare_p["p50"]:.2f} ms (mean - mean {np.mean(result.latencies_ms[5:]) - np.mean(bare):.2f} ms; '
+        "moves with the backend's own speed, which differs between the two phases)"
+    )
     if in_node and in_node_pipeline:
         node_pipeline_p50 = float(np.median(in_node_pipeline))
-        print(f"  inside the node: receive -> published p50 {in_node['p50']:.2f} ms, of which preparation + "
-              f"fusion p50 {node_pipeline_p50:.2f} ms (node bookkeeping {in_node['p50'] - node_pipeline_p50:.2f} ms)")
-        print(f"  topics, callbacks and the receiver: {e2e_p['p50'] - in_node['p50']:.2f} ms (e2e p50 - in-node p50)")
+        print(
+            f'  inside the node: receive -> published p50 {in_node["p50"]:.2f} ms, of which preparation + '
+            f'fusion p50 {node_pipeline_p50:.2f} ms (node bookkeeping {in_node["p50"] - node_pipeline_p50:.2f} ms)'
+        )
+        print(
+            f'  topics, callbacks and the receiver: {e2e_p["p50"] - in_node["p50"]:.2f} ms (e2e p50 - in-node p50)'
+        )
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

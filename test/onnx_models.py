@@ -28,22 +28,35 @@ SQUARE_CAMERAS = [
 ]
 
 
-def export(module: nn.Module, example: torch.Tensor, path: Path, output_names: list[str],
-           dynamic_size: bool = False) -> Path:
+def export(
+    module: nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    output_names: list[str],
+    dynamic_size: bool = False,
+) -> Path:
     """Export with the TorchScript exporter; dynamo where it is gone.
 
     TorchScript takes well under a second for these modules, where the dynamo exporter takes
     ~10 s each on a small CPU.
     """
-    kwargs = dict(input_names=["images"], output_names=output_names)
+    kwargs = dict(input_names=['images'], output_names=output_names)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dynamic = {"images": {2: "height", 3: "width"}} if dynamic_size else None
-            torch.onnx.export(module.eval(), (example,), str(path), dynamo=False, dynamic_axes=dynamic, **kwargs)
+            warnings.simplefilter('ignore')
+            dynamic = {'images': {2: 'height', 3: 'width'}} if dynamic_size else None
+            torch.onnx.export(
+                module.eval(), (example,), str(path), dynamo=False, dynamic_axes=dynamic, **kwargs
+            )
     except (TypeError, RuntimeError, ImportError):
-        shapes = ({2: torch.export.Dim("height"), 3: torch.export.Dim("width")},) if dynamic_size else None
-        torch.onnx.export(module.eval(), (example,), str(path), dynamo=True, dynamic_shapes=shapes, **kwargs)
+        shapes = (
+            ({2: torch.export.Dim('height'), 3: torch.export.Dim('width')},)
+            if dynamic_size
+            else None
+        )
+        torch.onnx.export(
+            module.eval(), (example,), str(path), dynamo=True, dynamic_shapes=shapes, **kwargs
+        )
     return path
 
 
@@ -84,15 +97,29 @@ class SquareDetector(nn.Module):
         copy = box + torch.tensor([[2.0, 2.0, 2.0, 2.0]])
         far = torch.tensor([[0.0, 0.0, 8.0, 8.0]]) + box * 0
         empty = torch.zeros(1, CANDIDATES - 3, 4) + box[:, None] * 0
-        boxes = torch.cat([torch.stack([box, copy, far], dim=1), empty], dim=1)  # (1, N, 4) x1y1x2y2
-        if self.layout == "nms":
-            scores = torch.tensor([[SQUARE_SCORE, 0.5, 0.01] + [0.0] * (CANDIDATES - 3)]) + box[:, :1] * 0
+        boxes = torch.cat(
+            [torch.stack([box, copy, far], dim=1), empty], dim=1
+        )  # (1, N, 4) x1y1x2y2
+        if self.layout == 'nms':
+            scores = (
+                torch.tensor([[SQUARE_SCORE, 0.5, 0.01] + [0.0] * (CANDIDATES - 3)])
+                + box[:, :1] * 0
+            )
             labels = torch.tensor([[CLASS, CLASS, 0] + [0] * (CANDIDATES - 3)], dtype=torch.int64)
             return boxes, scores, labels
-        cxcywh = torch.cat([(boxes[..., :2] + boxes[..., 2:]) / 2, boxes[..., 2:] - boxes[..., :2]], dim=-1)
-        cls = torch.cat([self._scores(SQUARE_SCORE, x), self._scores(0.6, x), self._scores(0.01, x),
-                         torch.zeros(CANDIDATES - 3, self.num_classes)], dim=0)[None]
-        if self.layout == "yolov8":
+        cxcywh = torch.cat(
+            [(boxes[..., :2] + boxes[..., 2:]) / 2, boxes[..., 2:] - boxes[..., :2]], dim=-1
+        )
+        cls = torch.cat(
+            [
+                self._scores(SQUARE_SCORE, x),
+                self._scores(0.6, x),
+                self._scores(0.01, x),
+                torch.zeros(CANDIDATES - 3, self.num_classes),
+            ],
+            dim=0,
+        )[None]
+        if self.layout == 'yolov8':
             return torch.cat([cxcywh, cls], dim=-1).transpose(1, 2)  # (1, 4 + C, N)
         objectness = torch.full((1, CANDIDATES, 1), OBJECTNESS) + box[:, None, :1] * 0
         return torch.cat([cxcywh, objectness, cls], dim=-1)  # (1, N, 5 + C)
@@ -110,10 +137,12 @@ class SquareSegmenter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         p = torch.nn.functional.avg_pool2d(x.mean(dim=1, keepdim=True), 4)
-        logits = torch.cat([torch.zeros_like(p), 1.0 - (p - 114 / 255).abs() * 50, (p - 0.5) * 20], dim=1)
+        logits = torch.cat(
+            [torch.zeros_like(p), 1.0 - (p - 114 / 255).abs() * 50, (p - 0.5) * 20], dim=1
+        )
         return logits.argmax(dim=1) if self.ids else logits
 
 
 def write_labels(path: Path, names: list[str]) -> Path:
-    path.write_text("\n".join(names) + "\n")
+    path.write_text('\n'.join(names) + '\n')
     return path

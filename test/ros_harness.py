@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import rclpy
@@ -72,14 +72,20 @@ def image_msg(array: np.ndarray, encoding: str, stamp_ns: int, frame_id: str) ->
 
 
 def wait_for_subscribers(publisher, count: int = 1, timeout: float = 5.0) -> None:
-    assert wait_for(lambda: publisher.get_subscription_count() >= count, timeout), "no subscriber matched"
+    assert wait_for(lambda: publisher.get_subscription_count() >= count, timeout), (
+        'no subscriber matched'
+    )
 
 
 def wait_for_matched(node: Node, timeout: float = 5.0) -> None:
     """Wait until every subscription of ``node`` sees at least one publisher (discovery done)."""
     subs = list(node.subscriptions)
-    assert wait_for(lambda: all(s.get_publisher_count() > 0 for s in subs if s.topic_name != "/parameter_events"), timeout), \
-        "subscriptions did not match their publishers"
+    assert wait_for(
+        lambda: all(
+            s.get_publisher_count() > 0 for s in subs if s.topic_name != '/parameter_events'
+        ),
+        timeout,
+    ), 'subscriptions did not match their publishers'
 
 
 class LogSpy:
@@ -91,11 +97,11 @@ class LogSpy:
 
     def __getattr__(self, name):
         target = getattr(self._logger, name)
-        if name not in ("debug", "info", "warning", "warn", "error", "fatal"):
+        if name not in ('debug', 'info', 'warning', 'warn', 'error', 'fatal'):
             return target
 
         def log(message, **kwargs):
-            self.records.append(("warning" if name == "warn" else name, str(message)))
+            self.records.append(('warning' if name == 'warn' else name, str(message)))
             return target(message, **kwargs)
 
         return log
@@ -110,20 +116,34 @@ def spy_on_log(node) -> LogSpy:
     return spy
 
 
-def start_fusion_node(graph: RosGraph, ir_type=Image, vis_type=Image, ir_topic="ir/image", vis_topic="visible/image",
-                      **params):
+def start_fusion_node(
+    graph: RosGraph,
+    ir_type=Image,
+    vis_type=Image,
+    ir_topic='ir/image',
+    vis_topic='visible/image',
+    **params,
+):
     """A FusionNode with ``params`` (fusion_backend max unless given) and a probe node publishing
-    to its inputs; returns (fusion, log spy, probe, (IR publisher, visible publisher))."""
+    to its inputs; returns (fusion, log spy, probe, (IR publisher, visible publisher)).
+    """
     from rclpy.parameter import Parameter
 
     from tsjnet_ros.nodes.fusion_node import FusionNode
 
-    params.setdefault("fusion_backend", "max")
-    fusion = graph.add(FusionNode(context=graph.context,
-                                  parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]))
+    params.setdefault('fusion_backend', 'max')
+    fusion = graph.add(
+        FusionNode(
+            context=graph.context,
+            parameter_overrides=[Parameter(k, value=v) for k, v in params.items()],
+        )
+    )
     log = spy_on_log(fusion)
-    probe = graph.add(Node("probe", context=graph.context))
-    pubs = (probe.create_publisher(ir_type, ir_topic, 10), probe.create_publisher(vis_type, vis_topic, 10))
+    probe = graph.add(Node('probe', context=graph.context))
+    pubs = (
+        probe.create_publisher(ir_type, ir_topic, 10),
+        probe.create_publisher(vis_type, vis_topic, 10),
+    )
     wait_for_matched(fusion)
     return fusion, log, probe, pubs
 
@@ -139,7 +159,8 @@ def send_pairs(pubs, ir_msgs, vis_msgs) -> None:
 def play_paced(fusion, pubs, frames, timeout: float = 10.0) -> None:
     """Publish ``frames`` ((stream, message) with stream 0 IR, 1 visible) in order, each once the
     fusion node has received the previous one and fused (or failed) every pair it completed,
-    so no pair is skipped: the live counterpart of the synchronous offline stream."""
+    so no pair is skipped: the live counterpart of the synchronous offline stream.
+    """
     sent = [0, 0]
     for stream, msg in frames:
         pubs[stream].publish(msg)

@@ -21,27 +21,27 @@ _create = registry.create_backend
 
 
 def _slow_fuse(self, ir, visible):
-    print("FRAME STARTED", flush=True)
-    time.sleep(float(os.environ.get("SLOW_FRAME_S", "0")))
+    print('FRAME STARTED', flush=True)
+    time.sleep(float(os.environ.get('SLOW_FRAME_S', '0')))
     return _fuse(self, ir, visible)
 
 
 def _slow_create(name, **kwargs):
-    print("CREATING BACKEND", flush=True)
-    time.sleep(float(os.environ.get("SLOW_CREATE_S", "0")))
+    print('CREATING BACKEND', flush=True)
+    time.sleep(float(os.environ.get('SLOW_CREATE_S', '0')))
     return _create(name, **kwargs)
 
 
 classical.PixelFusion.fuse = _slow_fuse
-if "SLOW_CREATE_S" in os.environ:
+if 'SLOW_CREATE_S' in os.environ:
     import tsjnet_ros.core.fusion as fusion
 
     fusion.create_backend = _slow_create
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     which = sys.argv.pop(1)
-    if which == "graph":
+    if which == 'graph':
         from tsjnet_ros.tools.graph import main
     else:
         from tsjnet_ros.nodes.fusion_node import main
-    sys.exit(main(sys.argv if which != "graph" else sys.argv[1:]))
+    sys.exit(main(sys.argv if which != 'graph' else sys.argv[1:]))

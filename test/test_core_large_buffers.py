@@ -33,24 +33,28 @@ print(faults() - before)
 
 
 def _faults(mode):
-    out = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, '-c', PROBE, mode], capture_output=True, text=True, check=True
+    )
     return int(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(not ctypes.util.find_library("c") or sys.platform != "linux", reason="needs glibc on Linux")
+@pytest.mark.skipif(
+    not ctypes.util.find_library('c') or sys.platform != 'linux', reason='needs glibc on Linux'
+)
 def test_large_buffers_are_reused_instead_of_faulted_in_again():
     # 50 frames of two 900 KiB buffers: glibc's default maps fresh pages for each (about
     # 21,000 page faults here); with the thresholds raised the heap reuses them.
-    assert _faults("on") < 500 <= _faults("off")
+    assert _faults('on') < 500 <= _faults('off')
 
 
 def test_bad_thresholds_are_refused():
-    with pytest.raises(ValueError, match="mmap_threshold_mb"):
+    with pytest.raises(ValueError, match='mmap_threshold_mb'):
         keep_large_buffers_in_heap(mmap_threshold_mb=64)
-    with pytest.raises(ValueError, match="trim_mb"):
+    with pytest.raises(ValueError, match='trim_mb'):
         keep_large_buffers_in_heap(mmap_threshold_mb=16, trim_mb=8)
 
 
 def test_opt_out_by_environment(monkeypatch):
-    monkeypatch.setenv("TSJNET_KEEP_MALLOC", "1")
+    monkeypatch.setenv('TSJNET_KEEP_MALLOC', '1')
     assert keep_large_buffers_in_heap() is False

@@ -5,28 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsjnet_ros.core.preparation.pair_alignment import align_pair
-from tsjnet_ros.core.runtime.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.core.datasets.synthetic import CLASS_NAMES, SyntheticScene
 from tsjnet_ros.core.fusion import create_backend
+from tsjnet_ros.core.preparation.pair_alignment import align_pair
+from tsjnet_ros.core.runtime.rate_stats import LatencyStats, RateMeter
 
 
 def test_align_pair_resizes_to_the_chosen_camera():
     ir = np.zeros((512, 640), np.uint8)
     vis = np.zeros((720, 1280, 3), np.uint8)
-    a, b = align_pair(ir, vis, "visible")
+    a, b = align_pair(ir, vis, 'visible')
     assert a.shape == (720, 1280) and b is vis
-    a, b = align_pair(ir, vis, "ir")
+    a, b = align_pair(ir, vis, 'ir')
     assert a is ir and b.shape == (512, 640, 3)
-    with pytest.raises(ValueError, match="resize_to"):
-        align_pair(ir, vis, "largest")
+    with pytest.raises(ValueError, match='resize_to'):
+        align_pair(ir, vis, 'largest')
 
 
 def test_sixteen_bit_ir_narrow_band_is_stretched_without_flicker():
     rng = np.random.default_rng(0)
     frame = rng.integers(7000, 7400, (120, 160)).astype(np.uint16)
     visible = np.zeros((120, 160), np.uint8)
-    backend = create_backend("max")
+    backend = create_backend('max')
     out = backend.fuse(frame, visible).fused
     assert out.min() <= 5 and out.max() >= 250  # not the near-black /65535 image
     hot = frame.copy()
@@ -45,7 +45,7 @@ def test_rate_meter_and_latency_stats():
     for v in range(1, 101):
         stats.add(v)
     s = stats.summary()
-    assert s["max"] == 100 and s["p50"] == pytest.approx(50.5) and s["mean"] == pytest.approx(50.5)
+    assert s['max'] == 100 and s['p50'] == pytest.approx(50.5) and s['mean'] == pytest.approx(50.5)
     assert LatencyStats().summary() == {}
     window = LatencyStats(capacity=3)
     for v in (1.0, 2.0, 3.0, 4.0):

@@ -70,7 +70,7 @@ def test_max_interval_rejects_sets_too_far_apart():
     assert sum(sync.stats.dropped) > 0
 
 
-@pytest.mark.parametrize("queue_size,first_pair", [(10, 0), (5, 5)])
+@pytest.mark.parametrize('queue_size,first_pair', [(10, 0), (5, 5)])
 def test_bursts_respect_queue_size(queue_size, first_pair):
     ir = [k * 33 * MS for k in range(10)]
     vis = [k * 33 * MS for k in range(10)]
@@ -87,7 +87,9 @@ def test_arrival_delay_between_cameras_does_not_change_pairs():
     vis = [k * 50 * MS for k in range(30)]
     in_order = feed(ApproximateTimeSynchronizer(), stream_events(ir, 0) + stream_events(vis, 1))
     # IR is delivered 120 ms late (out of order relative to visible)
-    late_ir = feed(ApproximateTimeSynchronizer(), stream_events(ir, 0, 120 * MS) + stream_events(vis, 1))
+    late_ir = feed(
+        ApproximateTimeSynchronizer(), stream_events(ir, 0, 120 * MS) + stream_events(vis, 1)
+    )
     assert late_ir[: len(in_order) - 1] == in_order[:-1]
     assert in_order[:29] == list(zip(ir, vis))[:29]
 
@@ -108,22 +110,22 @@ def test_each_message_used_once_and_sets_in_time_order():
 
 def test_stamp_going_backwards_is_refused_and_counted():
     sync = ApproximateTimeSynchronizer()
-    sync.add(0, 100 * MS, "a")
-    assert sync.add(0, 50 * MS, "late") == []
+    sync.add(0, 100 * MS, 'a')
+    assert sync.add(0, 50 * MS, 'late') == []
     assert sync.stats.out_of_order == [1, 0]
-    assert sync.add(1, 100 * MS, "b") in ([("a", "b")], [])
+    assert sync.add(1, 100 * MS, 'b') in ([('a', 'b')], [])
 
 
 def test_large_backward_jump_is_a_clock_reset():
     sync = ApproximateTimeSynchronizer()
     for k in range(3):
         sync.add(0, 10_000 * MS + k * 100 * MS)
-    sync.add(0, 100 * MS, "restart")  # bag looped: 10 s back
+    sync.add(0, 100 * MS, 'restart')  # bag looped: 10 s back
     assert sync.stats.resets == 1
     assert sync.stats.dropped[0] == 3
-    pairs = sync.add(1, 100 * MS, "vis")
-    pairs += sync.add(0, 200 * MS, "x") + sync.add(1, 200 * MS, "y")
-    assert ("restart", "vis") in pairs
+    pairs = sync.add(1, 100 * MS, 'vis')
+    pairs += sync.add(0, 200 * MS, 'x') + sync.add(1, 200 * MS, 'y')
+    assert ('restart', 'vis') in pairs
 
 
 def test_three_streams():
@@ -132,15 +134,17 @@ def test_three_streams():
     for k in range(5):
         events += [(k, 0, k * 100 * MS), (k, 1, k * 100 * MS + MS), (k, 2, k * 100 * MS + 2 * MS)]
     pairs = feed(sync, events)
-    assert pairs[:4] == [(k * 100 * MS, k * 100 * MS + MS, k * 100 * MS + 2 * MS) for k in range(4)]
+    assert pairs[:4] == [
+        (k * 100 * MS, k * 100 * MS + MS, k * 100 * MS + 2 * MS) for k in range(4)
+    ]
 
 
 def test_invalid_arguments():
-    with pytest.raises(ValueError, match="queue_size"):
+    with pytest.raises(ValueError, match='queue_size'):
         ApproximateTimeSynchronizer(queue_size=0)
-    with pytest.raises(ValueError, match="at least 2 streams"):
+    with pytest.raises(ValueError, match='at least 2 streams'):
         ApproximateTimeSynchronizer(num_streams=1)
-    with pytest.raises(IndexError, match="stream 2"):
+    with pytest.raises(IndexError, match='stream 2'):
         ApproximateTimeSynchronizer().add(2, 0)
     with pytest.raises(ValueError, match="unknown sync policy 'exact'"):
-        create_synchronizer("exact")
+        create_synchronizer('exact')

@@ -9,20 +9,20 @@ MS = 1_000_000
 
 def test_pairs_newest_within_slop():
     sync = LatestTimeSynchronizer(slop=0.02)
-    assert sync.add(0, 0, "ir0") == []
-    assert sync.add(0, 33 * MS, "ir1") == []  # supersedes ir0
-    assert sync.add(1, 40 * MS, "vis0") == [("ir1", "vis0")]
+    assert sync.add(0, 0, 'ir0') == []
+    assert sync.add(0, 33 * MS, 'ir1') == []  # supersedes ir0
+    assert sync.add(1, 40 * MS, 'vis0') == [('ir1', 'vis0')]
     assert sync.stats.dropped == [1, 0]
     assert sync.stats.emitted == 1
 
 
 def test_stale_message_is_dropped_not_paired():
     sync = LatestTimeSynchronizer(slop=0.02)
-    sync.add(0, 0, "ir0")
+    sync.add(0, 0, 'ir0')
     # visible frame 100 ms later: ir0 can never match anything newer
-    assert sync.add(1, 100 * MS, "vis0") == []
+    assert sync.add(1, 100 * MS, 'vis0') == []
     assert sync.stats.dropped == [1, 0]
-    assert sync.add(0, 110 * MS, "ir1") == [("ir1", "vis0")]
+    assert sync.add(0, 110 * MS, 'ir1') == [('ir1', 'vis0')]
 
 
 def test_fast_and_slow_camera():
@@ -37,6 +37,6 @@ def test_fast_and_slow_camera():
 
 
 def test_factory_passes_slop():
-    sync = create_synchronizer("latest", slop=0.001)
-    sync.add(0, 0, "a")
-    assert sync.add(1, 2 * MS, "b") == []
+    sync = create_synchronizer('latest', slop=0.001)
+    sync.add(0, 0, 'a')
+    assert sync.add(1, 2 * MS, 'b') == []

@@ -13,15 +13,20 @@ from tsjnet_ros.nodes.graph_isolation import GraphIsolation, environment_domain,
 
 
 def test_isolated_domain_is_never_the_environments():
-    for taken in ("0", "7", "101"):
+    for taken in ('0', '7', '101'):
         rng = random.Random(3)
-        domains = {isolated_graph(environ={"ROS_DOMAIN_ID": taken}, rng=rng).domain_id for _ in range(500)}
+        domains = {
+            isolated_graph(environ={'ROS_DOMAIN_ID': taken}, rng=rng).domain_id for _ in range(500)
+        }
         assert int(taken) not in domains and domains <= set(range(1, 102)) and len(domains) > 50
-    assert environment_domain({}) == 0 and environment_domain({"ROS_DOMAIN_ID": "x"}) == 0
+    assert environment_domain({}) == 0 and environment_domain({'ROS_DOMAIN_ID': 'x'}) == 0
     assert isolated_graph(42).domain_id == 42
-    with pytest.raises(ValueError, match="0..232"):
+    with pytest.raises(ValueError, match='0..232'):
         isolated_graph(300)
-    assert GraphIsolation(5).watch_environment() == {"ROS_DOMAIN_ID": "5", "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
+    assert GraphIsolation(5).watch_environment() == {
+        'ROS_DOMAIN_ID': '5',
+        'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
+    }
 
 
 class _ForeignCameras:
@@ -38,10 +43,19 @@ class _ForeignCameras:
 
         self.context = Context()
         rclpy.init(context=self.context, domain_id=environment_domain())
-        self.node = rclpy.create_node("foreign_cameras", context=self.context)
-        self.publishers = [self.node.create_publisher(Image, topic, 10) for topic in ("/ir/image", "/visible/image", "/fused/image")]
-        image = Image(height=48, width=64, encoding="8UC3", step=64 * 3, data=np.zeros(48 * 64 * 3, np.uint8).tobytes())
-        image.header.frame_id = "cam"
+        self.node = rclpy.create_node('foreign_cameras', context=self.context)
+        self.publishers = [
+            self.node.create_publisher(Image, topic, 10)
+            for topic in ('/ir/image', '/visible/image', '/fused/image')
+        ]
+        image = Image(
+            height=48,
+            width=64,
+            encoding='8UC3',
+            step=64 * 3,
+            data=np.zeros(48 * 64 * 3, np.uint8).tobytes(),
+        )
+        image.header.frame_id = 'cam'
         self.image = image
         self.sent = 0
         self._stop = threading.Event()
@@ -54,7 +68,7 @@ class _ForeignCameras:
                 publisher.publish(self.image)
             self.sent += 1
 
-    def __enter__(self) -> "_ForeignCameras":
+    def __enter__(self) -> _ForeignCameras:
         self._thread.start()
         return self
 
@@ -69,14 +83,30 @@ class _ForeignCameras:
 
 @pytest.fixture
 def small_bag(tmp_path):
-    pytest.importorskip("rclpy")
-    pytest.importorskip("tsjnet_ros.nodes.fusion_node", reason="needs the interface packages")
+    pytest.importorskip('rclpy')
+    pytest.importorskip('tsjnet_ros.nodes.fusion_node', reason='needs the interface packages')
     from tsjnet_ros.tools.bag import main
 
-    bag = tmp_path / "bag"
+    bag = tmp_path / 'bag'
     # 2 s of replay: long enough for DDS discovery between the two graphs on a loaded machine,
     # so the foreign node's images reach the replay in the shared-graph test.
-    assert main(["make", "--out", str(bag), "--duration", "2.0", "--width", "64", "--height", "48", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                'make',
+                '--out',
+                str(bag),
+                '--duration',
+                '2.0',
+                '--width',
+                '64',
+                '--height',
+                '48',
+                '--no-progress',
+            ]
+        )
+        == 0
+    )
     return bag
 
 
@@ -85,10 +115,12 @@ def _trial(bag, isolation):
     from tsjnet_ros.resources import config_file
     from tsjnet_ros.tools import bag as bag_tool
 
-    args = bag_tool.build_parser().parse_args(["replay", str(bag), "--backend", "average"])
+    args = bag_tool.build_parser().parse_args(['replay', str(bag), '--backend', 'average'])
     settings, params = bag_tool.pipeline_settings(args)
     data = bag_tool._load_replay_input(bag, InputTopics(), settings)
-    setup = bag_tool._TrialSetup(config_file("fusion.yaml"), settings, 5.0, "error", False, isolation)
+    setup = bag_tool._TrialSetup(
+        config_file('fusion.yaml'), settings, 5.0, 'error', False, isolation
+    )
     return data, bag_tool._run_trial(data, setup, 1.0)
 
 
@@ -97,8 +129,11 @@ def test_replay_in_its_own_graph_hears_only_its_player(small_bag):
         data, m = _trial(small_bag, isolated_graph())
     assert foreign.sent > 20  # the foreign node was publishing during the whole trial
     node = m.node
-    assert node["received"] == {"ir": m.sent["ir"], "visible": m.sent["visible"]}  # nothing foreign arrived
-    assert node["invalid"] == {"ir": 0, "visible": 0} and m.unmatched_outputs == 0
+    assert node['received'] == {
+        'ir': m.sent['ir'],
+        'visible': m.sent['visible'],
+    }  # nothing foreign arrived
+    assert node['invalid'] == {'ir': 0, 'visible': 0} and m.unmatched_outputs == 0
     assert 0 < len(m.arrivals) <= data.expected_outputs
 
 
@@ -108,4 +143,6 @@ def test_replay_counts_only_outputs_of_pairs_it_sent(small_bag):
         data, m = _trial(small_bag, None)
     assert m.unmatched_outputs > 0  # the foreign fused images arrived, and were set apart
     assert len(m.arrivals) <= data.expected_outputs and len(m.latencies_ms) == len(m.arrivals)
-    assert os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") == "LOCALHOST"  # conftest's value is back in place
+    assert (
+        os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE') == 'LOCALHOST'
+    )  # conftest's value is back in place

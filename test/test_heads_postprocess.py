@@ -37,11 +37,20 @@ def test_decode_one_box_from_cell_centre_and_distances():
 
 def test_nms_leaves_one_box_per_object_whatever_its_class():
     ltrb = (10.0, 10.0, 10.0, 10.0)
-    out = head_output([
-        (0, 3, 3, 0, 8.0, ltrb),   # centre (28, 28)
-        (0, 3, 4, 0, 6.0, ltrb),   # centre (36, 28): IoU 0.43 with the first
-        (0, 3, 4, 2, 6.0, ltrb),   # same box, other class: the same object called something else
-    ])
+    out = head_output(
+        [
+            (0, 3, 3, 0, 8.0, ltrb),  # centre (28, 28)
+            (0, 3, 4, 0, 6.0, ltrb),  # centre (36, 28): IoU 0.43 with the first
+            (
+                0,
+                3,
+                4,
+                2,
+                6.0,
+                ltrb,
+            ),  # same box, other class: the same object called something else
+        ]
+    )
     (dets,) = decode_detections(out, score_threshold=0.5, nms_iou=0.3)
     assert dets.labels.tolist() == [0]  # class-agnostic by default: a car is not also a person
     (per_class,) = decode_detections(out, score_threshold=0.5, nms_iou=0.3, class_agnostic=False)
@@ -55,7 +64,9 @@ def test_nms_leaves_one_box_per_object_whatever_its_class():
 
 
 def test_decode_applies_scale_and_clips_to_image():
-    out = head_output([(0, 0, 0, 0, 10.0, (20.0, 20.0, 10.0, 10.0))], scale=(2.0, 3.0), image_size=(150, 120))
+    out = head_output(
+        [(0, 0, 0, 0, 10.0, (20.0, 20.0, 10.0, 10.0))], scale=(2.0, 3.0), image_size=(150, 120)
+    )
     (dets,) = decode_detections(out, score_threshold=0.5)
     # head box (-16, -16, 14, 14) -> x*2, y*3 -> clipped at 0
     assert dets.boxes.tolist() == [[0.0, 0.0, 28.0, 42.0]]
@@ -63,9 +74,9 @@ def test_decode_applies_scale_and_clips_to_image():
 
 def test_decode_rejects_bad_thresholds():
     out = head_output([])
-    with pytest.raises(ValueError, match="score_threshold"):
+    with pytest.raises(ValueError, match='score_threshold'):
         decode_detections(out, score_threshold=1.5)
-    with pytest.raises(ValueError, match="nms_iou"):
+    with pytest.raises(ValueError, match='nms_iou'):
         decode_detections(out, nms_iou=0.0)
     assert decode_detections(out)[0].boxes.shape == (0, 4)
 
@@ -75,11 +86,11 @@ def test_rescale_and_named_detections_in_camera_pixels():
     out = rescale_boxes(boxes, (64, 128), (480, 640))
     assert out.tolist() == [[50.0, 150.0, 150.0, 300.0], [500.0, 0.0, 640.0, 480.0]]
     decoded = DecodedDetections(boxes, torch.tensor([0.9, 0.4]), torch.tensor([2, 0]))
-    dets = to_detection_list(decoded, ["person", "bicycle", "car"], (64, 128), (480, 640))
-    assert [(d.class_id, d.class_name) for d in dets] == [(2, "car"), (0, "person")]
+    dets = to_detection_list(decoded, ['person', 'bicycle', 'car'], (64, 128), (480, 640))
+    assert [(d.class_id, d.class_name) for d in dets] == [(2, 'car'), (0, 'person')]
     assert dets[0].box_xyxy == (50.0, 150.0, 150.0, 300.0) and dets[0].score == pytest.approx(0.9)
-    with pytest.raises(ValueError, match="no name"):
-        to_detection_list(decoded, ["person"], (64, 128), (480, 640))
+    with pytest.raises(ValueError, match='no name'):
+        to_detection_list(decoded, ['person'], (64, 128), (480, 640))
 
 
 def test_segmentation_class_map_upsamples_to_camera_size():
@@ -93,7 +104,9 @@ def test_segmentation_class_map_upsamples_to_camera_size():
 
 def test_cpu_class_map_matches_torch_bilinear_argmax():
     logits = torch.randn(2, 9, 15, 20, generator=torch.Generator().manual_seed(0))
-    expected = torch.nn.functional.interpolate(logits, size=(61, 83), mode="bilinear", align_corners=False).argmax(1)
+    expected = torch.nn.functional.interpolate(
+        logits, size=(61, 83), mode='bilinear', align_corners=False
+    ).argmax(1)
     got = segmentation_class_map(logits, (61, 83))
     assert (got.long() == expected).float().mean() > 0.999  # float rounding may flip exact ties
     same_size = segmentation_class_map(logits, (15, 20))

@@ -61,7 +61,9 @@ def test_gaussian_window_is_normalised_and_peaked():
     assert w.shape == (1, 1, 11, 11)
     assert w.sum().item() == pytest.approx(1.0, abs=1e-6)
     assert w[0, 0, 5, 5] == w.max()
-    assert (w[0, 0, 5, 6] / w[0, 0, 5, 5]).item() == pytest.approx(math.exp(-1 / (2 * 1.5**2)), rel=1e-5)
+    assert (w[0, 0, 5, 6] / w[0, 0, 5, 5]).item() == pytest.approx(
+        math.exp(-1 / (2 * 1.5**2)), rel=1e-5
+    )
 
 
 def test_ssim_identical_is_one_and_constants_match_formula():
@@ -74,7 +76,7 @@ def test_ssim_identical_is_one_and_constants_match_formula():
 
 
 def test_ssim_rejects_images_smaller_than_the_window():
-    with pytest.raises(ValueError, match="at least 11x11"):
+    with pytest.raises(ValueError, match='at least 11x11'):
         ssim(full(0.1, 8, 8), full(0.1, 8, 8))
 
 
@@ -83,7 +85,9 @@ def test_texture_weights_follow_gradient_share():
     assert w_ir.item() == pytest.approx(0.0, abs=1e-3)
     assert w_vis.item() == pytest.approx(1.0, abs=1e-3)
     w_ir, w_vis = texture_weights(full(0.5), full(0.1))
-    assert w_ir.item() == pytest.approx(0.5, abs=1e-3) and w_vis.item() == pytest.approx(0.5, abs=1e-3)
+    assert w_ir.item() == pytest.approx(0.5, abs=1e-3) and w_vis.item() == pytest.approx(
+        0.5, abs=1e-3
+    )
 
 
 def test_ssim_loss_uses_the_textured_source():
@@ -101,7 +105,9 @@ def test_reconstruction_weights_and_missing_outputs():
     expected = 6 * 0.2**2 + 1 * 0.1**2
     assert reconstruction_loss(ir, vis, ir_hat, vis_hat).item() == pytest.approx(expected)
     assert reconstruction_loss(ir, vis, None, None).item() == 0.0
-    assert reconstruction_loss(ir, vis, ir_hat, None, ir_weight=3.0).item() == pytest.approx(3 * 0.01)
+    assert reconstruction_loss(ir, vis, ir_hat, None, ir_weight=3.0).item() == pytest.approx(
+        3 * 0.01
+    )
 
 
 def test_diversity_prefers_one_confident_group_per_pixel():
@@ -111,16 +117,16 @@ def test_diversity_prefers_one_confident_group_per_pixel():
     one_hot[:, 0] = 1.0
     assert diversity_loss(one_hot).item() == pytest.approx(0.25)  # 0 + 1/4
     assert diversity_loss(torch.zeros(1, 4, 5, 5)).item() == pytest.approx(1.0)  # 1 + 0
-    with pytest.raises(ValueError, match=r"\(B, G, h, w\)"):
+    with pytest.raises(ValueError, match=r'\(B, G, h, w\)'):
         diversity_loss(torch.zeros(4, 5, 5))
 
 
 def test_image_losses_reject_bad_shapes_and_types():
-    with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
+    with pytest.raises(ValueError, match=r'\(B, 1, H, W\)'):
         intensity_loss(torch.zeros(1, 3, 8, 8), full(0, 8, 8), full(0, 8, 8))
-    with pytest.raises(ValueError, match="expected"):
+    with pytest.raises(ValueError, match='expected'):
         gradient_loss(full(0, 8, 8), full(0, 8, 9), full(0, 8, 8))
-    with pytest.raises(TypeError, match="float"):
+    with pytest.raises(TypeError, match='float'):
         intensity_loss(torch.zeros(1, 1, 4, 4, dtype=torch.long), full(0, 4, 4), full(0, 4, 4))
 
 
@@ -128,8 +134,8 @@ def test_loss_weight_defaults_and_validation():
     w = LossWeights()
     assert (w.intensity, w.gradient, w.ssim, w.diversity) == (20, 20, 10, 0.1)
     assert (w.reconstruction_visible, w.reconstruction_ir) == (6, 1)
-    assert LossWeights.from_dict({"ssim": 5}).ssim == 5.0
-    with pytest.raises(ValueError, match="unknown loss weight"):
-        LossWeights.from_dict({"sssim": 5})
-    with pytest.raises(ValueError, match=">= 0"):
+    assert LossWeights.from_dict({'ssim': 5}).ssim == 5.0
+    with pytest.raises(ValueError, match='unknown loss weight'):
+        LossWeights.from_dict({'sssim': 5})
+    with pytest.raises(ValueError, match='>= 0'):
         LossWeights(gradient=-1)

@@ -6,7 +6,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from tsjnet_ros.core.model.heads.detection import DETECTION_STRIDES, DetectionHeadOutput, cell_centres
+from tsjnet_ros.core.model.heads.detection import (
+    DETECTION_STRIDES,
+    DetectionHeadOutput,
+    cell_centres,
+)
 from tsjnet_ros.core.model.heads.system import SystemOutput
 from tsjnet_ros.core.model.losses import (
     JointLoss,
@@ -21,7 +25,7 @@ SIZES = [(8, 8), (4, 4), (2, 2)]  # a 64x64 image at strides 8, 16, 32
 
 
 def points_and_levels():
-    return cell_centres(SIZES, DETECTION_STRIDES, torch.device("cpu"))
+    return cell_centres(SIZES, DETECTION_STRIDES, torch.device('cpu'))
 
 
 def test_segmentation_uniform_logits_cost_log_c_and_ignore_is_skipped():
@@ -38,11 +42,11 @@ def test_segmentation_uniform_logits_cost_log_c_and_ignore_is_skipped():
 
 
 def test_segmentation_rejects_bad_labels():
-    with pytest.raises(ValueError, match=r"must be in \[0, 3\]"):
+    with pytest.raises(ValueError, match=r'must be in \[0, 3\]'):
         segmentation_loss(torch.zeros(1, 4, 2, 2), torch.full((1, 2, 2), 7))
-    with pytest.raises(TypeError, match="integer"):
+    with pytest.raises(TypeError, match='integer'):
         segmentation_loss(torch.zeros(1, 4, 2, 2), torch.zeros(1, 2, 2))
-    with pytest.raises(ValueError, match=r"\(B, H, W\)"):
+    with pytest.raises(ValueError, match=r'\(B, H, W\)'):
         segmentation_loss(torch.zeros(1, 4, 2, 2), torch.zeros(2, 2, dtype=torch.long))
 
 
@@ -67,13 +71,24 @@ def test_assignment_picks_centre_cells_on_the_right_level():
 def test_assignment_prefers_the_smaller_box_and_handles_no_boxes():
     points, levels = points_and_levels()
     boxes = torch.tensor([[0.0, 0.0, 64.0, 64.0], [20.0, 20.0, 44.0, 44.0]])
-    t = assign_targets(points, levels, DETECTION_STRIDES, boxes, torch.tensor([0, 1]), (64.0, 128.0))
+    t = assign_targets(
+        points, levels, DETECTION_STRIDES, boxes, torch.tensor([0, 1]), (64.0, 128.0)
+    )
     centre = ((points == torch.tensor([28.0, 28.0])).all(dim=1) & (levels == 0)).nonzero()[0, 0]
     assert t.labels[centre].item() == 1
-    empty = assign_targets(points, levels, DETECTION_STRIDES, torch.zeros(0, 4), torch.zeros(0), (64.0, 128.0))
+    empty = assign_targets(
+        points, levels, DETECTION_STRIDES, torch.zeros(0, 4), torch.zeros(0), (64.0, 128.0)
+    )
     assert not empty.positive.any()
-    with pytest.raises(ValueError, match="x2 > x1"):
-        assign_targets(points, levels, DETECTION_STRIDES, torch.tensor([[5.0, 5.0, 5.0, 9.0]]), torch.tensor([0]), (64.0, 128.0))
+    with pytest.raises(ValueError, match='x2 > x1'):
+        assign_targets(
+            points,
+            levels,
+            DETECTION_STRIDES,
+            torch.tensor([[5.0, 5.0, 5.0, 9.0]]),
+            torch.tensor([0]),
+            (64.0, 128.0),
+        )
 
 
 def perfect_prediction(boxes, labels, num_classes=3, scale=(1.0, 1.0)):
@@ -90,7 +105,11 @@ def perfect_prediction(boxes, labels, num_classes=3, scale=(1.0, 1.0)):
         chunk.t().reshape(1, c, h, w) for chunk, (h, w) in zip(x.split(split), SIZES)
     ]
     out = DetectionHeadOutput(
-        to_maps(cls, num_classes), to_maps(dist, 4), to_maps(ctr[:, None], 1), DETECTION_STRIDES, scale
+        to_maps(cls, num_classes),
+        to_maps(dist, 4),
+        to_maps(ctr[:, None], 1),
+        DETECTION_STRIDES,
+        scale,
     )
     return out, t
 
@@ -98,23 +117,27 @@ def perfect_prediction(boxes, labels, num_classes=3, scale=(1.0, 1.0)):
 def test_detection_loss_of_a_perfect_prediction():
     boxes, labels = torch.tensor([[16.0, 16.0, 48.0, 48.0]]), torch.tensor([1])
     pred, t = perfect_prediction(boxes, labels)
-    loss = detection_loss(pred, [{"boxes": boxes, "labels": labels}])
-    assert loss["classification"].item() < 1e-6
-    assert loss["box"].item() < 1e-5
+    loss = detection_loss(pred, [{'boxes': boxes, 'labels': labels}])
+    assert loss['classification'].item() < 1e-6
+    assert loss['box'].item() < 1e-5
     # BCE at its minimum equals the binary entropy of the centerness targets
     c = t.centerness[t.positive]
     entropy = -(c * c.log() + (1 - c) * (1 - c).log()).mean()
-    assert loss["centerness"].item() == pytest.approx(entropy.item(), rel=1e-3)
-    assert loss["total"].item() == pytest.approx(sum(loss[k].item() for k in ("classification", "box", "centerness")))
+    assert loss['centerness'].item() == pytest.approx(entropy.item(), rel=1e-3)
+    assert loss['total'].item() == pytest.approx(
+        sum(loss[k].item() for k in ('classification', 'box', 'centerness'))
+    )
 
 
 def test_detection_loss_targets_are_in_fused_pixels():
     head_boxes, labels = torch.tensor([[16.0, 16.0, 48.0, 48.0]]), torch.tensor([1])
-    pred, _ = perfect_prediction(head_boxes, labels, scale=(2.0, 2.0))  # heads saw a half-size image
-    loss = detection_loss(pred, [{"boxes": head_boxes * 2, "labels": labels}])
-    assert loss["box"].item() < 1e-5 and loss["classification"].item() < 1e-6
-    wrong = detection_loss(pred, [{"boxes": head_boxes, "labels": labels}])  # not rescaled
-    assert wrong["total"].item() > loss["total"].item() + 0.5
+    pred, _ = perfect_prediction(
+        head_boxes, labels, scale=(2.0, 2.0)
+    )  # heads saw a half-size image
+    loss = detection_loss(pred, [{'boxes': head_boxes * 2, 'labels': labels}])
+    assert loss['box'].item() < 1e-5 and loss['classification'].item() < 1e-6
+    wrong = detection_loss(pred, [{'boxes': head_boxes, 'labels': labels}])  # not rescaled
+    assert wrong['total'].item() > loss['total'].item() + 0.5
 
 
 def test_detection_loss_without_boxes_and_with_wrong_boxes():
@@ -122,15 +145,19 @@ def test_detection_loss_without_boxes_and_with_wrong_boxes():
     pred, _ = perfect_prediction(boxes, labels)
     for t in pred.cls_logits + pred.box_distances + pred.centerness:
         t.requires_grad_()
-    empty = detection_loss(pred, [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.long)}])
-    assert empty["box"].item() == 0.0 and empty["classification"].item() > 1.0  # confident false positives
-    empty["total"].backward()
+    empty = detection_loss(
+        pred, [{'boxes': torch.zeros(0, 4), 'labels': torch.zeros(0, dtype=torch.long)}]
+    )
+    assert (
+        empty['box'].item() == 0.0 and empty['classification'].item() > 1.0
+    )  # confident false positives
+    empty['total'].backward()
     assert pred.cls_logits[0].grad is not None
-    shifted = detection_loss(pred, [{"boxes": boxes + 6.0, "labels": labels}])
-    assert shifted["box"].item() > 0.1
-    with pytest.raises(ValueError, match="class ids"):
-        detection_loss(pred, [{"boxes": boxes, "labels": torch.tensor([5])}])
-    with pytest.raises(ValueError, match="batch of 1"):
+    shifted = detection_loss(pred, [{'boxes': boxes + 6.0, 'labels': labels}])
+    assert shifted['box'].item() > 0.1
+    with pytest.raises(ValueError, match='class ids'):
+        detection_loss(pred, [{'boxes': boxes, 'labels': torch.tensor([5])}])
+    with pytest.raises(ValueError, match='batch of 1'):
         detection_loss(pred, [])
 
 
@@ -139,26 +166,39 @@ def test_joint_loss_sums_weighted_terms():
     ir, vis = torch.rand(1, 1, 64, 64, generator=g), torch.rand(1, 1, 64, 64, generator=g)
     fused = torch.rand(1, 1, 64, 64, generator=g, requires_grad=True)
     fusion = SimpleNamespace(
-        fused=fused, attention_maps=torch.rand(1, 8, 16, 16, generator=g),
-        ir_reconstruction=ir * 0.9, visible_reconstruction=None,
+        fused=fused,
+        attention_maps=torch.rand(1, 8, 16, 16, generator=g),
+        ir_reconstruction=ir * 0.9,
+        visible_reconstruction=None,
     )
     pred, _ = perfect_prediction(torch.tensor([[16.0, 16.0, 48.0, 48.0]]), torch.tensor([1]))
     seg = torch.zeros(1, 9, 16, 16, requires_grad=True)
     out = SystemOutput(fusion, seg, pred)
     labels = torch.zeros(1, 64, 64, dtype=torch.long)
-    targets = [{"boxes": torch.tensor([[16.0, 16.0, 48.0, 48.0]]), "labels": torch.tensor([1])}]
+    targets = [{'boxes': torch.tensor([[16.0, 16.0, 48.0, 48.0]]), 'labels': torch.tensor([1])}]
     terms = JointLoss()(out, ir, vis, labels, targets)
-    assert set(terms) == {"intensity", "gradient", "ssim", "diversity", "reconstruction", "segmentation", "detection", "total"}
-    assert terms["intensity"].item() == pytest.approx(20 * intensity_loss(fused, ir, vis).item())
-    assert terms["segmentation"].item() == pytest.approx(math.log(9), rel=1e-5)
-    assert terms["reconstruction"].item() == pytest.approx(torch.mean((ir * 0.1) ** 2).item(), rel=1e-4)
-    parts = sum(v.item() for k, v in terms.items() if k != "total")
-    assert terms["total"].item() == pytest.approx(parts, rel=1e-6)
-    terms["total"].backward()
+    assert set(terms) == {
+        'intensity',
+        'gradient',
+        'ssim',
+        'diversity',
+        'reconstruction',
+        'segmentation',
+        'detection',
+        'total',
+    }
+    assert terms['intensity'].item() == pytest.approx(20 * intensity_loss(fused, ir, vis).item())
+    assert terms['segmentation'].item() == pytest.approx(math.log(9), rel=1e-5)
+    assert terms['reconstruction'].item() == pytest.approx(
+        torch.mean((ir * 0.1) ** 2).item(), rel=1e-4
+    )
+    parts = sum(v.item() for k, v in terms.items() if k != 'total')
+    assert terms['total'].item() == pytest.approx(parts, rel=1e-6)
+    terms['total'].backward()
     assert fused.grad is not None and seg.grad is not None
 
     fusion_only = JointLoss(LossWeights(gradient=0, ssim=0))(out, ir, vis)
-    assert set(fusion_only) == {"intensity", "diversity", "reconstruction", "total"}
+    assert set(fusion_only) == {'intensity', 'diversity', 'reconstruction', 'total'}
     no_heads = SystemOutput(fusion, None, None)
-    with pytest.raises(ValueError, match="without its heads"):
+    with pytest.raises(ValueError, match='without its heads'):
         JointLoss()(no_heads, ir, vis, segmentation_labels=labels)

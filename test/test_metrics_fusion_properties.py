@@ -21,7 +21,7 @@ from tsjnet_ros.core.metrics import (
     structural_similarity,
 )
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data'
 
 
 def _scene(seed=0, shape=(96, 128)):
@@ -37,14 +37,14 @@ def _scene(seed=0, shape=(96, 128)):
 def test_identical_images_give_the_ideal_values():
     image, _ = _scene()
     m = evaluate_fusion(image, image, image)
-    assert m["SSIM"] == pytest.approx(1.0)
-    assert m["CC"] == pytest.approx(1.0)
-    assert m["MSE"] == 0.0
-    assert m["PSNR"] == math.inf
+    assert m['SSIM'] == pytest.approx(1.0)
+    assert m['CC'] == pytest.approx(1.0)
+    assert m['MSE'] == 0.0
+    assert m['PSNR'] == math.inf
     assert peak_signal_to_noise_ratio(image, image, image, max_db=100.0) == 100.0
-    assert m["CV"] == 0.0
-    assert m["VIF"] == pytest.approx(1.0, abs=1e-6)
-    assert m["MI"] == pytest.approx(2 * entropy(image))  # MI(A, A) = H(A), summed twice
+    assert m['CV'] == 0.0
+    assert m['VIF'] == pytest.approx(1.0, abs=1e-6)
+    assert m['MI'] == pytest.approx(2 * entropy(image))  # MI(A, A) = H(A), summed twice
 
 
 def test_a_blurred_fusion_scores_lower_on_sharpness_and_edge_metrics():
@@ -76,42 +76,42 @@ def test_cddfuse_preset_changes_exactly_the_documented_metrics():
     ir, vis = _scene(4)
     fused = ((ir.astype(np.uint16) + vis) // 2).astype(np.uint8)
     default = evaluate_fusion(ir, vis, fused)
-    other = evaluate_fusion(ir, vis, fused, convention="cddfuse")
+    other = evaluate_fusion(ir, vis, fused, convention='cddfuse')
     changed = {k for k in default if not default[k] == pytest.approx(other[k])}
-    assert changed == {"SSIM", "PSNR", "VIF", "MI"}
-    assert other["VIF"] == pytest.approx(2 * default["VIF"])
-    assert other["MI"] == pytest.approx(default["MI"] * math.log(2))
-    assert set(CONVENTION_PRESETS) >= {"default", "cddfuse"}
+    assert changed == {'SSIM', 'PSNR', 'VIF', 'MI'}
+    assert other['VIF'] == pytest.approx(2 * default['VIF'])
+    assert other['MI'] == pytest.approx(default['MI'] * math.log(2))
+    assert set(CONVENTION_PRESETS) >= {'default', 'cddfuse'}
 
 
 def test_per_metric_conventions_and_subsets():
     ir, vis = _scene(5)
     fused = np.maximum(ir, vis)
-    result = evaluate_fusion(ir, vis, fused, metrics=["MI"], convention={"MI": {"base": "nats"}})
-    assert list(result) == ["MI"]
-    assert result["MI"] == pytest.approx(mutual_information(ir, vis, fused, base="nats"))
+    result = evaluate_fusion(ir, vis, fused, metrics=['MI'], convention={'MI': {'base': 'nats'}})
+    assert list(result) == ['MI']
+    assert result['MI'] == pytest.approx(mutual_information(ir, vis, fused, base='nats'))
 
 
 def test_direction_flags_match_the_paper():
     lower_is_better = {n for n, m in FUSION_METRICS.items() if not m.higher_is_better}
-    assert lower_is_better == {"MSE", "CV"}
+    assert lower_is_better == {'MSE', 'CV'}
 
 
 @pytest.mark.parametrize(
-    "call, error",
+    'call, error',
     [
         (lambda a: evaluate_fusion(a, a, a[:-1]), ValueError),
         (lambda a: evaluate_fusion(a.astype(np.uint16), a, a), TypeError),
         (lambda a: evaluate_fusion(a.astype(np.int32), a, a), TypeError),
         (lambda a: evaluate_fusion(a, a, np.full(a.shape, np.nan)), ValueError),
-        (lambda a: evaluate_fusion(a, a, a, metrics=["FOO"]), ValueError),
-        (lambda a: evaluate_fusion(a, a, a, convention="nope"), ValueError),
-        (lambda a: evaluate_fusion(a, a, a, convention={"XYZ": {}}), ValueError),
-        (lambda a: structural_similarity(a, a, a, combine="median"), ValueError),
-        (lambda a: structural_similarity(a, a, a, window="box"), ValueError),
-        (lambda a: mutual_information(a, a, a, base="dits"), ValueError),
-        (lambda a: peak_signal_to_noise_ratio(a, a, a, peak="max"), ValueError),
-        (lambda a: average_gradient(a, difference="sideways"), ValueError),
+        (lambda a: evaluate_fusion(a, a, a, metrics=['FOO']), ValueError),
+        (lambda a: evaluate_fusion(a, a, a, convention='nope'), ValueError),
+        (lambda a: evaluate_fusion(a, a, a, convention={'XYZ': {}}), ValueError),
+        (lambda a: structural_similarity(a, a, a, combine='median'), ValueError),
+        (lambda a: structural_similarity(a, a, a, window='box'), ValueError),
+        (lambda a: mutual_information(a, a, a, base='dits'), ValueError),
+        (lambda a: peak_signal_to_noise_ratio(a, a, a, peak='max'), ValueError),
+        (lambda a: average_gradient(a, difference='sideways'), ValueError),
         (lambda a: evaluate_fusion([[1, 2]], a, a), TypeError),
     ],
 )
@@ -128,15 +128,15 @@ def test_ir_to_uint8_scales_16_bit_linearly():
         ir_to_uint8(np.zeros((2, 2), np.float32))
 
 
-@pytest.mark.skipif(not (DATA / "msrs").is_dir(), reason="shared MSRS sample data not present")
+@pytest.mark.skipif(not (DATA / 'msrs').is_dir(), reason='shared MSRS sample data not present')
 def test_real_msrs_pair_sanity_and_blur_ordering():
-    ir = cv2.imread(str(DATA / "msrs" / "ir" / "00004N.png"), cv2.IMREAD_GRAYSCALE)
-    vis = cv2.imread(str(DATA / "msrs" / "vi" / "00004N.png"), cv2.IMREAD_GRAYSCALE)
+    ir = cv2.imread(str(DATA / 'msrs' / 'ir' / '00004N.png'), cv2.IMREAD_GRAYSCALE)
+    vis = cv2.imread(str(DATA / 'msrs' / 'vi' / '00004N.png'), cv2.IMREAD_GRAYSCALE)
     fused = np.maximum(ir, vis)
     blurred = cv2.GaussianBlur(fused, (0, 0), 1.5)
     sharp_m = evaluate_fusion(ir, vis, fused)
     blur_m = evaluate_fusion(ir, vis, blurred)
-    for name in ("SF", "AG", "Qabf"):
+    for name in ('SF', 'AG', 'Qabf'):
         assert blur_m[name] < sharp_m[name], name
-    assert 0 < sharp_m["SSIM"] < 1 and 0 < sharp_m["Qabf"] < 1
+    assert 0 < sharp_m['SSIM'] < 1 and 0 < sharp_m['Qabf'] < 1
     assert all(np.isfinite(v) for v in sharp_m.values())

@@ -29,7 +29,7 @@ B2 = np.array([[0.0, 0.0], [2.0, 2.0]])  # varies along y, uncorrelated with A2
 def test_entropy_counts_bits_of_the_grey_level_histogram():
     assert entropy(np.array([[0, 0], [255, 255]], np.uint8)) == pytest.approx(1.0)
     assert entropy(np.array([[0, 1], [2, 3]], np.uint8)) == pytest.approx(2.0)
-    assert entropy(np.array([[0, 1], [2, 3]], np.uint8), base="nats") == pytest.approx(math.log(4))
+    assert entropy(np.array([[0, 1], [2, 3]], np.uint8), base='nats') == pytest.approx(math.log(4))
     assert entropy(np.full((3, 3), 7, np.uint8)) == 0.0
 
 
@@ -52,7 +52,7 @@ def test_average_gradient_central_and_forward_differences():
     assert average_gradient(image) == pytest.approx(expected_central)
     # forward, interior 1x2: gx [1, 4], gy [0, 2]
     expected_forward = (math.sqrt(0.5) + math.sqrt((16 + 4) / 2)) / 2
-    assert average_gradient(image, difference="forward") == pytest.approx(expected_forward)
+    assert average_gradient(image, difference='forward') == pytest.approx(expected_forward)
     assert expected_central != pytest.approx(expected_forward)
 
 
@@ -61,8 +61,8 @@ def test_mutual_information_bits_nats_and_combination():
     flat = np.full((2, 2), 9, np.uint8)
     # MI(a, a) = H(a) = 1 bit; a constant source shares nothing with F
     assert mutual_information(a, flat, a) == pytest.approx(1.0)
-    assert mutual_information(a, flat, a, base="nats") == pytest.approx(math.log(2))
-    assert mutual_information(a, flat, a, combine="mean") == pytest.approx(0.5)
+    assert mutual_information(a, flat, a, base='nats') == pytest.approx(math.log(2))
+    assert mutual_information(a, flat, a, combine='mean') == pytest.approx(0.5)
     independent = np.array([[0, 255], [0, 255]], np.uint8)
     assert mutual_information(a, a, independent) == pytest.approx(0.0, abs=1e-12)
 
@@ -72,16 +72,18 @@ def test_mse_and_psnr_hand_values():
     vis = np.full((4, 4), 10.0)
     fused = np.full((4, 4), 5.0)
     assert mean_squared_error(ir, vis, fused) == pytest.approx(25.0)
-    assert mean_squared_error(ir, vis, fused, combine="sum") == pytest.approx(50.0)
-    assert peak_signal_to_noise_ratio(ir, vis, fused) == pytest.approx(10 * math.log10(255**2 / 25))
+    assert mean_squared_error(ir, vis, fused, combine='sum') == pytest.approx(50.0)
+    assert peak_signal_to_noise_ratio(ir, vis, fused) == pytest.approx(
+        10 * math.log10(255**2 / 25)
+    )
     # peak = max(F) = 5 -> 10 log10(25 / 25) = 0 dB
-    assert peak_signal_to_noise_ratio(ir, vis, fused, peak="max_fused") == pytest.approx(0.0)
+    assert peak_signal_to_noise_ratio(ir, vis, fused, peak='max_fused') == pytest.approx(0.0)
 
 
 def test_correlation_coefficient_mean_and_sum():
     # r(A, F) = 1 because F = A; r(B, F) = 0
     assert correlation_coefficient(A2, B2, A2) == pytest.approx(0.5)
-    assert correlation_coefficient(A2, B2, A2, combine="sum") == pytest.approx(1.0)
+    assert correlation_coefficient(A2, B2, A2, combine='sum') == pytest.approx(1.0)
     assert correlation_coefficient(A2, 2.0 - A2, 3 * A2 + 1) == pytest.approx(0.0)
 
 
@@ -113,7 +115,9 @@ def test_ssim_matches_the_formula_on_a_single_gaussian_window():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (11, 11)).astype(float)
     y = np.clip(x * 0.6 + rng.normal(0, 20, x.shape) + 30, 0, 255)
-    expected = _ssim_single_window(x, y, _gaussian_weights(11, 1.5), (0.01 * 255) ** 2, (0.03 * 255) ** 2)
+    expected = _ssim_single_window(
+        x, y, _gaussian_weights(11, 1.5), (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    )
     assert ssim_pair(x, y) == pytest.approx(expected, rel=1e-9)
 
 
@@ -122,8 +126,10 @@ def test_ssim_uniform_window_uses_sample_covariance():
     x = rng.integers(0, 256, (7, 7)).astype(float)
     y = np.clip(255 - x + rng.normal(0, 10, x.shape), 0, 255)
     weights = np.full((7, 7), 1 / 49)
-    expected = _ssim_single_window(x, y, weights, (0.01 * 2) ** 2, (0.03 * 2) ** 2, sample_cov=True)
-    assert ssim_pair(x, y, window="uniform", data_range=2.0) == pytest.approx(expected, rel=1e-9)
+    expected = _ssim_single_window(
+        x, y, weights, (0.01 * 2) ** 2, (0.03 * 2) ** 2, sample_cov=True
+    )
+    assert ssim_pair(x, y, window='uniform', data_range=2.0) == pytest.approx(expected, rel=1e-9)
 
 
 def test_ssim_of_two_constant_images_is_the_luminance_term():
@@ -134,7 +140,7 @@ def test_ssim_of_two_constant_images_is_the_luminance_term():
     assert ssim_pair(x, y) == pytest.approx(expected)
     # sources x and y, fused y: SSIM(x, y) and SSIM(y, y) = 1
     assert structural_similarity(x, y, y) == pytest.approx((1 + expected) / 2)
-    assert structural_similarity(x, y, y, combine="sum") == pytest.approx(1 + expected)
+    assert structural_similarity(x, y, y, combine='sum') == pytest.approx(1 + expected)
 
 
 def test_qabf_of_a_perfect_copy_is_the_product_of_the_sigmoid_caps():

@@ -40,13 +40,13 @@ def test_predicted_but_absent_class_counts_as_zero_iou():
 
 
 def test_accumulator_over_images_equals_one_big_matrix():
-    score = SegmentationScore(3, ["road", "car", "person"])
+    score = SegmentationScore(3, ['road', 'car', 'person'])
     score.update(PRED[:, :2], TARGET[:, :2])
     score.update(PRED[:, 2:], TARGET[:, 2:])
     np.testing.assert_array_equal(score.confusion, confusion_matrix(PRED, TARGET, 3))
     result = score.as_dict()
-    assert result["mIoU"] == pytest.approx(0.55)
-    assert set(result["per_class_IoU"]) == {"road", "car", "person"}
+    assert result['mIoU'] == pytest.approx(0.55)
+    assert set(result['per_class_IoU']) == {'road', 'car', 'person'}
 
 
 def test_empty_matrix_gives_nan():
@@ -55,7 +55,7 @@ def test_empty_matrix_gives_nan():
 
 
 @pytest.mark.parametrize(
-    "call, error",
+    'call, error',
     [
         (lambda: confusion_matrix(PRED, TARGET[:, :2], 3), ValueError),
         (lambda: confusion_matrix(np.array([[3]]), np.array([[0]]), 3), ValueError),
@@ -63,7 +63,7 @@ def test_empty_matrix_gives_nan():
         (lambda: confusion_matrix(PRED.astype(float), TARGET, 3), TypeError),
         (lambda: confusion_matrix(PRED, TARGET, 0), ValueError),
         (lambda: iou_per_class(np.zeros((2, 3))), ValueError),
-        (lambda: SegmentationScore(3, ["a", "b"]), ValueError),
+        (lambda: SegmentationScore(3, ['a', 'b']), ValueError),
     ],
 )
 def test_bad_segmentation_input_raises(call, error):

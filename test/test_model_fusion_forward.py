@@ -7,24 +7,36 @@ from tsjnet_ros.core.model import FusionOutput, create_model
 
 # A tsjnet with the authors' topology but tiny widths and depths, for fast forward tests.
 SMALL_TSJNET = dict(
-    stem_chs=(8, 8, 16), resnest_planes=8, neck_chs=(16, 16), nat_embed_dim=16, nat_depths=(1, 1, 1, 1),
-    nat_heads=(1, 1, 2, 2), nat_head_chs=(16, 16), decoder_reduce_chs=8, decoder_stem_chs=(8, 8, 16),
-    decoder_planes=8, decoder_head_chs=16, dsm_attention_groups=4, decoder_attention_groups=4,
+    stem_chs=(8, 8, 16),
+    resnest_planes=8,
+    neck_chs=(16, 16),
+    nat_embed_dim=16,
+    nat_depths=(1, 1, 1, 1),
+    nat_heads=(1, 1, 2, 2),
+    nat_head_chs=(16, 16),
+    decoder_reduce_chs=8,
+    decoder_stem_chs=(8, 8, 16),
+    decoder_planes=8,
+    decoder_head_chs=16,
+    dsm_attention_groups=4,
+    decoder_attention_groups=4,
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def rt():
     torch.manual_seed(0)
-    return create_model("tsjnet_rt").eval()
+    return create_model('tsjnet_rt').eval()
 
 
 def _pair(batch, height, width, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    return torch.rand(batch, 1, height, width, generator=gen), torch.rand(batch, 1, height, width, generator=gen)
+    return torch.rand(batch, 1, height, width, generator=gen), torch.rand(
+        batch, 1, height, width, generator=gen
+    )
 
 
-@pytest.mark.parametrize("size", [(64, 96), (37, 53), (16, 16)])
+@pytest.mark.parametrize('size', [(64, 96), (37, 53), (16, 16)])
 def test_rt_accepts_any_size_and_returns_the_input_size(rt, size):
     ir, vis = _pair(2, *size)
     with torch.no_grad():
@@ -42,7 +54,9 @@ def test_rt_reconstructions_on_request(rt):
     ir, vis = _pair(1, 40, 56)
     with torch.no_grad():
         out = rt(ir, vis, reconstruct=True)
-    assert out.ir_reconstruction.shape == ir.shape and out.visible_reconstruction.shape == vis.shape
+    assert (
+        out.ir_reconstruction.shape == ir.shape and out.visible_reconstruction.shape == vis.shape
+    )
     assert not torch.equal(out.ir_reconstruction, out.visible_reconstruction)
 
 
@@ -67,12 +81,17 @@ def test_rt_batch_items_are_independent(rt):
 
 def test_small_tsjnet_forward_backward_and_maps_at_full_resolution():
     torch.manual_seed(1)
-    model = create_model("tsjnet", **SMALL_TSJNET)
+    model = create_model('tsjnet', **SMALL_TSJNET)
     ir, vis = _pair(2, 40, 72)  # batch 2: the authors' batch-norm attention MLP needs it
     out = model(ir, vis, reconstruct=True)
     assert out.fused.shape == (2, 1, 40, 72)
     assert out.attention_maps.shape == (2, 4, 40, 72)
-    loss = out.fused.mean() + out.attention_maps.mean() + out.ir_reconstruction.mean() + out.visible_reconstruction.mean()
+    loss = (
+        out.fused.mean()
+        + out.attention_maps.mean()
+        + out.ir_reconstruction.mean()
+        + out.visible_reconstruction.mean()
+    )
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
@@ -88,13 +107,18 @@ def test_fused_image_depends_on_both_inputs(rt):
 
 
 @pytest.mark.parametrize(
-    "ir, vis, error, message",
+    'ir, vis, error, message',
     [
-        (torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), ValueError, r"\(B, 1, H, W\)"),
-        (torch.rand(1, 1, 16, 16), torch.rand(1, 1, 16, 20), ValueError, "same shape"),
-        (torch.rand(16, 16), torch.rand(16, 16), ValueError, r"\(B, 1, H, W\)"),
-        (torch.zeros(1, 1, 16, 16, dtype=torch.uint8), torch.zeros(1, 1, 16, 16, dtype=torch.uint8), TypeError, "floating"),
-        ("ir.png", torch.rand(1, 1, 16, 16), TypeError, "torch.Tensor"),
+        (torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), ValueError, r'\(B, 1, H, W\)'),
+        (torch.rand(1, 1, 16, 16), torch.rand(1, 1, 16, 20), ValueError, 'same shape'),
+        (torch.rand(16, 16), torch.rand(16, 16), ValueError, r'\(B, 1, H, W\)'),
+        (
+            torch.zeros(1, 1, 16, 16, dtype=torch.uint8),
+            torch.zeros(1, 1, 16, 16, dtype=torch.uint8),
+            TypeError,
+            'floating',
+        ),
+        ('ir.png', torch.rand(1, 1, 16, 16), TypeError, 'torch.Tensor'),
     ],
 )
 def test_bad_inputs_raise_clear_errors(rt, ir, vis, error, message):

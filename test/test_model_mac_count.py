@@ -37,7 +37,7 @@ def test_neighborhood_attention_is_counted_analytically_once():
     assert report.attention == expected_na == neighborhood_attention_macs(model.na, 1, 9, 11)
     assert report.counted == tokens * 16 * 4  # only the outer linear
     assert report.total == expected_na + tokens * 16 * 4
-    assert report.per_module == {"na": expected_na, "linear": tokens * 16 * 4}
+    assert report.per_module == {'na': expected_na, 'linear': tokens * 16 * 4}
 
 
 def test_small_maps_count_the_padded_window():
@@ -47,7 +47,7 @@ def test_small_maps_count_the_padded_window():
 
 
 def test_tsjnet_rt_fusion_fits_its_mac_budget_at_480x640():
-    model = create_model("tsjnet_rt").eval()
+    model = create_model('tsjnet_rt').eval()
     frame = torch.rand(1, 1, 480, 640)
     report = count_macs(model, frame, frame)
     assert report.attention > 0 and report.counted > 0

@@ -24,11 +24,14 @@ def test_pyramid_matches_opencv_and_reconstructs_exactly():
 
 def _energy_rule(a: np.ndarray, b: np.ndarray, levels: int = 4) -> np.ndarray:
     """Apply the classical rule an untrained head must equal, written with OpenCV."""
+
     def pyramid(img):
         g = [img]
         for _ in range(levels):
             g.append(cv2.pyrDown(g[-1]))
-        return [f - cv2.pyrUp(c, dstsize=(f.shape[1], f.shape[0])) for f, c in zip(g[:-1], g[1:])] + [g[-1]]
+        return [
+            f - cv2.pyrUp(c, dstsize=(f.shape[1], f.shape[0])) for f, c in zip(g[:-1], g[1:])
+        ] + [g[-1]]
 
     fused = []
     for la, lb in list(zip(pyramid(a), pyramid(b)))[:-1]:
@@ -49,7 +52,11 @@ def test_untrained_head_is_the_energy_selection_rule():
     b = cv2.GaussianBlur(rng.random((128, 160)).astype(np.float32), (5, 5), 2.0)
     head = pb.PyramidBlendImageHead(8, levels=4)
     with torch.no_grad():
-        out = head(torch.zeros(1, 8, 4, 5), None, (torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None]))
+        out = head(
+            torch.zeros(1, 8, 4, 5),
+            None,
+            (torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None]),
+        )
     diff = np.abs(out[0, 0].numpy() - _energy_rule(a, b))
     # Border handling differs from OpenCV's and reaches inwards through the coarse levels.
     assert diff[32:-32, 32:-32].max() < 1e-3
@@ -75,25 +82,32 @@ def test_maps_steer_the_base_weight():
     with torch.no_grad():
         head.to_maps.bias[-1] = 4.0  # base weight sigmoid(4) ~ 0.98 towards the first source
         out = head(torch.zeros(1, 2, 4, 4), None, (a, b))
-    assert torch.allclose(out, torch.full_like(out, 0.2 + 0.6 * torch.sigmoid(torch.tensor(4.0))), atol=1e-5)
+    assert torch.allclose(
+        out, torch.full_like(out, 0.2 + 0.6 * torch.sigmoid(torch.tensor(4.0))), atol=1e-5
+    )
 
 
 def test_work_scale_runs_the_network_small_and_returns_full_size():
-    net = create_model("tsjnet_rt", image_head="pyramid_blend", work_scale=0.5).eval()
-    assert net.network_size(480, 640) == (240, 320)  # half size, a multiple of the total stride (16)
+    net = create_model('tsjnet_rt', image_head='pyramid_blend', work_scale=0.5).eval()
+    assert net.network_size(480, 640) == (
+        240,
+        320,
+    )  # half size, a multiple of the total stride (16)
     ir, vis = torch.rand(1, 1, 100, 130), torch.rand(1, 1, 100, 130)
     with torch.no_grad():
         out = net(ir, vis, reconstruct=True)
     assert out.fused.shape == ir.shape
-    assert torch.allclose(out.ir_reconstruction, ir, atol=1e-5)  # same source twice blends to itself
+    assert torch.allclose(
+        out.ir_reconstruction, ir, atol=1e-5
+    )  # same source twice blends to itself
     loss = net(ir, vis).fused.mean()
     loss.backward()
     assert net.decoder.head.to_maps.weight.grad is not None
 
 
 def test_work_scale_needs_a_blending_head():
-    with pytest.raises(ValueError, match="pyramid_blend"):
-        create_model("tsjnet_rt", image_head="source_blend", work_scale=0.5)
+    with pytest.raises(ValueError, match='pyramid_blend'):
+        create_model('tsjnet_rt', image_head='source_blend', work_scale=0.5)
 
 
 def test_pipeline_inference_size_runs_smaller_with_results_in_camera_pixels():
@@ -101,8 +115,15 @@ def test_pipeline_inference_size_runs_smaller_with_results_in_camera_pixels():
     from tsjnet_ros.core.model.heads.config import HEADS_PRESETS
     from tsjnet_ros.core.runtime.pipeline import FusionPipeline
 
-    system = build_system("tsjnet_rt", {"image_head": "pyramid_blend", "work_scale": 0.5}, HEADS_PRESETS["rt"], seed=0)
-    pipeline = FusionPipeline(system, device="cpu", inference_size=(96, 128), warmup=False, score_threshold=0.0)
+    system = build_system(
+        'tsjnet_rt',
+        {'image_head': 'pyramid_blend', 'work_scale': 0.5},
+        HEADS_PRESETS['rt'],
+        seed=0,
+    )
+    pipeline = FusionPipeline(
+        system, device='cpu', inference_size=(96, 128), warmup=False, score_threshold=0.0
+    )
     assert pipeline.normalization.inference_size == (96, 128)
     rng = np.random.default_rng(0)
     ir = rng.integers(0, 255, (240, 320), dtype=np.uint8)
@@ -113,4 +134,6 @@ def test_pipeline_inference_size_runs_smaller_with_results_in_camera_pixels():
     for det in result.detections:
         x1, y1, x2, y2 = det.box_xyxy
         assert 0 <= x1 <= x2 <= 320 and 0 <= y1 <= y2 <= 240
-    assert max(d.box_xyxy[2] for d in result.detections) > 128  # mapped back, not left in network pixels
+    assert (
+        max(d.box_xyxy[2] for d in result.detections) > 128
+    )  # mapped back, not left in network pixels

@@ -9,7 +9,9 @@ from tsjnet_ros.core.model.blocks.image_heads import SourceBlendImageHead
 
 def _head(max_correction=0.5):
     torch.manual_seed(0)
-    return SourceBlendImageHead(in_chs=8, skip_chs=4, refine=False, max_correction=max_correction).eval()
+    return SourceBlendImageHead(
+        in_chs=8, skip_chs=4, refine=False, max_correction=max_correction
+    ).eval()
 
 
 def _inputs(batch=1, h=6, w=10, seed=0):
@@ -29,10 +31,13 @@ def test_new_head_starts_as_average_fusion():
     assert torch.allclose(out, (a + b) / 2, atol=1e-7)
 
 
-@pytest.mark.parametrize("logit, expect", [
-    (20.0, lambda a, b: a + 0.25),   # weight 1 (source a), correction +max
-    (-20.0, lambda a, b: b - 0.25),  # weight 0 (source b), correction -max
-])
+@pytest.mark.parametrize(
+    'logit, expect',
+    [
+        (20.0, lambda a, b: a + 0.25),  # weight 1 (source a), correction +max
+        (-20.0, lambda a, b: b - 0.25),  # weight 0 (source b), correction -max
+    ],
+)
 def test_output_is_the_weighted_blend_plus_the_bounded_correction(logit, expect):
     head = _head(max_correction=0.25)
     with torch.no_grad():
@@ -66,19 +71,19 @@ def test_source_detail_finer_than_the_features_reaches_the_output():
 def test_missing_sources_or_wrong_sizes_raise_clear_errors():
     x, skip, a, b = _inputs()
     head = _head()
-    with pytest.raises(ValueError, match="needs the full-size source images"):
+    with pytest.raises(ValueError, match='needs the full-size source images'):
         head(x, skip)
     with pytest.raises(ValueError, match="needs the encoder's half-resolution skip"):
         head(x, None, (a, b))
-    with pytest.raises(ValueError, match="does not match sources"):
+    with pytest.raises(ValueError, match='does not match sources'):
         head(x, skip, (a[..., :-4, :], b[..., :-4, :]))
-    with pytest.raises(ValueError, match="max_correction"):
+    with pytest.raises(ValueError, match='max_correction'):
         SourceBlendImageHead(8, 4, max_correction=1.5)
 
 
 def test_tsjnet_rt_with_the_blend_head_fuses_any_size_and_trains():
     torch.manual_seed(0)
-    model = create_model("tsjnet_rt", image_head="source_blend").train()
+    model = create_model('tsjnet_rt', image_head='source_blend').train()
     gen = torch.Generator().manual_seed(3)
     ir, vis = torch.rand(2, 1, 37, 53, generator=gen), torch.rand(2, 1, 37, 53, generator=gen)
     out = model(ir, vis, reconstruct=True)
@@ -98,5 +103,5 @@ def test_tsjnet_rt_with_the_blend_head_fuses_any_size_and_trains():
 
 
 def test_unknown_image_head_is_refused():
-    with pytest.raises(ValueError, match="image_head must be one of"):
-        create_model("tsjnet_rt", image_head="bilinear")
+    with pytest.raises(ValueError, match='image_head must be one of'):
+        create_model('tsjnet_rt', image_head='bilinear')

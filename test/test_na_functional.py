@@ -14,7 +14,7 @@ try:
 except ImportError:  # parity tests need natten; everything else runs without it
     natten = None
 
-needs_natten = pytest.mark.skipif(natten is None, reason="natten is not installed")
+needs_natten = pytest.mark.skipif(natten is None, reason='natten is not installed')
 
 
 def _qkv(batch, height, width, heads, head_dim, dtype=torch.float32, seed=0):
@@ -35,44 +35,50 @@ def test_axis_window_matches_hand_computed_tables():
     # Dilation 2 on 7 positions: groups {0,2,4,6} and {1,3,5} are windowed separately.
     index, _ = axis_window(7, 3, 2)
     assert index.tolist() == [
-        [0, 2, 4], [1, 3, 5], [0, 2, 4], [1, 3, 5], [2, 4, 6], [1, 3, 5], [2, 4, 6]
+        [0, 2, 4],
+        [1, 3, 5],
+        [0, 2, 4],
+        [1, 3, 5],
+        [2, 4, 6],
+        [1, 3, 5],
+        [2, 4, 6],
     ]
 
 
 @needs_natten
-@pytest.mark.parametrize("size", [(16, 16), (24, 40)])
-@pytest.mark.parametrize("kernel_size", [3, 5, 7])
-@pytest.mark.parametrize("heads", [1, 3])
+@pytest.mark.parametrize('size', [(16, 16), (24, 40)])
+@pytest.mark.parametrize('kernel_size', [3, 5, 7])
+@pytest.mark.parametrize('heads', [1, 3])
 def test_torch_backend_equals_natten_on_cpu(size, kernel_size, heads):
     query, key, value = _qkv(2, size[0], size[1], heads, 8, seed=kernel_size)
     with torch.no_grad():
-        ours = neighborhood_attention_2d(query, key, value, kernel_size, backend="torch")
+        ours = neighborhood_attention_2d(query, key, value, kernel_size, backend='torch')
         theirs = natten.na2d(query, key, value, kernel_size=kernel_size)
     torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
 
 
 @needs_natten
-@pytest.mark.parametrize("size,kernel_size,dilation", [((24, 40), 5, 2), ((17, 23), 3, 3)])
+@pytest.mark.parametrize('size,kernel_size,dilation', [((24, 40), 5, 2), ((17, 23), 3, 3)])
 def test_dilated_torch_backend_equals_natten_on_cpu(size, kernel_size, dilation):
     query, key, value = _qkv(1, size[0], size[1], 2, 8, seed=dilation)
     with torch.no_grad():
-        ours = neighborhood_attention_2d(query, key, value, kernel_size, dilation, backend="torch")
+        ours = neighborhood_attention_2d(query, key, value, kernel_size, dilation, backend='torch')
         theirs = natten.na2d(query, key, value, kernel_size=kernel_size, dilation=dilation)
         explicit = neighborhood_attention_2d(
-            query, key, value, kernel_size, dilation, scale=0.3, backend="natten"
+            query, key, value, kernel_size, dilation, scale=0.3, backend='natten'
         )
         ours_scaled = neighborhood_attention_2d(
-            query, key, value, kernel_size, dilation, scale=0.3, backend="torch"
+            query, key, value, kernel_size, dilation, scale=0.3, backend='torch'
         )
     torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
     torch.testing.assert_close(ours_scaled, explicit, rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize(
-    "size,kernel_size,dilation",
+    'size,kernel_size,dilation',
     [((16, 16), 3, 1), ((9, 14), 7, 1), ((13, 11), 3, 2), ((21, 22), 5, 4)],
 )
-@pytest.mark.parametrize("with_rpb", [False, True])
+@pytest.mark.parametrize('with_rpb', [False, True])
 def test_torch_backend_equals_dense_masked_attention(size, kernel_size, dilation, with_rpb):
     heads = 2
     query, key, value = _qkv(2, size[0], size[1], heads, 4, seed=3)
@@ -103,7 +109,7 @@ def test_gradcheck_float64_with_rpb():
     inputs = [t.requires_grad_() for t in (query, key, value, rpb)]
 
     def fn(q, k, v, bias):
-        return neighborhood_attention_2d(q, k, v, 3, 1, rpb=bias, backend="torch")
+        return neighborhood_attention_2d(q, k, v, 3, 1, rpb=bias, backend='torch')
 
     assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5)
 
@@ -113,7 +119,7 @@ def test_gradcheck_float64_dilated():
     inputs = [t.requires_grad_() for t in (query, key, value)]
 
     def fn(q, k, v):
-        return neighborhood_attention_2d(q, k, v, 3, 2, backend="torch")
+        return neighborhood_attention_2d(q, k, v, 3, 2, backend='torch')
 
     assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5)
 
@@ -134,22 +140,22 @@ def test_gradients_equal_dense_reference():
 def test_auto_backend_uses_torch_on_cpu():
     query, key, value = _qkv(1, 8, 8, 2, 4)
     rpb = torch.randn(2, 5, 5)
-    auto = neighborhood_attention_2d(query, key, value, 3, rpb=rpb, backend="auto")
-    ours = neighborhood_attention_2d(query, key, value, 3, rpb=rpb, backend="torch")
+    auto = neighborhood_attention_2d(query, key, value, 3, rpb=rpb, backend='auto')
+    ours = neighborhood_attention_2d(query, key, value, 3, rpb=rpb, backend='torch')
     assert torch.equal(auto, ours)
 
 
 @pytest.mark.parametrize(
-    "kwargs,error,message",
+    'kwargs,error,message',
     [
-        ({"kernel_size": 4}, ValueError, "odd"),
-        ({"kernel_size": 9}, ValueError, "kernel_size\\*dilation"),
-        ({"kernel_size": 3, "dilation": 3}, ValueError, "kernel_size\\*dilation"),
-        ({"kernel_size": 3, "dilation": 0}, ValueError, "dilation"),
-        ({"kernel_size": 3.0}, TypeError, "kernel_size"),
-        ({"kernel_size": 3, "rpb": torch.zeros(2, 3, 3)}, ValueError, "rpb"),
-        ({"kernel_size": 3, "backend": "cuda"}, ValueError, "backend"),
-        ({"kernel_size": 3, "rpb": torch.zeros(2, 5, 5), "backend": "natten"}, ValueError, "rpb"),
+        ({'kernel_size': 4}, ValueError, 'odd'),
+        ({'kernel_size': 9}, ValueError, 'kernel_size\\*dilation'),
+        ({'kernel_size': 3, 'dilation': 3}, ValueError, 'kernel_size\\*dilation'),
+        ({'kernel_size': 3, 'dilation': 0}, ValueError, 'dilation'),
+        ({'kernel_size': 3.0}, TypeError, 'kernel_size'),
+        ({'kernel_size': 3, 'rpb': torch.zeros(2, 3, 3)}, ValueError, 'rpb'),
+        ({'kernel_size': 3, 'backend': 'cuda'}, ValueError, 'backend'),
+        ({'kernel_size': 3, 'rpb': torch.zeros(2, 5, 5), 'backend': 'natten'}, ValueError, 'rpb'),
     ],
 )
 def test_bad_arguments_raise_clear_errors(kwargs, error, message):
@@ -160,15 +166,15 @@ def test_bad_arguments_raise_clear_errors(kwargs, error, message):
 
 def test_bad_tensor_shapes_raise_clear_errors():
     query, key, value = _qkv(1, 8, 8, 2, 4)
-    with pytest.raises(ValueError, match="batch, height, width, heads, head_dim"):
+    with pytest.raises(ValueError, match='batch, height, width, heads, head_dim'):
         neighborhood_attention_2d(query[0], key[0], value[0], 3)
-    with pytest.raises(ValueError, match="key shape"):
+    with pytest.raises(ValueError, match='key shape'):
         neighborhood_attention_2d(query, key[:, :7], value, 3)
-    with pytest.raises(ValueError, match="value shape"):
+    with pytest.raises(ValueError, match='value shape'):
         neighborhood_attention_2d(query, key, value[:, :, :7], 3)
-    with pytest.raises(TypeError, match="floating-point"):
+    with pytest.raises(TypeError, match='floating-point'):
         neighborhood_attention_2d(query, key, value.long(), 3)
-    with pytest.raises(TypeError, match="query must be a torch.Tensor"):
+    with pytest.raises(TypeError, match='query must be a torch.Tensor'):
         neighborhood_attention_2d(query.numpy(), key, value, 3)
 
 

@@ -11,8 +11,11 @@ from tsjnet_ros.core.model.layers.neighborhood_attention_reference import (
 )
 
 STATE_DICT_TABLE = (
-    Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"
-    / "tsjnet_official_state_dict.tsv"
+    Path(__file__).resolve().parents[1]
+    / '..'
+    / 'shared'
+    / 'reference'
+    / 'tsjnet_official_state_dict.tsv'
 )
 
 
@@ -36,7 +39,9 @@ def test_small_maps_are_padded_and_cropped_like_nat():
     assert out.shape == x.shape
     padded = torch.nn.functional.pad(x, (0, 0, 0, 0, 0, 3))
     qkv = layer.qkv(padded).reshape(1, 7, 9, 3, 2, 4)
-    attended = dense_neighborhood_attention_2d(qkv[:, :, :, 0], qkv[:, :, :, 1], qkv[:, :, :, 2], 7)
+    attended = dense_neighborhood_attention_2d(
+        qkv[:, :, :, 0], qkv[:, :, :, 1], qkv[:, :, :, 2], 7
+    )
     expected = layer.proj(attended.reshape(1, 7, 9, 8))[:, :4]
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)
 
@@ -61,27 +66,27 @@ def test_attention_dropout_only_in_training():
     assert not torch.equal(layer(x), layer(x))
 
 
-@pytest.mark.skipif(not STATE_DICT_TABLE.is_file(), reason="shared reference folder is absent")
+@pytest.mark.skipif(not STATE_DICT_TABLE.is_file(), reason='shared reference folder is absent')
 def test_parameter_names_and_shapes_match_official_checkpoint():
-    prefix = "baseFeature.attn.levels.0.blocks.0.attn."
+    prefix = 'baseFeature.attn.levels.0.blocks.0.attn.'
     official = {}
     for line in STATE_DICT_TABLE.read_text().splitlines():
-        fields = line.split("\t")
+        fields = line.split('\t')
         if len(fields) >= 3 and fields[1].startswith(prefix):
-            official[fields[1][len(prefix):]] = fields[2]
-    assert official, "table lists no level-0 attention parameters"
+            official[fields[1][len(prefix) :]] = fields[2]
+    assert official, 'table lists no level-0 attention parameters'
     layer = NeighborhoodAttention2d(64, 2, kernel_size=7, rel_pos_bias=True)
     ours = {name: str(tuple(t.shape)) for name, t in layer.state_dict().items()}
     assert ours == official
 
 
 def test_bad_construction_and_input_raise():
-    with pytest.raises(ValueError, match="multiple of num_heads"):
+    with pytest.raises(ValueError, match='multiple of num_heads'):
         NeighborhoodAttention2d(10, 3)
-    with pytest.raises(ValueError, match="odd"):
+    with pytest.raises(ValueError, match='odd'):
         NeighborhoodAttention2d(8, 2, kernel_size=4)
-    with pytest.raises(ValueError, match="backend"):
-        NeighborhoodAttention2d(8, 2, backend="fast")
+    with pytest.raises(ValueError, match='backend'):
+        NeighborhoodAttention2d(8, 2, backend='fast')
     layer = NeighborhoodAttention2d(8, 2, kernel_size=3)
-    with pytest.raises(ValueError, match="expected input shaped"):
+    with pytest.raises(ValueError, match='expected input shaped'):
         layer(torch.randn(1, 8, 6, 6))

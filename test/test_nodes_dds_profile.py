@@ -19,7 +19,7 @@ from tsjnet_ros.nodes.dds_profile import (
     use_large_image_profile,
 )
 
-NS = {"f": "http://www.eprosima.com"}
+NS = {'f': 'http://www.eprosima.com'}
 FULL_HD_BGR8 = 1920 * 1080 * 3
 
 
@@ -28,32 +28,49 @@ def test_profile_is_set_only_where_nothing_else_is_chosen():
     env: dict[str, str] = {}
     assert use_large_image_profile(env) == profile
     assert env == {PROFILE_VARIABLE: str(profile)}
-    mine = {PROFILE_VARIABLE: "/etc/my_profile.xml"}
-    assert use_large_image_profile(mine) is None and mine == {PROFILE_VARIABLE: "/etc/my_profile.xml"}
-    legacy = {LEGACY_PROFILE_VARIABLE: "/etc/old.xml"}
+    mine = {PROFILE_VARIABLE: '/etc/my_profile.xml'}
+    assert use_large_image_profile(mine) is None and mine == {
+        PROFILE_VARIABLE: '/etc/my_profile.xml'
+    }
+    legacy = {LEGACY_PROFILE_VARIABLE: '/etc/old.xml'}
     assert use_large_image_profile(legacy) is None and PROFILE_VARIABLE not in legacy
-    other_rmw = {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"}
+    other_rmw = {'RMW_IMPLEMENTATION': 'rmw_cyclonedds_cpp'}
     assert use_large_image_profile(other_rmw) is None and PROFILE_VARIABLE not in other_rmw
-    assert profile_environment(profile, {"RMW_IMPLEMENTATION": "rmw_fastrtps_dynamic_cpp"}) == {PROFILE_VARIABLE: str(profile)}
-    assert profile_environment("", {}) == {}  # what the launch file passes for fastdds_profile:=none
+    assert profile_environment(profile, {'RMW_IMPLEMENTATION': 'rmw_fastrtps_dynamic_cpp'}) == {
+        PROFILE_VARIABLE: str(profile)
+    }
+    assert (
+        profile_environment('', {}) == {}
+    )  # what the launch file passes for fastdds_profile:=none
 
 
 def test_profile_keeps_shared_memory_with_room_for_full_hd_colour_frames():
     root = ET.parse(large_image_profile()).getroot()
-    descriptors = {d.findtext("f:transport_id", namespaces=NS): d for d in root.iterfind(".//f:transport_descriptor", NS)}
-    shm = [d for d in descriptors.values() if d.findtext("f:type", namespaces=NS) == "SHM"]
-    assert len(shm) == 1 and int(shm[0].findtext("f:segment_size", namespaces=NS)) >= 2 * FULL_HD_BGR8
-    participant = root.find(".//f:participant", NS)
-    assert participant.get("is_default_profile") == "true"
-    used = [t.text for t in participant.iterfind(".//f:userTransports/f:transport_id", NS)]
+    descriptors = {
+        d.findtext('f:transport_id', namespaces=NS): d
+        for d in root.iterfind('.//f:transport_descriptor', NS)
+    }
+    shm = [d for d in descriptors.values() if d.findtext('f:type', namespaces=NS) == 'SHM']
+    assert (
+        len(shm) == 1 and int(shm[0].findtext('f:segment_size', namespaces=NS)) >= 2 * FULL_HD_BGR8
+    )
+    participant = root.find('.//f:participant', NS)
+    assert participant.get('is_default_profile') == 'true'
+    used = [t.text for t in participant.iterfind('.//f:userTransports/f:transport_id', NS)]
     assert set(used) == set(descriptors)  # SHM plus UDPv4 for other machines
-    assert {descriptors[t].findtext("f:type", namespaces=NS) for t in used} == {"SHM", "UDPv4"}
-    assert participant.findtext(".//f:useBuiltinTransports", namespaces=NS) == "false"
+    assert {descriptors[t].findtext('f:type', namespaces=NS) for t in used} == {'SHM', 'UDPv4'}
+    assert participant.findtext('.//f:useBuiltinTransports', namespaces=NS) == 'false'
 
 
 def _ros_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (PROFILE_VARIABLE, LEGACY_PROFILE_VARIABLE)}
-    env.update(ROS_DOMAIN_ID=str(100 + os.getpid() % 100), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", **extra)
+    env = {
+        k: v for k, v in os.environ.items() if k not in (PROFILE_VARIABLE, LEGACY_PROFILE_VARIABLE)
+    }
+    env.update(
+        ROS_DOMAIN_ID=str(100 + os.getpid() % 100),
+        ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
+        **extra,
+    )
     return env
 
 
@@ -70,17 +87,29 @@ SEGMENT_SIZE = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs Linux shared memory (/dev/shm)")
+@pytest.mark.skipif(not Path('/dev/shm').is_dir(), reason='needs Linux shared memory (/dev/shm)')
 def test_fast_dds_loads_the_profile_and_sizes_its_segment_from_it():
-    with_profile = subprocess.run([sys.executable, "-c", SEGMENT_SIZE], capture_output=True, text=True, timeout=60,
-                                  env=_ros_env(**{PROFILE_VARIABLE: str(large_image_profile())}))
+    with_profile = subprocess.run(
+        [sys.executable, '-c', SEGMENT_SIZE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_ros_env(**{PROFILE_VARIABLE: str(large_image_profile())}),
+    )
     assert with_profile.returncode == 0, with_profile.stderr
-    assert "XMLPARSER" not in with_profile.stderr and "Error" not in with_profile.stderr
+    assert 'XMLPARSER' not in with_profile.stderr and 'Error' not in with_profile.stderr
     assert int(with_profile.stdout.split()[-1]) >= 2 * FULL_HD_BGR8
-    default = subprocess.run([sys.executable, "-c", SEGMENT_SIZE], capture_output=True, text=True, timeout=60,
-                             env=_ros_env())
+    default = subprocess.run(
+        [sys.executable, '-c', SEGMENT_SIZE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_ros_env(),
+    )
     assert default.returncode == 0, default.stderr
-    assert int(default.stdout.split()[-1]) < 640 * 480 * 3  # the default cannot hold one 640x480 bgr8 image
+    assert (
+        int(default.stdout.split()[-1]) < 640 * 480 * 3
+    )  # the default cannot hold one 640x480 bgr8 image
 
 
 RECEIVER = textwrap.dedent("""
@@ -121,10 +150,17 @@ SENDER = textwrap.dedent("""
 
 def test_a_640x480_colour_image_crosses_processes_intact_with_the_profile():
     env = _ros_env(**{PROFILE_VARIABLE: str(large_image_profile())})
-    receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=env)
+    receiver = subprocess.Popen(
+        [sys.executable, '-c', RECEIVER],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
-        sender = subprocess.run([sys.executable, "-c", SENDER], capture_output=True, text=True, timeout=60, env=env)
+        sender = subprocess.run(
+            [sys.executable, '-c', SENDER], capture_output=True, text=True, timeout=60, env=env
+        )
         out, err = receiver.communicate(timeout=60)
     finally:
         if receiver.poll() is None:
@@ -132,5 +168,5 @@ def test_a_640x480_colour_image_crosses_processes_intact_with_the_profile():
     assert sender.returncode == 0, sender.stderr
     assert receiver.returncode == 0, err
     width, height, encoding, digest = out.split()
-    assert (width, height, encoding) == ("640", "480", "bgr8")
+    assert (width, height, encoding) == ('640', '480', 'bgr8')
     assert digest == sender.stdout.split()[-1]

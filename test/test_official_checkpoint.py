@@ -13,26 +13,31 @@ import numpy as np
 import pytest
 import torch
 
-from tsjnet_ros.core.model.checkpoint import Normalization, checkpoint_info, load_checkpoint, read_checkpoint
+from tsjnet_ros.core.model.checkpoint import (
+    Normalization,
+    checkpoint_info,
+    load_checkpoint,
+    read_checkpoint,
+)
 from tsjnet_ros.core.model.official_checkpoint import seeded_official_weights
 from tsjnet_ros.core.runtime.pipeline import FusionPipeline
 from tsjnet_ros.resources import default_checkpoint
 from tsjnet_ros.tools import convert
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def weights():
     return seeded_official_weights(seed=3)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def authors_file(tmp_path_factory, weights):
-    path = tmp_path_factory.mktemp("authors") / "TSJNet.pth"
+    path = tmp_path_factory.mktemp('authors') / 'TSJNet.pth'
     torch.save(weights, path)
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def loaded(authors_file):
     return load_checkpoint(authors_file)
 
@@ -46,14 +51,20 @@ def _pair(height=64, width=96, seed=0):
 
 def test_authors_file_loads_as_fusion_only_official_variant(loaded):
     system = loaded.system
-    assert system.variant == "tsjnet_official" and system.heads is None
+    assert system.variant == 'tsjnet_official' and system.heads is None
     assert system.detection_classes == () and system.segmentation_classes == ()
-    assert system.fusion_config["nat_rel_pos_bias"] is True
-    assert loaded.metadata["dropped_never_called"] == 44 and loaded.normalization == Normalization()
+    assert system.fusion_config['nat_rel_pos_bias'] is True
+    assert (
+        loaded.metadata['dropped_never_called'] == 44 and loaded.normalization == Normalization()
+    )
     ir = torch.rand(1, 1, 64, 64)
     with torch.no_grad():
         out = system(ir, torch.rand(1, 1, 64, 64))
-    assert out.fused.shape == (1, 1, 64, 64) and out.segmentation_logits is None and out.detection is None
+    assert (
+        out.fused.shape == (1, 1, 64, 64)
+        and out.segmentation_logits is None
+        and out.detection is None
+    )
 
 
 def test_our_reader_names_the_authors_file(authors_file):
@@ -61,43 +72,57 @@ def test_our_reader_names_the_authors_file(authors_file):
         read_checkpoint(authors_file)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda w: w["DIDF_Decoder"].pop("reduce_channel.weight"), r"1 missing weight\(s\) \[DIDF_Decoder.reduce_channel.weight\]"),
-    (lambda w: w["DetailFuseLayer"].__setitem__("extra.weight", torch.zeros(1)),
-     r"1 unexpected weight\(s\) \[DetailFuseLayer.extra.weight\]"),
-    (lambda w: w["BaseFuseLayer"].__setitem__("attn.conv1.0.bias", torch.zeros(3)),
-     r"shape mismatch.*BaseFuseLayer.attn.conv1.0.bias: checkpoint \(3,\) vs model \(128,\)"),
-    (lambda w: w["BaseFuseLayer"].pop("attn.levels.0.blocks.0.attn.rpb"),
-     r"missing weight\(s\) \[BaseFuseLayer.attn.levels.0.blocks.0.attn.rpb\]"),
-])
+@pytest.mark.parametrize(
+    'edit, message',
+    [
+        (
+            lambda w: w['DIDF_Decoder'].pop('reduce_channel.weight'),
+            r'1 missing weight\(s\) \[DIDF_Decoder.reduce_channel.weight\]',
+        ),
+        (
+            lambda w: w['DetailFuseLayer'].__setitem__('extra.weight', torch.zeros(1)),
+            r'1 unexpected weight\(s\) \[DetailFuseLayer.extra.weight\]',
+        ),
+        (
+            lambda w: w['BaseFuseLayer'].__setitem__('attn.conv1.0.bias', torch.zeros(3)),
+            r'shape mismatch.*BaseFuseLayer.attn.conv1.0.bias: checkpoint \(3,\) vs model \(128,\)',
+        ),
+        (
+            lambda w: w['BaseFuseLayer'].pop('attn.levels.0.blocks.0.attn.rpb'),
+            r'missing weight\(s\) \[BaseFuseLayer.attn.levels.0.blocks.0.attn.rpb\]',
+        ),
+    ],
+)
 def test_damaged_authors_file_fails_naming_the_keys(tmp_path, weights, edit, message):
     damaged = {group: dict(state) for group, state in weights.items()}
     edit(damaged)
-    path = tmp_path / "damaged.pth"
+    path = tmp_path / 'damaged.pth'
     torch.save(damaged, path)
     with pytest.raises(ValueError, match=message):
         load_checkpoint(path)
 
 
 def test_pipeline_on_the_authors_file_is_fusion_only_with_one_log_line(authors_file, caplog):
-    with caplog.at_level(logging.INFO, logger="tsjnet_ros"):
-        pipeline = FusionPipeline.from_checkpoint(authors_file, device="cpu", warmup=False)
-    lines = [r.getMessage() for r in caplog.records if "fusion-only" in r.getMessage()]
-    assert len(lines) == 1 and "detections and segmentation are off" in lines[0]
-    assert pipeline.variant == "tsjnet_official" and pipeline.class_names == []
+    with caplog.at_level(logging.INFO, logger='tsjnet_ros'):
+        pipeline = FusionPipeline.from_checkpoint(authors_file, device='cpu', warmup=False)
+    lines = [r.getMessage() for r in caplog.records if 'fusion-only' in r.getMessage()]
+    assert len(lines) == 1 and 'detections and segmentation are off' in lines[0]
+    assert pipeline.variant == 'tsjnet_official' and pipeline.class_names == []
     result = pipeline.process(*_pair())
     assert result.fused.shape == (64, 96) and result.fused_color.shape == (64, 96, 3)
     assert result.detections == [] and result.segmentation is None
 
 
-def test_convert_writes_our_format_and_loads_to_the_same_function(tmp_path, authors_file, loaded, capsys):
-    out = tmp_path / "official.pt"
+def test_convert_writes_our_format_and_loads_to_the_same_function(
+    tmp_path, authors_file, loaded, capsys
+):
+    out = tmp_path / 'official.pt'
     assert convert.main([str(authors_file), str(out)]) == 0
-    assert "fusion only" in capsys.readouterr().out
+    assert 'fusion only' in capsys.readouterr().out
     info = checkpoint_info(out)
-    assert info["variant"] == "tsjnet_official" and info["heads_config"] is None
-    assert info["detection_classes"] == [] and info["segmentation_classes"] == []
-    assert info["normalization"]["convention"] == "stable"
+    assert info['variant'] == 'tsjnet_official' and info['heads_config'] is None
+    assert info['detection_classes'] == [] and info['segmentation_classes'] == []
+    assert info['normalization']['convention'] == 'stable'
     again = load_checkpoint(out).system
     ir, visible = torch.rand(2, 1, 1, 64, 64).unbind(0)
     with torch.no_grad():
@@ -106,21 +131,35 @@ def test_convert_writes_our_format_and_loads_to_the_same_function(tmp_path, auth
 
 
 def test_convert_with_heads_from_our_checkpoint(tmp_path, authors_file):
-    out = tmp_path / "with_heads.pt"
-    assert convert.main([str(authors_file), str(out), "--heads-from", str(default_checkpoint()),
-                         "--authors-conventions"]) == 0
+    out = tmp_path / 'with_heads.pt'
+    assert (
+        convert.main(
+            [
+                str(authors_file),
+                str(out),
+                '--heads-from',
+                str(default_checkpoint()),
+                '--authors-conventions',
+            ]
+        )
+        == 0
+    )
     info = checkpoint_info(out)
     shipped = checkpoint_info(default_checkpoint())
-    assert info["detection_classes"] == shipped["detection_classes"]
-    assert info["normalization"]["convention"] == "authors" and info["normalization"]["inference_size"] == [512, 512]
+    assert info['detection_classes'] == shipped['detection_classes']
+    assert info['normalization']['convention'] == 'authors' and info['normalization'][
+        'inference_size'
+    ] == [512, 512]
     system = load_checkpoint(out).system
     donor = load_checkpoint(default_checkpoint()).system
     for key, value in donor.heads.state_dict().items():
-        assert torch.equal(system.heads.state_dict()[key], value.to(system.heads.state_dict()[key].dtype))
+        assert torch.equal(
+            system.heads.state_dict()[key], value.to(system.heads.state_dict()[key].dtype)
+        )
 
 
 def test_convert_rejects_other_files(tmp_path, capsys):
-    assert convert.main([str(default_checkpoint()), str(tmp_path / "x.pt")]) == 1
+    assert convert.main([str(default_checkpoint()), str(tmp_path / 'x.pt')]) == 1
     assert "not the authors' TSJNet checkpoint" in capsys.readouterr().err
 
 
@@ -131,8 +170,13 @@ def test_authors_conventions_follow_their_inference_script(loaded):
     frame, bilinear resize back, truncation, at a small network size to keep the test fast.
     """
     size = (64, 64)
-    pipeline = FusionPipeline(loaded.system, Normalization.authors(inference_size=size), device="cpu",
-                              warmup=False, optimize=False)
+    pipeline = FusionPipeline(
+        loaded.system,
+        Normalization.authors(inference_size=size),
+        device='cpu',
+        warmup=False,
+        optimize=False,
+    )
     ir, visible = _pair(48, 80, seed=1)
     result = pipeline.process(ir, visible)
 
@@ -149,11 +193,18 @@ def test_authors_conventions_follow_their_inference_script(loaded):
     assert np.abs(result.fused.astype(int) - expected.astype(int)).max() <= 1
     assert int(result.fused.max()) - int(result.fused.min()) >= 200  # stretched to the full range
 
-    stable = FusionPipeline(loaded.system, Normalization(inference_size=size), device="cpu", warmup=False,
-                            optimize=False).process(ir, visible)
-    assert int(stable.fused.max()) - int(stable.fused.min()) < 100  # no stretch: the sigmoid output as it is
+    stable = FusionPipeline(
+        loaded.system,
+        Normalization(inference_size=size),
+        device='cpu',
+        warmup=False,
+        optimize=False,
+    ).process(ir, visible)
+    assert (
+        int(stable.fused.max()) - int(stable.fused.min()) < 100
+    )  # no stretch: the sigmoid output as it is
 
 
 def test_unknown_convention_is_rejected():
-    with pytest.raises(ValueError, match="convention must be one of"):
-        Normalization(convention="vivid")
+    with pytest.raises(ValueError, match='convention must be one of'):
+        Normalization(convention='vivid')

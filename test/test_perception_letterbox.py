@@ -27,28 +27,34 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("source, target, resized, offset, net_box, camera_box", CASES)
-def test_geometry_and_boxes_back_to_camera_pixels(source, target, resized, offset, net_box, camera_box):
+@pytest.mark.parametrize('source, target, resized, offset, net_box, camera_box', CASES)
+def test_geometry_and_boxes_back_to_camera_pixels(
+    source, target, resized, offset, net_box, camera_box
+):
     box = Letterbox.fit(source, target, scale_up=source != (470, 630))
     assert box.resized_size == resized and box.offset == offset
     np.testing.assert_allclose(box.boxes_to_source(np.array([net_box]))[0], camera_box, atol=1e-9)
 
 
-@pytest.mark.parametrize("source, target, resized, offset, net_box, camera_box", CASES)
-def test_image_is_placed_where_the_geometry_says(source, target, resized, offset, net_box, camera_box):
+@pytest.mark.parametrize('source, target, resized, offset, net_box, camera_box', CASES)
+def test_image_is_placed_where_the_geometry_says(
+    source, target, resized, offset, net_box, camera_box
+):
     image = np.full(source + (3,), 200, np.uint8)
     out = Letterbox.fit(source, target, scale_up=source != (470, 630)).apply(image)
     assert out.shape == target + (3,)
     (rh, rw), (top, left) = resized, offset
     inside = np.zeros(target, bool)
-    inside[top:top + rh, left:left + rw] = True
+    inside[top : top + rh, left : left + rw] = True
     assert (out[inside] == 200).all() and (out[~inside] == PAD_VALUE).all()
 
 
 def test_boxes_are_clipped_to_the_camera_image():
     box = Letterbox.fit((720, 1280), (640, 640))
     # a box reaching into the grey band above and beyond the right edge
-    np.testing.assert_allclose(box.boxes_to_source(np.array([[600, 100, 700, 200]]))[0], [1200, 0, 1280, 120])
+    np.testing.assert_allclose(
+        box.boxes_to_source(np.array([[600, 100, 700, 200]]))[0], [1200, 0, 1280, 120]
+    )
 
 
 def test_content_window_at_output_stride():
@@ -58,13 +64,19 @@ def test_content_window_at_output_stride():
 
 
 def test_rejects_bad_sizes_and_wrong_images():
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match='positive'):
         Letterbox.fit((0, 640), (640, 640))
-    with pytest.raises(ValueError, match="letterbox expects"):
+    with pytest.raises(ValueError, match='letterbox expects'):
         Letterbox.fit((480, 640), (640, 640)).apply(np.zeros((10, 10), np.uint8))
 
 
 def test_scale_up_is_the_default_and_can_be_turned_off():
-    assert Letterbox.fit((470, 630), (480, 640)).resized_size == (477, 640)  # 470 * 640 / 630 = 477.46, rounded
+    assert Letterbox.fit((470, 630), (480, 640)).resized_size == (
+        477,
+        640,
+    )  # 470 * 640 / 630 = 477.46, rounded
     assert Letterbox.fit((470, 630), (480, 640), scale_up=False).resized_size == (470, 630)
-    assert Letterbox.fit((960, 1280), (480, 640), scale_up=False).resized_size == (480, 640)  # shrinking still allowed
+    assert Letterbox.fit((960, 1280), (480, 640), scale_up=False).resized_size == (
+        480,
+        640,
+    )  # shrinking still allowed

@@ -12,20 +12,22 @@ def test_eight_bit_and_float_inputs():
     assert np.allclose(scaler(ir), [[0.0, 0.2, 1.0]])
     fixed_unit = InfraredScaler(float_range=(0.0, 1.0))
     assert np.allclose(fixed_unit(np.array([[-0.5, 0.25, 2.0]], np.float32)), [[0.0, 0.25, 1.0]])
-    with pytest.raises(TypeError, match="dtype"):
+    with pytest.raises(TypeError, match='dtype'):
         scaler(np.zeros((2, 2), np.int32))
-    with pytest.raises(ValueError, match="HxW"):
+    with pytest.raises(ValueError, match='HxW'):
         scaler(np.zeros((2, 2, 2), np.uint8))
 
 
 def test_fixed_range_is_linear_and_clipped():
-    scaler = InfraredScaler(mode="fixed", fixed_range=(1000, 3000))
+    scaler = InfraredScaler(mode='fixed', fixed_range=(1000, 3000))
     ir = np.array([[0, 1000, 2000, 3000, 60000]], np.uint16)
     assert np.allclose(scaler(ir), [[0.0, 0.0, 0.5, 1.0, 1.0]])
 
 
 def test_percentile_range_is_smoothed_over_frames():
-    scaler = InfraredScaler(mode="percentile", low_percentile=0, high_percentile=100, momentum=0.75)
+    scaler = InfraredScaler(
+        mode='percentile', low_percentile=0, high_percentile=100, momentum=0.75
+    )
     first = np.array([[1000, 2000]], np.uint16)
     assert np.allclose(scaler(first), [[0.0, 1.0]])
     # the scene warms by 400 counts: the range moves a quarter of the way (to 1100..2100)
@@ -38,11 +40,11 @@ def test_percentile_range_is_smoothed_over_frames():
 
 
 def test_bad_scaler_settings():
-    with pytest.raises(ValueError, match="high > low"):
-        InfraredScaler(mode="fixed", fixed_range=(10, 10))
-    with pytest.raises(ValueError, match="percentiles"):
+    with pytest.raises(ValueError, match='high > low'):
+        InfraredScaler(mode='fixed', fixed_range=(10, 10))
+    with pytest.raises(ValueError, match='percentiles'):
         InfraredScaler(low_percentile=99, high_percentile=1)
-    with pytest.raises(ValueError, match="momentum"):
+    with pytest.raises(ValueError, match='momentum'):
         InfraredScaler(momentum=1.0)
 
 
@@ -59,8 +61,11 @@ def person_at_body_temperature(background: float, person: float) -> np.ndarray:
     return scene
 
 
-@pytest.mark.parametrize("background, person", [(20.0, 36.5), (293.15, 309.65), (0.2, 0.365)],
-                         ids=["celsius", "kelvin", "unit"])
+@pytest.mark.parametrize(
+    'background, person',
+    [(20.0, 36.5), (293.15, 309.65), (0.2, 0.365)],
+    ids=['celsius', 'kelvin', 'unit'],
+)
 def test_float_ir_in_any_unit_keeps_its_contrast(background, person):
     """Float IR gets automatic gain control like 16-bit IR: the person stands out in every unit."""
     unit = InfraredScaler()(person_at_body_temperature(background, person))
@@ -73,7 +78,7 @@ def test_float_ir_with_a_fixed_range_in_its_own_units():
     assert unit[0, 0] == pytest.approx(0.2) and unit[30, 40] == pytest.approx(0.86)
     counts = scaler(np.array([[15, 40, 27]], np.uint16))  # the same range applies to 16-bit data
     assert np.allclose(counts, [[0.0, 1.0, 0.48]])
-    with pytest.raises(ValueError, match="high > low"):
+    with pytest.raises(ValueError, match='high > low'):
         InfraredScaler.fixed((5.0, 5.0))
 
 
@@ -83,5 +88,9 @@ def test_float_ir_nan_and_inf_do_not_spoil_the_range():
     frame[1, :5] = np.inf
     frame[2, :5] = -np.inf
     unit = InfraredScaler()(frame)
-    assert np.isfinite(unit).all() and unit[30, 40] == pytest.approx(1.0) and unit[5, 5] == pytest.approx(0.0)
+    assert (
+        np.isfinite(unit).all()
+        and unit[30, 40] == pytest.approx(1.0)
+        and unit[5, 5] == pytest.approx(0.0)
+    )
     assert unit[0, 0] == 0.0 and unit[1, 0] == 1.0 and unit[2, 0] == 0.0

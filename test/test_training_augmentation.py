@@ -27,8 +27,10 @@ def _scene(h: int = 120, w: int = 160):
 
 def test_geometry_is_identical_for_both_modalities_boxes_and_mask() -> None:
     ir, vis, boxes, labels, mask = _scene()
-    aug = PairAugmentation(AugmentationConfig(scale=(0.7, 1.3), hflip=0.5, min_box_visibility=0.99, **NO_JITTER),
-                           (96, 96))
+    aug = PairAugmentation(
+        AugmentationConfig(scale=(0.7, 1.3), hflip=0.5, min_box_visibility=0.99, **NO_JITTER),
+        (96, 96),
+    )
     kept = 0
     for seed in range(12):
         out = aug(np.random.default_rng(seed), ir, vis, boxes, labels, mask)
@@ -63,8 +65,12 @@ def test_flip_mirrors_boxes() -> None:
 
 def test_photometric_jitter_differs_between_modalities_and_stays_in_range() -> None:
     ir, vis, boxes, labels, mask = _scene()
-    aug = PairAugmentation(AugmentationConfig(scale=(1.0, 1.0), hflip=0.0, brightness=0.2, contrast=0.3,
-                                              gamma=0.3, noise_std=0.02), (96, 96))
+    aug = PairAugmentation(
+        AugmentationConfig(
+            scale=(1.0, 1.0), hflip=0.0, brightness=0.2, contrast=0.3, gamma=0.3, noise_std=0.02
+        ),
+        (96, 96),
+    )
     out = aug(np.random.default_rng(3), ir, vis, boxes, labels, mask)
     assert not np.allclose(out.ir, out.visible)
     assert out.ir.min() >= 0.0 and out.ir.max() <= 1.0 and out.ir.dtype == np.float32
@@ -89,10 +95,19 @@ def test_crop_boxes_drops_mostly_cut_boxes() -> None:
 
 def test_bad_inputs_raise() -> None:
     aug = PairAugmentation(AugmentationConfig(), (32, 32))
-    with pytest.raises(ValueError, match="equal-size"):
-        aug(np.random.default_rng(0), np.zeros((40, 40), np.float32), np.zeros((40, 41), np.float32))
-    with pytest.raises(ValueError, match="both be given"):
-        aug(np.random.default_rng(0), np.zeros((40, 40), np.float32), np.zeros((40, 40), np.float32),
-            np.zeros((0, 4), np.float32), None)
-    with pytest.raises(ValueError, match="scale"):
+    with pytest.raises(ValueError, match='equal-size'):
+        aug(
+            np.random.default_rng(0),
+            np.zeros((40, 40), np.float32),
+            np.zeros((40, 41), np.float32),
+        )
+    with pytest.raises(ValueError, match='both be given'):
+        aug(
+            np.random.default_rng(0),
+            np.zeros((40, 40), np.float32),
+            np.zeros((40, 40), np.float32),
+            np.zeros((0, 4), np.float32),
+            None,
+        )
+    with pytest.raises(ValueError, match='scale'):
         AugmentationConfig(scale=(1.2, 0.8))

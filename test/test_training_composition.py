@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-from tsjnet_ros.core.model.checkpoint import build_system, save_checkpoint
 from tsjnet_ros.core.training.augmentation import IGNORE_LABEL, AugmentedPair, PairAugmentation
 from tsjnet_ros.core.training.composition import ObjectPatch, cut_patches, mosaic, paste_objects
 from tsjnet_ros.core.training.config import AugmentationConfig, read_name_list
@@ -21,14 +20,19 @@ def _tile(value: float, boxes=None, mask=True) -> AugmentedPair:
 
 
 def test_mosaic_tiles_in_reading_order_and_shifts_boxes():
-    tiles = [_tile(0.1, [[1, 2, 5, 6]]), _tile(0.2, []), _tile(0.3, None, mask=False), _tile(0.4, [[0, 0, 10, 10]])]
+    tiles = [
+        _tile(0.1, [[1, 2, 5, 6]]),
+        _tile(0.2, []),
+        _tile(0.3, None, mask=False),
+        _tile(0.4, [[0, 0, 10, 10]]),
+    ]
     out = mosaic(tiles)
     assert out.ir.shape == (40, 60)
     assert out.ir[0, 0] == pytest.approx(0.1) and out.ir[0, 59] == pytest.approx(0.2)
     assert out.ir[39, 0] == pytest.approx(0.3) and out.ir[39, 59] == pytest.approx(0.4)
     np.testing.assert_array_equal(out.boxes, [[1, 2, 5, 6], [30, 20, 40, 30]])
     assert (out.mask[20:, :30] == IGNORE_LABEL).all() and (out.mask[:20] == 0).all()
-    with pytest.raises(ValueError, match="4 tiles"):
+    with pytest.raises(ValueError, match='4 tiles'):
         mosaic(tiles[:3])
 
 
@@ -42,7 +46,7 @@ def test_paste_objects_adds_labelled_boxes_on_free_ground():
         assert x1 >= 10 or y1 >= 10  # never on the existing box
         centre = out.ir[int(y1) + 3, int(x1) + 2]
         assert centre == pytest.approx(1.0)  # the patch is opaque at its centre
-        assert (out.mask[int(y1):int(y2), int(x1):int(x2)] == IGNORE_LABEL).all()
+        assert (out.mask[int(y1) : int(y2), int(x1) : int(x2)] == IGNORE_LABEL).all()
     assert crop.boxes.shape == (1, 4) and crop.ir.max() == 0.0  # input untouched
     unlabelled = AugmentedPair(crop.ir, crop.visible, None, None, None)
     assert paste_objects(unlabelled, [patch], np.random.default_rng(0), 2) is unlabelled
@@ -50,7 +54,9 @@ def test_paste_objects_adds_labelled_boxes_on_free_ground():
 
 def test_cut_patches_skips_tiny_boxes():
     img = np.arange(100, dtype=np.float32).reshape(10, 10)
-    patches = cut_patches(img, img, np.array([[1, 1, 9, 9], [0, 0, 3, 3]], np.float32), np.array([1, 0]))
+    patches = cut_patches(
+        img, img, np.array([[1, 1, 9, 9], [0, 0, 3, 3]], np.float32), np.array([1, 0])
+    )
     assert len(patches) == 1 and patches[0].label == 1 and patches[0].ir.shape == (8, 8)
 
 
@@ -60,7 +66,7 @@ def test_training_set_mosaic_and_paste_keep_boxes_inside_the_crop():
     for i in range(3):
         ir = rng.random((96, 128)).astype(np.float32)
         boxes = np.array([[10 + i, 20, 40, 60], [70, 30, 100, 80]], np.float32)
-        pairs.append(TrainingPair(f"p{i}", "src", ir, ir.copy(), boxes, np.array([0, 1]), None))
+        pairs.append(TrainingPair(f'p{i}', 'src', ir, ir.copy(), boxes, np.array([0, 1]), None))
     config = AugmentationConfig(scale=(1.0, 1.0), mosaic=1.0, copy_paste=2)
     dataset = PairTrainingSet(pairs, PairAugmentation(config, (64, 64)), seed=0)
     assert dataset.patches  # cut from every pair's boxes
@@ -68,10 +74,17 @@ def test_training_set_mosaic_and_paste_keep_boxes_inside_the_crop():
         item = dataset[i]
         assert item.crop.ir.shape == (64, 64) and item.has_boxes
         b = item.crop.boxes
-        assert (b[:, 0] >= 0).all() and (b[:, 2] <= 64).all() and (b[:, 1] >= 0).all() and (b[:, 3] <= 64).all()
+        assert (
+            (b[:, 0] >= 0).all()
+            and (b[:, 2] <= 64).all()
+            and (b[:, 1] >= 0).all()
+            and (b[:, 3] <= 64).all()
+        )
         assert (b[:, 2] > b[:, 0]).all() and (b[:, 3] > b[:, 1]).all()
     again = PairTrainingSet(pairs, PairAugmentation(config, (64, 64)), seed=0)[1]
-    np.testing.assert_array_equal(again.crop.ir, dataset[1].crop.ir)  # reproducible per (seed, epoch, index)
+    np.testing.assert_array_equal(
+        again.crop.ir, dataset[1].crop.ir
+    )  # reproducible per (seed, epoch, index)
 
 
 def test_ema_average_ramps_up():
@@ -83,8 +96,8 @@ def test_ema_average_ramps_up():
 
 
 def test_name_list_skips_comments(tmp_path):
-    path = tmp_path / "val.txt"
-    path.write_text("# split\n00001N\n\n00002D  # day\n")
-    assert read_name_list(path) == ["00001N", "00002D"]
+    path = tmp_path / 'val.txt'
+    path.write_text('# split\n00001N\n\n00002D  # day\n')
+    assert read_name_list(path) == ['00001N', '00002D']
     with pytest.raises(FileNotFoundError):
-        read_name_list(tmp_path / "missing.txt")
+        read_name_list(tmp_path / 'missing.txt')

@@ -9,8 +9,14 @@ from tsjnet_ros.core.training.weak_masks import boxes_to_weak_mask, segmentation
 
 
 def test_core_rim_and_background() -> None:
-    mask = boxes_to_weak_mask(np.array([[20, 10, 60, 90]]), np.array([2]), (100, 100), background=0,
-                              core_fraction=0.8, margin=3)
+    mask = boxes_to_weak_mask(
+        np.array([[20, 10, 60, 90]]),
+        np.array([2]),
+        (100, 100),
+        background=0,
+        core_fraction=0.8,
+        margin=3,
+    )
     assert mask[50, 40] == 2  # centre
     assert mask[11, 21] == 255  # box corner: outside the ellipse, ignored
     assert mask[50, 18] == 255  # margin ring
@@ -35,13 +41,16 @@ def test_unknown_class_ignores_the_box_and_empty_is_background() -> None:
 
 
 def test_segmentation_ids_by_name_and_map() -> None:
-    ids = segmentation_ids_for(["person", "bicycle", "car", "lamp"], ["unlabelled", "car", "person", "bike"],
-                               {"bicycle": "bike"})
+    ids = segmentation_ids_for(
+        ['person', 'bicycle', 'car', 'lamp'],
+        ['unlabelled', 'car', 'person', 'bike'],
+        {'bicycle': 'bike'},
+    )
     assert ids.tolist() == [2, 3, 1, -1]
 
 
 def test_bad_arguments_raise() -> None:
-    with pytest.raises(ValueError, match="segmentation ids"):
+    with pytest.raises(ValueError, match='segmentation ids'):
         boxes_to_weak_mask(np.zeros((2, 4)), np.array([1]), (10, 10))
-    with pytest.raises(ValueError, match="core_fraction"):
+    with pytest.raises(ValueError, match='core_fraction'):
         boxes_to_weak_mask(np.zeros((1, 4)), np.array([1]), (10, 10), core_fraction=0.0)

@@ -64,8 +64,10 @@ def _run(fn, qkv, weight, sync):
 def _grad_diff(grads, ref_grads, relative: bool) -> float:
     if grads is None:
         return 0.0
-    return max(_max_diff(a, b) / (max(1.0, float(b.abs().max())) if relative else 1.0)
-               for a, b in zip(grads, ref_grads))
+    return max(
+        _max_diff(a, b) / (max(1.0, float(b.abs().max())) if relative else 1.0)
+        for a, b in zip(grads, ref_grads)
+    )
 
 
 def _max_diff(a, b) -> float:
@@ -78,7 +80,7 @@ def check_case(shape, kernel_size, dilation, device, natten, sync) -> list[dict]
     weight = torch.randn(shape, generator=gen).to(device)
 
     def ours(q, k, v):
-        return neighborhood_attention_2d(q, k, v, kernel_size, dilation, backend="torch")
+        return neighborhood_attention_2d(q, k, v, kernel_size, dilation, backend='torch')
 
     def theirs(q, k, v):
         return natten.na2d(q, k, v, kernel_size=kernel_size, dilation=dilation)
@@ -86,70 +88,98 @@ def check_case(shape, kernel_size, dilation, device, natten, sync) -> list[dict]
     def dense(q, k, v):
         return dense_neighborhood_attention_2d(q, k, v, kernel_size, dilation)
 
-    other, other_name = (theirs, "natten") if natten is not None else (dense, "dense reference")
+    other, other_name = (theirs, 'natten') if natten is not None else (dense, 'dense reference')
     rows = []
     ref_out, ref_grads, _ = _run(ours, qkv32, weight, sync)  # warm-up and fp32 reference
     ref_out, ref_grads, ours_ms = _run(ours, qkv32, weight, sync)
     _run(other, qkv32, weight, sync)
     out, grads, other_ms = _run(other, qkv32, weight, sync)
     diff = max(_max_diff(out, ref_out), _grad_diff(grads, ref_grads, relative=False))
-    rows.append({"case": f"{tuple(shape)} k{kernel_size} d{dilation}", "precision": "fp32",
-                 "compared": f"{other_name} vs ours", "max_abs_diff": diff, "limit": FP32_LIMIT,
-                 "ok": diff <= FP32_LIMIT, "backward": grads is not None, "ours_ms": ours_ms, "other_ms": other_ms})
+    rows.append(
+        {
+            'case': f'{tuple(shape)} k{kernel_size} d{dilation}',
+            'precision': 'fp32',
+            'compared': f'{other_name} vs ours',
+            'max_abs_diff': diff,
+            'limit': FP32_LIMIT,
+            'ok': diff <= FP32_LIMIT,
+            'backward': grads is not None,
+            'ours_ms': ours_ms,
+            'other_ms': other_ms,
+        }
+    )
     qkv16 = [t.to(torch.bfloat16) for t in qkv32]
-    for name, fn in (("ours", ours), (other_name, other)):
+    for name, fn in (('ours', ours), (other_name, other)):
         _run(fn, qkv16, weight, sync)
         out, grads, ms = _run(fn, qkv16, weight, sync)
         # gradients scale with the upstream weight; compare them relative to their own size
         diff = max(_max_diff(out, ref_out), _grad_diff(grads, ref_grads, relative=True))
-        rows.append({"case": f"{tuple(shape)} k{kernel_size} d{dilation}", "precision": "bf16",
-                     "compared": f"{name} bf16 vs ours fp32", "max_abs_diff": diff, "limit": BF16_LIMIT,
-                     "ok": diff <= BF16_LIMIT, "backward": grads is not None, "ms": ms})
+        rows.append(
+            {
+                'case': f'{tuple(shape)} k{kernel_size} d{dilation}',
+                'precision': 'bf16',
+                'compared': f'{name} bf16 vs ours fp32',
+                'max_abs_diff': diff,
+                'limit': BF16_LIMIT,
+                'ok': diff <= BF16_LIMIT,
+                'backward': grads is not None,
+                'ms': ms,
+            }
+        )
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--small", action="store_true", help="tiny shapes (a CPU dry run)")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--small', action='store_true', help='tiny shapes (a CPU dry run)')
+    parser.add_argument('--json', type=Path)
     args = parser.parse_args()
     device = torch.device(args.device)
     natten = _natten()
 
     def sync():
-        if device.type == "cuda":
+        if device.type == 'cuda':
             torch.cuda.synchronize(device)
 
-    info = {"device": str(device), "torch": torch.__version__,
-            "natten": getattr(natten, "__version__", None) if natten else None}
+    info = {
+        'device': str(device),
+        'torch': torch.__version__,
+        'natten': getattr(natten, '__version__', None) if natten else None,
+    }
     if natten is not None:
-        info["natten_libnatten"] = bool(getattr(natten, "HAS_LIBNATTEN", False))
+        info['natten_libnatten'] = bool(getattr(natten, 'HAS_LIBNATTEN', False))
         try:
             from natten.backends import choose_backend
 
             probe = torch.zeros(1, 8, 8, 1, 16, device=device)
-            info["natten_backend"] = choose_backend(probe, probe, probe, torch_compile=False)
+            info['natten_backend'] = choose_backend(probe, probe, probe, torch_compile=False)
         except Exception as exc:  # a backend query is informative only
-            info["natten_backend"] = f"unknown ({exc})"
+            info['natten_backend'] = f'unknown ({exc})'
     else:
-        print("natten is not importable: our backend is compared with the dense reference instead")
-    print("na_check: " + ", ".join(f"{k} {v}" for k, v in info.items()))
+        print('natten is not importable: our backend is compared with the dense reference instead')
+    print('na_check: ' + ', '.join(f'{k} {v}' for k, v in info.items()))
     rows = []
     for shape, kernel_size, dilation in SMALL_CASES if args.small else CASES:
         for row in check_case(shape, kernel_size, dilation, device, natten, sync):
             rows.append(row)
-            timing = (f"ours {row['ours_ms']:.1f} ms, other {row['other_ms']:.1f} ms" if "ours_ms" in row
-                      else f"{row['ms']:.1f} ms")
-            print(f"{'ok  ' if row['ok'] else 'FAIL'} {row['case']:<28} {row['precision']} {row['compared']:<28} "
-                  f"max|d| {row['max_abs_diff']:.2e} (limit {row['limit']:.0e}) "
-                  f"{'fwd+bwd' if row['backward'] else 'fwd only (no backward here)'} {timing}", flush=True)
-    failed = sum(not r["ok"] for r in rows)
-    print(f"na_check: {len(rows) - failed} within limits, {failed} out of limits")
+            timing = (
+                f'ours {row["ours_ms"]:.1f} ms, other {row["other_ms"]:.1f} ms'
+                if 'ours_ms' in row
+                else f'{row["ms"]:.1f} ms'
+            )
+            print(
+                f'{"ok  " if row["ok"] else "FAIL"} {row["case"]:<28} {row["precision"]} {row["compared"]:<28} '
+                f'max|d| {row["max_abs_diff"]:.2e} (limit {row["limit"]:.0e}) '
+                f'{"fwd+bwd" if row["backward"] else "fwd only (no backward here)"} {timing}',
+                flush=True,
+            )
+    failed = sum(not r['ok'] for r in rows)
+    print(f'na_check: {len(rows) - failed} within limits, {failed} out of limits')
     if args.json:
-        args.json.write_text(json.dumps({"info": info, "rows": rows}, indent=1))
+        args.json.write_text(json.dumps({'info': info, 'rows': rows}, indent=1))
     return 1 if failed else 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

@@ -41,7 +41,10 @@ from tsjnet_ros.core.runtime.inference_thread import InferenceThread, free_model
 from tsjnet_ros.core.runtime.pipeline import FusionPipeline  # noqa: E402
 from tsjnet_ros.resources import default_checkpoint  # noqa: E402
 
-LIMITS = {"fp32": {"mean": 0.5, "p99": 2.0, "seg": 0.995}, "bf16": {"mean": 1.5, "p99": 6.0, "seg": 0.98}}
+LIMITS = {
+    'fp32': {'mean': 0.5, 'p99': 2.0, 'seg': 0.995},
+    'bf16': {'mean': 1.5, 'p99': 6.0, 'seg': 0.98},
+}
 
 
 def _iou(a, b) -> float:
@@ -53,31 +56,51 @@ def _iou(a, b) -> float:
 
 
 def compare(results, references) -> dict:
-    diffs = np.concatenate([np.abs(r.fused.astype(np.int16) - c.fused.astype(np.int16)).ravel()
-                            for r, c in zip(results, references)])
-    seg = [float((r.segmentation == c.segmentation).mean()) for r, c in zip(results, references)
-           if r.segmentation is not None and c.segmentation is not None]
+    diffs = np.concatenate(
+        [
+            np.abs(r.fused.astype(np.int16) - c.fused.astype(np.int16)).ravel()
+            for r, c in zip(results, references)
+        ]
+    )
+    seg = [
+        float((r.segmentation == c.segmentation).mean())
+        for r, c in zip(results, references)
+        if r.segmentation is not None and c.segmentation is not None
+    ]
     ious, counts = [], []
     for r, c in zip(results, references):
         counts.append((len(r.detections), len(c.detections)))
         for d in c.detections:
             same = [_iou(d.box_xyxy, o.box_xyxy) for o in r.detections if o.class_id == d.class_id]
             ious.append(max(same, default=0.0))
-    return {"fused_mean_abs": float(diffs.mean()), "fused_p99_abs": float(np.percentile(diffs, 99)),
-            "fused_max_abs": int(diffs.max()), "segmentation_agreement": min(seg) if seg else None,
-            "detections_device_vs_cpu": [sum(c[0] for c in counts), sum(c[1] for c in counts)],
-            "detection_mean_best_iou": float(np.mean(ious)) if ious else None}
+    return {
+        'fused_mean_abs': float(diffs.mean()),
+        'fused_p99_abs': float(np.percentile(diffs, 99)),
+        'fused_max_abs': int(diffs.max()),
+        'segmentation_agreement': min(seg) if seg else None,
+        'detections_device_vs_cpu': [sum(c[0] for c in counts), sum(c[1] for c in counts)],
+        'detection_mean_best_iou': float(np.mean(ious)) if ious else None,
+    }
 
 
-def run_precision(device: str, precision: str, pairs, checkpoint: Path, batch_size: int) -> tuple[list, dict]:
+def run_precision(
+    device: str, precision: str, pairs, checkpoint: Path, batch_size: int
+) -> tuple[list, dict]:
     """Build, run and release a backend on an inference thread as the node does."""
-    cuda = device.startswith("cuda")
-    thread = InferenceThread(f"check_{precision}")
+    cuda = device.startswith('cuda')
+    thread = InferenceThread(f'check_{precision}')
     if cuda:
         torch.cuda.synchronize()
     start_mem = torch.cuda.memory_allocated() if cuda else None
-    backend = thread.call(lambda: create_backend("tsjnet", checkpoint=str(checkpoint), device=device,
-                                                 precision=precision, warmup_size=pairs[0][0].shape[:2]))
+    backend = thread.call(
+        lambda: create_backend(
+            'tsjnet',
+            checkpoint=str(checkpoint),
+            device=device,
+            precision=precision,
+            warmup_size=pairs[0][0].shape[:2],
+        )
+    )
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     results = [thread.call(backend.fuse, ir, vis) for ir, vis in pairs]
@@ -86,13 +109,16 @@ def run_precision(device: str, precision: str, pairs, checkpoint: Path, batch_si
     batch_ms = []
     for _ in range(3):
         frames = thread.call(pipeline.process_batch, [p[0] for p in batch], [p[1] for p in batch])
-        batch_ms.append(frames[0].timings["inference_ms"] / len(batch))
-    info = {"inference_ms_per_pair": statistics.median(r.timings["inference_ms"] for r in results),
-            "total_ms_per_pair": statistics.median(r.timings["total_ms"] for r in results),
-            "batch_size": batch_size, "inference_ms_per_pair_batched": min(batch_ms)}
+        batch_ms.append(frames[0].timings['inference_ms'] / len(batch))
+    info = {
+        'inference_ms_per_pair': statistics.median(r.timings['inference_ms'] for r in results),
+        'total_ms_per_pair': statistics.median(r.timings['total_ms'] for r in results),
+        'batch_size': batch_size,
+        'inference_ms_per_pair_batched': min(batch_ms),
+    }
     if cuda:
-        info["peak_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
-        info["allocated_while_loaded_mb"] = torch.cuda.memory_allocated() / 2**20
+        info['peak_allocated_mb'] = torch.cuda.max_memory_allocated() / 2**20
+        info['allocated_while_loaded_mb'] = torch.cuda.memory_allocated() / 2**20
     # cleanup, as the node's on_cleanup: drop every reference, free on the thread, end it
     del backend, pipeline, frames
     thread.call(free_model_memory)
@@ -100,60 +126,82 @@ def run_precision(device: str, precision: str, pairs, checkpoint: Path, batch_si
     if cuda:
         torch.cuda.synchronize()
         end_mem = torch.cuda.memory_allocated()
-        info.update({"allocated_before_bytes": start_mem, "allocated_after_cleanup_bytes": end_mem,
-                     "reserved_after_cleanup_mb": torch.cuda.memory_reserved() / 2**20,
-                     "memory_returned": end_mem == start_mem})
-    info["thread_closed"] = closed
+        info.update(
+            {
+                'allocated_before_bytes': start_mem,
+                'allocated_after_cleanup_bytes': end_mem,
+                'reserved_after_cleanup_mb': torch.cuda.memory_reserved() / 2**20,
+                'memory_returned': end_mem == start_mem,
+            }
+        )
+    info['thread_closed'] = closed
     return results, info
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder of pairs (MSRS layout)")
-    parser.add_argument("--pairs", type=int, default=8)
-    parser.add_argument("--batch", type=int, default=8, help="pairs per forward in the batched timing")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=sorted(LIMITS))
-    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped checkpoint")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument('--data', type=Path, required=True, help='folder of pairs (MSRS layout)')
+    parser.add_argument('--pairs', type=int, default=8)
+    parser.add_argument(
+        '--batch', type=int, default=8, help='pairs per forward in the batched timing'
+    )
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--precisions', nargs='+', default=['fp32', 'bf16'], choices=sorted(LIMITS)
+    )
+    parser.add_argument(
+        '--checkpoint', type=Path, default=None, help='default: the shipped checkpoint'
+    )
+    parser.add_argument('--json', type=Path)
     args = parser.parse_args()
     checkpoint = args.checkpoint or default_checkpoint()
     dataset = PairDataset(args.data)
     step = max(1, len(dataset) // args.pairs)
     samples = [dataset[i] for i in range(0, len(dataset), step)][: args.pairs]
     pairs = [(s.ir, s.visible) for s in samples]
-    print(f"pipeline_check: {len(pairs)} pairs of {pairs[0][0].shape[1]}x{pairs[0][0].shape[0]} from {args.data}, "
-          f"device {args.device}, checkpoint {checkpoint}")
-    cpu = FusionPipeline.from_checkpoint(checkpoint, device="cpu", warmup=False)
+    print(
+        f'pipeline_check: {len(pairs)} pairs of {pairs[0][0].shape[1]}x{pairs[0][0].shape[0]} from {args.data}, '
+        f'device {args.device}, checkpoint {checkpoint}'
+    )
+    cpu = FusionPipeline.from_checkpoint(checkpoint, device='cpu', warmup=False)
     references = [cpu(ir, vis) for ir, vis in pairs]
     del cpu
-    report, failed = {"device": args.device, "pairs": len(pairs), "precisions": {}}, 0
+    report, failed = {'device': args.device, 'pairs': len(pairs), 'precisions': {}}, 0
     for precision in args.precisions:
         results, info = run_precision(args.device, precision, pairs, checkpoint, args.batch)
         info.update(compare(results, references))
         limit = LIMITS[precision]
-        checks = {"fused_mean": info["fused_mean_abs"] <= limit["mean"],
-                  "fused_p99": info["fused_p99_abs"] <= limit["p99"],
-                  "segmentation": info["segmentation_agreement"] is None
-                  or info["segmentation_agreement"] >= limit["seg"],
-                  "memory": info.get("memory_returned", True), "thread": info["thread_closed"]}
-        info["limits"], info["checks"] = limit, checks
+        checks = {
+            'fused_mean': info['fused_mean_abs'] <= limit['mean'],
+            'fused_p99': info['fused_p99_abs'] <= limit['p99'],
+            'segmentation': info['segmentation_agreement'] is None
+            or info['segmentation_agreement'] >= limit['seg'],
+            'memory': info.get('memory_returned', True),
+            'thread': info['thread_closed'],
+        }
+        info['limits'], info['checks'] = limit, checks
         failed += not all(checks.values())
-        report["precisions"][precision] = info
-        mem = (f"memory before {info['allocated_before_bytes']} B, after cleanup "
-               f"{info['allocated_after_cleanup_bytes']} B, peak {info['peak_allocated_mb']:.0f} MB"
-               if "allocated_before_bytes" in info else "memory check: CUDA only")
-        seg = info["segmentation_agreement"]
-        print(f"{'ok  ' if all(checks.values()) else 'FAIL'} {precision} vs CPU fp32: fused |d| mean "
-              f"{info['fused_mean_abs']:.3f} p99 {info['fused_p99_abs']:.1f} max {info['fused_max_abs']} "
-              f"(limits {limit['mean']}, {limit['p99']}); segmentation agreement "
-              f"{'n/a' if seg is None else f'{seg:.4f}'}; detections {info['detections_device_vs_cpu'][0]} vs "
-              f"{info['detections_device_vs_cpu'][1]}; inference {info['inference_ms_per_pair']:.2f} ms/pair, "
-              f"{info['inference_ms_per_pair_batched']:.2f} ms/pair in batches of {info['batch_size']}; {mem}", flush=True)
+        report['precisions'][precision] = info
+        mem = (
+            f'memory before {info["allocated_before_bytes"]} B, after cleanup '
+            f'{info["allocated_after_cleanup_bytes"]} B, peak {info["peak_allocated_mb"]:.0f} MB'
+            if 'allocated_before_bytes' in info
+            else 'memory check: CUDA only'
+        )
+        seg = info['segmentation_agreement']
+        print(
+            f'{"ok  " if all(checks.values()) else "FAIL"} {precision} vs CPU fp32: fused |d| mean '
+            f'{info["fused_mean_abs"]:.3f} p99 {info["fused_p99_abs"]:.1f} max {info["fused_max_abs"]} '
+            f'(limits {limit["mean"]}, {limit["p99"]}); segmentation agreement '
+            f'{"n/a" if seg is None else f"{seg:.4f}"}; detections {info["detections_device_vs_cpu"][0]} vs '
+            f'{info["detections_device_vs_cpu"][1]}; inference {info["inference_ms_per_pair"]:.2f} ms/pair, '
+            f'{info["inference_ms_per_pair_batched"]:.2f} ms/pair in batches of {info["batch_size"]}; {mem}',
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 1 if failed else 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

@@ -16,23 +16,27 @@ from pathlib import Path
 
 from tsjnet_ros.resources import config_file
 
-PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
-LEGACY_PROFILE_VARIABLE = "FASTRTPS_DEFAULT_PROFILES_FILE"
-PROFILE_NAME = "fastdds_large_images.xml"
+PROFILE_VARIABLE = 'FASTDDS_DEFAULT_PROFILES_FILE'
+LEGACY_PROFILE_VARIABLE = 'FASTRTPS_DEFAULT_PROFILES_FILE'
+PROFILE_NAME = 'fastdds_large_images.xml'
 
 
 def large_image_profile() -> Path:
     return config_file(PROFILE_NAME)
 
 
-def profile_environment(profile: str | Path | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def profile_environment(
+    profile: str | Path | None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Return the variables that make Fast DDS load ``profile``.
 
     Empty when no profile is given, the environment already names one, or the middleware is
     not Fast DDS.
     """
     env = os.environ if environ is None else environ
-    if not profile or not env.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp").startswith("rmw_fastrtps"):
+    if not profile or not env.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp').startswith(
+        'rmw_fastrtps'
+    ):
         return {}
     if env.get(PROFILE_VARIABLE) or env.get(LEGACY_PROFILE_VARIABLE):
         return {}

@@ -16,8 +16,8 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-DOMAIN_VARIABLE = "ROS_DOMAIN_ID"
-DISCOVERY_RANGE_VARIABLE = "ROS_AUTOMATIC_DISCOVERY_RANGE"
+DOMAIN_VARIABLE = 'ROS_DOMAIN_ID'
+DISCOVERY_RANGE_VARIABLE = 'ROS_AUTOMATIC_DISCOVERY_RANGE'
 USABLE_DOMAINS = range(1, 102)  # DDS domain ids whose ports fit every OS's port ranges
 
 
@@ -29,11 +29,11 @@ class GraphIsolation:
 
     def watch_environment(self) -> dict[str, str]:
         """Variables that put another ROS process (rviz2, ``ros2 topic``) into this graph."""
-        return {DOMAIN_VARIABLE: str(self.domain_id), DISCOVERY_RANGE_VARIABLE: "LOCALHOST"}
+        return {DOMAIN_VARIABLE: str(self.domain_id), DISCOVERY_RANGE_VARIABLE: 'LOCALHOST'}
 
     def describe(self) -> str:
-        watch = " ".join(f"{k}={v}" for k, v in self.watch_environment().items())
-        return f"own ROS graph: domain {self.domain_id}, localhost only (to watch it: {watch})"
+        watch = ' '.join(f'{k}={v}' for k, v in self.watch_environment().items())
+        return f'own ROS graph: domain {self.domain_id}, localhost only (to watch it: {watch})'
 
 
 def environment_domain(environ: Mapping[str, str] | None = None) -> int:
@@ -41,19 +41,22 @@ def environment_domain(environ: Mapping[str, str] | None = None) -> int:
 
     That is ``ROS_DOMAIN_ID``, or 0 when unset or not a number.
     """
-    value = (os.environ if environ is None else environ).get(DOMAIN_VARIABLE, "").strip()
+    value = (os.environ if environ is None else environ).get(DOMAIN_VARIABLE, '').strip()
     return int(value) if value.isdigit() else 0
 
 
-def isolated_graph(domain_id: int | None = None, environ: Mapping[str, str] | None = None,
-                   rng: random.Random | None = None) -> GraphIsolation:
+def isolated_graph(
+    domain_id: int | None = None,
+    environ: Mapping[str, str] | None = None,
+    rng: random.Random | None = None,
+) -> GraphIsolation:
     """``domain_id`` when given, else a random usable domain other than the environment's.
 
     Raises ValueError for a domain id outside 0..232 (the ids DDS allows).
     """
     if domain_id is not None:
         if not 0 <= domain_id <= 232:
-            raise ValueError(f"ROS domain id must be in 0..232, got {domain_id}")
+            raise ValueError(f'ROS domain id must be in 0..232, got {domain_id}')
         return GraphIsolation(domain_id)
     taken = environment_domain(environ)
     choices = [d for d in USABLE_DOMAINS if d != taken]
@@ -72,7 +75,7 @@ def init_isolated(isolation: GraphIsolation | None, args: Sequence[str], context
         rclpy.init(args=list(args), context=context)
         return
     previous = os.environ.get(DISCOVERY_RANGE_VARIABLE)
-    os.environ[DISCOVERY_RANGE_VARIABLE] = "LOCALHOST"
+    os.environ[DISCOVERY_RANGE_VARIABLE] = 'LOCALHOST'
     try:
         rclpy.init(args=list(args), context=context, domain_id=isolation.domain_id)
     finally:

@@ -18,10 +18,10 @@ from rclpy.qos import (
 )
 
 _EXTRA = {
-    "RELIABLE": QoSProfile(
+    'RELIABLE': QoSProfile(
         depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE
     ),
-    "BEST_EFFORT": QoSProfile(
+    'BEST_EFFORT': QoSProfile(
         depth=5, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT
     ),
 }
@@ -29,27 +29,27 @@ _EXTRA = {
 
 def qos_names() -> list[str]:
     """Every accepted preset name."""
-    presets = [n for n in QoSPresetProfiles.__members__ if n != "UNKNOWN"]
+    presets = [n for n in QoSPresetProfiles.__members__ if n != 'UNKNOWN']
     return sorted(set(presets) | set(_EXTRA))
 
 
 def qos_from_string(text: str) -> QoSProfile:
     """Parse ``PRESET[:DEPTH]`` (case-insensitive); ValueError names the accepted forms."""
-    name, _, depth_text = text.strip().partition(":")
+    name, _, depth_text = text.strip().partition(':')
     name = name.strip().upper()
     if name in _EXTRA:
         profile = copy.copy(_EXTRA[name])
-    elif name in QoSPresetProfiles.__members__ and name != "UNKNOWN":
+    elif name in QoSPresetProfiles.__members__ and name != 'UNKNOWN':
         profile = copy.copy(QoSPresetProfiles[name].value)
     else:
-        raise ValueError(f"unknown QoS {text!r}; use PRESET[:DEPTH] with PRESET in {qos_names()}")
+        raise ValueError(f'unknown QoS {text!r}; use PRESET[:DEPTH] with PRESET in {qos_names()}')
     if depth_text:
         try:
             depth = int(depth_text)
         except ValueError:
-            raise ValueError(f"QoS depth must be an integer in {text!r}") from None
+            raise ValueError(f'QoS depth must be an integer in {text!r}') from None
         if depth < 1:
-            raise ValueError(f"QoS depth must be >= 1 in {text!r}")
+            raise ValueError(f'QoS depth must be >= 1 in {text!r}')
         profile.history = HistoryPolicy.KEEP_LAST
         profile.depth = depth
     return profile

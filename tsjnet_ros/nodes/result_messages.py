@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray, LabelInfo, VisionClass
 
 from tsjnet_ros.core.perception.detection_message import DETECTION_MESSAGE_TYPES
-from tsjnet_ros.core.perception.detection_message import detections_message as build_detections_message
+from tsjnet_ros.core.perception.detection_message import (
+    detections_message as build_detections_message,
+)
 from tsjnet_ros.core.types.detection import Detection
 
 
 def _message_class(name: str) -> type:
-    package, _, class_name = name.split("/")
-    return getattr(importlib.import_module(f"{package}.msg"), class_name)
+    package, _, class_name = name.split('/')
+    return getattr(importlib.import_module(f'{package}.msg'), class_name)
 
 
 #: rclpy's generated classes for the detection message (see :mod:`core.perception.detection_message`).
 DETECTION_CLASSES = {name: _message_class(name) for name in DETECTION_MESSAGE_TYPES}
 
 
-def detections_message(detections: Sequence[Detection], header: Header, class_id_format: str = "id") -> Detection2DArray:
+def detections_message(
+    detections: Sequence[Detection], header: Header, class_id_format: str = 'id'
+) -> Detection2DArray:
     """Boxes in original camera pixels as centre + size (layout: :mod:`core.perception.detection_message`).
 
     ``class_id`` is the numeric class id as a string (matching ``label_info``'s

@@ -26,7 +26,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import rclpy
 from rclpy.executors import Executor, SingleThreadedExecutor
@@ -54,7 +55,7 @@ class StopSignals:
 
     def __init__(self, deadline: float = STOP_DEADLINE_S) -> None:
         self.requested = threading.Event()
-        self.signal_name = ""
+        self.signal_name = ''
         self.ignored = 0  # signals after the first
         self._deadline = deadline
         self._starting = True
@@ -80,7 +81,9 @@ class StopSignals:
 
 
 def _exit_overdue(deadline: float) -> None:
-    sys.stderr.write(f"[tsjnet_ros] stopping took longer than {deadline:.0f} s; exiting without finishing cleanup\n")
+    sys.stderr.write(
+        f'[tsjnet_ros] stopping took longer than {deadline:.0f} s; exiting without finishing cleanup\n'
+    )
     exit_process(1)
 
 
@@ -92,9 +95,13 @@ def init_ros(args: list[str] | None = None) -> StopSignals:
     return StopSignals()
 
 
-def spin_until_stopped(executor: Executor, stop: StopSignals, duration: float = 0.0,
-                       every: tuple[float, Callable[[], None]] | None = None,
-                       until: Callable[[], bool] | None = None) -> bool:
+def spin_until_stopped(
+    executor: Executor,
+    stop: StopSignals,
+    duration: float = 0.0,
+    every: tuple[float, Callable[[], None]] | None = None,
+    until: Callable[[], bool] | None = None,
+) -> bool:
     """Spin on this thread until a stop signal, the duration, ``until()`` or shutdown.
 
     Stops after ``duration`` seconds (0 = no limit), when ``until()`` turns true, or when the
@@ -103,7 +110,7 @@ def spin_until_stopped(executor: Executor, stop: StopSignals, duration: float = 
     """
     stop.running()
     start = time.monotonic()
-    next_call = start + every[0] if every else float("inf")
+    next_call = start + every[0] if every else float('inf')
     while not stop.requested.is_set() and executor.context.ok():
         now = time.monotonic()
         if duration > 0 and now - start >= duration:
@@ -126,7 +133,9 @@ def shut_down(nodes: list[Node], executor: Executor | None = None) -> None:
         node.destroy_node()
     if executor is not None:
         executor.shutdown(timeout_sec=0.0)
-    rclpy.try_shutdown(uninstall_handlers=False)  # rclpy's "uninstall" would restore SIG_DFL: a late SIGINT kills
+    rclpy.try_shutdown(
+        uninstall_handlers=False
+    )  # rclpy's "uninstall" would restore SIG_DFL: a late SIGINT kills
 
 
 def exit_process(code: int) -> None:
@@ -149,8 +158,13 @@ def finish(code: int) -> int:
     """
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
-    others = [t for t in threading.enumerate() if t is not threading.current_thread() and t.is_alive()
-              and not isinstance(t, threading.Timer)]
+    others = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.current_thread()
+        and t.is_alive()
+        and not isinstance(t, threading.Timer)
+    ]
     if others:
         exit_process(code)
     return code
@@ -174,7 +188,9 @@ def spin_node(factory: Callable[[], Node], args: list[str] | None = None) -> int
     return finish(code)
 
 
-def stop_graph(executor: Any, spinner: threading.Thread | None, nodes: Sequence[Node], context: Any = None) -> None:
+def stop_graph(
+    executor: Any, spinner: threading.Thread | None, nodes: Sequence[Node], context: Any = None
+) -> None:
     """Stop a graph spun on ``spinner``: executor, nodes, then the context.
 
     The executor first (and its thread joined), then the nodes in reverse start order

@@ -11,11 +11,13 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 
-def progress_bar(enabled: bool, description: str, unit: str) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
+def progress_bar(
+    enabled: bool, description: str, unit: str
+) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
     """``(update(done, total), close)``; ``update`` is None when disabled."""
     if not enabled:
         return None, lambda: None
@@ -51,20 +53,29 @@ def waiting(description: str, enabled: bool = True, interval: float = 0.5) -> It
         while not stop.wait(interval):
             now = time.monotonic()
             if tty:
-                print(f"\r{description} ... {now - start:4.0f} s", end="", file=sys.stderr, flush=True)
+                print(
+                    f'\r{description} ... {now - start:4.0f} s',
+                    end='',
+                    file=sys.stderr,
+                    flush=True,
+                )
             elif now - last_line >= 10.0:
                 last_line = now
-                print(f"{description} ... {now - start:.0f} s", file=sys.stderr, flush=True)
+                print(f'{description} ... {now - start:.0f} s', file=sys.stderr, flush=True)
 
-    print(f"{description} ...", end="" if tty else "\n", file=sys.stderr, flush=True)
-    thread = threading.Thread(target=tick, name="progress", daemon=True)
+    print(f'{description} ...', end='' if tty else '\n', file=sys.stderr, flush=True)
+    thread = threading.Thread(target=tick, name='progress', daemon=True)
     thread.start()
-    outcome = "failed after"
+    outcome = 'failed after'
     try:
         yield
-        outcome = "done in"
+        outcome = 'done in'
     finally:
         stop.set()
         thread.join()
-        prefix = "\r" if tty else ""
-        print(f"{prefix}{description}: {outcome} {time.monotonic() - start:.1f} s", file=sys.stderr, flush=True)
+        prefix = '\r' if tty else ''
+        print(
+            f'{prefix}{description}: {outcome} {time.monotonic() - start:.1f} s',
+            file=sys.stderr,
+            flush=True,
+        )

@@ -17,32 +17,52 @@ from tsjnet_ros.core.preparation.registration import estimate_registration, load
 
 def _size(text: str) -> tuple[int, int]:
     try:
-        width, height = (int(v) for v in text.lower().split("x"))
+        width, height = (int(v) for v in text.lower().split('x'))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f'expected WIDTHxHEIGHT, got {text!r}') from None
     return width, height
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tsjnet-register", description=__doc__.split("\n\n")[0])
-    parser.add_argument("points", help="matched points: CSV (ir_x,ir_y,visible_x,visible_y) or YAML with 'pairs'")
-    parser.add_argument("--ir-size", type=_size, required=True, help="IR image size the points are in, WxH")
-    parser.add_argument("--visible-size", type=_size, required=True, help="visible image size the points are in, WxH")
-    parser.add_argument("--ransac", type=float, default=3.0, help="RANSAC threshold in visible pixels (0: all points)")
-    parser.add_argument("-o", "--output", default="registration.yaml", help="YAML to write")
+    parser = argparse.ArgumentParser(prog='tsjnet-register', description=__doc__.split('\n\n')[0])
+    parser.add_argument(
+        'points', help="matched points: CSV (ir_x,ir_y,visible_x,visible_y) or YAML with 'pairs'"
+    )
+    parser.add_argument(
+        '--ir-size', type=_size, required=True, help='IR image size the points are in, WxH'
+    )
+    parser.add_argument(
+        '--visible-size',
+        type=_size,
+        required=True,
+        help='visible image size the points are in, WxH',
+    )
+    parser.add_argument(
+        '--ransac',
+        type=float,
+        default=3.0,
+        help='RANSAC threshold in visible pixels (0: all points)',
+    )
+    parser.add_argument('-o', '--output', default='registration.yaml', help='YAML to write')
     args = parser.parse_args(argv)
     try:
         ir_points, visible_points = load_point_pairs(args.points)
-        fit = estimate_registration(ir_points, visible_points, args.ir_size, args.visible_size, args.ransac)
+        fit = estimate_registration(
+            ir_points, visible_points, args.ir_size, args.visible_size, args.ransac
+        )
     except (OSError, ValueError, KeyError) as exc:
-        print(f"tsjnet-register: {exc}", file=sys.stderr)
+        print(f'tsjnet-register: {exc}', file=sys.stderr)
         return 2
-    summary = (f"homography from {fit.inliers} of {len(ir_points)} point pairs, "
-               f"RMS reprojection error {fit.rms_error:.2f} visible px")
-    fit.registration.save(args.output, comment=f"IR -> visible, tsjnet-register {args.points}\n{summary}")
-    print(f"{summary}; written to {args.output}")
+    summary = (
+        f'homography from {fit.inliers} of {len(ir_points)} point pairs, '
+        f'RMS reprojection error {fit.rms_error:.2f} visible px'
+    )
+    fit.registration.save(
+        args.output, comment=f'IR -> visible, tsjnet-register {args.points}\n{summary}'
+    )
+    print(f'{summary}; written to {args.output}')
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

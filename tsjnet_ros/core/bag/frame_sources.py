@@ -15,9 +15,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.types.box_set import BoxSet
 from tsjnet_ros.core.datasets import PairDataset
 from tsjnet_ros.core.datasets.synthetic import CLASS_NAMES, SyntheticScene
+from tsjnet_ros.core.types.box_set import BoxSet
 
 
 @dataclass
@@ -45,21 +45,30 @@ class FrameSource(Protocol):
     def render(self, t: float) -> SourceFrame: ...
 
 
-SYNTHETIC_SEGMENTATION_CLASSES = ["background", *CLASS_NAMES]
+SYNTHETIC_SEGMENTATION_CLASSES = ['background', *CLASS_NAMES]
 
 
 class SyntheticSource:
     """The built-in night-street scene; class map ids are 0 background, 1 + object class id."""
 
-    def __init__(self, duration: float, width: int = 640, height: int = 480, num_targets: int = 5,
-                 seed: int = 0, ir_bits: int = 8) -> None:
+    def __init__(
+        self,
+        duration: float,
+        width: int = 640,
+        height: int = 480,
+        num_targets: int = 5,
+        seed: int = 0,
+        ir_bits: int = 8,
+    ) -> None:
         if duration <= 0:
-            raise ValueError(f"duration must be > 0 seconds, got {duration}")
-        self.scene = SyntheticScene(width=width, height=height, num_targets=num_targets, seed=seed, ir_bits=ir_bits)
+            raise ValueError(f'duration must be > 0 seconds, got {duration}')
+        self.scene = SyntheticScene(
+            width=width, height=height, num_targets=num_targets, seed=seed, ir_bits=ir_bits
+        )
         self.duration = float(duration)
         self.class_names = list(CLASS_NAMES)
         self.segmentation_class_names = list(SYNTHETIC_SEGMENTATION_CLASSES)
-        self.description = f"synthetic {width}x{height}, {num_targets} targets, seed {seed}"
+        self.description = f'synthetic {width}x{height}, {num_targets} targets, seed {seed}'
         self.ground_truth = "the synthetic scene's target boxes and class maps"
         self.stills = False
         self._cache: tuple[float, SourceFrame] | None = None
@@ -69,7 +78,7 @@ class SyntheticSource:
             return self._cache[1]
         frame = self.scene.render(t)
         result = SourceFrame(
-            name=f"t{t:.4f}",
+            name=f't{t:.4f}',
             ir=frame.ir,
             visible=frame.visible,
             boxes=BoxSet(frame.boxes_xyxy, frame.class_ids),
@@ -101,20 +110,29 @@ class FolderSource:
     come from the dataset's labels when it has them.
     """
 
-    def __init__(self, root: str | Path, frame_rate: float, layout: str = "auto", split: str | None = None,
-                 box_source: str | None = None, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        frame_rate: float,
+        layout: str = 'auto',
+        split: str | None = None,
+        box_source: str | None = None,
+        limit: int | None = None,
+    ) -> None:
         if frame_rate <= 0:
-            raise ValueError(f"frame_rate must be > 0, got {frame_rate}")
+            raise ValueError(f'frame_rate must be > 0, got {frame_rate}')
         self.dataset = PairDataset(root, layout=layout, split=split, box_source=box_source)
         count = len(self.dataset) if limit is None else min(limit, len(self.dataset))
         if count == 0:
-            raise ValueError(f"no IR/visible pairs found in {root}")
+            raise ValueError(f'no IR/visible pairs found in {root}')
         self.count = count
         self.frame_rate = float(frame_rate)
         self.duration = count / self.frame_rate
         self.class_names = list(self.dataset.class_names)
-        self.segmentation_class_names = list(self.dataset.segmentation_class_names) if self.dataset.has_segmentation else []
-        self.description = f"{self.dataset.layout} pairs from {Path(root).resolve()}"
+        self.segmentation_class_names = (
+            list(self.dataset.segmentation_class_names) if self.dataset.has_segmentation else []
+        )
+        self.description = f'{self.dataset.layout} pairs from {Path(root).resolve()}'
         self.ground_truth = self.dataset.label_description
         self.stills = True
         self._cache: tuple[int, SourceFrame] | None = None
@@ -127,7 +145,11 @@ class FolderSource:
         if self._cache is not None and self._cache[0] == index:
             return self._cache[1]
         sample = self.dataset[index]
-        boxes = BoxSet(sample.boxes, sample.labels, difficult=sample.difficult) if sample.boxes is not None else None
+        boxes = (
+            BoxSet(sample.boxes, sample.labels, difficult=sample.difficult)
+            if sample.boxes is not None
+            else None
+        )
         frame = SourceFrame(sample.name, sample.ir, sample.visible, boxes, sample.segmentation)
         self._cache = (index, frame)
         return frame

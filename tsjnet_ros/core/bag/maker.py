@@ -10,24 +10,30 @@ images) is written with the visible image's stamp and frame, in visible pixels.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from tsjnet_ros.core.bag.frame_sources import FrameSource, SourceFrame
 from tsjnet_ros.core.bag.messages import detections_message
 from tsjnet_ros.core.bag.topics import (
-    CLASS_NAMES_KEY, GROUND_TRUTH_KEY, PAIR_NAMES_KEY, SEGMENTATION_CLASSES_KEY, SOURCE_KEY, STILLS_KEY, InputTopics,
+    CLASS_NAMES_KEY,
+    GROUND_TRUTH_KEY,
+    PAIR_NAMES_KEY,
+    SEGMENTATION_CLASSES_KEY,
+    SOURCE_KEY,
+    STILLS_KEY,
+    InputTopics,
 )
 from tsjnet_ros.core.bag.typestore import COMPRESSED_IMAGE, DETECTIONS, IMAGE
 from tsjnet_ros.core.bag.writer import BagWriter
 from tsjnet_ros.core.image.image_encoding import swap_red_blue, to_mono
 
-IR_ENCODINGS = ("mono8", "mono16")
-VISIBLE_ENCODINGS = ("bgr8", "rgb8", "mono8")
-TRANSPORTS = ("raw", "compressed")
+IR_ENCODINGS = ('mono8', 'mono16')
+VISIBLE_ENCODINGS = ('bgr8', 'rgb8', 'mono8')
+TRANSPORTS = ('raw', 'compressed')
 
 
 @dataclass(frozen=True)
@@ -43,37 +49,41 @@ class CameraTiming:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("ir_rate", "visible_rate"):
+        for name in ('ir_rate', 'visible_rate'):
             value = getattr(self, name)
             if not 0.1 <= value <= 1000.0:
-                raise ValueError(f"{name} must be in [0.1, 1000] Hz, got {value}")
+                raise ValueError(f'{name} must be in [0.1, 1000] Hz, got {value}')
         if not 0.0 <= self.jitter <= 1.0:
-            raise ValueError(f"jitter must be in [0, 1] s, got {self.jitter}")
+            raise ValueError(f'jitter must be in [0, 1] s, got {self.jitter}')
         if abs(self.ir_clock_offset) > 10.0:
-            raise ValueError(f"ir_clock_offset must be within +-10 s, got {self.ir_clock_offset}")
+            raise ValueError(f'ir_clock_offset must be within +-10 s, got {self.ir_clock_offset}')
         if self.start_time < 0 or self.transport_delay < 0:
-            raise ValueError("start_time and transport_delay must be >= 0")
+            raise ValueError('start_time and transport_delay must be >= 0')
 
 
 @dataclass(frozen=True)
 class MakeOptions:
-    storage: str = "mcap"
-    ir_encoding: str = "mono8"
-    visible_encoding: str = "bgr8"
-    frame_id: str = "camera_optical_frame"
+    storage: str = 'mcap'
+    ir_encoding: str = 'mono8'
+    visible_encoding: str = 'bgr8'
+    frame_id: str = 'camera_optical_frame'
     ground_truth: bool = True
     overwrite: bool = False
     # compressed: the cameras as image_transport's CompressedImage on <topic>/compressed,
     # IR lossless PNG (16 bit kept), visible JPEG, as most recordings hold them
-    transport: str = "raw"
+    transport: str = 'raw'
 
     def __post_init__(self) -> None:
         if self.transport not in TRANSPORTS:
-            raise ValueError(f"transport must be one of {TRANSPORTS}, got {self.transport!r}")
+            raise ValueError(f'transport must be one of {TRANSPORTS}, got {self.transport!r}')
         if self.ir_encoding not in IR_ENCODINGS:
-            raise ValueError(f"ir_encoding must be one of {IR_ENCODINGS}, got {self.ir_encoding!r}")
+            raise ValueError(
+                f'ir_encoding must be one of {IR_ENCODINGS}, got {self.ir_encoding!r}'
+            )
         if self.visible_encoding not in VISIBLE_ENCODINGS:
-            raise ValueError(f"visible_encoding must be one of {VISIBLE_ENCODINGS}, got {self.visible_encoding!r}")
+            raise ValueError(
+                f'visible_encoding must be one of {VISIBLE_ENCODINGS}, got {self.visible_encoding!r}'
+            )
 
 
 @dataclass
@@ -88,9 +98,13 @@ class MakeSummary:
 
     def as_dict(self) -> dict:
         return {
-            "path": str(self.path), "storage": self.storage, "counts": self.counts,
-            "duration_s": self.duration_s, "size_bytes": self.size_bytes, "source": self.source,
-            "class_names": self.class_names,
+            'path': str(self.path),
+            'storage': self.storage,
+            'counts': self.counts,
+            'duration_s': self.duration_s,
+            'size_bytes': self.size_bytes,
+            'source': self.source,
+            'class_names': self.class_names,
         }
 
 
@@ -106,7 +120,7 @@ def capture_schedule(duration: float, timing: CameraTiming) -> list[tuple[float,
 
 def _ir_image(frame: SourceFrame, encoding: str) -> np.ndarray:
     ir = frame.ir
-    if encoding == "mono16":
+    if encoding == 'mono16':
         return ir if ir.dtype == np.uint16 else ir.astype(np.uint16) * np.uint16(257)
     if ir.dtype == np.uint16:
         return (ir >> 8).astype(np.uint8)
@@ -114,11 +128,11 @@ def _ir_image(frame: SourceFrame, encoding: str) -> np.ndarray:
 
 
 def _visible_image(frame: SourceFrame, encoding: str) -> np.ndarray:
-    if encoding == "rgb8":
+    if encoding == 'rgb8':
         return frame.visible
-    if encoding == "bgr8":
+    if encoding == 'bgr8':
         return swap_red_blue(frame.visible)
-    return to_mono(frame.visible, "rgb8")
+    return to_mono(frame.visible, 'rgb8')
 
 
 class _CameraWriter:
@@ -126,24 +140,38 @@ class _CameraWriter:
 
     def __init__(self, options: MakeOptions, topics: InputTopics) -> None:
         self.options = options
-        self.compressed = options.transport == "compressed"
-        suffix = "/compressed" if self.compressed else ""
+        self.compressed = options.transport == 'compressed'
+        suffix = '/compressed' if self.compressed else ''
         self.topics = (topics.ir + suffix, topics.visible + suffix)
 
     def declare(self, writer: BagWriter) -> None:
         for topic in self.topics:
             writer.add_topic(topic, COMPRESSED_IMAGE if self.compressed else IMAGE)
 
-    def write(self, writer: BagWriter, camera: int, log_time: int, frame: SourceFrame, stamp: int) -> None:
+    def write(
+        self, writer: BagWriter, camera: int, log_time: int, frame: SourceFrame, stamp: int
+    ) -> None:
         options, topic = self.options, self.topics[camera]
         if camera == 0:
-            array, encoding, fmt = _ir_image(frame, options.ir_encoding), options.ir_encoding, "png"
-        elif self.compressed and options.visible_encoding != "mono8":  # OpenCV encodes colour in BGR order
-            array, encoding, fmt = _visible_image(frame, "bgr8"), "bgr8", "jpg"
+            array, encoding, fmt = (
+                _ir_image(frame, options.ir_encoding),
+                options.ir_encoding,
+                'png',
+            )
+        elif (
+            self.compressed and options.visible_encoding != 'mono8'
+        ):  # OpenCV encodes colour in BGR order
+            array, encoding, fmt = _visible_image(frame, 'bgr8'), 'bgr8', 'jpg'
         else:
-            array, encoding, fmt = _visible_image(frame, options.visible_encoding), options.visible_encoding, "jpg"
+            array, encoding, fmt = (
+                _visible_image(frame, options.visible_encoding),
+                options.visible_encoding,
+                'jpg',
+            )
         if self.compressed:
-            writer.write_compressed_image(topic, log_time, array, encoding, fmt, stamp, options.frame_id)
+            writer.write_compressed_image(
+                topic, log_time, array, encoding, fmt, stamp, options.frame_id
+            )
         else:
             writer.write_image(topic, log_time, array, encoding, stamp, options.frame_id)
 
@@ -169,7 +197,9 @@ def make_bag(
         if options.ground_truth and source.class_names:
             writer.set_custom_data(CLASS_NAMES_KEY, json.dumps(source.class_names))
         if options.ground_truth and source.segmentation_class_names:
-            writer.set_custom_data(SEGMENTATION_CLASSES_KEY, json.dumps(source.segmentation_class_names))
+            writer.set_custom_data(
+                SEGMENTATION_CLASSES_KEY, json.dumps(source.segmentation_class_names)
+            )
         if options.ground_truth:
             writer.set_custom_data(GROUND_TRUTH_KEY, source.ground_truth)
         pair_names: dict[str, str] = {}
@@ -190,20 +220,38 @@ def make_bag(
             if progress is not None:
                 progress(done, len(schedule))
         if source.stills:  # reports name each pair by its input files; replays pace stills
-            writer.set_custom_data(STILLS_KEY, "true")
+            writer.set_custom_data(STILLS_KEY, 'true')
             writer.set_custom_data(PAIR_NAMES_KEY, json.dumps(pair_names))
         counts = dict(writer.counts)
         storage_file = writer.storage_file
     return MakeSummary(
-        path=Path(path), storage=options.storage, counts=counts, duration_s=source.duration,
-        size_bytes=storage_file.stat().st_size, source=source.description, class_names=list(source.class_names),
+        path=Path(path),
+        storage=options.storage,
+        counts=counts,
+        duration_s=source.duration,
+        size_bytes=storage_file.stat().st_size,
+        source=source.description,
+        class_names=list(source.class_names),
     )
 
 
-def _write_ground_truth(writer: BagWriter, topics: InputTopics, frame: SourceFrame, stamp: int, log_time: int, frame_id: str) -> None:
+def _write_ground_truth(
+    writer: BagWriter,
+    topics: InputTopics,
+    frame: SourceFrame,
+    stamp: int,
+    log_time: int,
+    frame_id: str,
+) -> None:
     if frame.boxes is not None:
         writer.add_topic(topics.gt_detections, DETECTIONS)
-        writer.write(topics.gt_detections, log_time, detections_message(frame.boxes.as_detections(), stamp, frame_id))
+        writer.write(
+            topics.gt_detections,
+            log_time,
+            detections_message(frame.boxes.as_detections(), stamp, frame_id),
+        )
     if frame.class_map is not None:
         writer.add_topic(topics.gt_segmentation, IMAGE)
-        writer.write_image(topics.gt_segmentation, log_time, frame.class_map, "mono8", stamp, frame_id)
+        writer.write_image(
+            topics.gt_segmentation, log_time, frame.class_map, 'mono8', stamp, frame_id
+        )

@@ -19,8 +19,8 @@ logged a little after its image is still found.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Iterator
 
 import numpy as np
 
@@ -38,7 +38,7 @@ from tsjnet_ros.core.types.box_set import BoxSet
 from tsjnet_ros.core.types.camera_image import CameraImage
 
 IR, VISIBLE = 0, 1
-STREAMS = ("ir", "visible")
+STREAMS = ('ir', 'visible')
 _DECODE_ERRORS = (ImageFormatError, ValueError, TypeError, IndexError, AssertionError, KeyError)
 
 
@@ -58,12 +58,14 @@ class PairAccount:
     """Where every camera image went: paired, invalid, or not used by the synchroniser."""
 
     pairs: int = 0
-    messages: dict[str, int] = field(default_factory=lambda: {"ir": 0, "visible": 0})
-    invalid: dict[str, int] = field(default_factory=lambda: {"ir": 0, "visible": 0})
-    unpaired: dict[str, int] = field(default_factory=lambda: {"ir": 0, "visible": 0})
+    messages: dict[str, int] = field(default_factory=lambda: {'ir': 0, 'visible': 0})
+    invalid: dict[str, int] = field(default_factory=lambda: {'ir': 0, 'visible': 0})
+    unpaired: dict[str, int] = field(default_factory=lambda: {'ir': 0, 'visible': 0})
     flushed_pairs: int = 0
     sync_stats: SyncStats | None = None
-    stamp_range: dict[str, tuple[int, int] | None] = field(default_factory=lambda: {"ir": None, "visible": None})
+    stamp_range: dict[str, tuple[int, int] | None] = field(
+        default_factory=lambda: {'ir': None, 'visible': None}
+    )
     has_gt_detections: bool = False
     has_gt_segmentation: bool = False
     gt_unmatched: int = 0  # ground-truth messages whose stamp is no paired visible image
@@ -82,9 +84,17 @@ class PairStream:
     with (the evaluation then fuses the pairs with it); None: one that only pairs.
     """
 
-    def __init__(self, reader: BagReader, topics: InputTopics, settings: StreamSettings,
-                 decode: bool = True, gt_wait: float = 0.5, segmentation: bool = True, prefetch: int = 0,
-                 fusion: FusionStream | None = None) -> None:
+    def __init__(
+        self,
+        reader: BagReader,
+        topics: InputTopics,
+        settings: StreamSettings,
+        decode: bool = True,
+        gt_wait: float = 0.5,
+        segmentation: bool = True,
+        prefetch: int = 0,
+        fusion: FusionStream | None = None,
+    ) -> None:
         topics = camera_topics(reader, topics)
         self.reader, self.topics, self.settings, self.decode = reader, topics, settings, decode
         self.read_segmentation = segmentation
@@ -100,7 +110,7 @@ class PairStream:
             reader.require(topics.gt_segmentation, IMAGE)
         self._gt_boxes: dict[int, BoxSet] = {}
         self._gt_seg: dict[int, np.ndarray | None] = {}
-        self._stamps: dict[str, list[int]] = {"ir": [], "visible": []}
+        self._stamps: dict[str, list[int]] = {'ir': [], 'visible': []}
         if fusion is None:
             fusion = FusionStream(synchronous=True, report=silent)  # problems go to the account
             fusion.configure(settings, pairing_only=True)
@@ -115,18 +125,30 @@ class PairStream:
     # -- iteration -----------------------------------------------------------------------
     def __iter__(self) -> Iterator[BagPair]:
         topics, account = self.topics, self.account
-        self.fusion.activate(0.0, (topics.ir, topics.visible), timeout=float("inf"))  # bag time: no camera is "silent"
+        self.fusion.activate(
+            0.0, (topics.ir, topics.visible), timeout=float('inf')
+        )  # bag time: no camera is "silent"
         pending: deque[tuple[CameraImage, CameraImage]] = deque()
         wanted = [topics.ir, topics.visible]
-        wanted += [t for t, on in ((topics.gt_detections, account.has_gt_detections),
-                                   (topics.gt_segmentation, account.has_gt_segmentation and self.read_segmentation)) if on]
+        wanted += [
+            t
+            for t, on in (
+                (topics.gt_detections, account.has_gt_detections),
+                (topics.gt_segmentation, account.has_gt_segmentation and self.read_segmentation),
+            )
+            if on
+        ]
         for message in self.reader.messages(wanted, prefetch=self.prefetch):
             if message.topic == topics.ir or message.topic == topics.visible:
                 stream = IR if message.topic == topics.ir else VISIBLE
                 pending.extend(self._camera_pairs(stream, message))
             else:
                 self._ground_truth(message)
-            while pending and message.log_time_ns - max(pending[0][0].log_time_ns, pending[0][1].log_time_ns) > self.gt_wait_ns:
+            while (
+                pending
+                and message.log_time_ns - max(pending[0][0].log_time_ns, pending[0][1].log_time_ns)
+                > self.gt_wait_ns
+            ):
                 yield self._release(*pending.popleft())
         flushed = self.fusion.flush()
         account.flushed_pairs = len(flushed)
@@ -135,7 +157,9 @@ class PairStream:
             yield self._release(*pending.popleft())
         self._finish(self.fusion.sync_stats())
 
-    def _camera_pairs(self, stream: int, message: RawMessage) -> list[tuple[CameraImage, CameraImage]]:
+    def _camera_pairs(
+        self, stream: int, message: RawMessage
+    ) -> list[tuple[CameraImage, CameraImage]]:
         """Decode one camera message and push it into the stream: the pairs it completed."""
         name = STREAMS[stream]
         self.account.messages[name] += 1
@@ -150,19 +174,35 @@ class PairStream:
             except _DECODE_ERRORS as exc:
                 self.fusion.refuse(stream, exc, log_s)
                 raise
-            image = CameraImage(stamp_ns(decoded.header), decoded.header.frame_id, encoding, array,
-                                log_time_ns=message.log_time_ns, index=message.index)
-            pairs = self.fusion.push(stream, image, log_s, message.log_time_ns)  # refuses (and counts) a too small one
+            image = CameraImage(
+                stamp_ns(decoded.header),
+                decoded.header.frame_id,
+                encoding,
+                array,
+                log_time_ns=message.log_time_ns,
+                index=message.index,
+            )
+            pairs = self.fusion.push(
+                stream, image, log_s, message.log_time_ns
+            )  # refuses (and counts) a too small one
         except _DECODE_ERRORS as exc:
             self.account.invalid[name] += 1
             self.account.problems.append(
-                BagProblem("invalid_image", f"{exc}; image skipped", message.topic, message.index, message.log_time_ns)
+                BagProblem(
+                    'invalid_image',
+                    f'{exc}; image skipped',
+                    message.topic,
+                    message.index,
+                    message.log_time_ns,
+                )
             )
             return []
         if not self.decode:
             image.array = None
         self._last_log_ns = max(self._last_log_ns, message.log_time_ns)
-        self._stamps[name].append(image.stamp_ns)  # the log time for an unstamped image, as the node's arrival time
+        self._stamps[name].append(
+            image.stamp_ns
+        )  # the log time for an unstamped image, as the node's arrival time
         return pairs
 
     def _ground_truth(self, message: RawMessage) -> None:
@@ -174,11 +214,17 @@ class PairStream:
             else:
                 array = image_array(decoded)
                 if array.ndim != 2 or array.dtype != np.uint8:
-                    raise ValueError(f"class map must be mono8, got {decoded.encoding}")
+                    raise ValueError(f'class map must be mono8, got {decoded.encoding}')
                 self._gt_seg[stamp] = array if self.decode else None
         except _DECODE_ERRORS as exc:
             self.account.problems.append(
-                BagProblem("invalid_ground_truth", f"{exc}; ground truth skipped", message.topic, message.index, message.log_time_ns)
+                BagProblem(
+                    'invalid_ground_truth',
+                    f'{exc}; ground truth skipped',
+                    message.topic,
+                    message.index,
+                    message.log_time_ns,
+                )
             )
 
     def _release(self, ir: CameraImage, visible: CameraImage) -> BagPair:
@@ -188,7 +234,13 @@ class PairStream:
             self.account.gt_unmatched += len(stale)
             for s in stale:
                 del table[s]
-        pair = BagPair(self.account.pairs, ir, visible, self._gt_boxes.pop(stamp, None), self._gt_seg.pop(stamp, None))
+        pair = BagPair(
+            self.account.pairs,
+            ir,
+            visible,
+            self._gt_boxes.pop(stamp, None),
+            self._gt_seg.pop(stamp, None),
+        )
         self.account.pairs += 1
         return pair
 
@@ -196,17 +248,22 @@ class PairStream:
         account = self.account
         account.sync_stats = stats
         account.gt_unmatched += len(self._gt_boxes) + len(self._gt_seg)
-        account.stamp_range = {k: ((min(v), max(v)) if v else None) for k, v in self._stamps.items()}
+        account.stamp_range = {
+            k: ((min(v), max(v)) if v else None) for k, v in self._stamps.items()
+        }
         for name in STREAMS:
             account.unpaired[name] = account.messages[name] - account.invalid[name] - account.pairs
         for problem in self.fusion.watch(self._last_log_ns / 1e9):
             account.problems.append(BagProblem(problem.cause, problem.message))
         account.complete = True
         if account.pairs == 0:
-            damage = "; ".join(str(p) for p in self.reader.problems)
-            causes = "".join(f"; {p.detail}" for p in account.problems)
-            raise BagError(_no_pairs_message(self.topics, account, self.settings) + causes
-                           + (f"; the bag is damaged: {damage}" if damage else ""))
+            damage = '; '.join(str(p) for p in self.reader.problems)
+            causes = ''.join(f'; {p.detail}' for p in account.problems)
+            raise BagError(
+                _no_pairs_message(self.topics, account, self.settings)
+                + causes
+                + (f'; the bag is damaged: {damage}' if damage else '')
+            )
 
 
 def _no_pairs_message(topics: InputTopics, account: PairAccount, settings: StreamSettings) -> str:
@@ -214,17 +271,19 @@ def _no_pairs_message(topics: InputTopics, account: PairAccount, settings: Strea
 
     def span(name: str) -> str:
         r = ranges[name]
-        return "no valid images" if r is None else f"stamps {r[0] / 1e9:.6f}..{r[1] / 1e9:.6f} s"
+        return 'no valid images' if r is None else f'stamps {r[0] / 1e9:.6f}..{r[1] / 1e9:.6f} s'
 
     text = (
-        f"no IR/visible pair can be formed with sync_policy={settings.sync_policy}, slop={settings.slop} s: "
-        f"{topics.ir} has {counts['ir']} messages ({invalid['ir']} invalid, {span('ir')}), "
-        f"{topics.visible} has {counts['visible']} messages ({invalid['visible']} invalid, {span('visible')})"
+        f'no IR/visible pair can be formed with sync_policy={settings.sync_policy}, slop={settings.slop} s: '
+        f'{topics.ir} has {counts["ir"]} messages ({invalid["ir"]} invalid, {span("ir")}), '
+        f'{topics.visible} has {counts["visible"]} messages ({invalid["visible"]} invalid, {span("visible")})'
     )
-    if ranges["ir"] and ranges["visible"]:
-        gap = max(ranges["ir"][0] - ranges["visible"][1], ranges["visible"][0] - ranges["ir"][1], 0)
+    if ranges['ir'] and ranges['visible']:
+        gap = max(
+            ranges['ir'][0] - ranges['visible'][1], ranges['visible'][0] - ranges['ir'][1], 0
+        )
         if gap:
-            text += f"; the stamp ranges are {gap / 1e9:.3f} s apart (different clocks?)"
+            text += f'; the stamp ranges are {gap / 1e9:.3f} s apart (different clocks?)'
     return text
 
 
@@ -232,19 +291,22 @@ def camera_topics(reader: BagReader, topics: InputTopics) -> InputTopics:
     """``topics`` with each camera topic checked: sensor_msgs/Image, or image_transport's
     CompressedImage. A camera topic the bag lacks is replaced by ``<topic>/compressed`` when
     the bag has that (most recordings keep only the compressed topics). :class:`BagError`
-    names a missing or mistyped topic."""
+    names a missing or mistyped topic.
+    """
     chosen = {}
-    for name in ("ir", "visible"):
+    for name in ('ir', 'visible'):
         topic = getattr(topics, name)
-        if topic not in reader.topics and reader.topics.get(f"{topic}/compressed") is not None:
-            topic = f"{topic}/compressed"
+        if topic not in reader.topics and reader.topics.get(f'{topic}/compressed') is not None:
+            topic = f'{topic}/compressed'
         if reader.topics.get(topic) is None or reader.topics[topic].msgtype != COMPRESSED_IMAGE:
             reader.require(topic, IMAGE)
         chosen[name] = topic
     return replace(topics, **chosen)
 
 
-def plan_pairs(reader: BagReader, topics: InputTopics, settings: StreamSettings) -> tuple[list[BagPair], PairAccount]:
+def plan_pairs(
+    reader: BagReader, topics: InputTopics, settings: StreamSettings
+) -> tuple[list[BagPair], PairAccount]:
     """All pairs without decoding the images (stamps, indices, ground truth boxes)."""
     stream = PairStream(reader, topics, settings, decode=False)
     pairs = list(stream)

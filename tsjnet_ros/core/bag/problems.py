@@ -37,13 +37,13 @@ class BagProblem:
         if self.topic is not None:
             where.append(self.topic)
         if self.index is not None:
-            where.append(f"message {self.index}")
+            where.append(f'message {self.index}')
         if self.log_time_ns is not None:
-            where.append(f"t={self.log_time_ns / 1e9:.6f}s")
+            where.append(f't={self.log_time_ns / 1e9:.6f}s')
         if self.offset is not None:
-            where.append(f"byte offset {self.offset}")
-        prefix = f"{', '.join(where)}: " if where else ""
-        return f"[{self.kind}] {prefix}{self.detail}"
+            where.append(f'byte offset {self.offset}')
+        prefix = f'{", ".join(where)}: ' if where else ''
+        return f'[{self.kind}] {prefix}{self.detail}'
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}

@@ -16,9 +16,10 @@ import re
 import sqlite3
 import struct
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import yaml
 from mcap.exceptions import McapError
@@ -29,7 +30,7 @@ from tsjnet_ros.core.bag.mcap_salvage import McapSalvage
 from tsjnet_ros.core.bag.problems import BagError, BagProblem
 from tsjnet_ros.core.bag.typestore import bag_typestore
 
-_FILE_STORAGES = {".mcap": "mcap", ".db3": "sqlite3"}
+_FILE_STORAGES = {'.mcap': 'mcap', '.db3': 'sqlite3'}
 
 
 @dataclass(frozen=True)
@@ -52,26 +53,26 @@ class RawMessage:
     data: bytes | memoryview
 
 
-class _Yaml12Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _Yaml12Loader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):  # type: ignore[misc]
     """PyYAML reading booleans as YAML 1.2 does (rosbag2 writes 1.2): ``yes``/``on`` stay strings."""
 
 
 _Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != 'tag:yaml.org,2002:bool']
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    'tag:yaml.org,2002:bool', re.compile(r'^(?:true|True|TRUE|false|False|FALSE)$'), list('tTfF')
 )
 
 
 def _load_metadata(folder: Path) -> dict[str, Any]:
-    path = folder / "metadata.yaml"
+    path = folder / 'metadata.yaml'
     try:
         document = yaml.load(path.read_text(), Loader=_Yaml12Loader)
-        return document["rosbag2_bagfile_information"]
+        return document['rosbag2_bagfile_information']
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise BagError(f"{path}: not a readable rosbag2 metadata file ({exc})") from None
+        raise BagError(f'{path}: not a readable rosbag2 metadata file ({exc})') from None
 
 
 class BagReader:
@@ -80,23 +81,31 @@ class BagReader:
     def __init__(self, path: str | Path) -> None:
         path = Path(path)
         if not path.exists():
-            raise BagError(f"bag not found: {path}")
-        if path.is_file() and (path.parent / "metadata.yaml").is_file() and path.suffix in _FILE_STORAGES:
+            raise BagError(f'bag not found: {path}')
+        if (
+            path.is_file()
+            and (path.parent / 'metadata.yaml').is_file()
+            and path.suffix in _FILE_STORAGES
+        ):
             path = path.parent  # a storage file inside its bag folder: read the whole bag
         if path.is_dir():
-            if not (path / "metadata.yaml").is_file():
-                raise BagError(f"{path} is a folder without metadata.yaml, not a rosbag2 bag")
+            if not (path / 'metadata.yaml').is_file():
+                raise BagError(f'{path} is a folder without metadata.yaml, not a rosbag2 bag')
             self.metadata: dict[str, Any] = _load_metadata(path)
-            self.storage = str(self.metadata.get("storage_identifier", ""))
-            self.files = [path / Path(p).name for p in self.metadata.get("relative_file_paths", [])]
+            self.storage = str(self.metadata.get('storage_identifier', ''))
+            self.files = [
+                path / Path(p).name for p in self.metadata.get('relative_file_paths', [])
+            ]
         elif path.suffix in _FILE_STORAGES:
             self.metadata = {}
             self.storage = _FILE_STORAGES[path.suffix]
             self.files = [path]
         else:
-            raise BagError(f"{path}: not a rosbag2 bag (expected a folder with metadata.yaml, a .mcap or a .db3 file)")
-        if self.storage not in ("mcap", "sqlite3"):
-            raise BagError(f"{path}: storage {self.storage!r} is not supported (mcap or sqlite3)")
+            raise BagError(
+                f'{path}: not a rosbag2 bag (expected a folder with metadata.yaml, a .mcap or a .db3 file)'
+            )
+        if self.storage not in ('mcap', 'sqlite3'):
+            raise BagError(f'{path}: storage {self.storage!r} is not supported (mcap or sqlite3)')
         self.path = path
         self.typestore = bag_typestore()
         self.problems: list[BagProblem] = []
@@ -107,23 +116,31 @@ class BagReader:
     # -- lifecycle -----------------------------------------------------------------------
     def _index_path(self) -> Path:
         """What rosbags opens: the storage file itself when the folder holds one uncompressed
-        file (its index lists the same topics and counts, without a second metadata parse)."""
-        if self.path.is_dir() and len(self.files) == 1 and not self._file_compressed() and self.files[0].is_file():
+        file (its index lists the same topics and counts, without a second metadata parse).
+        """
+        if (
+            self.path.is_dir()
+            and len(self.files) == 1
+            and not self._file_compressed()
+            and self.files[0].is_file()
+        ):
             return self.files[0]
         return self.path
 
     def _file_compressed(self) -> bool:
-        return bool(self.metadata.get("compression_mode") or self.metadata.get("compression_format"))
+        return bool(
+            self.metadata.get('compression_mode') or self.metadata.get('compression_format')
+        )
 
-    def open(self) -> "BagReader":
-        if self.storage == "mcap" and not self._file_compressed():
+    def open(self) -> BagReader:
+        if self.storage == 'mcap' and not self._file_compressed():
             self._open_mcap()
             return self
         try:
             reader = Reader(self._index_path())
             reader.open()
         except (ReaderError, sqlite3.Error, OSError, ValueError, KeyError, AssertionError) as exc:
-            raise BagError(f"{self.path}: cannot open the {self.storage} bag: {exc}") from None
+            raise BagError(f'{self.path}: cannot open the {self.storage} bag: {exc}') from None
         self._reader = reader
         for connection in reader.connections:
             self._add_topic(connection.topic, connection.msgtype, connection.msgcount)
@@ -140,31 +157,35 @@ class BagReader:
         """Topics and counts from each file's summary; salvage when one has none."""
         missing = [f for f in self.files if not f.is_file()]
         if missing:
-            raise BagError(f"{self.path}: storage file {missing[0]} is missing")
+            raise BagError(f'{self.path}: storage file {missing[0]} is missing')
         summaries = []
         for storage_file in self.files:
             try:
-                with storage_file.open("rb") as handle:
+                with storage_file.open('rb') as handle:
                     summary = make_reader(handle).get_summary()
             except (McapError, struct.error, ValueError, OSError, UnicodeDecodeError) as exc:
                 self._open_salvage(str(exc) or type(exc).__name__)
                 return
             if summary is None:
-                self._open_salvage("the file has no summary section")
+                self._open_salvage('the file has no summary section')
                 return
             summaries.append(summary)
         for summary in summaries:
             counts = summary.statistics.channel_message_counts if summary.statistics else {}
             for cid, channel in summary.channels.items():
                 schema = summary.schemas.get(channel.schema_id)
-                self._add_topic(channel.topic, schema.name if schema else "", counts.get(cid, -1))
+                self._add_topic(channel.topic, schema.name if schema else '', counts.get(cid, -1))
 
     def _open_salvage(self, reason: str) -> None:
         self.salvaged = True
-        self.add_problem(BagProblem("unindexed", f"index unreadable ({reason}); reading record by record"))
+        self.add_problem(
+            BagProblem('unindexed', f'index unreadable ({reason}); reading record by record')
+        )
         listed = {
-            t["topic_metadata"]["name"]: TopicInfo(t["topic_metadata"]["name"], t["topic_metadata"]["type"], int(t["message_count"]))
-            for t in self.metadata.get("topics_with_message_count", [])
+            t['topic_metadata']['name']: TopicInfo(
+                t['topic_metadata']['name'], t['topic_metadata']['type'], int(t['message_count'])
+            )
+            for t in self.metadata.get('topics_with_message_count', [])
         }
         for storage_file in self.files:
             salvage = McapSalvage(storage_file)
@@ -182,7 +203,7 @@ class BagReader:
             self._reader.close()
             self._reader = None
 
-    def __enter__(self) -> "BagReader":
+    def __enter__(self) -> BagReader:
         return self.open()
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -191,18 +212,26 @@ class BagReader:
     # -- queries -------------------------------------------------------------------------
     @property
     def custom_data(self) -> dict[str, str]:
-        return dict(self.metadata.get("custom_data") or {})
+        return dict(self.metadata.get('custom_data') or {})
 
     def describe_topics(self) -> str:
-        return ", ".join(f"{t.topic} ({t.msgtype})" for t in sorted(self.topics.values(), key=lambda t: t.topic)) or "none"
+        return (
+            ', '.join(
+                f'{t.topic} ({t.msgtype})'
+                for t in sorted(self.topics.values(), key=lambda t: t.topic)
+            )
+            or 'none'
+        )
 
     def require(self, topic: str, msgtype: str) -> TopicInfo:
         """The topic's info; :class:`BagError` naming the topic if it is absent or of another type."""
         info = self.topics.get(topic)
         if info is None:
-            raise BagError(f"topic {topic} is not in bag {self.path}; topics: {self.describe_topics()}")
+            raise BagError(
+                f'topic {topic} is not in bag {self.path}; topics: {self.describe_topics()}'
+            )
         if info.msgtype != msgtype:
-            raise BagError(f"topic {topic} has type {info.msgtype}, expected {msgtype}")
+            raise BagError(f'topic {topic} has type {info.msgtype}, expected {msgtype}')
         return info
 
     def deserialize(self, message: RawMessage) -> Any:
@@ -241,15 +270,17 @@ class BagReader:
             counts[topic] += 1
         for topic, info in wanted.items():
             if info.count >= 0 and counts[topic] < info.count:
-                self.add_problem(BagProblem(
-                    "count_mismatch",
-                    f"the bag lists {info.count} messages, {counts[topic]} could be read; "
-                    f"{info.count - counts[topic]} lost",
-                    topic=topic,
-                ))
+                self.add_problem(
+                    BagProblem(
+                        'count_mismatch',
+                        f'the bag lists {info.count} messages, {counts[topic]} could be read; '
+                        f'{info.count - counts[topic]} lost',
+                        topic=topic,
+                    )
+                )
 
     def _indexed_messages(self, wanted: dict[str, TopicInfo]) -> Iterator[tuple[str, int, bytes]]:
-        assert self._reader is not None, "bag is not open"
+        assert self._reader is not None, 'bag is not open'
         connections = [c for c in self._reader.connections if c.topic in wanted]
         if not connections:
             return
@@ -259,7 +290,9 @@ class BagReader:
                 last_time = log_time
                 yield connection.topic, log_time, data
         except (ReaderError, sqlite3.Error, OSError, ValueError, EOFError) as exc:
-            self.add_problem(BagProblem("corrupt", f"reading stopped: {exc}", log_time_ns=last_time))
+            self.add_problem(
+                BagProblem('corrupt', f'reading stopped: {exc}', log_time_ns=last_time)
+            )
 
     def _mcap_messages(self, wanted: dict[str, TopicInfo]) -> Iterator[tuple[str, int, bytes]]:
         if not wanted:
@@ -267,18 +300,22 @@ class BagReader:
         last_time = None
         try:
             for storage_file in self.files:
-                with storage_file.open("rb") as handle:
-                    for _, channel, message in make_reader(handle).iter_messages(topics=list(wanted)):
+                with storage_file.open('rb') as handle:
+                    for _, channel, message in make_reader(handle).iter_messages(
+                        topics=list(wanted)
+                    ):
                         last_time = message.log_time
                         yield channel.topic, message.log_time, message.data
         except (McapError, struct.error, ValueError, OSError, EOFError) as exc:
-            self.add_problem(BagProblem("corrupt", f"reading stopped: {exc}", log_time_ns=last_time))
+            self.add_problem(
+                BagProblem('corrupt', f'reading stopped: {exc}', log_time_ns=last_time)
+            )
 
     def _salvaged_messages(self, wanted: dict[str, TopicInfo]) -> Iterator[tuple[str, int, bytes]]:
         for storage_file in self.files:
             salvage = McapSalvage(storage_file)
             for message in salvage.messages():
-                topic, _ = salvage.state.channels.get(message.channel_id, ("", ""))
+                topic, _ = salvage.state.channels.get(message.channel_id, ('', ''))
                 if topic in wanted:
                     yield topic, message.log_time_ns, message.data
             for problem in salvage.state.problems:
@@ -308,7 +345,7 @@ def _prefetched(source: Iterator[RawMessage], depth: int) -> Iterator[RawMessage
         except BaseException as exc:  # handed to the consumer
             items.put(exc)
 
-    thread = threading.Thread(target=produce, name="bag_prefetch", daemon=True)
+    thread = threading.Thread(target=produce, name='bag_prefetch', daemon=True)
     thread.start()
     try:
         while True:

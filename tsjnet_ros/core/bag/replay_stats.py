@@ -10,8 +10,8 @@ failing factor.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -36,7 +36,12 @@ def _percentiles(values: Sequence[float]) -> dict[str, float]:
         return {}
     data = np.asarray(values, dtype=np.float64)
     p50, p95 = np.percentile(data, (50, 95))
-    return {"mean": float(data.mean()), "p50": float(p50), "p95": float(p95), "max": float(data.max())}
+    return {
+        'mean': float(data.mean()),
+        'p50': float(p50),
+        'p95': float(p95),
+        'max': float(data.max()),
+    }
 
 
 def summarize_trial(m: TrialMeasurement) -> dict:
@@ -48,22 +53,25 @@ def summarize_trial(m: TrialMeasurement) -> dict:
     span = float(arrivals[-1] - arrivals[0]) if received > 1 else 0.0
     jitter = {}
     if gaps.size:
-        jitter = {"std": float(gaps.std()), "max_abs_deviation": float(np.max(np.abs(gaps - gaps.mean())))}
+        jitter = {
+            'std': float(gaps.std()),
+            'max_abs_deviation': float(np.max(np.abs(gaps - gaps.mean()))),
+        }
     return {
-        "rate_factor": m.rate_factor,
-        "input_pair_rate_hz": m.bag_pair_rate_hz * m.rate_factor,
-        "frames_sent": m.sent,
-        "expected_outputs": m.expected_outputs,
-        "frames_received": received,
-        "missed_frames": missed,
-        "drop_fraction": missed / m.expected_outputs if m.expected_outputs else 0.0,
-        "mean_output_fps": (received - 1) / span if span > 0 else 0.0,
-        "latency_ms": _percentiles(m.latencies_ms),
-        "inter_arrival_ms": _percentiles(gaps) if gaps.size else {},
-        "jitter_ms": jitter,
-        "unmatched_outputs": m.unmatched_outputs,
-        "playback_s": m.playback_s,
-        "node": m.node,
+        'rate_factor': m.rate_factor,
+        'input_pair_rate_hz': m.bag_pair_rate_hz * m.rate_factor,
+        'frames_sent': m.sent,
+        'expected_outputs': m.expected_outputs,
+        'frames_received': received,
+        'missed_frames': missed,
+        'drop_fraction': missed / m.expected_outputs if m.expected_outputs else 0.0,
+        'mean_output_fps': (received - 1) / span if span > 0 else 0.0,
+        'latency_ms': _percentiles(m.latencies_ms),
+        'inter_arrival_ms': _percentiles(gaps) if gaps.size else {},
+        'jitter_ms': jitter,
+        'unmatched_outputs': m.unmatched_outputs,
+        'playback_s': m.playback_s,
+        'node': m.node,
     }
 
 
@@ -83,18 +91,18 @@ def search_peak_rate(
     ``lowest`` fails) and every trial in the order run.
     """
     if not 0.0 <= max_drop < 1.0:
-        raise ValueError(f"max_drop must be in [0, 1), got {max_drop}")
+        raise ValueError(f'max_drop must be in [0, 1), got {max_drop}')
     if not 0 < lowest <= start <= highest:
-        raise ValueError(f"need 0 < lowest <= start <= highest, got {lowest}, {start}, {highest}")
+        raise ValueError(f'need 0 < lowest <= start <= highest, got {lowest}, {start}, {highest}')
     if bisections < 0:
-        raise ValueError(f"bisections must be >= 0, got {bisections}")
+        raise ValueError(f'bisections must be >= 0, got {bisections}')
     trials: list[dict] = []
 
     def passes(factor: float) -> bool:
         trial = run_trial(factor)
-        trial["passed"] = trial["drop_fraction"] < max_drop
+        trial['passed'] = trial['drop_fraction'] < max_drop
         trials.append(trial)
-        return trial["passed"]
+        return trial['passed']
 
     good: float | None = None
     bad: float | None = None
@@ -125,12 +133,12 @@ def search_peak_rate(
                 bad = middle
     best = None
     if good is not None:
-        best = max((t for t in trials if t["passed"]), key=lambda t: t["rate_factor"])
+        best = max((t for t in trials if t['passed']), key=lambda t: t['rate_factor'])
     return {
-        "max_drop": max_drop,
-        "peak_rate_factor": None if best is None else best["rate_factor"],
-        "peak_input_pair_rate_hz": None if best is None else best["input_pair_rate_hz"],
-        "peak_output_fps": None if best is None else best["mean_output_fps"],
-        "limited_by_search_range": good is not None and bad is None,
-        "trials": trials,
+        'max_drop': max_drop,
+        'peak_rate_factor': None if best is None else best['rate_factor'],
+        'peak_input_pair_rate_hz': None if best is None else best['input_pair_rate_hz'],
+        'peak_output_fps': None if best is None else best['mean_output_fps'],
+        'limited_by_search_range': good is not None and bad is None,
+        'trials': trials,
     }

@@ -29,13 +29,20 @@ from tsjnet_ros.core.bag.messages import compressed_image_message, image_message
 from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.typestore import bag_typestore
 
-STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
-STORAGE_SUFFIX = {"mcap": ".mcap", "sqlite3": ".db3"}
+STORAGES = {'mcap': StoragePlugin.MCAP, 'sqlite3': StoragePlugin.SQLITE3}
+STORAGE_SUFFIX = {'mcap': '.mcap', 'sqlite3': '.db3'}
 
 _ZERO = QosTime(0, 0)  # 0 = the middleware default (no deadline, infinite lifespan/lease)
 PLAYBACK_QOS = Qos(
-    QosHistory.KEEP_LAST, 10, QosReliability.RELIABLE, QosDurability.VOLATILE,
-    _ZERO, _ZERO, QosLiveliness.AUTOMATIC, _ZERO, False,
+    QosHistory.KEEP_LAST,
+    10,
+    QosReliability.RELIABLE,
+    QosDurability.VOLATILE,
+    _ZERO,
+    _ZERO,
+    QosLiveliness.AUTOMATIC,
+    _ZERO,
+    False,
 )
 
 
@@ -46,7 +53,7 @@ class _Rosbag2Writer(Writer):
 
 
 def is_bag_directory(path: Path) -> bool:
-    return path.is_dir() and (path / "metadata.yaml").is_file()
+    return path.is_dir() and (path / 'metadata.yaml').is_file()
 
 
 def remove_bag(path: Path) -> None:
@@ -54,7 +61,9 @@ def remove_bag(path: Path) -> None:
     if not path.exists():
         return
     if not is_bag_directory(path):
-        raise BagError(f"{path} exists and is not a rosbag2 folder (no metadata.yaml); not deleting it")
+        raise BagError(
+            f'{path} exists and is not a rosbag2 folder (no metadata.yaml); not deleting it'
+        )
     shutil.rmtree(path)
 
 
@@ -67,29 +76,31 @@ class BagWriter:
     still closes the bag so that what was written stays readable.
     """
 
-    def __init__(self, path: str | Path, storage: str = "mcap", overwrite: bool = False) -> None:
+    def __init__(self, path: str | Path, storage: str = 'mcap', overwrite: bool = False) -> None:
         if storage not in STORAGES:
-            raise ValueError(f"unknown storage {storage!r}; expected one of {', '.join(STORAGES)}")
+            raise ValueError(f'unknown storage {storage!r}; expected one of {", ".join(STORAGES)}')
         self.path = Path(path)
         self.storage = storage
         if self.path.exists():
             if not overwrite:
-                raise BagError(f"{self.path} already exists; choose another path or overwrite it")
+                raise BagError(f'{self.path} already exists; choose another path or overwrite it')
             remove_bag(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.typestore = bag_typestore()
-        self._writer = _Rosbag2Writer(self.path, version=Writer.VERSION_LATEST, storage_plugin=STORAGES[storage])
+        self._writer = _Rosbag2Writer(
+            self.path, version=Writer.VERSION_LATEST, storage_plugin=STORAGES[storage]
+        )
         self._connections: dict[str, Any] = {}
         self._types: dict[str, str] = {}
         self.counts: dict[str, int] = {}
         self._open = False
 
     # -- lifecycle -----------------------------------------------------------------------
-    def open(self) -> "BagWriter":
+    def open(self) -> BagWriter:
         try:
             self._writer.open()
         except WriterError as exc:
-            raise BagError(f"cannot create bag {self.path}: {exc}") from None
+            raise BagError(f'cannot create bag {self.path}: {exc}') from None
         self._open = True
         return self
 
@@ -98,7 +109,7 @@ class BagWriter:
             self._open = False
             self._writer.close()
 
-    def __enter__(self) -> "BagWriter":
+    def __enter__(self) -> BagWriter:
         return self.open()
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -106,7 +117,7 @@ class BagWriter:
 
     @property
     def storage_file(self) -> Path:
-        return self.path / f"{self.path.name}{STORAGE_SUFFIX[self.storage]}"
+        return self.path / f'{self.path.name}{STORAGE_SUFFIX[self.storage]}'
 
     # -- content -------------------------------------------------------------------------
     def set_custom_data(self, key: str, value: str) -> None:
@@ -116,15 +127,17 @@ class BagWriter:
     def add_topic(self, topic: str, msgtype: str) -> None:
         """Declare ``topic`` with message type ``msgtype`` (e.g. ``sensor_msgs/msg/Image``)."""
         if not self._open:
-            raise BagError(f"bag {self.path} is not open")
-        if not topic.startswith("/"):
-            raise ValueError(f"topic names in bags are absolute; got {topic!r}")
+            raise BagError(f'bag {self.path} is not open')
+        if not topic.startswith('/'):
+            raise ValueError(f'topic names in bags are absolute; got {topic!r}')
         if topic in self._connections:
             if self._types[topic] != msgtype:
-                raise ValueError(f"topic {topic} already declared as {self._types[topic]}, not {msgtype}")
+                raise ValueError(
+                    f'topic {topic} already declared as {self._types[topic]}, not {msgtype}'
+                )
             return
         if msgtype not in self.typestore.fielddefs:
-            raise ValueError(f"unknown message type {msgtype!r}")
+            raise ValueError(f'unknown message type {msgtype!r}')
         self._connections[topic] = self._writer.add_connection(
             topic, msgtype, typestore=self.typestore, offered_qos_profiles=[PLAYBACK_QOS]
         )
@@ -133,21 +146,36 @@ class BagWriter:
 
     def write(self, topic: str, log_time_ns: int, message: Any) -> None:
         """Serialise ``message`` (a typestore message object) and append it at ``log_time_ns``."""
-        self.write_raw(topic, log_time_ns, self.typestore.serialize_cdr(message, self._types[topic]))
+        self.write_raw(
+            topic, log_time_ns, self.typestore.serialize_cdr(message, self._types[topic])
+        )
 
     def write_raw(self, topic: str, log_time_ns: int, data: bytes | memoryview) -> None:
         """Append already serialised CDR bytes."""
         if topic not in self._connections:
-            raise BagError(f"topic {topic} was not declared in bag {self.path}")
+            raise BagError(f'topic {topic} was not declared in bag {self.path}')
         self._writer.write(self._connections[topic], int(log_time_ns), data)
         self.counts[topic] += 1
 
-    def write_image(self, topic: str, log_time_ns: int, array: Any, encoding: str, stamp_ns: int, frame_id: str) -> None:
+    def write_image(
+        self, topic: str, log_time_ns: int, array: Any, encoding: str, stamp_ns: int, frame_id: str
+    ) -> None:
         """Append a sensor_msgs/Image of ``array`` (encoding checked against shape and dtype)."""
         self.write(topic, log_time_ns, image_message(array, encoding, stamp_ns, frame_id))
 
-    def write_compressed_image(self, topic: str, log_time_ns: int, array: Any, encoding: str, fmt: str,
-                               stamp_ns: int, frame_id: str) -> None:
+    def write_compressed_image(
+        self,
+        topic: str,
+        log_time_ns: int,
+        array: Any,
+        encoding: str,
+        fmt: str,
+        stamp_ns: int,
+        frame_id: str,
+    ) -> None:
         """Append a sensor_msgs/CompressedImage (``fmt`` ``"png"`` or ``"jpg"``; colour in
-        OpenCV's BGR order) as image_transport's ``compressed`` publisher sends it."""
-        self.write(topic, log_time_ns, compressed_image_message(array, encoding, fmt, stamp_ns, frame_id))
+        OpenCV's BGR order) as image_transport's ``compressed`` publisher sends it.
+        """
+        self.write(
+            topic, log_time_ns, compressed_image_message(array, encoding, fmt, stamp_ns, frame_id)
+        )

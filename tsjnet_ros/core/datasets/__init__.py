@@ -7,15 +7,15 @@ from tsjnet_ros.core.datasets.pair_dataset import MSRS_SEGMENTATION_CLASSES, Pai
 from tsjnet_ros.core.datasets.sample import Sample
 
 __all__ = [
-    "LAYOUTS",
-    "MSRS_SEGMENTATION_CLASSES",
-    "PairDataset",
-    "Sample",
-    "read_class_list",
-    "read_ir",
-    "read_segmentation",
-    "read_visible",
-    "read_voc",
-    "read_yolo",
-    "resolve_layout",
+    'LAYOUTS',
+    'MSRS_SEGMENTATION_CLASSES',
+    'PairDataset',
+    'Sample',
+    'read_class_list',
+    'read_ir',
+    'read_segmentation',
+    'read_visible',
+    'read_voc',
+    'read_yolo',
+    'resolve_layout',
 ]

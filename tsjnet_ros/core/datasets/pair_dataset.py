@@ -6,8 +6,8 @@ loaded lazily from disk.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -23,7 +23,15 @@ from tsjnet_ros.core.datasets.sample import Sample
 from tsjnet_ros.core.types.box_set import BoxSet
 
 MSRS_SEGMENTATION_CLASSES = (
-    "unlabelled", "car", "person", "bike", "curve", "car_stop", "guardrail", "color_cone", "bump",
+    'unlabelled',
+    'car',
+    'person',
+    'bike',
+    'curve',
+    'car_stop',
+    'guardrail',
+    'color_cone',
+    'bump',
 )
 
 
@@ -41,7 +49,7 @@ class PairDataset:
     def __init__(
         self,
         root: str | Path,
-        layout: str = "auto",
+        layout: str = 'auto',
         split: str | None = None,
         box_source: str | None = None,
         class_names: Sequence[str] | None = None,
@@ -53,12 +61,10 @@ class PairDataset:
         self.names = sorted(self._resolved.pairs)
         self.unmatched = self._resolved.unmatched
         self.box_format = (
-            "yolo" if self._resolved.yolo_dir else "voc" if self._resolved.voc_dir else None
+            'yolo' if self._resolved.yolo_dir else 'voc' if self._resolved.voc_dir else None
         )
         self.class_names = self._class_names(class_names)
-        self.segmentation_class_names = list(
-            segmentation_class_names or MSRS_SEGMENTATION_CLASSES
-        )
+        self.segmentation_class_names = list(segmentation_class_names or MSRS_SEGMENTATION_CLASSES)
 
     # -- class list ---------------------------------------------------------------------
     def _class_names(self, given: Sequence[str] | None) -> list[str]:
@@ -68,7 +74,7 @@ class PairDataset:
             return []
         if self._resolved.class_list_file is not None:
             return read_class_list(self._resolved.class_list_file)
-        if self.box_format == "voc":
+        if self.box_format == 'voc':
             found: set[str] = set()
             for name in self.names:
                 path = self._annotation_path(name)
@@ -86,9 +92,9 @@ class PairDataset:
 
     def _annotation_path(self, name: str) -> Path | None:
         if self._resolved.yolo_dir is not None:
-            return self._resolved.yolo_dir / f"{name}.txt"
+            return self._resolved.yolo_dir / f'{name}.txt'
         if self._resolved.voc_dir is not None:
-            return self._resolved.voc_dir / f"{name}.xml"
+            return self._resolved.voc_dir / f'{name}.xml'
         return None
 
     # -- access -------------------------------------------------------------------------
@@ -108,12 +114,12 @@ class PairDataset:
         """
         parts = []
         if self._resolved.yolo_dir is not None:
-            parts.append(f"YOLO boxes in {self._resolved.yolo_dir}")
+            parts.append(f'YOLO boxes in {self._resolved.yolo_dir}')
         elif self._resolved.voc_dir is not None:
-            parts.append(f"Pascal VOC boxes in {self._resolved.voc_dir}")
+            parts.append(f'Pascal VOC boxes in {self._resolved.voc_dir}')
         if self._resolved.segmentation_dir is not None:
-            parts.append(f"class maps in {self._resolved.segmentation_dir}")
-        return "; ".join(parts) or "no labels"
+            parts.append(f'class maps in {self._resolved.segmentation_dir}')
+        return '; '.join(parts) or 'no labels'
 
     def __len__(self) -> int:
         return len(self.names)
@@ -125,7 +131,7 @@ class PairDataset:
     def __getitem__(self, index: int | str) -> Sample:
         if isinstance(index, str):
             if index not in self._resolved.pairs:
-                raise KeyError(f"no pair named {index!r} in {self.root}")
+                raise KeyError(f'no pair named {index!r} in {self.root}')
             name = index
         else:
             name = self.names[index]
@@ -134,40 +140,48 @@ class PairDataset:
         visible = read_visible(vis_path)
         if ir.shape[:2] != visible.shape[:2]:
             raise ValueError(
-                f"pair {name!r}: IR {ir.shape[1]}x{ir.shape[0]} and visible "
-                f"{visible.shape[1]}x{visible.shape[0]} differ in size"
+                f'pair {name!r}: IR {ir.shape[1]}x{ir.shape[0]} and visible '
+                f'{visible.shape[1]}x{visible.shape[0]} differ in size'
             )
         sample = Sample(
-            name=name, ir=ir, visible=visible, class_names=list(self.class_names),
-            ir_path=ir_path, visible_path=vis_path,
+            name=name,
+            ir=ir,
+            visible=visible,
+            class_names=list(self.class_names),
+            ir_path=ir_path,
+            visible_path=vis_path,
         )
         if self.box_format is not None:
             boxes = self._read_boxes(name, ir.shape[1], ir.shape[0])
             if boxes.class_ids.size and boxes.class_ids.max() >= len(self.class_names):
                 raise ValueError(
-                    f"pair {name!r}: class id {int(boxes.class_ids.max())} has no name in "
-                    f"{self.class_names}"
+                    f'pair {name!r}: class id {int(boxes.class_ids.max())} has no name in '
+                    f'{self.class_names}'
                 )
-            sample.boxes, sample.labels, sample.difficult = boxes.boxes.astype(np.float32), boxes.class_ids, boxes.difficult
+            sample.boxes, sample.labels, sample.difficult = (
+                boxes.boxes.astype(np.float32),
+                boxes.class_ids,
+                boxes.difficult,
+            )
         if self._resolved.segmentation_dir is not None:
             sample.segmentation = self._read_segmentation(name, ir.shape)
         return sample
 
     def _read_boxes(self, name: str, width: int, height: int) -> BoxSet:
         path = self._annotation_path(name)
-        if self.box_format == "yolo":
+        if self.box_format == 'yolo':
             return read_yolo(path, width, height)
         return read_voc(path, self.class_names)
 
     def _read_segmentation(self, name: str, shape: tuple[int, ...]) -> np.ndarray | None:
         folder = self._resolved.segmentation_dir
-        candidates = sorted(folder.glob(f"{name}.*")) if folder else []
+        candidates = sorted(folder.glob(f'{name}.*')) if folder else []
         if not candidates:
             return None
         label = read_segmentation(candidates[0])
         if label.shape != shape[:2]:
             raise ValueError(
-                f"pair {name!r}: segmentation label {label.shape[::-1]} does not match the image "
-                f"size {shape[1::-1]}"
+                f'pair {name!r}: segmentation label {label.shape[::-1]} does not match the image '
+                f'size {shape[1::-1]}'
             )
         return label

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-CLASS_NAMES = ("person", "bicycle", "car")  # same ids as the MSRS detection labels
+CLASS_NAMES = ('person', 'bicycle', 'car')  # same ids as the MSRS detection labels
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,9 @@ class SyntheticScene:
         noise: float = 0.03,
     ) -> None:
         if width < 32 or height < 32:
-            raise ValueError(f"synthetic scene needs at least 32x32 pixels, got {width}x{height}")
+            raise ValueError(f'synthetic scene needs at least 32x32 pixels, got {width}x{height}')
         if ir_bits not in (8, 16):
-            raise ValueError(f"ir_bits must be 8 or 16, got {ir_bits}")
+            raise ValueError(f'ir_bits must be 8 or 16, got {ir_bits}')
         self.width, self.height, self.ir_bits, self.noise = width, height, ir_bits, noise
         rng = np.random.default_rng(seed)
         self._ir_background, self._vis_background = self._backgrounds(rng)
@@ -79,7 +79,9 @@ class SyntheticScene:
         self._noise_bank = rng.normal(0.0, 1.0, size=(8, height, width)).astype(np.float32)
         # visible frames are mostly static background: pre-render its noisy 8-bit versions
         self._vis_bank = [
-            np.clip((self._vis_background + noise * n[..., None]) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            np.clip((self._vis_background + noise * n[..., None]) * 255.0 + 0.5, 0, 255).astype(
+                np.uint8
+            )
             for n in self._noise_bank
         ]
 
@@ -101,7 +103,7 @@ class SyntheticScene:
                 wx = x0 + int(rng.integers(0, max(1, bw - 8)))
                 wy = horizon - bh + int(rng.integers(0, max(1, bh - 8)))
                 vis[wy : wy + 6, wx : wx + 5] = (0.55, 0.5, 0.3)  # lit windows
-        vis[int(h * 0.75) : int(h * 0.75) + 3, :: 40] = (0.6, 0.6, 0.6)
+        vis[int(h * 0.75) : int(h * 0.75) + 3, ::40] = (0.6, 0.6, 0.6)
         texture = rng.normal(0.0, 0.02, size=(h, w, 1)).astype(np.float32)
         return ir.astype(np.float32), np.clip(vis + texture, 0, 1)
 
@@ -139,12 +141,18 @@ class SyntheticScene:
             x0, y0, x1, y1 = target.box_at(t, self.width, self.height)
             if target.class_id == 2:  # car: warm body, hot wheel/exhaust
                 cv2.rectangle(ir, (x0, y0), (x1 - 1, y1 - 1), target.heat * 0.8, -1)
-                cv2.circle(ir, (x0 + (x1 - x0) // 6, y1 - 3), max(2, (y1 - y0) // 6), target.heat, -1)
+                cv2.circle(
+                    ir, (x0 + (x1 - x0) // 6, y1 - 3), max(2, (y1 - y0) // 6), target.heat, -1
+                )
             else:
-                cv2.ellipse(ir, _centre(x0, y0, x1, y1), _axes(x0, y0, x1, y1), 0, 0, 360, target.heat, -1)
+                cv2.ellipse(
+                    ir, _centre(x0, y0, x1, y1), _axes(x0, y0, x1, y1), 0, 0, 360, target.heat, -1
+                )
         ir = cv2.GaussianBlur(ir, (5, 5), 1.2) + self.noise * 0.5 * self._noise(t, 0)
         ir_max = 255 if self.ir_bits == 8 else 65535
-        return np.clip(ir * ir_max + 0.5, 0, ir_max).astype(np.uint8 if self.ir_bits == 8 else np.uint16)
+        return np.clip(ir * ir_max + 0.5, 0, ir_max).astype(
+            np.uint8 if self.ir_bits == 8 else np.uint16
+        )
 
     def render_visible(self, t: float) -> np.ndarray:
         """Render the colour camera's frame at ``t``: HxWx3 uint8 RGB."""
@@ -155,13 +163,20 @@ class SyntheticScene:
             if target.class_id == 2:
                 cv2.rectangle(vis, (x0, y0), (x1 - 1, y1 - 1), shade, -1)
             else:
-                cv2.ellipse(vis, _centre(x0, y0, x1, y1), _axes(x0, y0, x1, y1), 0, 0, 360, shade, -1)
+                cv2.ellipse(
+                    vis, _centre(x0, y0, x1, y1), _axes(x0, y0, x1, y1), 0, 0, 360, shade, -1
+                )
         return vis
 
     def render(self, t: float) -> SyntheticFrame:
         """Both cameras and the ground truth at time ``t`` seconds."""
         boxes, classes = self.boxes_at(t)
-        return SyntheticFrame(ir=self.render_ir(t), visible=self.render_visible(t), boxes_xyxy=boxes, class_ids=classes)
+        return SyntheticFrame(
+            ir=self.render_ir(t),
+            visible=self.render_visible(t),
+            boxes_xyxy=boxes,
+            class_ids=classes,
+        )
 
 
 def _centre(x0: int, y0: int, x1: int, y1: int) -> tuple[int, int]:

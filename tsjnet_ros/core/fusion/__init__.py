@@ -4,7 +4,7 @@ from tsjnet_ros.core.fusion.backend import FusionBackend
 from tsjnet_ros.core.fusion.registry import available_backends, create_backend
 
 __all__ = [
-    "FusionBackend",
-    "available_backends",
-    "create_backend",
+    'FusionBackend',
+    'available_backends',
+    'create_backend',
 ]

@@ -20,18 +20,20 @@ from tsjnet_ros.core.types.fusion_result import FusionResult
 def _check_pair(ir: np.ndarray, visible: np.ndarray) -> None:
     if ir.shape[:2] != visible.shape[:2]:
         raise ValueError(
-            f"IR {ir.shape[1]}x{ir.shape[0]} and visible {visible.shape[1]}x{visible.shape[0]} "
-            "differ in size; resize them to a common size first"
+            f'IR {ir.shape[1]}x{ir.shape[0]} and visible {visible.shape[1]}x{visible.shape[0]} '
+            'differ in size; resize them to a common size first'
         )
     if visible.dtype != np.uint8:
-        raise TypeError(f"visible image must be uint8, got {visible.dtype}")
+        raise TypeError(f'visible image must be uint8, got {visible.dtype}')
     if visible.ndim not in (2, 3) or (visible.ndim == 3 and visible.shape[2] != 3):
-        raise ValueError(f"visible image must be HxW or HxWx3, got shape {visible.shape}")
+        raise ValueError(f'visible image must be HxW or HxWx3, got shape {visible.shape}')
 
 
 def _check_brighter_weight(weight: float) -> float:
     if not 0.5 <= weight <= 1.0:
-        raise ValueError(f"brighter-source weight must be in [0.5, 1] (0.5 = average, 1 = max), got {weight}")
+        raise ValueError(
+            f'brighter-source weight must be in [0.5, 1] (0.5 = average, 1 = max), got {weight}'
+        )
     return float(weight)
 
 
@@ -57,14 +59,17 @@ class PixelFusion:
     segmentation_classes: list[str] = []
 
     def __init__(
-        self, rule: str = "average", ir_scaler: InfraredScaler | None = None, brighter_weight: float | None = None
+        self,
+        rule: str = 'average',
+        ir_scaler: InfraredScaler | None = None,
+        brighter_weight: float | None = None,
     ) -> None:
-        if rule not in ("average", "max", "blend"):
+        if rule not in ('average', 'max', 'blend'):
             raise ValueError(f"unknown pixel rule {rule!r}; expected 'average', 'max' or 'blend'")
-        if (rule == "blend") != (brighter_weight is not None):
+        if (rule == 'blend') != (brighter_weight is not None):
             raise ValueError("brighter_weight is given with the 'blend' rule, and only with it")
-        self._weight = _check_brighter_weight(brighter_weight) if rule == "blend" else None
-        self.name = rule if rule != "blend" else f"blend_{self._weight:g}"
+        self._weight = _check_brighter_weight(brighter_weight) if rule == 'blend' else None
+        self.name = rule if rule != 'blend' else f'blend_{self._weight:g}'
         self._rule = rule
         self._ir_scaler = ir_scaler or InfraredScaler()
 
@@ -72,9 +77,9 @@ class PixelFusion:
         _check_pair(ir, visible)
         y, chroma = luminance_and_chroma(visible)
         ir_f = self._ir_scaler(ir)
-        if self._rule == "average":
+        if self._rule == 'average':
             fused = (ir_f + y) * 0.5
-        elif self._rule == "max":
+        elif self._rule == 'max':
             fused = np.maximum(ir_f, y)
         else:
             fused = brighter_blend(ir_f, y, self._weight)
@@ -90,15 +95,18 @@ class LaplacianPyramidFusion:
     brighter source (1.0: max base), trading PSNR for contrast.
     """
 
-    name = "laplacian_pyramid"
+    name = 'laplacian_pyramid'
     detection_classes: list[str] = []
     segmentation_classes: list[str] = []
 
     def __init__(
-        self, levels: int = 4, ir_scaler: InfraredScaler | None = None, base_brighter_weight: float = 0.5
+        self,
+        levels: int = 4,
+        ir_scaler: InfraredScaler | None = None,
+        base_brighter_weight: float = 0.5,
     ) -> None:
         if levels < 1:
-            raise ValueError(f"levels must be >= 1, got {levels}")
+            raise ValueError(f'levels must be >= 1, got {levels}')
         self.levels = levels
         self.base_brighter_weight = _check_brighter_weight(base_brighter_weight)
         self._ir_scaler = ir_scaler or InfraredScaler()
@@ -139,19 +147,19 @@ class SingleSourceFusion:
     colour.
     """
 
-    SOURCES = ("ir_only", "visible_only")
+    SOURCES = ('ir_only', 'visible_only')
     detection_classes: list[str] = []
     segmentation_classes: list[str] = []
 
     def __init__(self, source: str, ir_scaler: InfraredScaler | None = None) -> None:
         if source not in self.SOURCES:
-            raise ValueError(f"source must be one of {', '.join(self.SOURCES)}, got {source!r}")
+            raise ValueError(f'source must be one of {", ".join(self.SOURCES)}, got {source!r}')
         self.name = source
         self._ir_scaler = ir_scaler or InfraredScaler()
 
     def fuse(self, ir: np.ndarray, visible: np.ndarray) -> FusionResult:
         _check_pair(ir, visible)
-        if self.name == "visible_only":
+        if self.name == 'visible_only':
             return _result(*luminance_and_chroma(visible))
         return _result(self._ir_scaler(ir), None)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from tsjnet_ros.core.types.fusion_result import FusionResult
 from tsjnet_ros.core.runtime.pipeline import FusionPipeline
+from tsjnet_ros.core.types.fusion_result import FusionResult
 
 
 class NeuralFusionBackend:
@@ -20,8 +20,12 @@ class NeuralFusionBackend:
     """
 
     def __init__(
-        self, checkpoint: str | Path, device: str = "auto", precision: str = "fp32",
-        compile: bool = False, **pipeline_kwargs: Any,
+        self,
+        checkpoint: str | Path,
+        device: str = 'auto',
+        precision: str = 'fp32',
+        compile: bool = False,
+        **pipeline_kwargs: Any,
     ) -> None:
         self.pipeline = FusionPipeline.from_checkpoint(
             checkpoint, device=device, precision=precision, compile=compile, **pipeline_kwargs

@@ -22,7 +22,7 @@ _YCBCR_TO_RGB = np.array(
 def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
     """HxWx3 uint8 RGB -> HxWx3 float32 YCbCr, Y in [0, 1], Cb/Cr centred on 0."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected HxWx3 RGB, got shape {rgb.shape}")
+        raise ValueError(f'expected HxWx3 RGB, got shape {rgb.shape}')
     return (rgb.astype(np.float32) / 255.0) @ _RGB_TO_YCBCR.T
 
 
@@ -85,7 +85,7 @@ class RangeScaler:
     -inf become 0, +inf becomes 1. Frames are HxW or HxWxC (one range for all channels).
     """
 
-    mode: str = "percentile"
+    mode: str = 'percentile'
     fixed_range: tuple[float, float] = (0.0, 65535.0)
     low_percentile: float = 1.0
     high_percentile: float = 99.0
@@ -93,27 +93,27 @@ class RangeScaler:
     float_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
-        if self.mode not in ("fixed", "percentile"):
+        if self.mode not in ('fixed', 'percentile'):
             raise ValueError(f"IR 16-bit mode must be 'fixed' or 'percentile', got {self.mode!r}")
-        self.fixed_range = _checked_range(self.fixed_range, "fixed_range")
+        self.fixed_range = _checked_range(self.fixed_range, 'fixed_range')
         if self.float_range is not None:
-            self.float_range = _checked_range(self.float_range, "float_range")
+            self.float_range = _checked_range(self.float_range, 'float_range')
         if not 0.0 <= self.low_percentile < self.high_percentile <= 100.0:
             raise ValueError(
-                "IR percentiles must satisfy 0 <= low < high <= 100, got "
-                f"{self.low_percentile}, {self.high_percentile}"
+                'IR percentiles must satisfy 0 <= low < high <= 100, got '
+                f'{self.low_percentile}, {self.high_percentile}'
             )
         if not 0.0 <= self.momentum < 1.0:
-            raise ValueError(f"IR momentum must be in [0, 1), got {self.momentum}")
+            raise ValueError(f'IR momentum must be in [0, 1), got {self.momentum}')
         self._range: np.ndarray | None = None
 
     @classmethod
-    def fixed(cls, value_range: tuple[float, float]) -> "RangeScaler":
+    def fixed(cls, value_range: tuple[float, float]) -> RangeScaler:
         """Return a scaler mapping ``value_range`` to [0, 1] for 16-bit and float frames alike.
 
         ``value_range`` is in camera units: counts, degrees, ...
         """
-        return cls(mode="fixed", fixed_range=value_range, float_range=value_range)
+        return cls(mode='fixed', fixed_range=value_range, float_range=value_range)
 
     def reset(self) -> None:
         """Forget the smoothed percentile range (start of a new stream)."""
@@ -121,17 +121,17 @@ class RangeScaler:
 
     def __call__(self, ir: np.ndarray) -> np.ndarray:
         if not isinstance(ir, np.ndarray):
-            raise TypeError(f"infrared image must be a numpy array, got {type(ir).__name__}")
+            raise TypeError(f'infrared image must be a numpy array, got {type(ir).__name__}')
         if ir.ndim != 2 and not (ir.ndim == 3 and ir.shape[2] in (3, 4)):
-            raise ValueError(f"image must be HxW (or HxWx3, HxWx4 colour), got shape {ir.shape}")
+            raise ValueError(f'image must be HxW (or HxWx3, HxWx4 colour), got shape {ir.shape}')
         if ir.dtype == np.uint8:
             return ir.astype(np.float32) / 255.0
         if ir.dtype == np.uint16:
-            lo, hi = self.fixed_range if self.mode == "fixed" else self._agc(ir)
+            lo, hi = self.fixed_range if self.mode == 'fixed' else self._agc(ir)
         elif np.issubdtype(ir.dtype, np.floating):
             lo, hi = self.float_range if self.float_range is not None else self._agc(ir)
         else:
-            raise TypeError(f"infrared image dtype must be uint8, uint16 or float, got {ir.dtype}")
+            raise TypeError(f'infrared image dtype must be uint8, uint16 or float, got {ir.dtype}')
         unit = (ir.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo)
         return np.clip(np.nan_to_num(unit, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
 
@@ -139,7 +139,11 @@ class RangeScaler:
         """Return the smoothed percentile range, from the frame's finite values."""
         values = frame if frame.dtype == np.uint16 else frame[np.isfinite(frame)]
         if values.size == 0:
-            return (0.0, 1.0) if self._range is None else (float(self._range[0]), float(self._range[1]))
+            return (
+                (0.0, 1.0)
+                if self._range is None
+                else (float(self._range[0]), float(self._range[1]))
+            )
         current = np.percentile(values, [self.low_percentile, self.high_percentile])
         if self._range is None:
             self._range = current.astype(np.float64)
@@ -171,12 +175,14 @@ def fixed_range_scaler(value_range: object) -> RangeScaler | None:
         return None
     if values is None or len(values) != 2 or not values[1] > values[0]:
         shown = values if values is not None else value_range
-        raise ValueError(f"must be [low, high] with high > low, or [0, 0] for automatic gain, got {shown}")
+        raise ValueError(
+            f'must be [low, high] with high > low, or [0, 0] for automatic gain, got {shown}'
+        )
     return RangeScaler.fixed((values[0], values[1]))
 
 
 def _checked_range(value_range: tuple[float, float], name: str) -> tuple[float, float]:
     lo, hi = (float(v) for v in value_range)
     if not hi > lo:
-        raise ValueError(f"IR {name} must be (low, high) with high > low, got {value_range}")
+        raise ValueError(f'IR {name} must be (low, high) with high > low, got {value_range}')
     return lo, hi

@@ -25,41 +25,58 @@ from tsjnet_ros.core.image.color import RangeScaler, unit_to_uint8
 
 # encoding -> (numpy dtype, channels); names as in sensor_msgs/image_encodings.hpp
 ENCODINGS: dict[str, tuple[np.dtype, int]] = {
-    "mono8": (np.dtype(np.uint8), 1),
-    "8UC1": (np.dtype(np.uint8), 1),
-    "mono16": (np.dtype(np.uint16), 1),
-    "16UC1": (np.dtype(np.uint16), 1),
-    "32FC1": (np.dtype(np.float32), 1),
-    "rgb8": (np.dtype(np.uint8), 3),
-    "bgr8": (np.dtype(np.uint8), 3),
-    "rgba8": (np.dtype(np.uint8), 4),
-    "bgra8": (np.dtype(np.uint8), 4),
-    "64FC1": (np.dtype(np.float64), 1),
-    "rgb16": (np.dtype(np.uint16), 3),
-    "bgr16": (np.dtype(np.uint16), 3),
-    "rgba16": (np.dtype(np.uint16), 4),
-    "bgra16": (np.dtype(np.uint16), 4),
-    "8UC3": (np.dtype(np.uint8), 3),
-    "8UC4": (np.dtype(np.uint8), 4),
-    "yuv422": (np.dtype(np.uint8), 2),
-    "yuv422_yuy2": (np.dtype(np.uint8), 2),
-    **{f"bayer_{pattern}{bits}": (np.dtype(np.uint8 if bits == 8 else np.uint16), 1)
-       for pattern in ("rggb", "bggr", "gbrg", "grbg") for bits in (8, 16)},
+    'mono8': (np.dtype(np.uint8), 1),
+    '8UC1': (np.dtype(np.uint8), 1),
+    'mono16': (np.dtype(np.uint16), 1),
+    '16UC1': (np.dtype(np.uint16), 1),
+    '32FC1': (np.dtype(np.float32), 1),
+    'rgb8': (np.dtype(np.uint8), 3),
+    'bgr8': (np.dtype(np.uint8), 3),
+    'rgba8': (np.dtype(np.uint8), 4),
+    'bgra8': (np.dtype(np.uint8), 4),
+    '64FC1': (np.dtype(np.float64), 1),
+    'rgb16': (np.dtype(np.uint16), 3),
+    'bgr16': (np.dtype(np.uint16), 3),
+    'rgba16': (np.dtype(np.uint16), 4),
+    'bgra16': (np.dtype(np.uint16), 4),
+    '8UC3': (np.dtype(np.uint8), 3),
+    '8UC4': (np.dtype(np.uint8), 4),
+    'yuv422': (np.dtype(np.uint8), 2),
+    'yuv422_yuy2': (np.dtype(np.uint8), 2),
+    **{
+        f'bayer_{pattern}{bits}': (np.dtype(np.uint8 if bits == 8 else np.uint16), 1)
+        for pattern in ('rggb', 'bggr', 'gbrg', 'grbg')
+        for bits in (8, 16)
+    },
 }
 
 # Single-channel intensity encodings (all others are colour).
-MONO_ENCODINGS = ("mono8", "8UC1", "mono16", "16UC1", "32FC1", "64FC1")
+MONO_ENCODINGS = ('mono8', '8UC1', 'mono16', '16UC1', '32FC1', '64FC1')
 
 # colour encoding -> OpenCV conversion code to RGB (None: already RGB)
 _TO_RGB: dict[str, int | None] = {
-    "rgb8": None, "rgb16": None,
-    "bgr8": cv2.COLOR_BGR2RGB, "bgr16": cv2.COLOR_BGR2RGB, "8UC3": cv2.COLOR_BGR2RGB,
-    "rgba8": cv2.COLOR_RGBA2RGB, "rgba16": cv2.COLOR_RGBA2RGB,
-    "bgra8": cv2.COLOR_BGRA2RGB, "bgra16": cv2.COLOR_BGRA2RGB, "8UC4": cv2.COLOR_BGRA2RGB,
-    "yuv422": cv2.COLOR_YUV2RGB_UYVY, "yuv422_yuy2": cv2.COLOR_YUV2RGB_YUY2,
-    **{f"bayer_{pattern}{bits}": code for bits in (8, 16) for pattern, code in (
-        ("rggb", cv2.COLOR_BayerBG2RGB), ("bggr", cv2.COLOR_BayerRG2RGB),
-        ("gbrg", cv2.COLOR_BayerGR2RGB), ("grbg", cv2.COLOR_BayerGB2RGB))},
+    'rgb8': None,
+    'rgb16': None,
+    'bgr8': cv2.COLOR_BGR2RGB,
+    'bgr16': cv2.COLOR_BGR2RGB,
+    '8UC3': cv2.COLOR_BGR2RGB,
+    'rgba8': cv2.COLOR_RGBA2RGB,
+    'rgba16': cv2.COLOR_RGBA2RGB,
+    'bgra8': cv2.COLOR_BGRA2RGB,
+    'bgra16': cv2.COLOR_BGRA2RGB,
+    '8UC4': cv2.COLOR_BGRA2RGB,
+    'yuv422': cv2.COLOR_YUV2RGB_UYVY,
+    'yuv422_yuy2': cv2.COLOR_YUV2RGB_YUY2,
+    **{
+        f'bayer_{pattern}{bits}': code
+        for bits in (8, 16)
+        for pattern, code in (
+            ('rggb', cv2.COLOR_BayerBG2RGB),
+            ('bggr', cv2.COLOR_BayerRG2RGB),
+            ('gbrg', cv2.COLOR_BayerGR2RGB),
+            ('grbg', cv2.COLOR_BayerGB2RGB),
+        )
+    },
 }
 
 # Largest side accepted from a camera topic; larger images are refused as implausible.
@@ -87,7 +104,9 @@ class ImageFields:
     encoding: str
     is_bigendian: int
     step: int
-    data: pyarray.array  # typecode 'B': what generated messages store, so assigning it copies nothing
+    data: (
+        pyarray.array
+    )  # typecode 'B': what generated messages store, so assigning it copies nothing
 
 
 def image_to_array(msg: Any, max_side: int = MAX_SIDE) -> np.ndarray:
@@ -101,32 +120,35 @@ def image_to_array(msg: Any, max_side: int = MAX_SIDE) -> np.ndarray:
     encoding = msg.encoding
     if encoding not in ENCODINGS:
         raise ImageFormatError(
-            f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}", f"encoding {encoding!r}"
+            f'unsupported encoding {encoding!r}; supported: {", ".join(ENCODINGS)}',
+            f'encoding {encoding!r}',
         )
     dtype, channels = ENCODINGS[encoding]
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height <= 0 or width <= 0:
-        raise ImageFormatError(f"zero-size image ({width}x{height})", "zero size")
+        raise ImageFormatError(f'zero-size image ({width}x{height})', 'zero size')
     if height > max_side or width > max_side:
         raise ImageFormatError(
-            f"image {width}x{height} exceeds the {max_side}-pixel side limit", "too large"
+            f'image {width}x{height} exceeds the {max_side}-pixel side limit', 'too large'
         )
     row_bytes = width * channels * dtype.itemsize
     if step < row_bytes:
         raise ImageFormatError(
-            f"step {step} is smaller than one row of {width} x {channels} x "
-            f"{dtype.itemsize} bytes = {row_bytes}", "step"
+            f'step {step} is smaller than one row of {width} x {channels} x '
+            f'{dtype.itemsize} bytes = {row_bytes}',
+            'step',
         )
-    buffer = memoryview(msg.data).cast("B") if not isinstance(msg.data, bytes) else msg.data
+    buffer = memoryview(msg.data).cast('B') if not isinstance(msg.data, bytes) else msg.data
     if len(buffer) != step * height:
         raise ImageFormatError(
-            f"data length {len(buffer)} does not match step {step} x height {height} = "
-            f"{step * height}", "data length"
+            f'data length {len(buffer)} does not match step {step} x height {height} = '
+            f'{step * height}',
+            'data length',
         )
     raw = np.frombuffer(buffer, dtype=np.uint8).reshape(height, step)
     if step != row_bytes:  # drop row padding (this copies; unpadded data stays a view)
         raw = np.ascontiguousarray(raw[:, :row_bytes])
-    wire = dtype.newbyteorder(">" if msg.is_bigendian else "<")
+    wire = dtype.newbyteorder('>' if msg.is_bigendian else '<')
     array = raw.view(wire).reshape(height, width, channels)
     if not wire.isnative:
         array = array.astype(dtype)
@@ -140,7 +162,7 @@ def _byte_array(contiguous: np.ndarray) -> pyarray.array:
 
     ``tobytes`` + the message setter would copy twice.
     """
-    data = pyarray.array("B")
+    data = pyarray.array('B')
     data.frombytes(contiguous.reshape(-1).view(np.uint8))
     return data
 
@@ -149,18 +171,18 @@ def array_to_fields(array: np.ndarray, encoding: str) -> ImageFields:
     """Encode a numpy image as Image fields (little-endian, unpadded rows)."""
     if encoding not in ENCODINGS:
         raise ImageFormatError(
-            f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}"
+            f'unsupported encoding {encoding!r}; supported: {", ".join(ENCODINGS)}'
         )
     dtype, channels = ENCODINGS[encoding]
     expected_ndim = 2 if channels == 1 else 3
     if array.ndim != expected_ndim or (channels > 1 and array.shape[2] != channels):
         raise ImageFormatError(
-            f"array of shape {array.shape} does not fit encoding {encoding} "
-            f"({channels} channel{'s' if channels > 1 else ''})"
+            f'array of shape {array.shape} does not fit encoding {encoding} '
+            f'({channels} channel{"s" if channels > 1 else ""})'
         )
     if array.dtype != dtype:
-        raise ImageFormatError(f"encoding {encoding} needs dtype {dtype}, got {array.dtype}")
-    little = np.ascontiguousarray(array, dtype=dtype.newbyteorder("<"))
+        raise ImageFormatError(f'encoding {encoding} needs dtype {dtype}, got {array.dtype}')
+    little = np.ascontiguousarray(array, dtype=dtype.newbyteorder('<'))
     height, width = array.shape[:2]
     return ImageFields(
         height=height,
@@ -192,7 +214,7 @@ def swap_red_blue(array: np.ndarray) -> np.ndarray:
     channel swap.
     """
     if array.ndim != 3 or array.shape[2] != 3:
-        raise ImageFormatError(f"swap_red_blue needs an HxWx3 image, got shape {array.shape}")
+        raise ImageFormatError(f'swap_red_blue needs an HxWx3 image, got shape {array.shape}')
     return cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_RGB2BGR)
 
 
@@ -209,15 +231,20 @@ def to_rgb(array: np.ndarray, encoding: str) -> np.ndarray:
         mono = to_mono(array, encoding)
         return np.repeat(mono[:, :, None], 3, axis=2)
     if encoding not in _TO_RGB:
-        raise ImageFormatError(f"unsupported encoding {encoding!r}", f"encoding {encoding!r}")
+        raise ImageFormatError(f'unsupported encoding {encoding!r}', f'encoding {encoding!r}')
     code = _TO_RGB[encoding]
     if code is None:
         return array
-    if encoding.startswith("yuv422") and array.shape[1] % 2:
-        raise ImageFormatError(f"{encoding} packs pixel pairs and needs an even width, got {array.shape[1]}",
-                               f"{encoding} odd width")
-    if encoding.startswith("bayer") and min(array.shape[:2]) < 2:
-        raise ImageFormatError(f"{encoding} mosaic {array.shape[1]}x{array.shape[0]} is smaller than 2x2", "bayer size")
+    if encoding.startswith('yuv422') and array.shape[1] % 2:
+        raise ImageFormatError(
+            f'{encoding} packs pixel pairs and needs an even width, got {array.shape[1]}',
+            f'{encoding} odd width',
+        )
+    if encoding.startswith('bayer') and min(array.shape[:2]) < 2:
+        raise ImageFormatError(
+            f'{encoding} mosaic {array.shape[1]}x{array.shape[0]} is smaller than 2x2',
+            'bayer size',
+        )
     return cv2.cvtColor(np.ascontiguousarray(array), code)
 
 

@@ -44,7 +44,7 @@ def _block_reduce(values: np.ndarray, block: int, reduce: str) -> np.ndarray:
     padded = np.pad(values, ((0, ph), (0, pw)))
     tiles = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block)
     total = tiles.sum(axis=(1, 3))
-    return total if reduce == "sum" else total / (block * block)
+    return total if reduce == 'sum' else total / (block * block)
 
 
 @lru_cache(maxsize=8)
@@ -71,16 +71,16 @@ def chen_varshney(
 ) -> float:
     """Q_CV of the fused image (lower is better); see the module docstring for the steps."""
     if block < 1:
-        raise ValueError(f"block must be >= 1, got {block}")
+        raise ValueError(f'block must be >= 1, got {block}')
     a, b, f = (_normalise(x) for x in as_gray_set(ir, visible, fused))
     csf = mannos_sakrison_csf(f.shape)
     saliency = []
     distortion = []
     for source in (a, b):
         strength, _ = sobel_strength_orientation(source)
-        saliency.append(_block_reduce(strength**alpha, block, "sum"))
+        saliency.append(_block_reduce(strength**alpha, block, 'sum'))
         filtered = np.fft.irfft2(np.fft.rfft2(source - f) * csf, s=f.shape)
-        distortion.append(_block_reduce(filtered * filtered, block, "mean"))
+        distortion.append(_block_reduce(filtered * filtered, block, 'mean'))
     weight = saliency[0] + saliency[1]
     total_weight = float(weight.sum())
     if total_weight == 0:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -18,12 +18,12 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
     if image.dtype != np.uint8:
-        raise TypeError(f"contact sheet tiles must be uint8 or uint16, got {image.dtype}")
+        raise TypeError(f'contact sheet tiles must be uint8 or uint16, got {image.dtype}')
     if image.ndim == 2:
         return np.repeat(image[..., None], 3, axis=2)
     if image.ndim == 3 and image.shape[2] == 3:
         return image
-    raise ValueError(f"contact sheet tiles must be HxW or HxWx3, got shape {image.shape}")
+    raise ValueError(f'contact sheet tiles must be HxW or HxWx3, got shape {image.shape}')
 
 
 def _label(canvas: np.ndarray, text: str, origin: tuple[int, int], scale: float = 0.5) -> None:
@@ -42,10 +42,10 @@ def make_contact_sheet(
     differently sized pairs get different heights. A header row carries the column titles.
     """
     if not rows:
-        raise ValueError("a contact sheet needs at least one row")
+        raise ValueError('a contact sheet needs at least one row')
     columns = len(column_titles)
     if tile_width < 16:
-        raise ValueError(f"tile_width must be >= 16, got {tile_width}")
+        raise ValueError(f'tile_width must be >= 16, got {tile_width}')
     width = columns * tile_width
     header = np.zeros((_HEADER_HEIGHT, width, 3), np.uint8)
     for c, title in enumerate(column_titles):
@@ -53,13 +53,10 @@ def make_contact_sheet(
     blocks = [header]
     for name, tiles in rows:
         if len(tiles) != columns:
-            raise ValueError(f"row {name!r} has {len(tiles)} tiles for {columns} columns")
+            raise ValueError(f'row {name!r} has {len(tiles)} tiles for {columns} columns')
         h, w = tiles[0].shape[:2]
         tile_height = max(1, round(tile_width * h / w))
-        scaled = [
-            resize_image(_to_rgb(t), (tile_height, tile_width))
-            for t in tiles
-        ]
+        scaled = [resize_image(_to_rgb(t), (tile_height, tile_width)) for t in tiles]
         row = np.concatenate(scaled, axis=1)
         _label(row, name, (6, tile_height - 8), 0.45)
         blocks.append(row)
@@ -67,7 +64,10 @@ def make_contact_sheet(
 
 
 def save_contact_sheet(
-    path: Path, rows: Sequence[tuple[str, Sequence[np.ndarray]]], column_titles: Sequence[str], tile_width: int = 256
+    path: Path,
+    rows: Sequence[tuple[str, Sequence[np.ndarray]]],
+    column_titles: Sequence[str],
+    tile_width: int = 256,
 ) -> Path:
     """:func:`make_contact_sheet` written to ``path`` (PNG); returns ``path``."""
     sheet = make_contact_sheet(rows, column_titles, tile_width)

@@ -15,7 +15,7 @@ from tsjnet_ros.core.metrics.image_input import as_gray_set, combine_two
 
 
 def mean_squared_error(
-    ir: np.ndarray, visible: np.ndarray, fused: np.ndarray, combine: str = "mean"
+    ir: np.ndarray, visible: np.ndarray, fused: np.ndarray, combine: str = 'mean'
 ) -> float:
     """Per-source mean squared error, averaged (default) or summed over the two sources."""
     a, b, f = as_gray_set(ir, visible, fused)
@@ -32,18 +32,18 @@ def peak_signal_to_noise_ratio(
     """PSNR in dB from the two-source mean MSE; ``peak`` is a number or ``"max_fused"``."""
     a, b, f = as_gray_set(ir, visible, fused)
     if isinstance(peak, str):
-        if peak != "max_fused":
+        if peak != 'max_fused':
             raise ValueError(f"peak must be a positive number or 'max_fused', got {peak!r}")
         peak_value = float(f.max())
     else:
         peak_value = float(peak)
         if not peak_value > 0:
-            raise ValueError(f"peak must be positive, got {peak}")
-    mse = combine_two(float(np.mean((a - f) ** 2)), float(np.mean((b - f) ** 2)), "mean")
+            raise ValueError(f'peak must be positive, got {peak}')
+    mse = combine_two(float(np.mean((a - f) ** 2)), float(np.mean((b - f) ** 2)), 'mean')
     if mse == 0:
-        psnr = float("inf")
+        psnr = float('inf')
     elif peak_value == 0:
-        psnr = float("-inf")
+        psnr = float('-inf')
     else:
         psnr = float(10.0 * np.log10(peak_value**2 / mse))
     if max_db is not None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from tsjnet_ros.core.metrics.image_input import as_gray_float
 
-AG_DIFFERENCES = ("central", "forward")
+AG_DIFFERENCES = ('central', 'forward')
 
 
 def spatial_frequency(fused: np.ndarray) -> float:
@@ -20,13 +20,13 @@ def spatial_frequency(fused: np.ndarray) -> float:
     vertically adjacent ones; each mean is over the available differences, H*(W-1) and
     (H-1)*W (MATLAB toolboxes that divide by H*W give values smaller by a factor close to 1).
     """
-    f = as_gray_float(fused, "fused")
+    f = as_gray_float(fused, 'fused')
     row_freq_sq = np.mean(np.diff(f, axis=1) ** 2)
     col_freq_sq = np.mean(np.diff(f, axis=0) ** 2)
     return float(np.sqrt(row_freq_sq + col_freq_sq))
 
 
-def average_gradient(fused: np.ndarray, difference: str = "central") -> float:
+def average_gradient(fused: np.ndarray, difference: str = 'central') -> float:
     """AG = mean(sqrt((Gx^2 + Gy^2) / 2)).
 
     ``difference="central"`` (default): Gx, Gy are ``numpy.gradient`` derivatives (central
@@ -34,12 +34,12 @@ def average_gradient(fused: np.ndarray, difference: str = "central") -> float:
     Python evaluators used by recent fusion papers. ``"forward"``: Gx, Gy are forward
     differences averaged over the (H-1)*(W-1) interior, as in the VIFB MATLAB toolbox.
     """
-    f = as_gray_float(fused, "fused")
-    if difference == "central":
+    f = as_gray_float(fused, 'fused')
+    if difference == 'central':
         gy, gx = np.gradient(f)
-    elif difference == "forward":
+    elif difference == 'forward':
         gx = np.diff(f, axis=1)[:-1, :]
         gy = np.diff(f, axis=0)[:, :-1]
     else:
-        raise ValueError(f"difference must be one of {AG_DIFFERENCES}, got {difference!r}")
+        raise ValueError(f'difference must be one of {AG_DIFFERENCES}, got {difference!r}')
     return float(np.mean(np.sqrt((gx * gx + gy * gy) / 2.0)))

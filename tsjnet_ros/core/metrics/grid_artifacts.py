@@ -15,7 +15,9 @@ import numpy as np
 DEFAULT_PERIODS = (2, 4, 8)
 
 
-def grid_peak_ratio(image: np.ndarray, periods: tuple[int, ...] = DEFAULT_PERIODS, radius: int = 6) -> float:
+def grid_peak_ratio(
+    image: np.ndarray, periods: tuple[int, ...] = DEFAULT_PERIODS, radius: int = 6
+) -> float:
     """Largest peak-to-background ratio of the power spectrum at block-grid frequencies.
 
     ``image``: HxW (grey levels, any range). The image is mean-removed and Hann-windowed;
@@ -25,7 +27,9 @@ def grid_peak_ratio(image: np.ndarray, periods: tuple[int, ...] = DEFAULT_PERIOD
     """
     img = np.asarray(image, np.float64)
     if img.ndim != 2 or min(img.shape) < 2 * max(periods):
-        raise ValueError(f"need an HxW image of at least {2 * max(periods)} px a side, got {img.shape}")
+        raise ValueError(
+            f'need an HxW image of at least {2 * max(periods)} px a side, got {img.shape}'
+        )
     h, w = img.shape
     window = np.outer(np.hanning(h), np.hanning(w))
     power = np.abs(np.fft.fft2((img - img.mean()) * window)) ** 2
@@ -39,9 +43,15 @@ def grid_peak_ratio(image: np.ndarray, periods: tuple[int, ...] = DEFAULT_PERIOD
                 ys = np.arange(cy - radius, cy + radius + 1) % h
                 xs = np.arange(cx - radius, cx + radius + 1) % w
                 patch = power[np.ix_(ys, xs)]
-                centre = patch[radius - 1:radius + 2, radius - 1:radius + 2]
-                ring = np.delete(patch.ravel(), [(radius + dy) * (2 * radius + 1) + radius + dx
-                                                 for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+                centre = patch[radius - 1 : radius + 2, radius - 1 : radius + 2]
+                ring = np.delete(
+                    patch.ravel(),
+                    [
+                        (radius + dy) * (2 * radius + 1) + radius + dx
+                        for dy in (-1, 0, 1)
+                        for dx in (-1, 0, 1)
+                    ],
+                )
                 background = float(np.median(ring))
                 if background > 0:
                     best = max(best, float(centre.max()) / background)

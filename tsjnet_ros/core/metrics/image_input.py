@@ -12,10 +12,10 @@ import numpy as np
 
 _BT601 = np.array([0.299, 0.587, 0.114])
 
-COMBINE_MODES = ("mean", "sum")
+COMBINE_MODES = ('mean', 'sum')
 
 
-def as_gray_float(image: np.ndarray, name: str = "image") -> np.ndarray:
+def as_gray_float(image: np.ndarray, name: str = 'image') -> np.ndarray:
     """Return ``image`` as an HxW float64 array on the 0..255 scale.
 
     Accepts HxW, HxWx1 or HxWx3 (RGB) arrays of dtype uint8 or float (floats are taken to
@@ -23,38 +23,40 @@ def as_gray_float(image: np.ndarray, name: str = "image") -> np.ndarray:
     :func:`ir_to_uint8`, because their intensity scale is camera specific.
     """
     if not isinstance(image, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(image).__name__}")
+        raise TypeError(f'{name} must be a numpy array, got {type(image).__name__}')
     if image.dtype == np.uint16:
-        raise TypeError(f"{name} is 16-bit; convert it to 8 bits first (ir_to_uint8)")
+        raise TypeError(f'{name} is 16-bit; convert it to 8 bits first (ir_to_uint8)')
     if image.dtype != np.uint8 and not np.issubdtype(image.dtype, np.floating):
-        raise TypeError(f"{name} must be uint8 or float on the 0..255 scale, got {image.dtype}")
+        raise TypeError(f'{name} must be uint8 or float on the 0..255 scale, got {image.dtype}')
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     if image.ndim == 3 and image.shape[2] == 3:
-        if np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 0], image[..., 2]):
+        if np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(
+            image[..., 0], image[..., 2]
+        ):
             gray = image[..., 0].astype(np.float64)  # grey stored as RGB: exact, no rounding
         else:
             gray = image.astype(np.float64) @ _BT601
     elif image.ndim == 2:
         gray = np.asarray(image, dtype=np.float64)  # no copy for float64 input
     else:
-        raise ValueError(f"{name} must be HxW, HxWx1 or HxWx3, got shape {image.shape}")
+        raise ValueError(f'{name} must be HxW, HxWx1 or HxWx3, got shape {image.shape}')
     if gray.shape[0] < 2 or gray.shape[1] < 2:
-        raise ValueError(f"{name} must be at least 2x2 pixels, got shape {image.shape}")
+        raise ValueError(f'{name} must be at least 2x2 pixels, got shape {image.shape}')
     if not np.all(np.isfinite(gray)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+        raise ValueError(f'{name} contains NaN or infinite values')
     return gray
 
 
 def as_gray_set(ir: np.ndarray, visible: np.ndarray, fused: np.ndarray):
     """Convert the IR, visible and fused images together and check they share one size."""
-    a = as_gray_float(ir, "ir")
-    b = as_gray_float(visible, "visible")
-    f = as_gray_float(fused, "fused")
+    a = as_gray_float(ir, 'ir')
+    b = as_gray_float(visible, 'visible')
+    f = as_gray_float(fused, 'fused')
     if not a.shape == b.shape == f.shape:
         raise ValueError(
-            f"ir {a.shape}, visible {b.shape} and fused {f.shape} must have the same height "
-            "and width"
+            f'ir {a.shape}, visible {b.shape} and fused {f.shape} must have the same height '
+            'and width'
         )
     return a, b, f
 
@@ -66,11 +68,11 @@ def as_gray_levels(gray: np.ndarray) -> np.ndarray:
 
 def combine_two(value_a: float, value_b: float, combine: str) -> float:
     """Combine the per-source scores of a two-source metric by ``mean`` or ``sum``."""
-    if combine == "mean":
+    if combine == 'mean':
         return 0.5 * (value_a + value_b)
-    if combine == "sum":
+    if combine == 'sum':
         return value_a + value_b
-    raise ValueError(f"combine must be one of {COMBINE_MODES}, got {combine!r}")
+    raise ValueError(f'combine must be one of {COMBINE_MODES}, got {combine!r}')
 
 
 def ir_to_uint8(ir: np.ndarray) -> np.ndarray:
@@ -83,4 +85,4 @@ def ir_to_uint8(ir: np.ndarray) -> np.ndarray:
         return ir
     if ir.dtype == np.uint16:
         return np.clip(np.rint(ir.astype(np.float64) * (255.0 / 65535.0)), 0, 255).astype(np.uint8)
-    raise TypeError(f"IR image must be uint8 or uint16, got {ir.dtype}")
+    raise TypeError(f'IR image must be uint8 or uint16, got {ir.dtype}')

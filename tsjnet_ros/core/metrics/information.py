@@ -19,14 +19,14 @@ from tsjnet_ros.core.metrics.image_input import (
 )
 
 _LEVELS = 256
-_LOG_BASES = {"bits": np.log(2.0), "nats": 1.0}
+_LOG_BASES = {'bits': np.log(2.0), 'nats': 1.0}
 
 
 def _log_divisor(base: str) -> float:
     try:
         return _LOG_BASES[base]
     except KeyError:
-        raise ValueError(f"base must be one of {sorted(_LOG_BASES)}, got {base!r}") from None
+        raise ValueError(f'base must be one of {sorted(_LOG_BASES)}, got {base!r}') from None
 
 
 def _entropy_of(probabilities: np.ndarray) -> float:
@@ -34,9 +34,9 @@ def _entropy_of(probabilities: np.ndarray) -> float:
     return float(-np.sum(p * np.log(p)))
 
 
-def entropy(fused: np.ndarray, base: str = "bits") -> float:
+def entropy(fused: np.ndarray, base: str = 'bits') -> float:
     """EN = -sum_l p(l) log p(l) over the 256-level histogram of ``fused`` (bits by default)."""
-    levels = as_gray_levels(as_gray_float(fused, "fused")).ravel()
+    levels = as_gray_levels(as_gray_float(fused, 'fused')).ravel()
     hist = np.bincount(levels, minlength=_LEVELS) / levels.size
     return _entropy_of(hist) / _log_divisor(base)
 
@@ -46,17 +46,15 @@ def _pair_mutual_information(source: np.ndarray, fused: np.ndarray) -> float:
     joint = np.bincount((source * _LEVELS + fused).ravel(), minlength=_LEVELS * _LEVELS)
     joint = joint / source.size
     joint2d = joint.reshape(_LEVELS, _LEVELS)
-    return (
-        _entropy_of(joint2d.sum(axis=1)) + _entropy_of(joint2d.sum(axis=0)) - _entropy_of(joint)
-    )
+    return _entropy_of(joint2d.sum(axis=1)) + _entropy_of(joint2d.sum(axis=0)) - _entropy_of(joint)
 
 
 def mutual_information(
     ir: np.ndarray,
     visible: np.ndarray,
     fused: np.ndarray,
-    base: str = "bits",
-    combine: str = "sum",
+    base: str = 'bits',
+    combine: str = 'sum',
 ) -> float:
     """MI between each source and the fused image, combined over the two sources."""
     a, b, f = (as_gray_levels(x) for x in as_gray_set(ir, visible, fused))

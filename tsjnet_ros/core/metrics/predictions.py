@@ -7,15 +7,17 @@ by class name (a dataset that labels a subset of the detector's classes).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.metrics.detection import ImageDetections
+from tsjnet_ros.core.types.detection import Detection
 
 
-def _as_image_detections(detections: Sequence[Detection], class_ids: Sequence[int]) -> ImageDetections:
+def _as_image_detections(
+    detections: Sequence[Detection], class_ids: Sequence[int]
+) -> ImageDetections:
     return ImageDetections(
         np.array([d.box_xyxy for d in detections], dtype=np.float64).reshape(-1, 4),
         np.array([d.score for d in detections], dtype=np.float64),
@@ -28,7 +30,9 @@ def predictions_by_id(detections: Sequence[Detection]) -> ImageDetections:
     return _as_image_detections(detections, [d.class_id for d in detections])
 
 
-def predictions_by_class_name(detections: Sequence[Detection], class_names: Sequence[str]) -> ImageDetections:
+def predictions_by_class_name(
+    detections: Sequence[Detection], class_names: Sequence[str]
+) -> ImageDetections:
     """Look up class ids by name in ``class_names`` (case-insensitive).
 
     Detections of classes the dataset does not annotate are dropped, as when a detector trained

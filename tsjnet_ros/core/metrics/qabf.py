@@ -61,7 +61,7 @@ def qabf(ir: np.ndarray, visible: np.ndarray, fused: np.ndarray) -> float:
     g_f, o_f = sobel_strength_orientation(f)
     weight = np.sum(g_a + g_b)
     if weight == 0:
-        return float("nan")  # neither source has an edge: nothing to preserve
+        return float('nan')  # neither source has an edge: nothing to preserve
     q_a = _edge_preservation(g_a, o_a, g_f, o_f)
     q_b = _edge_preservation(g_b, o_b, g_f, o_f)
     return float(np.sum(q_a * g_a + q_b * g_b) / weight)

@@ -16,7 +16,7 @@ from tsjnet_ros.core.metrics.image_input import as_gray_float, as_gray_set, comb
 
 def standard_deviation(fused: np.ndarray) -> float:
     """SD = sqrt(mean((F - mean F)^2)), population form, in grey levels (contrast)."""
-    return float(np.std(as_gray_float(fused, "fused")))
+    return float(np.std(as_gray_float(fused, 'fused')))
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
@@ -25,12 +25,12 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     dy = y - y.mean()
     denominator = np.sqrt(np.sum(dx * dx) * np.sum(dy * dy))
     if denominator == 0:
-        return float("nan")
+        return float('nan')
     return float(np.sum(dx * dy) / denominator)
 
 
 def correlation_coefficient(
-    ir: np.ndarray, visible: np.ndarray, fused: np.ndarray, combine: str = "mean"
+    ir: np.ndarray, visible: np.ndarray, fused: np.ndarray, combine: str = 'mean'
 ) -> float:
     """CC = (r(IR, F) + r(VIS, F)) / 2 by default; ``combine="sum"`` adds them instead."""
     a, b, f = as_gray_set(ir, visible, fused)

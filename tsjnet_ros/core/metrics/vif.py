@@ -38,7 +38,7 @@ def _valid_filter(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Correlate with the separable kernel and keep only fully covered positions."""
     half = (kernel.size - 1) // 2
     if image.shape[0] <= 2 * half or image.shape[1] <= 2 * half:
-        raise ValueError("image is too small for the 4-scale VIF (use at least 41x41 pixels)")
+        raise ValueError('image is too small for the 4-scale VIF (use at least 41x41 pixels)')
     out = cv2.sepFilter2D(image, cv2.CV_64F, kernel, kernel, borderType=cv2.BORDER_REFLECT)
     return out[half:-half, half:-half]
 
@@ -76,11 +76,11 @@ def vif_pairs(references: list[np.ndarray], distorted: np.ndarray) -> list[float
 
     The distorted image's pyramid and local statistics are computed once for all references.
     """
-    refs = [as_gray_float(r, "reference") for r in references]
-    dist = as_gray_float(distorted, "distorted")
+    refs = [as_gray_float(r, 'reference') for r in references]
+    dist = as_gray_float(distorted, 'distorted')
     for ref in refs:
         if ref.shape != dist.shape:
-            raise ValueError(f"images differ in shape: {ref.shape} vs {dist.shape}")
+            raise ValueError(f'images differ in shape: {ref.shape} vs {dist.shape}')
     numerators = [0.0] * len(refs)
     denominators = [0.0] * len(refs)
     for scale in range(1, _SCALES + 1):
@@ -105,7 +105,7 @@ def vif_pair(reference: np.ndarray, distorted: np.ndarray) -> float:
 
 
 def visual_information_fidelity(
-    ir: np.ndarray, visible: np.ndarray, fused: np.ndarray, combine: str = "mean"
+    ir: np.ndarray, visible: np.ndarray, fused: np.ndarray, combine: str = 'mean'
 ) -> float:
     """Two-source VIF of the fused image; see the module docstring for the conventions."""
     a, b, f = as_gray_set(ir, visible, fused)

@@ -15,7 +15,13 @@ class SpatialAttentionDecoder(nn.Module):
     at the resolution of the decoder's input features.
     """
 
-    def __init__(self, attention: GroupedSpatialAttention, reduce: nn.Module, body: nn.Module, head: nn.Module) -> None:
+    def __init__(
+        self,
+        attention: GroupedSpatialAttention,
+        reduce: nn.Module,
+        body: nn.Module,
+        head: nn.Module,
+    ) -> None:
         super().__init__()
         self.attention = attention
         self.reduce = reduce
@@ -25,13 +31,21 @@ class SpatialAttentionDecoder(nn.Module):
     @property
     def full_size_head(self) -> bool:
         """True when the head blends full-size sources at any size (see ``FusionNet.work_scale``)."""
-        return bool(getattr(self.head, "full_size_sources", False))
+        return bool(getattr(self.head, 'full_size_sources', False))
 
-    def forward(self, base: torch.Tensor, detail: torch.Tensor, skip: torch.Tensor | None = None,
-                sources: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        base: torch.Tensor,
+        detail: torch.Tensor,
+        skip: torch.Tensor | None = None,
+        sources: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``sources`` are the padded full-size inputs the features came from (IR, visible for
-        the fused image; the same image twice for a reconstruction); only blending heads use them."""
+        the fused image; the same image twice for a reconstruction); only blending heads use them.
+        """
         # The concatenation is a fresh tensor: without autograd it can be rescaled in place.
-        x, maps = self.attention(torch.cat([base, detail], dim=1), inplace=not torch.is_grad_enabled())
+        x, maps = self.attention(
+            torch.cat([base, detail], dim=1), inplace=not torch.is_grad_enabled()
+        )
         x = self.reduce(x)  # rebinding frees the wide concatenation before the body runs
         return self.head(self.body(x), skip, sources), maps

@@ -11,7 +11,8 @@ from torch import nn
 @dataclass
 class EncodedFeatures:
     """``base`` (global/low-frequency, NAT branch) and ``detail`` (DSM branch) features;
-    ``skip`` optional higher-resolution stem features for decoders that need them."""
+    ``skip`` optional higher-resolution stem features for decoders that need them.
+    """
 
     base: torch.Tensor
     detail: torch.Tensor
@@ -22,8 +23,13 @@ class SharedEncoder(nn.Module):
     """``stem -> body -> neck``, then the base and detail branches on the neck output."""
 
     def __init__(
-        self, stem: nn.Module, body: nn.Module, neck: nn.Module, base_branch: nn.Module,
-        detail_branch: nn.Module, keep_skip: bool = False,
+        self,
+        stem: nn.Module,
+        body: nn.Module,
+        neck: nn.Module,
+        base_branch: nn.Module,
+        detail_branch: nn.Module,
+        keep_skip: bool = False,
     ) -> None:
         super().__init__()
         self.stem = stem
@@ -37,6 +43,7 @@ class SharedEncoder(nn.Module):
         stem = self.stem(x)
         features = self.neck(self.body(stem))
         return EncodedFeatures(
-            base=self.base_branch(features), detail=self.detail_branch(features),
+            base=self.base_branch(features),
+            detail=self.detail_branch(features),
             skip=stem if self.keep_skip else None,
         )

@@ -20,7 +20,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from tsjnet_ros.core.model.layers import NeighborhoodAttention2d
 
 
-def neighborhood_attention_macs(module: NeighborhoodAttention2d, batch: int, height: int, width: int) -> int:
+def neighborhood_attention_macs(
+    module: NeighborhoodAttention2d, batch: int, height: int, width: int
+) -> int:
     """Analytic MACs of one NA layer call on a (batch, height, width, dim) input."""
     window = module.kernel_size * module.dilation
     padded_tokens = batch * max(height, window) * max(width, window)
@@ -56,7 +58,7 @@ def count_macs(model: nn.Module, *args: Any, **kwargs: Any) -> MacReport:
     child_starts: dict[int, int] = {}
 
     def counted_flops() -> int:
-        return int(sum(counter.flop_counts["Global"].values()))
+        return int(sum(counter.flop_counts['Global'].values()))
 
     def na_pre(module: nn.Module, inputs: tuple) -> None:
         na_starts[id(module)] = counted_flops()
@@ -74,7 +76,9 @@ def count_macs(model: nn.Module, *args: Any, **kwargs: Any) -> MacReport:
             child_starts[id(module)] = macs_so_far()
 
         def post(module: nn.Module, inputs: tuple, output: Any) -> None:
-            child_totals[name] = child_totals.get(name, 0) + macs_so_far() - child_starts.pop(id(module))
+            child_totals[name] = (
+                child_totals.get(name, 0) + macs_so_far() - child_starts.pop(id(module))
+            )
 
         return pre, post
 

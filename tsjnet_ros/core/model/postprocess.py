@@ -7,8 +7,8 @@ and clipped. Segmentation: logits upsampled to the camera size, argmax, uint8.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import batched_nms
 
-from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.model.heads.detection import DetectionHeadOutput, distances_to_boxes
+from tsjnet_ros.core.types.detection import Detection
 
 
 @dataclass
@@ -30,8 +30,12 @@ class DecodedDetections:
 
 
 def decode_detections(
-    prediction: DetectionHeadOutput, score_threshold: float = 0.3, nms_iou: float = 0.6,
-    pre_nms_top_k: int = 1000, max_detections: int = 100, class_agnostic: bool = True,
+    prediction: DetectionHeadOutput,
+    score_threshold: float = 0.3,
+    nms_iou: float = 0.6,
+    pre_nms_top_k: int = 1000,
+    max_detections: int = 100,
+    class_agnostic: bool = True,
 ) -> list[DecodedDetections]:
     """Per-image detections in fused-image pixels (clipped to ``prediction.image_size``).
 
@@ -39,11 +43,11 @@ def decode_detections(
     (a car also scored as a person); off, NMS runs per class.
     """
     if not 0.0 <= score_threshold <= 1.0:
-        raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
+        raise ValueError(f'score_threshold must be in [0, 1], got {score_threshold}')
     if not 0.0 < nms_iou <= 1.0:
-        raise ValueError(f"nms_iou must be in (0, 1], got {nms_iou}")
+        raise ValueError(f'nms_iou must be in (0, 1], got {nms_iou}')
     if pre_nms_top_k < 1 or max_detections < 1:
-        raise ValueError("pre_nms_top_k and max_detections must be >= 1")
+        raise ValueError('pre_nms_top_k and max_detections must be >= 1')
     cls, dist, ctr, points, _ = prediction.flatten()
     num_classes = cls.shape[-1]
     scores = torch.sqrt(torch.sigmoid(cls.float()) * torch.sigmoid(ctr.float())[..., None])
@@ -55,7 +59,7 @@ def decode_detections(
         keep = torch.nonzero(flat > score_threshold).squeeze(1)
         if keep.numel() > pre_nms_top_k:
             keep = keep[flat[keep].topk(pre_nms_top_k).indices]
-        cell = torch.div(keep, num_classes, rounding_mode="floor")
+        cell = torch.div(keep, num_classes, rounding_mode='floor')
         label = keep % num_classes
         boxes = distances_to_boxes(points[cell], dist[i, cell].float()) * to_image
         if prediction.image_size is not None:
@@ -76,7 +80,7 @@ def rescale_boxes(
     fh, fw = from_size
     th, tw = to_size
     if min(fh, fw, th, tw) <= 0:
-        raise ValueError(f"image sizes must be positive, got {from_size} -> {to_size}")
+        raise ValueError(f'image sizes must be positive, got {from_size} -> {to_size}')
     factor = boxes.new_tensor([tw / fw, th / fh, tw / fw, th / fh])
     out = boxes * factor
     out[:, 0::2] = out[:, 0::2].clamp(0, tw)
@@ -85,7 +89,9 @@ def rescale_boxes(
 
 
 def to_detection_list(
-    decoded: DecodedDetections, class_names: Sequence[str], from_size: tuple[int, int],
+    decoded: DecodedDetections,
+    class_names: Sequence[str],
+    from_size: tuple[int, int],
     to_size: tuple[int, int],
 ) -> list[Detection]:
     """Detections with class names and boxes in ``to_size`` (original camera) pixels."""
@@ -93,9 +99,14 @@ def to_detection_list(
     scores = decoded.scores.float().cpu().tolist()
     labels = decoded.labels.cpu().tolist()
     if labels and max(labels) >= len(class_names):
-        raise ValueError(f"class id {max(labels)} has no name in a table of {len(class_names)}")
+        raise ValueError(f'class id {max(labels)} has no name in a table of {len(class_names)}')
     return [
-        Detection(class_id=int(c), class_name=class_names[c], score=float(s), box_xyxy=tuple(float(v) for v in b))
+        Detection(
+            class_id=int(c),
+            class_name=class_names[c],
+            score=float(s),
+            box_xyxy=tuple(float(v) for v in b),
+        )
         for b, s, c in zip(boxes, scores, labels)
     ]
 
@@ -107,15 +118,17 @@ def segmentation_class_map(logits: torch.Tensor, size: tuple[int, int]) -> torch
     maximum over channels: identical result, several times faster than torch on CPU.
     """
     if logits.ndim != 4:
-        raise ValueError(f"segmentation logits must be (B, C, h, w), got {tuple(logits.shape)}")
+        raise ValueError(f'segmentation logits must be (B, C, h, w), got {tuple(logits.shape)}')
     if logits.shape[1] > 256:
-        raise ValueError(f"{logits.shape[1]} classes do not fit a uint8 class map")
+        raise ValueError(f'{logits.shape[1]} classes do not fit a uint8 class map')
     size = (int(size[0]), int(size[1]))
-    if logits.device.type == "cpu" and logits.shape[1] <= 512:  # OpenCV's channel limit
-        maps = [_class_map_cpu(x.float().permute(1, 2, 0).contiguous().numpy(), size) for x in logits]
+    if logits.device.type == 'cpu' and logits.shape[1] <= 512:  # OpenCV's channel limit
+        maps = [
+            _class_map_cpu(x.float().permute(1, 2, 0).contiguous().numpy(), size) for x in logits
+        ]
         return torch.from_numpy(np.stack(maps))
     if tuple(logits.shape[-2:]) != size:
-        logits = F.interpolate(logits.float(), size=size, mode="bilinear", align_corners=False)
+        logits = F.interpolate(logits.float(), size=size, mode='bilinear', align_corners=False)
     return logits.argmax(dim=1).to(torch.uint8)
 
 

@@ -12,4 +12,4 @@ from tsjnet_ros.core.perception.fused_image_models import FusedImageModels
 from tsjnet_ros.core.perception.letterbox import Letterbox
 from tsjnet_ros.core.perception.settings import TaskModelSettings, with_task_models
 
-__all__ = ["FusedImageModels", "Letterbox", "TaskModelSettings", "with_task_models"]
+__all__ = ['FusedImageModels', 'Letterbox', 'TaskModelSettings', 'with_task_models']

@@ -10,7 +10,7 @@ thresholded and cut to ``max_detections`` (their NMS ran inside the model).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -23,10 +23,19 @@ PRE_NMS_TOP_K = 1000
 
 
 def _select(
-    boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, score_threshold: float, nms_iou: float | None,
-    max_detections: int, pre_nms_top_k: int = PRE_NMS_TOP_K,
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    score_threshold: float,
+    nms_iou: float | None,
+    max_detections: int,
+    pre_nms_top_k: int = PRE_NMS_TOP_K,
 ) -> DecodedDetections:
-    valid = torch.isfinite(boxes).all(dim=1) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    valid = (
+        torch.isfinite(boxes).all(dim=1)
+        & (boxes[:, 2] > boxes[:, 0])
+        & (boxes[:, 3] > boxes[:, 1])
+    )
     keep = torch.nonzero((scores > score_threshold) & valid).squeeze(1)
     if keep.numel() > pre_nms_top_k:
         keep = keep[scores[keep].topk(pre_nms_top_k).indices]
@@ -44,34 +53,48 @@ def _as_rows(prediction: np.ndarray, layout: str) -> torch.Tensor:
     array = np.asarray(prediction)
     if array.ndim == 3:
         if array.shape[0] != 1:
-            raise ValueError(f"expected a batch of one image, got output shape {list(array.shape)}")
+            raise ValueError(
+                f'expected a batch of one image, got output shape {list(array.shape)}'
+            )
         array = array[0]
     if array.ndim != 2:
-        raise ValueError(f"{layout} output must be 2-D after the batch axis, got shape {list(np.shape(prediction))}")
-    rows = array if layout == "yolov5" else array.T
+        raise ValueError(
+            f'{layout} output must be 2-D after the batch axis, got shape {list(np.shape(prediction))}'
+        )
+    rows = array if layout == 'yolov5' else array.T
     return torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))
 
 
 def decode_yolo(
-    prediction: np.ndarray, layout: str, score_threshold: float, nms_iou: float, max_detections: int,
+    prediction: np.ndarray,
+    layout: str,
+    score_threshold: float,
+    nms_iou: float,
+    max_detections: int,
 ) -> DecodedDetections:
     """``layout`` ``yolov5`` ([1, N, 5+C]) or ``yolov8`` ([1, 4+C, N]); boxes x1y1x2y2."""
     rows = _as_rows(prediction, layout)
-    if layout == "yolov5":
+    if layout == 'yolov5':
         class_scores = rows[:, 5:] * rows[:, 4:5]
-    elif layout == "yolov8":
+    elif layout == 'yolov8':
         class_scores = rows[:, 4:]
     else:
-        raise ValueError(f"not a YOLO layout: {layout!r}")
+        raise ValueError(f'not a YOLO layout: {layout!r}')
     if class_scores.shape[1] == 0:
-        raise ValueError(f"{layout} output has no class columns (shape {list(np.shape(prediction))})")
+        raise ValueError(
+            f'{layout} output has no class columns (shape {list(np.shape(prediction))})'
+        )
     scores, labels = class_scores.max(dim=1)
-    boxes = box_convert(rows[:, :4], "cxcywh", "xyxy")
+    boxes = box_convert(rows[:, :4], 'cxcywh', 'xyxy')
     return _select(boxes, scores, labels, score_threshold, nms_iou, max_detections)
 
 
 def decode_nms(
-    boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, score_threshold: float, max_detections: int,
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    labels: np.ndarray,
+    score_threshold: float,
+    max_detections: int,
     count: np.ndarray | None = None,
 ) -> DecodedDetections:
     """Decode the outputs of a detector with NMS built in.
@@ -83,27 +106,47 @@ def decode_nms(
     s = torch.from_numpy(np.asarray(scores, np.float32).reshape(-1))
     labels = np.asarray(labels).reshape(-1)
     if len(b) != len(s) or len(s) != len(labels):
-        raise ValueError(f"NMS outputs disagree: {len(b)} boxes, {len(s)} scores, {len(labels)} labels")
+        raise ValueError(
+            f'NMS outputs disagree: {len(b)} boxes, {len(s)} scores, {len(labels)} labels'
+        )
     if count is not None:
         n = int(np.asarray(count).reshape(-1)[0])
         b, s, labels = b[:n], s[:n], labels[:n]
-    label_ids = torch.from_numpy(np.rint(labels).astype(np.int64) if labels.dtype.kind == "f" else labels.astype(np.int64))
+    label_ids = torch.from_numpy(
+        np.rint(labels).astype(np.int64) if labels.dtype.kind == 'f' else labels.astype(np.int64)
+    )
     return _select(b, s, label_ids, score_threshold, None, max_detections)
 
 
 def decode_outputs(
-    outputs: Sequence[np.ndarray], layout: DetectionLayout, score_threshold: float, nms_iou: float, max_detections: int,
+    outputs: Sequence[np.ndarray],
+    layout: DetectionLayout,
+    score_threshold: float,
+    nms_iou: float,
+    max_detections: int,
 ) -> DecodedDetections:
     """Decode one forward pass's ``outputs`` according to ``layout``."""
     if not 0.0 <= score_threshold <= 1.0:
-        raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
+        raise ValueError(f'score_threshold must be in [0, 1], got {score_threshold}')
     if not 0.0 < nms_iou <= 1.0:
-        raise ValueError(f"nms_iou must be in (0, 1], got {nms_iou}")
+        raise ValueError(f'nms_iou must be in (0, 1], got {nms_iou}')
     if max_detections < 1:
-        raise ValueError(f"max_detections must be >= 1, got {max_detections}")
-    if layout.name == "nms":
+        raise ValueError(f'max_detections must be >= 1, got {max_detections}')
+    if layout.name == 'nms':
         o = layout.outputs
-        count = outputs[o["count"]] if "count" in o else None
-        return decode_nms(outputs[o["boxes"]], outputs[o["scores"]], outputs[o["labels"]], score_threshold,
-                          max_detections, count)
-    return decode_yolo(outputs[layout.outputs["prediction"]], layout.name, score_threshold, nms_iou, max_detections)
+        count = outputs[o['count']] if 'count' in o else None
+        return decode_nms(
+            outputs[o['boxes']],
+            outputs[o['scores']],
+            outputs[o['labels']],
+            score_threshold,
+            max_detections,
+            count,
+        )
+    return decode_yolo(
+        outputs[layout.outputs['prediction']],
+        layout.name,
+        score_threshold,
+        nms_iou,
+        max_detections,
+    )

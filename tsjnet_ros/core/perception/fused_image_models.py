@@ -40,16 +40,23 @@ class FusedImageModels:
     """
 
     def __init__(
-        self, fusion: FusionBackend, detector: ImageDetector | None = None, segmenter: ImageSegmenter | None = None,
+        self,
+        fusion: FusionBackend,
+        detector: ImageDetector | None = None,
+        segmenter: ImageSegmenter | None = None,
     ) -> None:
         self.fusion = fusion
         self.detector = detector
         self.segmenter = segmenter
         parts = [fusion.name] + [m.name for m in (detector, segmenter) if m is not None]
-        self.name = "+".join(parts)
-        self.detection_classes = list(detector.class_names if detector else fusion.detection_classes)
-        self.segmentation_classes = list(segmenter.class_names if segmenter else fusion.segmentation_classes)
-        self.pipeline: Any = getattr(fusion, "pipeline", None)
+        self.name = '+'.join(parts)
+        self.detection_classes = list(
+            detector.class_names if detector else fusion.detection_classes
+        )
+        self.segmentation_classes = list(
+            segmenter.class_names if segmenter else fusion.segmentation_classes
+        )
+        self.pipeline: Any = getattr(fusion, 'pipeline', None)
 
     def fuse(self, ir: np.ndarray, visible: np.ndarray) -> FusionResult:
         result = self.fusion.fuse(ir, visible)
@@ -57,10 +64,10 @@ class FusedImageModels:
         if self.detector is not None:
             start = time.perf_counter()
             result.detections = self.detector.detect(result.fused_color)
-            timings["detector_ms"] = (time.perf_counter() - start) * 1000.0
+            timings['detector_ms'] = (time.perf_counter() - start) * 1000.0
         if self.segmenter is not None:
             start = time.perf_counter()
             result.segmentation = self.segmenter.segment(result.fused_color)
-            timings["segmenter_ms"] = (time.perf_counter() - start) * 1000.0
+            timings['segmenter_ms'] = (time.perf_counter() - start) * 1000.0
         result.timings = timings
         return result

@@ -32,7 +32,9 @@ class Letterbox:
     offset: tuple[int, int]
 
     @classmethod
-    def fit(cls, source_size: tuple[int, int], target_size: tuple[int, int], scale_up: bool = True) -> "Letterbox":
+    def fit(
+        cls, source_size: tuple[int, int], target_size: tuple[int, int], scale_up: bool = True
+    ) -> Letterbox:
         """Fit with the largest uniform scale (at most 1 without ``scale_up``).
 
         Padding is split evenly (the odd pixel at the bottom/right).
@@ -40,8 +42,8 @@ class Letterbox:
         sh, sw = (int(v) for v in source_size)
         th, tw = (int(v) for v in target_size)
         if min(sh, sw, th, tw) <= 0:
-            raise ValueError(f"image sizes must be positive, got {source_size} -> {target_size}")
-        scale = min(th / sh, tw / sw, float("inf") if scale_up else 1.0)
+            raise ValueError(f'image sizes must be positive, got {source_size} -> {target_size}')
+        scale = min(th / sh, tw / sw, float('inf') if scale_up else 1.0)
         rh, rw = min(th, max(1, round(sh * scale))), min(tw, max(1, round(sw * scale)))
         return cls((sh, sw), (th, tw), (rh, rw), ((th - rh) // 2, (tw - rw) // 2))
 
@@ -51,15 +53,17 @@ class Letterbox:
         Returns the (h, w[, C]) network input.
         """
         if image.shape[:2] != self.source_size:
-            raise ValueError(f"image is {image.shape[1]}x{image.shape[0]}, letterbox expects "
-                             f"{self.source_size[1]}x{self.source_size[0]}")
+            raise ValueError(
+                f'image is {image.shape[1]}x{image.shape[0]}, letterbox expects '
+                f'{self.source_size[1]}x{self.source_size[0]}'
+            )
         rh, rw = self.resized_size
         image = resize_image(image, (rh, rw))
         if (rh, rw) == self.target_size:
             return np.ascontiguousarray(image)
         out = np.full(self.target_size + image.shape[2:], pad_value, dtype=image.dtype)
         top, left = self.offset
-        out[top:top + rh, left:left + rw] = image
+        out[top : top + rh, left : left + rw] = image
         return out
 
     def boxes_to_source(self, boxes: np.ndarray) -> np.ndarray:
@@ -83,5 +87,8 @@ class Letterbox:
         th, tw = self.target_size
         (rh, rw), (top, left) = self.resized_size, self.offset
         y0, x0 = round(top * mh / th), round(left * mw / tw)
-        y1, x1 = max(y0 + 1, round((top + rh) * mh / th)), max(x0 + 1, round((left + rw) * mw / tw))
+        y1, x1 = (
+            max(y0 + 1, round((top + rh) * mh / th)),
+            max(x0 + 1, round((left + rw) * mw / tw)),
+        )
         return slice(y0, min(y1, mh)), slice(x0, min(x1, mw))

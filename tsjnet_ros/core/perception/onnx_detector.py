@@ -10,20 +10,20 @@ camera image.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
-from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.model.postprocess import DecodedDetections, to_detection_list
 from tsjnet_ros.core.perception.detection_decoders import decode_outputs
 from tsjnet_ros.core.perception.detection_layouts import UnknownLayoutError, resolve_layout
 from tsjnet_ros.core.perception.labels import labels_from_metadata, read_labels
 from tsjnet_ros.core.perception.onnx_model import OnnxImageModel
+from tsjnet_ros.core.types.detection import Detection
 
-logger = logging.getLogger("tsjnet_ros")
+logger = logging.getLogger('tsjnet_ros')
 
 
 class OnnxDetector:
@@ -36,9 +36,17 @@ class OnnxDetector:
     """
 
     def __init__(
-        self, model: str | Path, labels: str | Path | None = None, layout: str = "auto",
-        input_size: Sequence[int] | None = None, normalization: str = "unit", device: str = "auto",
-        cpu_threads: int = 0, score_threshold: float = 0.3, nms_iou: float = 0.6, max_detections: int = 100,
+        self,
+        model: str | Path,
+        labels: str | Path | None = None,
+        layout: str = 'auto',
+        input_size: Sequence[int] | None = None,
+        normalization: str = 'unit',
+        device: str = 'auto',
+        cpu_threads: int = 0,
+        score_threshold: float = 0.3,
+        nms_iou: float = 0.6,
+        max_detections: int = 100,
     ) -> None:
         self.model = OnnxImageModel(model, input_size, normalization, device, cpu_threads)
         names = read_labels(labels) if labels else labels_from_metadata(self.model.metadata)
@@ -46,7 +54,7 @@ class OnnxDetector:
         if names is None:
             if self.layout.num_classes is None:
                 raise UnknownLayoutError(
-                    f"{self.model.path.name} outputs NMS-ed class ids but names no classes; give a labels file"
+                    f'{self.model.path.name} outputs NMS-ed class ids but names no classes; give a labels file'
                 )
             names = [str(i) for i in range(self.layout.num_classes)]
         self.class_names = list(names)
@@ -55,8 +63,12 @@ class OnnxDetector:
         self.nms_iou = float(nms_iou)
         self.max_detections = int(max_detections)
         logger.info(
-            "OnnxDetector: %s, layout %s, %d classes, input %s, providers %s", self.model.path.name, self.layout.name,
-            len(self.class_names), "x".join(map(str, self.model.input_size or ("free",))), ", ".join(self.model.providers),
+            'OnnxDetector: %s, layout %s, %d classes, input %s, providers %s',
+            self.model.path.name,
+            self.layout.name,
+            len(self.class_names),
+            'x'.join(map(str, self.model.input_size or ('free',))),
+            ', '.join(self.model.providers),
         )
 
     def __call__(self, image: np.ndarray) -> list[Detection]:
@@ -66,8 +78,16 @@ class OnnxDetector:
         """Detect objects on ``image`` (H, W) or (H, W, 3) RGB uint8, boxes in its pixels."""
         tensor, letterbox = self.model.prepare(image)
         outputs = self.model.run(tensor)
-        decoded = decode_outputs(outputs, self.layout, self.score_threshold, self.nms_iou, self.max_detections)
+        decoded = decode_outputs(
+            outputs, self.layout, self.score_threshold, self.nms_iou, self.max_detections
+        )
         boxes = torch.from_numpy(letterbox.boxes_to_source(decoded.boxes.numpy()))
-        inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])  # not wholly in the padding
-        in_camera = DecodedDetections(boxes[inside], decoded.scores[inside], decoded.labels[inside])
-        return to_detection_list(in_camera, self.class_names, letterbox.source_size, letterbox.source_size)
+        inside = (boxes[:, 2] > boxes[:, 0]) & (
+            boxes[:, 3] > boxes[:, 1]
+        )  # not wholly in the padding
+        in_camera = DecodedDetections(
+            boxes[inside], decoded.scores[inside], decoded.labels[inside]
+        )
+        return to_detection_list(
+            in_camera, self.class_names, letterbox.source_size, letterbox.source_size
+        )

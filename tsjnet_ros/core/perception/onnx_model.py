@@ -12,23 +12,28 @@ has it and the device allows, else CPU.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
-from tsjnet_ros.core.runtime.cpu_threads import choose_cpu_threads
 from tsjnet_ros.core.perception.letterbox import Letterbox
+from tsjnet_ros.core.runtime.cpu_threads import choose_cpu_threads
 
-logger = logging.getLogger("tsjnet_ros")
+logger = logging.getLogger('tsjnet_ros')
 
 NORMALIZATIONS = {
-    "unit": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
-    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    'unit': ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+    'imagenet': ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
 }
-INPUT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8}
+INPUT_TYPES = {
+    'tensor(float)': np.float32,
+    'tensor(float16)': np.float16,
+    'tensor(uint8)': np.uint8,
+}
 FREE_SIZE_MULTIPLE = 32  # total stride of common detectors and segmenters
 
 
@@ -47,29 +52,32 @@ class TensorInfo:
         return [d if isinstance(d, int) else None for d in self.shape]
 
     def describe(self) -> str:
-        shape = ", ".join(str(d) if isinstance(d, int) else (d or "?") for d in self.shape)
-        return f"{self.name} [{shape}] {self.type.removeprefix('tensor(').rstrip(')')}"
+        shape = ', '.join(str(d) if isinstance(d, int) else (d or '?') for d in self.shape)
+        return f'{self.name} [{shape}] {self.type.removeprefix("tensor(").rstrip(")")}'
 
 
 def describe_tensors(tensors: Sequence[TensorInfo]) -> str:
-    return "; ".join(t.describe() for t in tensors) or "none"
+    return '; '.join(t.describe() for t in tensors) or 'none'
 
 
 def execution_providers(device: str) -> list[Any]:
-    """onnxruntime providers for ``device`` (``auto``, ``cpu``, ``cuda`` or ``cuda:N``)."""
+    """Onnxruntime providers for ``device`` (``auto``, ``cpu``, ``cuda`` or ``cuda:N``)."""
     import onnxruntime as ort
 
     name = str(device)
-    kind, _, index = name.partition(":")
-    if kind not in ("auto", "cpu", "cuda") or (index and (kind != "cuda" or not index.isdigit())):
+    kind, _, index = name.partition(':')
+    if kind not in ('auto', 'cpu', 'cuda') or (index and (kind != 'cuda' or not index.isdigit())):
         raise ValueError(f"invalid device {name!r}; use 'auto', 'cpu' or 'cuda:N'")
-    if kind == "cpu":
-        return ["CPUExecutionProvider"]
-    if "CUDAExecutionProvider" in ort.get_available_providers():
-        return [("CUDAExecutionProvider", {"device_id": int(index or 0)}), "CPUExecutionProvider"]
-    if kind == "cuda":
-        logger.warning("device %s requested but onnxruntime has no CUDA provider; running the ONNX model on the CPU", name)
-    return ["CPUExecutionProvider"]
+    if kind == 'cpu':
+        return ['CPUExecutionProvider']
+    if 'CUDAExecutionProvider' in ort.get_available_providers():
+        return [('CUDAExecutionProvider', {'device_id': int(index or 0)}), 'CPUExecutionProvider']
+    if kind == 'cuda':
+        logger.warning(
+            'device %s requested but onnxruntime has no CUDA provider; running the ONNX model on the CPU',
+            name,
+        )
+    return ['CPUExecutionProvider']
 
 
 def _tensor_infos(args: Sequence[Any]) -> list[TensorInfo]:
@@ -86,16 +94,22 @@ class OnnxImageModel:
     """
 
     def __init__(
-        self, path: str | Path, input_size: Sequence[int] | None = None, normalization: str = "unit",
-        device: str = "auto", cpu_threads: int = 0,
+        self,
+        path: str | Path,
+        input_size: Sequence[int] | None = None,
+        normalization: str = 'unit',
+        device: str = 'auto',
+        cpu_threads: int = 0,
     ) -> None:
         import onnxruntime as ort
 
         self.path = Path(path)
         if normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization must be one of {', '.join(NORMALIZATIONS)}, got {normalization!r}")
+            raise ValueError(
+                f'normalization must be one of {", ".join(NORMALIZATIONS)}, got {normalization!r}'
+            )
         if not self.path.is_file():
-            raise ValueError(f"ONNX model {self.path} does not exist")
+            raise ValueError(f'ONNX model {self.path} does not exist')
         options = ort.SessionOptions()
         options.intra_op_num_threads = choose_cpu_threads(cpu_threads)
         options.log_severity_level = 3  # errors only; onnxruntime warns about unused initializers
@@ -103,7 +117,7 @@ class OnnxImageModel:
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
-            raise ValueError(f"cannot load ONNX model {self.path}: {exc}") from None
+            raise ValueError(f'cannot load ONNX model {self.path}: {exc}') from None
         self.providers = list(self.session.get_providers())
         self.inputs = _tensor_infos(self.session.get_inputs())
         self.outputs = _tensor_infos(self.session.get_outputs())
@@ -115,27 +129,43 @@ class OnnxImageModel:
 
     def _read_input(self, input_size: Sequence[int] | None) -> None:
         if len(self.inputs) != 1:
-            raise ValueError(f"{self.path.name}: expected one image input, found {describe_tensors(self.inputs)}")
+            raise ValueError(
+                f'{self.path.name}: expected one image input, found {describe_tensors(self.inputs)}'
+            )
         info = self.inputs[0]
         dims = info.dims()
         if len(dims) != 4:
-            raise ValueError(f"{self.path.name}: image input must be 4-D (NCHW or NHWC), found {info.describe()}")
+            raise ValueError(
+                f'{self.path.name}: image input must be 4-D (NCHW or NHWC), found {info.describe()}'
+            )
         self.channels_last = dims[1] not in (1, 3, None) and dims[3] in (1, 3)
         channels = dims[3] if self.channels_last else dims[1]
         self.channels = 3 if channels is None else channels
         if self.channels not in (1, 3):
-            raise ValueError(f"{self.path.name}: image input needs 1 or 3 channels, found {info.describe()}")
+            raise ValueError(
+                f'{self.path.name}: image input needs 1 or 3 channels, found {info.describe()}'
+            )
         if info.type not in INPUT_TYPES:
-            raise ValueError(f"{self.path.name}: image input type must be float, float16 or uint8, found {info.describe()}")
+            raise ValueError(
+                f'{self.path.name}: image input type must be float, float16 or uint8, found {info.describe()}'
+            )
         self._dtype = INPUT_TYPES[info.type]
         fixed = tuple(dims[1:3] if self.channels_last else dims[2:4])
-        requested = tuple(int(v) for v in input_size) if input_size is not None and any(input_size) else None
+        requested = (
+            tuple(int(v) for v in input_size)
+            if input_size is not None and any(input_size)
+            else None
+        )
         if requested is not None and (len(requested) != 2 or min(requested) < 1):
-            raise ValueError(f"input size must be [height, width] > 0, got {list(input_size or [])}")
+            raise ValueError(
+                f'input size must be [height, width] > 0, got {list(input_size or [])}'
+            )
         if None not in fixed:
             if requested is not None and requested != fixed:
-                raise ValueError(f"{self.path.name} has a fixed input size {fixed[0]}x{fixed[1]} (h x w); "
-                                 f"the requested input size {requested[0]}x{requested[1]} does not match")
+                raise ValueError(
+                    f'{self.path.name} has a fixed input size {fixed[0]}x{fixed[1]} (h x w); '
+                    f'the requested input size {requested[0]}x{requested[1]} does not match'
+                )
             self.input_size: tuple[int, int] | None = fixed
         else:
             self.input_size = requested
@@ -144,25 +174,40 @@ class OnnxImageModel:
         """(h, w) the model runs at for a camera image of (H, W)."""
         if self.input_size is not None:
             return self.input_size
-        from tsjnet_ros.core.model.padding import padded_size  # torch: not needed to read the settings
+        from tsjnet_ros.core.model.padding import (
+            padded_size,
+        )  # torch: not needed to read the settings
 
         return padded_size(int(image_size[0]), int(image_size[1]), FREE_SIZE_MULTIPLE)
 
     def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
         """(H, W) or (H, W, 3) RGB uint8 -> (input tensor, its letterbox)."""
-        if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-            raise ValueError(f"expected an HxW or HxWx3 uint8 image, got {image.dtype} {image.shape}")
+        if (
+            image.dtype != np.uint8
+            or image.ndim not in (2, 3)
+            or (image.ndim == 3 and image.shape[2] != 3)
+        ):
+            raise ValueError(
+                f'expected an HxW or HxWx3 uint8 image, got {image.dtype} {image.shape}'
+            )
         if self.channels == 1 and image.ndim == 3:
             image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         elif self.channels == 3 and image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
         # A free-size model gets the camera image unscaled, only padded to the stride.
-        box = Letterbox.fit(image.shape[:2], self.network_size(image.shape[:2]), scale_up=self.input_size is not None)
+        box = Letterbox.fit(
+            image.shape[:2],
+            self.network_size(image.shape[:2]),
+            scale_up=self.input_size is not None,
+        )
         hwc = box.apply(image).reshape(*box.target_size, self.channels)
         if self._dtype == np.uint8:
             tensor = hwc
         else:
-            tensor = ((hwc.astype(np.float32) - self._mean[: self.channels]) * self._inv_std[: self.channels]).astype(self._dtype)
+            tensor = (
+                (hwc.astype(np.float32) - self._mean[: self.channels])
+                * self._inv_std[: self.channels]
+            ).astype(self._dtype)
         if not self.channels_last:
             tensor = tensor.transpose(2, 0, 1)
         return np.ascontiguousarray(tensor[None]), box

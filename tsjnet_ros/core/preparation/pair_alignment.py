@@ -19,12 +19,16 @@ from tsjnet_ros.core.image.resize import resize_image
 if TYPE_CHECKING:
     from tsjnet_ros.core.preparation.registration import Registration
 
-RESIZE_POLICIES = ("visible", "ir")
+RESIZE_POLICIES = ('visible', 'ir')
 ASPECT_TOLERANCE = 0.02  # relative difference of width/height ratios that counts as a mismatch
 
 
-def align_pair(ir: np.ndarray, visible: np.ndarray, resize_to: str = "visible",
-               registration: "Registration | None" = None) -> tuple[np.ndarray, np.ndarray]:
+def align_pair(
+    ir: np.ndarray,
+    visible: np.ndarray,
+    resize_to: str = 'visible',
+    registration: Registration | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (ir, visible) in the pixels of the camera named by ``resize_to``.
 
     Without ``registration`` the other image is resized, so different aspect ratios are
@@ -32,25 +36,26 @@ def align_pair(ir: np.ndarray, visible: np.ndarray, resize_to: str = "visible",
     is warped by the homography.
     """
     if resize_to not in RESIZE_POLICIES:
-        raise ValueError(f"resize_to must be one of {RESIZE_POLICIES}, got {resize_to!r}")
+        raise ValueError(f'resize_to must be one of {RESIZE_POLICIES}, got {resize_to!r}')
     if registration is not None:
         return registration.warp(ir, visible, resize_to)
     if ir.shape[:2] == visible.shape[:2]:
         return ir, visible
-    if resize_to == "visible":
+    if resize_to == 'visible':
         return resize_image(ir, visible.shape[:2]), visible
     return ir, resize_image(visible, ir.shape[:2])
 
 
 def aspect_mismatch(ir_shape: tuple[int, ...], visible_shape: tuple[int, ...]) -> str | None:
     """A sentence naming both sizes when their aspect ratios differ by more than
-    :data:`ASPECT_TOLERANCE` (resizing would stretch one camera's scene), else None."""
+    :data:`ASPECT_TOLERANCE` (resizing would stretch one camera's scene), else None.
+    """
     ir_ratio = ir_shape[1] / ir_shape[0]
     vis_ratio = visible_shape[1] / visible_shape[0]
     if abs(ir_ratio / vis_ratio - 1.0) <= ASPECT_TOLERANCE:
         return None
     return (
-        f"IR {ir_shape[1]}x{ir_shape[0]} (aspect {ir_ratio:.2f}) and visible {visible_shape[1]}x{visible_shape[0]} "
-        f"(aspect {vis_ratio:.2f}) differ in aspect ratio: resizing stretches the scene; set the `registration` "
-        "parameter to a homography (tsjnet-register estimates one from matched points)"
+        f'IR {ir_shape[1]}x{ir_shape[0]} (aspect {ir_ratio:.2f}) and visible {visible_shape[1]}x{visible_shape[0]} '
+        f'(aspect {vis_ratio:.2f}) differ in aspect ratio: resizing stretches the scene; set the `registration` '
+        'parameter to a homography (tsjnet-register estimates one from matched points)'
     )

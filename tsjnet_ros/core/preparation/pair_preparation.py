@@ -23,7 +23,9 @@ def check_image_size(array: np.ndarray) -> None:
     """Raise :class:`ImageFormatError` for an image too small to fuse."""
     height, width = array.shape[:2]
     if min(height, width) < MIN_IMAGE_SIDE:
-        raise ImageFormatError(f"image {width}x{height} is smaller than {MIN_IMAGE_SIDE} pixels", "too small")
+        raise ImageFormatError(
+            f'image {width}x{height} is smaller than {MIN_IMAGE_SIDE} pixels', 'too small'
+        )
 
 
 def prepare_pair(
@@ -31,7 +33,7 @@ def prepare_pair(
     ir_encoding: str,
     vis_array: np.ndarray,
     vis_encoding: str,
-    resize_to: str = "visible",
+    resize_to: str = 'visible',
     visible_scaler: RangeScaler | None = None,
     registration: Registration | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +46,11 @@ def prepare_pair(
     instead of resizing (see :func:`~tsjnet_ros.core.preparation.pair_alignment.align_pair`).
     """
     ir_mono = to_mono(ir_array, ir_encoding)
-    vis = to_mono(vis_array, vis_encoding) if vis_encoding in MONO_ENCODINGS else to_rgb(vis_array, vis_encoding)
+    vis = (
+        to_mono(vis_array, vis_encoding)
+        if vis_encoding in MONO_ENCODINGS
+        else to_rgb(vis_array, vis_encoding)
+    )
     if vis.dtype != np.uint8:
         vis = unit_to_uint8((visible_scaler or RangeScaler(momentum=0.0))(vis))
     return align_pair(ir_mono, vis, resize_to, registration)
@@ -61,21 +67,34 @@ class PairPreparation:
     (an unreadable or malformed registration file included).
     """
 
-    def __init__(self, resize_to: str = "visible", visible_range: object = (0.0, 0.0), registration: str = "") -> None:
+    def __init__(
+        self,
+        resize_to: str = 'visible',
+        visible_range: object = (0.0, 0.0),
+        registration: str = '',
+    ) -> None:
         if resize_to not in RESIZE_POLICIES:
-            raise ValueError(f"resize_to must be one of {RESIZE_POLICIES}, got {resize_to!r}")
+            raise ValueError(f'resize_to must be one of {RESIZE_POLICIES}, got {resize_to!r}')
         self.resize_to = resize_to
         try:
             self.visible_scaler = fixed_range_scaler(visible_range) or RangeScaler()
         except ValueError as exc:
-            raise ValueError(f"visible_range {exc}") from None
+            raise ValueError(f'visible_range {exc}') from None
         try:
             self.registration = Registration.load(registration) if registration else None
         except (OSError, ValueError) as exc:
-            raise ValueError(f"registration: {exc}") from None
+            raise ValueError(f'registration: {exc}') from None
 
-    def __call__(self, ir_array: np.ndarray, ir_encoding: str, vis_array: np.ndarray,
-                 vis_encoding: str) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self, ir_array: np.ndarray, ir_encoding: str, vis_array: np.ndarray, vis_encoding: str
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(ir, visible) ready for ``backend.fuse``, as :func:`prepare_pair` returns them."""
-        return prepare_pair(ir_array, ir_encoding, vis_array, vis_encoding, self.resize_to, self.visible_scaler,
-                            self.registration)
+        return prepare_pair(
+            ir_array,
+            ir_encoding,
+            vis_array,
+            vis_encoding,
+            self.resize_to,
+            self.visible_scaler,
+            self.registration,
+        )

@@ -7,12 +7,13 @@ window. :class:`CauseLog` throttles per cause key instead.
 
 from __future__ import annotations
 
-from typing import Hashable
+from collections.abc import Hashable
 
 
 class CauseLog:
     """``due(key, now)`` is True the first time ``key`` is seen and then at most once per
-    ``period`` seconds; ``count(key)`` is how often it was seen (logged or not)."""
+    ``period`` seconds; ``count(key)`` is how often it was seen (logged or not).
+    """
 
     def __init__(self, period: float = 5.0) -> None:
         self.period = float(period)

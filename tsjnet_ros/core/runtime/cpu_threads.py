@@ -18,22 +18,24 @@ from pathlib import Path
 MAX_AUTO_THREADS = 8  # small-batch inference stops scaling well before this
 
 
-def _cgroup_quota_cpus(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+def _cgroup_quota_cpus(root: Path = Path('/sys/fs/cgroup')) -> float | None:
     """CPUs allowed by the cgroup quota, or None when there is no quota (or no cgroup fs)."""
     try:
-        quota, period = (root / "cpu.max").read_text().split()[:2]  # cgroup v2: "max 100000" or "200000 100000"
-        return None if quota == "max" else int(quota) / int(period)
+        quota, period = (
+            (root / 'cpu.max').read_text().split()[:2]
+        )  # cgroup v2: "max 100000" or "200000 100000"
+        return None if quota == 'max' else int(quota) / int(period)
     except (OSError, ValueError):
         pass
     try:
-        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())  # cgroup v1; -1 = no quota
-        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        quota_us = int((root / 'cpu' / 'cpu.cfs_quota_us').read_text())  # cgroup v1; -1 = no quota
+        period_us = int((root / 'cpu' / 'cpu.cfs_period_us').read_text())
         return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
     except (OSError, ValueError):
         return None
 
 
-def usable_cpus(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
+def usable_cpus(cgroup_root: Path = Path('/sys/fs/cgroup')) -> int:
     """CPUs this process may run on: affinity mask, capped by the cgroup quota (at least 1)."""
     try:
         count = len(os.sched_getaffinity(0))
@@ -46,7 +48,7 @@ def usable_cpus(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
 
 
 def _env_threads() -> int | None:
-    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    value = os.environ.get('OMP_NUM_THREADS', '').strip()
     try:
         count = int(value)
     except ValueError:
@@ -54,13 +56,14 @@ def _env_threads() -> int | None:
     return count if count > 0 else None
 
 
-def choose_cpu_threads(requested: int = 0, cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
+def choose_cpu_threads(requested: int = 0, cgroup_root: Path = Path('/sys/fs/cgroup')) -> int:
     """``requested`` > 0 is used as given; 0 means auto: ``OMP_NUM_THREADS`` when set, else
-    the usable CPUs, at most MAX_AUTO_THREADS."""
+    the usable CPUs, at most MAX_AUTO_THREADS.
+    """
     if isinstance(requested, bool) or not isinstance(requested, int):
-        raise TypeError(f"cpu_threads must be an int, got {type(requested).__name__}")
+        raise TypeError(f'cpu_threads must be an int, got {type(requested).__name__}')
     if requested < 0:
-        raise ValueError(f"cpu_threads must be >= 0 (0 = auto), got {requested}")
+        raise ValueError(f'cpu_threads must be >= 0 (0 = auto), got {requested}')
     if requested > 0:
         return requested
     return _env_threads() or min(usable_cpus(cgroup_root), MAX_AUTO_THREADS)

@@ -22,16 +22,17 @@ import logging
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
-logger = logging.getLogger("tsjnet_ros")
+logger = logging.getLogger('tsjnet_ros')
 
 
 class InferenceThread:
     """A daemon thread serving :meth:`call` jobs and latest-only :meth:`offer` items."""
 
-    def __init__(self, name: str = "inference") -> None:
+    def __init__(self, name: str = 'inference') -> None:
         self._cond = threading.Condition()
         self._jobs: deque[tuple[Future, Callable[..., Any], tuple]] = deque()
         self._pending: Any = None
@@ -56,7 +57,7 @@ class InferenceThread:
         future: Future = Future()
         with self._cond:
             if self._closed:
-                raise RuntimeError("inference thread is closed")
+                raise RuntimeError('inference thread is closed')
             self._jobs.append((future, fn, args))
             self._cond.notify()
         return future.result(timeout)
@@ -94,7 +95,8 @@ class InferenceThread:
 
     def close(self, timeout: float = 10.0) -> bool:
         """Finish queued calls and the running frame, then end the thread; False while it is
-        still running after ``timeout`` seconds (0: do not wait; it ends on its own)."""
+        still running after ``timeout`` seconds (0: do not wait; it ends on its own).
+        """
         with self._cond:
             self._closed = True
             self._handler = None
@@ -126,8 +128,10 @@ class InferenceThread:
             if future is None:
                 try:
                     fn(*args)
-                except Exception:  # the handler reports its own errors; this only keeps the thread alive
-                    logger.exception("inference handler failed")
+                except (
+                    Exception
+                ):  # the handler reports its own errors; this only keeps the thread alive
+                    logger.exception('inference handler failed')
                 continue
             if not future.set_running_or_notify_cancel():
                 continue
@@ -141,8 +145,9 @@ def free_model_memory() -> None:
     """Give back what a released model held: collect its tensors, then return PyTorch's cached
     CUDA blocks to the driver, so ``torch.cuda.memory_allocated`` (and ``nvidia-smi``) fall
     back to where they were before the model was built. Call it on the thread that ran the
-    model, after the last reference to the model is dropped; torch is not imported for it."""
+    model, after the last reference to the model is dropped; torch is not imported for it.
+    """
     gc.collect()
-    torch = sys.modules.get("torch")
+    torch = sys.modules.get('torch')
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()

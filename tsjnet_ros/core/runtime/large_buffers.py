@@ -19,7 +19,7 @@ import ctypes.util
 import logging
 import os
 
-logger = logging.getLogger("tsjnet_ros")
+logger = logging.getLogger('tsjnet_ros')
 
 _M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
 _M_MMAP_THRESHOLD = -3
@@ -29,16 +29,16 @@ _applied: tuple[int, int] | None = None
 def keep_large_buffers_in_heap(mmap_threshold_mb: int = 32, trim_mb: int = 128) -> bool:
     """Apply the thresholds once per process; True when glibc accepted them."""
     global _applied
-    if os.environ.get("TSJNET_KEEP_MALLOC") == "1":
+    if os.environ.get('TSJNET_KEEP_MALLOC') == '1':
         return False
     if not 0 < mmap_threshold_mb <= 32:  # glibc caps the mmap threshold at 32 MiB on 64-bit
-        raise ValueError(f"mmap_threshold_mb must be in 1..32, got {mmap_threshold_mb}")
+        raise ValueError(f'mmap_threshold_mb must be in 1..32, got {mmap_threshold_mb}')
     if trim_mb < mmap_threshold_mb:
-        raise ValueError(f"trim_mb ({trim_mb}) must be >= mmap_threshold_mb ({mmap_threshold_mb})")
+        raise ValueError(f'trim_mb ({trim_mb}) must be >= mmap_threshold_mb ({mmap_threshold_mb})')
     if _applied == (mmap_threshold_mb, trim_mb):
         return True
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
         mallopt = libc.mallopt
     except (OSError, AttributeError):  # not glibc (musl, macOS, Windows)
         return False
@@ -48,5 +48,7 @@ def keep_large_buffers_in_heap(mmap_threshold_mb: int = 32, trim_mb: int = 128) 
     ok = mallopt(_M_TRIM_THRESHOLD, trim_mb << 20) == 1 and ok
     if ok:
         _applied = (mmap_threshold_mb, trim_mb)
-        logger.debug("malloc: mmap threshold %d MiB, trim threshold %d MiB", mmap_threshold_mb, trim_mb)
+        logger.debug(
+            'malloc: mmap threshold %d MiB, trim threshold %d MiB', mmap_threshold_mb, trim_mb
+        )
     return ok

@@ -15,10 +15,10 @@ every entry point of the package (nodes, tools, training).
 from __future__ import annotations
 
 import os
-from typing import MutableMapping
+from collections.abc import MutableMapping
 
 # Either variable means the user chose a policy; we never override it.
-USER_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+USER_VARIABLES = ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')
 
 
 def prefer_passive_wait(environ: MutableMapping[str, str] | None = None) -> bool:
@@ -30,5 +30,5 @@ def prefer_passive_wait(environ: MutableMapping[str, str] | None = None) -> bool
     env = os.environ if environ is None else environ
     if any(name in env for name in USER_VARIABLES):
         return False
-    env["OMP_WAIT_POLICY"] = "PASSIVE"
+    env['OMP_WAIT_POLICY'] = 'PASSIVE'
     return True

@@ -34,7 +34,11 @@ class RateMeter:
         self._trim(now)
         if not self._times:
             return 0.0
-        first, intervals = (self._times[0], len(self._times) - 1) if self._before is None else (self._before, len(self._times))
+        first, intervals = (
+            (self._times[0], len(self._times) - 1)
+            if self._before is None
+            else (self._before, len(self._times))
+        )
         span = self._times[-1] - first
         return intervals / span if intervals > 0 and span > 0 else 0.0
 
@@ -64,4 +68,9 @@ class LatencyStats:
             return {}
         data = np.fromiter(self._samples, dtype=np.float64)
         p50, p95 = np.percentile(data, (50, 95))
-        return {"mean": float(data.mean()), "p50": float(p50), "p95": float(p95), "max": float(data.max())}
+        return {
+            'mean': float(data.mean()),
+            'p50': float(p50),
+            'p95': float(p95),
+            'max': float(data.max()),
+        }

@@ -21,7 +21,8 @@ produce a better one. This is a Python restatement of that algorithm's rules:
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tsjnet_ros.core.sync.base import NS_PER_S, Stamped, SyncPolicy
 
@@ -40,16 +41,18 @@ class ApproximateTimeSynchronizer(SyncPolicy):
     ) -> None:
         super().__init__(num_streams, reset_after)
         if queue_size < 1:
-            raise ValueError(f"queue_size must be >= 1, got {queue_size}")
+            raise ValueError(f'queue_size must be >= 1, got {queue_size}')
         if max_interval is not None and max_interval < 0:
-            raise ValueError(f"max_interval must be >= 0 seconds, got {max_interval}")
+            raise ValueError(f'max_interval must be >= 0 seconds, got {max_interval}')
         if age_penalty < 0:
-            raise ValueError(f"age_penalty must be >= 0, got {age_penalty}")
+            raise ValueError(f'age_penalty must be >= 0, got {age_penalty}')
         bounds = inter_message_lower_bounds or [0.0] * num_streams
         if len(bounds) != num_streams or any(b < 0 for b in bounds):
-            raise ValueError("inter_message_lower_bounds needs one value >= 0 per stream")
+            raise ValueError('inter_message_lower_bounds needs one value >= 0 per stream')
         self.queue_size = queue_size
-        self.max_interval_ns = None if max_interval is None else int(round(max_interval * NS_PER_S))
+        self.max_interval_ns = (
+            None if max_interval is None else int(round(max_interval * NS_PER_S))
+        )
         self.age_penalty = age_penalty
         self._lower_bounds = [int(round(b * NS_PER_S)) for b in bounds]
         self._clear()
@@ -170,14 +173,20 @@ class ApproximateTimeSynchronizer(SyncPolicy):
                 self._pivot, self._pivot_time = end_index, end_time
                 self._move_front_to_past(start_index)
             else:
-                if self._penalised(end_time - self._candidate_end) < start_time - self._candidate_start:
+                if (
+                    self._penalised(end_time - self._candidate_end)
+                    < start_time - self._candidate_start
+                ):
                     self._make_candidate()
                     self._candidate_start, self._candidate_end = start_time, end_time
                 self._move_front_to_past(start_index)
 
             if start_index == self._pivot:
                 self._publish_candidate()
-            elif self._penalised(end_time - self._candidate_end) >= self._pivot_time - self._candidate_start:
+            elif (
+                self._penalised(end_time - self._candidate_end)
+                >= self._pivot_time - self._candidate_start
+            ):
                 self._publish_candidate()
             elif not self._all_non_empty():
                 self._virtual_search()

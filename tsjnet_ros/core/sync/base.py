@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 NS_PER_S = 1_000_000_000
 
@@ -27,7 +28,7 @@ class SyncStats:
     resets: int = 0
 
     @classmethod
-    def for_streams(cls, n: int) -> "SyncStats":
+    def for_streams(cls, n: int) -> SyncStats:
         return cls(received=[0] * n, dropped=[0] * n, out_of_order=[0] * n, overflow=[0] * n)
 
 
@@ -50,9 +51,9 @@ class SyncPolicy:
 
     def __init__(self, num_streams: int = 2, reset_after: float = 1.0) -> None:
         if num_streams < 2:
-            raise ValueError(f"need at least 2 streams to synchronise, got {num_streams}")
+            raise ValueError(f'need at least 2 streams to synchronise, got {num_streams}')
         if reset_after <= 0:
-            raise ValueError(f"reset_after must be > 0 seconds, got {reset_after}")
+            raise ValueError(f'reset_after must be > 0 seconds, got {reset_after}')
         self.num_streams = num_streams
         self.reset_after_ns = int(round(reset_after * NS_PER_S))
         self.stats = SyncStats.for_streams(num_streams)
@@ -61,7 +62,7 @@ class SyncPolicy:
     def add(self, stream: int, stamp_ns: int, item: Any = None) -> list[tuple[Any, ...]]:
         """Offer one message; returns the sets (tuples of items, stream order) now complete."""
         if not 0 <= stream < self.num_streams:
-            raise IndexError(f"stream {stream} out of range 0..{self.num_streams - 1}")
+            raise IndexError(f'stream {stream} out of range 0..{self.num_streams - 1}')
         stamp_ns = int(stamp_ns)
         self.stats.received[stream] += 1
         newest = self._newest[stream]

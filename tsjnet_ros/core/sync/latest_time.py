@@ -19,7 +19,7 @@ class LatestTimeSynchronizer(SyncPolicy):
     def __init__(self, num_streams: int = 2, slop: float = 0.05, reset_after: float = 1.0) -> None:
         super().__init__(num_streams, reset_after)
         if slop < 0:
-            raise ValueError(f"slop must be >= 0 seconds, got {slop}")
+            raise ValueError(f'slop must be >= 0 seconds, got {slop}')
         self.slop_ns = int(round(slop * NS_PER_S))
         self._clear()
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from tsjnet_ros.core.sync.base import NS_PER_S, SyncStats
 
-STREAMS = ("IR", "visible")
+STREAMS = ('IR', 'visible')
 WINDOW = 60  # images per camera kept for the estimates
 
 
@@ -46,8 +46,8 @@ class _Stream:
     last: float | None = None
     lost: int = 0
     last_lost: float | None = None
-    incompatible_qos: str = ""
-    incompatible_type: str = ""  # "offered type (expected type)"
+    incompatible_qos: str = ''
+    incompatible_type: str = ''  # "offered type (expected type)"
 
 
 class PairingMonitor:
@@ -58,8 +58,13 @@ class PairingMonitor:
     cause seen once stays reported, in seconds.
     """
 
-    def __init__(self, slop: float, queue_size: int | None = 10, timeout: float = 2.0,
-                 topics: tuple[str, str] = ("ir/image", "visible/image")) -> None:
+    def __init__(
+        self,
+        slop: float,
+        queue_size: int | None = 10,
+        timeout: float = 2.0,
+        topics: tuple[str, str] = ('ir/image', 'visible/image'),
+    ) -> None:
         self.slop = float(slop)
         self.queue_size = queue_size
         self.timeout = float(timeout)
@@ -73,7 +78,9 @@ class PairingMonitor:
         """Subscriptions exist from ``now`` on (silence is measured from here)."""
         self._started = now
 
-    def observe(self, stream: int, stamp_ns: int, arrival: float, arrival_stamp_ns: int | None = None) -> int:
+    def observe(
+        self, stream: int, stamp_ns: int, arrival: float, arrival_stamp_ns: int | None = None
+    ) -> int:
         """Record one image and return the stamp to pair it by.
 
         That is ``stamp_ns``, or for a zero stamp (a driver that does not stamp) the arrival
@@ -87,7 +94,11 @@ class PairingMonitor:
         if stamp_ns == 0:
             s.zero_stamps += 1
             s.last_zero = arrival
-            stamp_ns = arrival_stamp_ns if arrival_stamp_ns is not None else int(round(arrival * NS_PER_S))
+            stamp_ns = (
+                arrival_stamp_ns
+                if arrival_stamp_ns is not None
+                else int(round(arrival * NS_PER_S))
+            )
         s.stamps.append((int(stamp_ns), arrival))
         return stamp_ns
 
@@ -97,7 +108,9 @@ class PairingMonitor:
             self._streams[stream].lost += count
             self._streams[stream].last_lost = now
 
-    def note_incompatible(self, stream: int, qos_policy: str = "", offered_type: str = "", expected_type: str = "") -> None:
+    def note_incompatible(
+        self, stream: int, qos_policy: str = '', offered_type: str = '', expected_type: str = ''
+    ) -> None:
         """Record a publisher on this camera's topic that does not match.
 
         Given are the QoS policy name, or the message type it offers against the one
@@ -106,7 +119,7 @@ class PairingMonitor:
         s = self._streams[stream]
         if qos_policy:
             s.incompatible_qos = qos_policy
-        s.incompatible_type = f"{offered_type} ({expected_type} expected)" if offered_type else ""
+        s.incompatible_type = f'{offered_type} ({expected_type} expected)' if offered_type else ''
 
     def _grew(self, name: str, value: int, now: float) -> bool:
         """Return True while counter ``name`` grew within ``timeout`` of ``now``.
@@ -166,8 +179,9 @@ class PairingMonitor:
         return lags[0] - lags[1]
 
     # -- causes ------------------------------------------------------------------------
-    def problems(self, now: float, stats: SyncStats | None = None,
-                 publishers: tuple[int, int] | None = None) -> list[PairingProblem]:
+    def problems(
+        self, now: float, stats: SyncStats | None = None, publishers: tuple[int, int] | None = None
+    ) -> list[PairingProblem]:
         """Return the causes active at ``now``.
 
         ``stats`` from the synchroniser, ``publishers`` the number of publishers on each camera
@@ -175,8 +189,11 @@ class PairingMonitor:
         """
         found: list[PairingProblem] = []
         ir, vis = self._streams
-        started = self._started if self._started is not None else min(
-            [s.first for s in self._streams if s.first is not None], default=now)
+        started = (
+            self._started
+            if self._started is not None
+            else min([s.first for s in self._streams if s.first is not None], default=now)
+        )
         silent = [now - (s.last if s.last is not None else started) for s in self._streams]
         quiet = [x > self.timeout for x in silent]
         rates = [self._rate(0), self._rate(1)]
@@ -186,20 +203,29 @@ class PairingMonitor:
         else:
             for stream in (0, 1):
                 if quiet[stream]:
-                    found.append(self._one_camera(stream, silent[stream], rates[1 - stream], publishers))
+                    found.append(
+                        self._one_camera(stream, silent[stream], rates[1 - stream], publishers)
+                    )
         for stream, s in enumerate(self._streams):
             if s.incompatible_type or s.incompatible_qos:
                 found.append(self._incompatible(stream, s))
 
-        zero = [s.last_zero is not None and now - s.last_zero <= self.timeout for s in self._streams]
+        zero = [
+            s.last_zero is not None and now - s.last_zero <= self.timeout for s in self._streams
+        ]
         if any(zero):
-            who = "IR and visible" if all(zero) else STREAMS[zero.index(True)]
-            found.append(PairingProblem(
-                "zero_stamps",
-                f"{who} header.stamp {'are' if all(zero) else 'is'} 0 (the driver does not stamp its images): "
-                "pairing by arrival time instead; fix the driver's stamps for exact pairing",
-                {"ir zero stamps": str(ir.zero_stamps), "visible zero stamps": str(vis.zero_stamps)},
-            ))
+            who = 'IR and visible' if all(zero) else STREAMS[zero.index(True)]
+            found.append(
+                PairingProblem(
+                    'zero_stamps',
+                    f'{who} header.stamp {"are" if all(zero) else "is"} 0 (the driver does not stamp its images): '
+                    "pairing by arrival time instead; fix the driver's stamps for exact pairing",
+                    {
+                        'ir zero stamps': str(ir.zero_stamps),
+                        'visible zero stamps': str(vis.zero_stamps),
+                    },
+                )
+            )
 
         offset = self.stamp_offset() if not any(quiet) else None
         if offset is not None and abs(offset) > self.slop:
@@ -209,100 +235,127 @@ class PairingMonitor:
             found += self._sync_counters(now, stats)
         for stream, s in enumerate(self._streams):
             gaps = self._missing_frames(stream)
-            lost = self._grew(f"lost{stream}", s.lost, now)
-            missing = self._grew(f"gaps{stream}", gaps[0], now) if gaps else False
+            lost = self._grew(f'lost{stream}', s.lost, now)
+            missing = self._grew(f'gaps{stream}', gaps[0], now) if gaps else False
             if lost or missing:
                 found.append(self._drops(stream, s.lost, gaps))
         return found
 
     def _no_input(self, silent: list[float], publishers: tuple[int, int] | None) -> PairingProblem:
-        counts = ""
-        hint = "check that the cameras run and the topic names (remapping)"
+        counts = ''
+        hint = 'check that the cameras run and the topic names (remapping)'
         if publishers is not None:
-            counts = f" (publishers: {self.topics[0]} {publishers[0]}, {self.topics[1]} {publishers[1]})"
+            counts = f' (publishers: {self.topics[0]} {publishers[0]}, {self.topics[1]} {publishers[1]})'
             if publishers[0] == 0 and publishers[1] == 0:
-                hint = "no camera publishes on these topics: check the topic names (remapping) and the namespace"
+                hint = 'no camera publishes on these topics: check the topic names (remapping) and the namespace'
             else:
-                hint = "publishers exist but send nothing that arrives: check their QoS and message type"
+                hint = 'publishers exist but send nothing that arrives: check their QoS and message type'
         return PairingProblem(
-            "no_input",
-            f"no images from either camera for {min(silent):.1f} s{counts}: {hint}",
-            {"ir silent (s)": f"{silent[0]:.1f}", "visible silent (s)": f"{silent[1]:.1f}"},
+            'no_input',
+            f'no images from either camera for {min(silent):.1f} s{counts}: {hint}',
+            {'ir silent (s)': f'{silent[0]:.1f}', 'visible silent (s)': f'{silent[1]:.1f}'},
         )
 
-    def _one_camera(self, stream: int, silent: float, other_rate: float,
-                    publishers: tuple[int, int] | None) -> PairingProblem:
+    def _one_camera(
+        self, stream: int, silent: float, other_rate: float, publishers: tuple[int, int] | None
+    ) -> PairingProblem:
         name, other = STREAMS[stream], STREAMS[1 - stream]
-        where = ""
+        where = ''
         if publishers is not None:
-            where = f"; {publishers[stream]} publisher(s) on {self.topics[stream]}"
+            where = f'; {publishers[stream]} publisher(s) on {self.topics[stream]}'
         return PairingProblem(
-            f"no_{name.lower()}",
-            f"no {name} images for {silent:.1f} s while {other} images arrive at {other_rate:.1f} Hz{where}: "
-            f"nothing can be fused; check the {name} camera and its topic",
-            {f"{name.lower()} silent (s)": f"{silent:.1f}", f"{other.lower()} rate (Hz)": f"{other_rate:.1f}"},
+            f'no_{name.lower()}',
+            f'no {name} images for {silent:.1f} s while {other} images arrive at {other_rate:.1f} Hz{where}: '
+            f'nothing can be fused; check the {name} camera and its topic',
+            {
+                f'{name.lower()} silent (s)': f'{silent:.1f}',
+                f'{other.lower()} rate (Hz)': f'{other_rate:.1f}',
+            },
         )
 
     def _incompatible(self, stream: int, s: _Stream) -> PairingProblem:
         name, topic = STREAMS[stream], self.topics[stream]
         if s.incompatible_type:
-            text = (f"a publisher on {topic} sends another message type, {s.incompatible_type}: "
-                    f"set the {name} transport (raw for Image, compressed for CompressedImage) to match it")
+            text = (
+                f'a publisher on {topic} sends another message type, {s.incompatible_type}: '
+                f'set the {name} transport (raw for Image, compressed for CompressedImage) to match it'
+            )
         else:
-            text = (f"a publisher on {topic} offers QoS incompatible with input_qos ({s.incompatible_qos}): "
-                    "no image from it can arrive; use input_qos SENSOR_DATA (best effort accepts any publisher)")
-        return PairingProblem(f"incompatible_{name.lower()}", text, {f"{name.lower()} mismatch": s.incompatible_qos or "type"})
+            text = (
+                f'a publisher on {topic} offers QoS incompatible with input_qos ({s.incompatible_qos}): '
+                'no image from it can arrive; use input_qos SENSOR_DATA (best effort accepts any publisher)'
+            )
+        return PairingProblem(
+            f'incompatible_{name.lower()}',
+            text,
+            {f'{name.lower()} mismatch': s.incompatible_qos or 'type'},
+        )
 
     def _apart(self, offset: float) -> PairingProblem:
         periods = [p for p in (self._period(0), self._period(1)) if p]
         frame = max(periods) if periods else 0.0
-        direction = "behind" if offset < 0 else "ahead of"
-        values = {"ir - visible stamp (s)": f"{offset:.3f}", "slop (s)": f"{self.slop:g}"}
+        direction = 'behind' if offset < 0 else 'ahead of'
+        values = {'ir - visible stamp (s)': f'{offset:.3f}', 'slop (s)': f'{self.slop:g}'}
         if frame and abs(offset) <= frame:
             return PairingProblem(
-                "stamps_apart",
-                f"IR and visible frames are {abs(offset) * 1000:.0f} ms apart (slop {self.slop * 1000:.0f} ms, "
-                f"one frame {frame * 1000:.0f} ms): the cameras are not triggered together; raise slop "
-                "or synchronise the cameras", values,
+                'stamps_apart',
+                f'IR and visible frames are {abs(offset) * 1000:.0f} ms apart (slop {self.slop * 1000:.0f} ms, '
+                f'one frame {frame * 1000:.0f} ms): the cameras are not triggered together; raise slop '
+                'or synchronise the cameras',
+                values,
             )
         return PairingProblem(
-            "clock_offset",
-            f"IR and visible stamps are {abs(offset):.1f} s apart (slop {self.slop:g} s): check the camera clocks "
-            f"(IR stamps are {direction} the visible ones)", values,
+            'clock_offset',
+            f'IR and visible stamps are {abs(offset):.1f} s apart (slop {self.slop:g} s): check the camera clocks '
+            f'(IR stamps are {direction} the visible ones)',
+            values,
         )
 
     def _sync_counters(self, now: float, stats: SyncStats) -> list[PairingProblem]:
         found = []
-        overflow = getattr(stats, "overflow", [0, 0])
+        overflow = getattr(stats, 'overflow', [0, 0])
         for stream in (0, 1):
-            if self.queue_size is not None and self._grew(f"overflow{stream}", overflow[stream], now):
+            if self.queue_size is not None and self._grew(
+                f'overflow{stream}', overflow[stream], now
+            ):
                 rate = self._rate(stream)
                 lag = self.arrival_lag()
-                late = None if lag is None else (lag if stream == 1 else -lag)  # how much later the partner arrives
+                late = (
+                    None if lag is None else (lag if stream == 1 else -lag)
+                )  # how much later the partner arrives
                 held = self.queue_size / rate if rate > 0 else 0.0
                 need = int(round((late or 0.0) * rate)) + 2
-                detail = (f"; the {STREAMS[1 - stream]} images arrive {late:.2f} s later"
-                          if late is not None and late > 0 else "")
-                found.append(PairingProblem(
-                    f"queue_overflow_{STREAMS[stream].lower()}",
-                    f"{overflow[stream]} {STREAMS[stream]} images dropped from a full pairing queue "
-                    f"(queue_size {self.queue_size} holds {held:.2f} s at {rate:.1f} Hz{detail}): "
-                    f"raise queue_size to at least {max(need, self.queue_size + 1)}",
-                    {f"{STREAMS[stream].lower()} queue overflows": str(overflow[stream])},
-                ))
-        if self._grew("out_of_order", sum(stats.out_of_order), now):
-            found.append(PairingProblem(
-                "out_of_order",
-                f"{stats.out_of_order[0]} IR and {stats.out_of_order[1]} visible images had a stamp older than "
-                "the previous one of their camera and were ignored",
-                {"out of order": str(sum(stats.out_of_order))},
-            ))
-        if self._grew("resets", stats.resets, now):
-            found.append(PairingProblem(
-                "clock_reset",
-                f"stamps jumped back more than 1 s {stats.resets} time(s) (bag loop or clock reset): pairing restarted",
-                {"sync resets": str(stats.resets)},
-            ))
+                detail = (
+                    f'; the {STREAMS[1 - stream]} images arrive {late:.2f} s later'
+                    if late is not None and late > 0
+                    else ''
+                )
+                found.append(
+                    PairingProblem(
+                        f'queue_overflow_{STREAMS[stream].lower()}',
+                        f'{overflow[stream]} {STREAMS[stream]} images dropped from a full pairing queue '
+                        f'(queue_size {self.queue_size} holds {held:.2f} s at {rate:.1f} Hz{detail}): '
+                        f'raise queue_size to at least {max(need, self.queue_size + 1)}',
+                        {f'{STREAMS[stream].lower()} queue overflows': str(overflow[stream])},
+                    )
+                )
+        if self._grew('out_of_order', sum(stats.out_of_order), now):
+            found.append(
+                PairingProblem(
+                    'out_of_order',
+                    f'{stats.out_of_order[0]} IR and {stats.out_of_order[1]} visible images had a stamp older than '
+                    'the previous one of their camera and were ignored',
+                    {'out of order': str(sum(stats.out_of_order))},
+                )
+            )
+        if self._grew('resets', stats.resets, now):
+            found.append(
+                PairingProblem(
+                    'clock_reset',
+                    f'stamps jumped back more than 1 s {stats.resets} time(s) (bag loop or clock reset): pairing restarted',
+                    {'sync resets': str(stats.resets)},
+                )
+            )
         return found
 
     def _missing_frames(self, stream: int) -> tuple[int, float, float] | None:
@@ -316,19 +369,23 @@ class PairingMonitor:
         missing = int(np.sum(np.round(big / period) - 1)) if len(big) else 0
         return missing, float(big.max()) if len(big) else 0.0, period
 
-    def _drops(self, stream: int, lost: int, gaps: tuple[int, float, float] | None) -> PairingProblem:
+    def _drops(
+        self, stream: int, lost: int, gaps: tuple[int, float, float] | None
+    ) -> PairingProblem:
         name = STREAMS[stream]
         parts, values = [], {}
         if lost:
-            parts.append(f"{lost} lost in transport")
-            values[f"{name.lower()} lost"] = str(lost)
+            parts.append(f'{lost} lost in transport')
+            values[f'{name.lower()} lost'] = str(lost)
         if gaps and gaps[0]:
-            parts.append(f"{gaps[0]} missing from the last {len(self._streams[stream].stamps)} stamps "
-                         f"(gaps up to {gaps[1]:.2f} s at {1 / gaps[2]:.1f} Hz)")
-            values[f"{name.lower()} missing frames"] = str(gaps[0])
+            parts.append(
+                f'{gaps[0]} missing from the last {len(self._streams[stream].stamps)} stamps '
+                f'(gaps up to {gaps[1]:.2f} s at {1 / gaps[2]:.1f} Hz)'
+            )
+            values[f'{name.lower()} missing frames'] = str(gaps[0])
         return PairingProblem(
-            f"drops_{name.lower()}",
-            f"{name} frames dropped before fusion: {', '.join(parts)}; check the camera, the network bandwidth "
-            "and the input_qos depth",
+            f'drops_{name.lower()}',
+            f'{name} frames dropped before fusion: {", ".join(parts)}; check the camera, the network bandwidth '
+            'and the input_qos depth',
             values,
         )

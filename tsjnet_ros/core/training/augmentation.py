@@ -38,10 +38,12 @@ def _pad_to(image: np.ndarray, size: tuple[int, int], value: float) -> np.ndarra
     pad_w = max(0, size[1] - image.shape[1])
     if pad_h == 0 and pad_w == 0:
         return image
-    return np.pad(image, ((0, pad_h), (0, pad_w)), mode="constant", constant_values=value)
+    return np.pad(image, ((0, pad_h), (0, pad_w)), mode='constant', constant_values=value)
 
 
-def jitter_photometric(image: np.ndarray, rng: np.random.Generator, config: AugmentationConfig) -> np.ndarray:
+def jitter_photometric(
+    image: np.ndarray, rng: np.random.Generator, config: AugmentationConfig
+) -> np.ndarray:
     """Random gamma, contrast, brightness and Gaussian noise on one [0, 1] image."""
     out = np.clip(image, 0.0, 1.0)
     if config.gamma:
@@ -57,8 +59,11 @@ def jitter_photometric(image: np.ndarray, rng: np.random.Generator, config: Augm
 
 
 def crop_boxes(
-    boxes: np.ndarray, labels: np.ndarray, window: tuple[float, float, float, float],
-    min_visibility: float, min_size: float,
+    boxes: np.ndarray,
+    labels: np.ndarray,
+    window: tuple[float, float, float, float],
+    min_visibility: float,
+    min_size: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Shift boxes into the crop ``window`` (x0, y0, x1, y1) and clip them.
 
@@ -87,23 +92,32 @@ class PairAugmentation:
     deterministic centre crop at scale 1 without jitter.
     """
 
-    def __init__(self, config: AugmentationConfig, crop_size: tuple[int, int], train: bool = True) -> None:
+    def __init__(
+        self, config: AugmentationConfig, crop_size: tuple[int, int], train: bool = True
+    ) -> None:
         if len(crop_size) != 2 or min(crop_size) < 1:
-            raise ValueError(f"crop_size must be (H, W) with positive sides, got {crop_size}")
+            raise ValueError(f'crop_size must be (H, W) with positive sides, got {crop_size}')
         self.config = config
         self.crop_size = (int(crop_size[0]), int(crop_size[1]))
         self.train = bool(train)
 
     def __call__(
-        self, rng: np.random.Generator, ir: np.ndarray, visible: np.ndarray,
-        boxes: np.ndarray | None = None, labels: np.ndarray | None = None, mask: np.ndarray | None = None,
+        self,
+        rng: np.random.Generator,
+        ir: np.ndarray,
+        visible: np.ndarray,
+        boxes: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
     ) -> AugmentedPair:
         if ir.shape != visible.shape or ir.ndim != 2:
-            raise ValueError(f"ir {ir.shape} and visible {visible.shape} must be equal-size HxW arrays")
+            raise ValueError(
+                f'ir {ir.shape} and visible {visible.shape} must be equal-size HxW arrays'
+            )
         if mask is not None and mask.shape != ir.shape:
-            raise ValueError(f"mask {mask.shape} must match the image size {ir.shape}")
+            raise ValueError(f'mask {mask.shape} must match the image size {ir.shape}')
         if (boxes is None) != (labels is None):
-            raise ValueError("boxes and labels must both be given or both be None")
+            raise ValueError('boxes and labels must both be given or both be None')
         cfg = self.config
         ch, cw = self.crop_size
         scale = float(rng.uniform(*cfg.scale)) if self.train else 1.0
@@ -113,7 +127,7 @@ class PairAugmentation:
         ir = _pad_to(resize_image(ir, size), self.crop_size, 0.0)
         visible = _pad_to(resize_image(visible, size), self.crop_size, 0.0)
         if mask is not None:
-            mask = _pad_to(resize_image(mask, size, "nearest"), self.crop_size, IGNORE_LABEL)
+            mask = _pad_to(resize_image(mask, size, 'nearest'), self.crop_size, IGNORE_LABEL)
         H, W = ir.shape
         if self.train:
             y0 = int(rng.integers(0, H - ch + 1))
@@ -127,14 +141,20 @@ class PairAugmentation:
         if boxes is not None:
             scaled = boxes.astype(np.float32) * np.array([sx, sy, sx, sy], dtype=np.float32)
             boxes, labels = crop_boxes(
-                scaled, labels, (x0, y0, x0 + cw, y0 + ch), cfg.min_box_visibility, cfg.min_box_size
+                scaled,
+                labels,
+                (x0, y0, x0 + cw, y0 + ch),
+                cfg.min_box_visibility,
+                cfg.min_box_size,
             )
         if self.train and rng.random() < cfg.hflip:
             ir, visible = ir[:, ::-1], visible[:, ::-1]
             if mask is not None:
                 mask = mask[:, ::-1]
             if boxes is not None and len(boxes):
-                boxes = np.stack([cw - boxes[:, 2], boxes[:, 1], cw - boxes[:, 0], boxes[:, 3]], axis=1)
+                boxes = np.stack(
+                    [cw - boxes[:, 2], boxes[:, 1], cw - boxes[:, 0], boxes[:, 3]], axis=1
+                )
         if self.train:
             ir = jitter_photometric(ir, rng, cfg)
             visible = jitter_photometric(visible, rng, cfg)

@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -35,20 +35,27 @@ def mosaic(tiles: Sequence[AugmentedPair]) -> AugmentedPair:
     Raises ValueError unless exactly four crops of one size are given.
     """
     if len(tiles) != 4:
-        raise ValueError(f"a mosaic needs 4 tiles, got {len(tiles)}")
+        raise ValueError(f'a mosaic needs 4 tiles, got {len(tiles)}')
     shapes = {t.ir.shape for t in tiles}
     if len(shapes) != 1:
-        raise ValueError(f"mosaic tiles differ in size: {sorted(shapes)}")
+        raise ValueError(f'mosaic tiles differ in size: {sorted(shapes)}')
     h, w = shapes.pop()
 
     def grid(parts: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate([np.concatenate(parts[:2], axis=1), np.concatenate(parts[2:], axis=1)], axis=0)
+        return np.concatenate(
+            [np.concatenate(parts[:2], axis=1), np.concatenate(parts[2:], axis=1)], axis=0
+        )
 
     ir = grid([t.ir for t in tiles])
     visible = grid([t.visible for t in tiles])
     mask = None
     if any(t.mask is not None for t in tiles):
-        mask = grid([t.mask if t.mask is not None else np.full((h, w), IGNORE_LABEL, np.uint8) for t in tiles])
+        mask = grid(
+            [
+                t.mask if t.mask is not None else np.full((h, w), IGNORE_LABEL, np.uint8)
+                for t in tiles
+            ]
+        )
     boxes = labels = None
     if any(t.boxes is not None for t in tiles):
         box_parts, label_parts = [], []
@@ -58,13 +65,20 @@ def mosaic(tiles: Sequence[AugmentedPair]) -> AugmentedPair:
             dx, dy = (i % 2) * w, (i // 2) * h
             box_parts.append(t.boxes + np.array([dx, dy, dx, dy], np.float32))
             label_parts.append(t.labels)
-        boxes = np.concatenate(box_parts).astype(np.float32) if box_parts else np.zeros((0, 4), np.float32)
-        labels = np.concatenate(label_parts).astype(np.int64) if label_parts else np.zeros(0, np.int64)
+        boxes = (
+            np.concatenate(box_parts).astype(np.float32)
+            if box_parts
+            else np.zeros((0, 4), np.float32)
+        )
+        labels = (
+            np.concatenate(label_parts).astype(np.int64) if label_parts else np.zeros(0, np.int64)
+        )
     return AugmentedPair(ir, visible, boxes, labels, mask)
 
 
-def cut_patches(ir: np.ndarray, visible: np.ndarray, boxes: np.ndarray, labels: np.ndarray,
-                min_size: int = 8) -> list[ObjectPatch]:
+def cut_patches(
+    ir: np.ndarray, visible: np.ndarray, boxes: np.ndarray, labels: np.ndarray, min_size: int = 8
+) -> list[ObjectPatch]:
     """Patches of every box at least ``min_size`` px a side (pixel-aligned, clipped)."""
     h, w = ir.shape
     patches = []
@@ -72,7 +86,9 @@ def cut_patches(ir: np.ndarray, visible: np.ndarray, boxes: np.ndarray, labels: 
         x1, y1 = max(0, int(np.floor(x1))), max(0, int(np.floor(y1)))
         x2, y2 = min(w, int(np.ceil(x2))), min(h, int(np.ceil(y2)))
         if x2 - x1 >= min_size and y2 - y1 >= min_size:
-            patches.append(ObjectPatch(ir[y1:y2, x1:x2].copy(), visible[y1:y2, x1:x2].copy(), int(label)))
+            patches.append(
+                ObjectPatch(ir[y1:y2, x1:x2].copy(), visible[y1:y2, x1:x2].copy(), int(label))
+            )
     return patches
 
 
@@ -95,8 +111,13 @@ def _iou_any(box: np.ndarray, boxes: np.ndarray) -> float:
     return float(inter.max())
 
 
-def paste_objects(crop: AugmentedPair, patches: Sequence[ObjectPatch], rng: np.random.Generator,
-                  count: int, flip: Callable[[np.ndarray], np.ndarray] | None = np.fliplr) -> AugmentedPair:
+def paste_objects(
+    crop: AugmentedPair,
+    patches: Sequence[ObjectPatch],
+    rng: np.random.Generator,
+    count: int,
+    flip: Callable[[np.ndarray], np.ndarray] | None = np.fliplr,
+) -> AugmentedPair:
     """Paste up to ``count`` random ``patches`` where they overlap no box of the crop.
 
     The pasted region's mask pixels become ``IGNORE_LABEL`` (no instance mask exists), and
@@ -125,11 +146,12 @@ def paste_objects(crop: AugmentedPair, patches: Sequence[ObjectPatch], rng: np.r
             continue
         alpha = _feathered_alpha(ph, pw)
         for dst, src in ((ir, p_ir), (visible, p_vis)):
-            region = dst[y0:y0 + ph, x0:x0 + pw]
+            region = dst[y0 : y0 + ph, x0 : x0 + pw]
             region += alpha * (src - region)
         if mask is not None:
-            mask[y0:y0 + ph, x0:x0 + pw] = IGNORE_LABEL
+            mask[y0 : y0 + ph, x0 : x0 + pw] = IGNORE_LABEL
         boxes.append(box)
         labels.append(patch.label)
-    return AugmentedPair(ir, visible, np.array(boxes, np.float32).reshape(-1, 4),
-                         np.array(labels, np.int64), mask)
+    return AugmentedPair(
+        ir, visible, np.array(boxes, np.float32).reshape(-1, 4), np.array(labels, np.int64), mask
+    )

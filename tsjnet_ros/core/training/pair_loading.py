@@ -9,18 +9,18 @@ spell classes differently (M3FD "People", LLVIP "person") train one head.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
+from tsjnet_ros.core.datasets import PairDataset, Sample
 from tsjnet_ros.core.image.color import InfraredScaler, luminance_and_chroma
 from tsjnet_ros.core.image.resize import resize_image
-from tsjnet_ros.core.datasets import PairDataset, Sample
 from tsjnet_ros.core.training.config import SourceConfig
 
-logger = logging.getLogger("tsjnet_ros.training")
+logger = logging.getLogger('tsjnet_ros.training')
 
 
 @dataclass
@@ -43,16 +43,16 @@ class TrainingPair:
 def ir_to_unit(ir: np.ndarray) -> np.ndarray:
     """HxW uint8/uint16 IR -> float32 [0, 1] the way inference scales a single frame."""
     if ir.dtype == np.uint16:
-        return InfraredScaler(mode="percentile", momentum=0.0)(ir).astype(np.float32)
+        return InfraredScaler(mode='percentile', momentum=0.0)(ir).astype(np.float32)
     if ir.dtype == np.uint8:
         return ir.astype(np.float32) / 255.0
-    raise TypeError(f"IR must be uint8 or uint16, got {ir.dtype}")
+    raise TypeError(f'IR must be uint8 or uint16, got {ir.dtype}')
 
 
 def visible_to_unit(visible: np.ndarray) -> np.ndarray:
     """HxW grey or HxWx3 RGB uint8 -> float32 [0, 1] luminance."""
     if visible.dtype != np.uint8:
-        raise TypeError(f"visible must be uint8, got {visible.dtype}")
+        raise TypeError(f'visible must be uint8, got {visible.dtype}')
     return luminance_and_chroma(visible)[0].astype(np.float32)
 
 
@@ -72,26 +72,34 @@ def detection_classes_from(datasets: Sequence[PairDataset], aliases: dict[str, s
             if canon not in table:
                 table.append(canon)
     if not table:
-        raise ValueError("no data source has box annotations; name detection_classes in the config")
+        raise ValueError(
+            'no data source has box annotations; name detection_classes in the config'
+        )
     return table
 
 
 def open_source(source: SourceConfig) -> PairDataset:
     root = Path(source.root)
     if not root.is_dir():
-        raise FileNotFoundError(f"data source folder not found: {root}")
-    dataset = PairDataset(root, layout=source.layout, split=source.split, box_source=source.box_source)
+        raise FileNotFoundError(f'data source folder not found: {root}')
+    dataset = PairDataset(
+        root, layout=source.layout, split=source.split, box_source=source.box_source
+    )
     if len(dataset) == 0:
-        raise ValueError(f"data source {root} holds no IR/visible pairs")
+        raise ValueError(f'data source {root} holds no IR/visible pairs')
     unknown = sorted(set(source.exclude) - set(dataset.names))
     if unknown:
-        raise ValueError(f"data source {root}: excluded pair(s) not found: {', '.join(unknown)}")
+        raise ValueError(f'data source {root}: excluded pair(s) not found: {", ".join(unknown)}')
     return dataset
 
 
-def _class_lookup(class_names: Sequence[str], table: Sequence[str], aliases: dict[str, str]) -> np.ndarray:
+def _class_lookup(
+    class_names: Sequence[str], table: Sequence[str], aliases: dict[str, str]
+) -> np.ndarray:
     index = {name.lower(): i for i, name in enumerate(table)}
-    return np.asarray([index.get(canonical_class(n, aliases), -1) for n in class_names], dtype=np.int64)
+    return np.asarray(
+        [index.get(canonical_class(n, aliases), -1) for n in class_names], dtype=np.int64
+    )
 
 
 def _downscale(sample: Sample, ir: np.ndarray, visible: np.ndarray, max_side: int | None):
@@ -105,15 +113,22 @@ def _downscale(sample: Sample, ir: np.ndarray, visible: np.ndarray, max_side: in
         if boxes is not None:
             boxes = boxes * np.array([size[0] / w, size[1] / h] * 2, dtype=np.float32)
         if seg is not None:
-            seg = resize_image(seg, size[::-1], "nearest")
+            seg = resize_image(seg, size[::-1], 'nearest')
     return ir, visible, boxes, seg
 
 
 def load_training_pairs(
-    source: SourceConfig, dataset: PairDataset, detection_classes: Sequence[str], aliases: dict[str, str],
+    source: SourceConfig,
+    dataset: PairDataset,
+    detection_classes: Sequence[str],
+    aliases: dict[str, str],
 ) -> list[TrainingPair]:
     """All pairs of one source (minus ``exclude``), converted and downscaled once."""
-    lookup = _class_lookup(dataset.class_names, detection_classes, aliases) if dataset.has_boxes else None
+    lookup = (
+        _class_lookup(dataset.class_names, detection_classes, aliases)
+        if dataset.has_boxes
+        else None
+    )
     dropped = 0
     pairs = []
     for name in dataset.names:
@@ -131,5 +146,10 @@ def load_training_pairs(
             boxes, labels = boxes[keep].astype(np.float32), mapped[keep]
         pairs.append(TrainingPair(name, source.root, ir, visible, boxes, labels, seg))
     if dropped:
-        logger.warning("%s: dropped %d box(es) of classes outside %s", source.root, dropped, list(detection_classes))
+        logger.warning(
+            '%s: dropped %d box(es) of classes outside %s',
+            source.root,
+            dropped,
+            list(detection_classes),
+        )
     return pairs

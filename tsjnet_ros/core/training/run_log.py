@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger("tsjnet_ros.training")
+logger = logging.getLogger('tsjnet_ros.training')
 
 
 class CsvLog:
@@ -26,8 +26,8 @@ class CsvLog:
         self.columns = list(columns)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         new = not self.path.exists() or self.path.stat().st_size == 0
-        self._handle = self.path.open("a", newline="", encoding="utf-8")
-        self._writer = csv.DictWriter(self._handle, fieldnames=self.columns, extrasaction="ignore")
+        self._handle = self.path.open('a', newline='', encoding='utf-8')
+        self._writer = csv.DictWriter(self._handle, fieldnames=self.columns, extrasaction='ignore')
         if new:
             self._writer.writeheader()
             self._handle.flush()
@@ -36,7 +36,7 @@ class CsvLog:
         clean = {}
         for key, value in row.items():
             if isinstance(value, float):
-                clean[key] = "" if math.isnan(value) else f"{value:.6g}"
+                clean[key] = '' if math.isnan(value) else f'{value:.6g}'
             else:
                 clean[key] = value
         self._writer.writerow(clean)
@@ -48,7 +48,7 @@ class CsvLog:
 
 def read_csv_log(path: Path) -> list[dict[str, str]]:
     """Rows of a CSV log as dicts of strings."""
-    with Path(path).open(newline="", encoding="utf-8") as handle:
+    with Path(path).open(newline='', encoding='utf-8') as handle:
         return list(csv.DictReader(handle))
 
 
@@ -63,13 +63,15 @@ class TrainingLog:
 
     def __init__(self, directory: Path, loss_terms: list[str], val_metrics: list[str]) -> None:
         self.directory = Path(directory)
-        self.train = CsvLog(self.directory / "train.csv", ["step", "epoch", "stage", "lr", "seconds", *loss_terms])
-        self.validation = CsvLog(self.directory / "validation.csv", ["step", *val_metrics])
+        self.train = CsvLog(
+            self.directory / 'train.csv', ['step', 'epoch', 'stage', 'lr', 'seconds', *loss_terms]
+        )
+        self.validation = CsvLog(self.directory / 'validation.csv', ['step', *val_metrics])
         self._tb = None
         try:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._tb = SummaryWriter(str(self.directory / "tensorboard"))
+            self._tb = SummaryWriter(str(self.directory / 'tensorboard'))
         except ImportError:
             self._tb = None
 
@@ -79,23 +81,23 @@ class TrainingLog:
 
     def log_train(self, row: dict[str, Any]) -> None:
         self.train.write(row)
-        self._scalars("train", row)
+        self._scalars('train', row)
 
     def log_validation(self, row: dict[str, Any]) -> None:
         self.validation.write(row)
-        self._scalars("val", row)
+        self._scalars('val', row)
 
     def _scalars(self, prefix: str, row: dict[str, Any]) -> None:
         if self._tb is None:
             return
-        step = int(row["step"])
+        step = int(row['step'])
         for key, value in row.items():
-            if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
-                self._tb.add_scalar(f"{prefix}/{key}", value, step)
+            if key != 'step' and isinstance(value, (int, float)) and not isinstance(value, bool):
+                self._tb.add_scalar(f'{prefix}/{key}', value, step)
 
     @property
     def validation_png(self) -> Path:
-        return self.directory / "validation.png"
+        return self.directory / 'validation.png'
 
     def close(self) -> None:
         self.train.close()
@@ -114,4 +116,4 @@ class TrainingLog:
         try:
             plot_validation_curves(self.validation.path, self.validation_png)
         except (OSError, ValueError, RuntimeError) as exc:
-            logger.warning("validation curves not drawn to %s: %s", self.validation_png, exc)
+            logger.warning('validation curves not drawn to %s: %s', self.validation_png, exc)

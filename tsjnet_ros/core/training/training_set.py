@@ -7,8 +7,8 @@ exactly where the interrupted one stopped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ class TrainingBatch:
     segmentation: torch.Tensor | None
     targets: list[dict[str, torch.Tensor] | None]
 
-    def to(self, device: torch.device) -> "TrainingBatch":
+    def to(self, device: torch.device) -> TrainingBatch:
         return TrainingBatch(
             self.ir.to(device, non_blocking=True),
             self.visible.to(device, non_blocking=True),
@@ -61,17 +61,22 @@ class PairTrainingSet(Dataset):
     """
 
     def __init__(
-        self, pairs: Sequence[TrainingPair], augmentation: PairAugmentation, seed: int,
-        repeats: Sequence[int] | None = None, weak_masks: WeakMaskConfig | None = None,
-        seg_ids: np.ndarray | None = None, background_id: int = 0,
+        self,
+        pairs: Sequence[TrainingPair],
+        augmentation: PairAugmentation,
+        seed: int,
+        repeats: Sequence[int] | None = None,
+        weak_masks: WeakMaskConfig | None = None,
+        seg_ids: np.ndarray | None = None,
+        background_id: int = 0,
     ) -> None:
         if not pairs:
-            raise ValueError("a training set needs at least one pair")
+            raise ValueError('a training set needs at least one pair')
         repeats = list(repeats) if repeats is not None else [1] * len(pairs)
         if len(repeats) != len(pairs) or min(repeats) < 1:
-            raise ValueError("repeats needs one positive count per pair")
+            raise ValueError('repeats needs one positive count per pair')
         if weak_masks is not None and weak_masks.enabled and seg_ids is None:
-            raise ValueError("weak masks need seg_ids (segmentation id per detection class)")
+            raise ValueError('weak masks need seg_ids (segmentation id per detection class)')
         self.pairs = list(pairs)
         self.index = np.repeat(np.arange(len(pairs)), repeats)
         self.augmentation = augmentation
@@ -82,8 +87,9 @@ class PairTrainingSet(Dataset):
         self.background_id = int(background_id)
         self._weak_mask_cache: dict[int, np.ndarray] = {}
         ch, cw = augmentation.crop_size
-        self.tile_augmentation = PairAugmentation(augmentation.config, (max(1, ch // 2), max(1, cw // 2)),
-                                                  augmentation.train)
+        self.tile_augmentation = PairAugmentation(
+            augmentation.config, (max(1, ch // 2), max(1, cw // 2)), augmentation.train
+        )
         self.patches = []
         if augmentation.train and augmentation.config.copy_paste:
             for pair in self.pairs:
@@ -98,7 +104,9 @@ class PairTrainingSet(Dataset):
 
     def _uses_weak_mask(self, pair: TrainingPair) -> bool:
         wm = self.weak_masks
-        return pair.segmentation is None and wm is not None and wm.enabled and pair.boxes is not None
+        return (
+            pair.segmentation is None and wm is not None and wm.enabled and pair.boxes is not None
+        )
 
     def _mask_for(self, pair: TrainingPair) -> tuple[np.ndarray | None, bool]:
         if pair.segmentation is not None:
@@ -110,11 +118,19 @@ class PairTrainingSet(Dataset):
         key = id(pair)
         if key not in self._weak_mask_cache:  # the same for every crop of the pair
             self._weak_mask_cache[key] = boxes_to_weak_mask(
-                pair.boxes, ids, pair.ir.shape, self.background_id, wm.core_fraction, wm.margin, IGNORE_LABEL
+                pair.boxes,
+                ids,
+                pair.ir.shape,
+                self.background_id,
+                wm.core_fraction,
+                wm.margin,
+                IGNORE_LABEL,
             )
         return self._weak_mask_cache[key], True
 
-    def _crop(self, pair: TrainingPair, rng: np.random.Generator, augmentation: PairAugmentation) -> AugmentedPair:
+    def _crop(
+        self, pair: TrainingPair, rng: np.random.Generator, augmentation: PairAugmentation
+    ) -> AugmentedPair:
         mask, _ = self._mask_for(pair)
         return augmentation(rng, pair.ir, pair.visible, pair.boxes, pair.labels, mask)
 
@@ -125,7 +141,9 @@ class PairTrainingSet(Dataset):
         weak = self._uses_weak_mask(pair)
         has_boxes = pair.boxes is not None
         if self.augmentation.train and config.mosaic and rng.random() < config.mosaic:
-            others = [self.pairs[int(self.index[int(i)])] for i in rng.integers(0, len(self.index), 3)]
+            others = [
+                self.pairs[int(self.index[int(i)])] for i in rng.integers(0, len(self.index), 3)
+            ]
             tiles = [self._crop(p, rng, self.tile_augmentation) for p in (pair, *others)]
             crop = mosaic(tiles)
             has_boxes = crop.boxes is not None
@@ -133,28 +151,38 @@ class PairTrainingSet(Dataset):
         else:
             crop = self._crop(pair, rng, self.augmentation)
         if self.patches and has_boxes:
-            crop = paste_objects(crop, self.patches, rng, int(rng.integers(0, config.copy_paste + 1)))
+            crop = paste_objects(
+                crop, self.patches, rng, int(rng.integers(0, config.copy_paste + 1))
+            )
         return TrainingItem(crop, has_boxes, weak)
 
 
 def collate_items(items: Sequence[TrainingItem]) -> TrainingBatch:
     """Stack same-size crops into a :class:`TrainingBatch`."""
     if not items:
-        raise ValueError("cannot collate an empty batch")
+        raise ValueError('cannot collate an empty batch')
     shapes = {it.crop.ir.shape for it in items}
     if len(shapes) != 1:
-        raise ValueError(f"batch crops differ in size: {sorted(shapes)}")
+        raise ValueError(f'batch crops differ in size: {sorted(shapes)}')
     ir = torch.from_numpy(np.stack([it.crop.ir for it in items])).unsqueeze(1)
     visible = torch.from_numpy(np.stack([it.crop.visible for it in items])).unsqueeze(1)
     segmentation = None
     if any(it.crop.mask is not None for it in items):
         h, w = shapes.pop()
-        masks = [it.crop.mask if it.crop.mask is not None else np.full((h, w), IGNORE_LABEL, np.uint8) for it in items]
+        masks = [
+            it.crop.mask if it.crop.mask is not None else np.full((h, w), IGNORE_LABEL, np.uint8)
+            for it in items
+        ]
         segmentation = torch.from_numpy(np.stack(masks).astype(np.int64))
     targets: list[dict[str, torch.Tensor] | None] = []
     for it in items:
         if not it.has_boxes or it.crop.boxes is None:
             targets.append(None)
         else:
-            targets.append({"boxes": torch.from_numpy(it.crop.boxes), "labels": torch.from_numpy(it.crop.labels)})
+            targets.append(
+                {
+                    'boxes': torch.from_numpy(it.crop.boxes),
+                    'labels': torch.from_numpy(it.crop.labels),
+                }
+            )
     return TrainingBatch(ir, visible, segmentation, targets)

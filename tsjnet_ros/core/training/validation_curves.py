@@ -13,22 +13,22 @@ from pathlib import Path
 from tsjnet_ros.core.metrics.fusion_suite import FUSION_METRICS
 from tsjnet_ros.core.training.run_log import read_csv_log
 
-STEP_COLUMN = "step"
+STEP_COLUMN = 'step'
 
 
 def _panel_title(metric: str) -> str:
     """Return the metric's name with its direction (mAP and the fusion metrics of the library)."""
     known = FUSION_METRICS.get(metric)
     if known is not None:
-        return f"{metric} ({'higher' if known.higher_is_better else 'lower'} is better)"
-    if metric.startswith("mAP"):
-        return f"{metric} (higher is better)"
+        return f'{metric} ({"higher" if known.higher_is_better else "lower"} is better)'
+    if metric.startswith('mAP'):
+        return f'{metric} (higher is better)'
     return metric
 
 
 def _number(text: str | None) -> float:
     try:
-        return float(text) if text not in (None, "") else math.nan
+        return float(text) if text not in (None, '') else math.nan
     except ValueError:
         return math.nan
 
@@ -51,7 +51,9 @@ def _runs(rows: list[dict[str, str]]) -> list[list[dict[str, str]]]:
     return runs
 
 
-def plot_validation_curves(csv_path: str | Path, png_path: str | Path, title: str | None = None) -> Path | None:
+def plot_validation_curves(
+    csv_path: str | Path, png_path: str | Path, title: str | None = None
+) -> Path | None:
     """Draw every metric column of ``csv_path`` that holds a number into ``png_path``.
 
     Returns the PNG's path, or None when the file has no row with a step and a value (then
@@ -59,7 +61,7 @@ def plot_validation_curves(csv_path: str | Path, png_path: str | Path, title: st
     """
     csv_path, png_path = Path(csv_path), Path(png_path)
     if not csv_path.is_file():
-        raise FileNotFoundError(f"validation log not found: {csv_path}")
+        raise FileNotFoundError(f'validation log not found: {csv_path}')
     rows = read_csv_log(csv_path)
     columns = [c for c in (rows[0].keys() if rows else []) if c != STEP_COLUMN]
     metrics = [c for c in columns if any(not math.isnan(_number(r.get(c))) for r in rows)]
@@ -69,7 +71,7 @@ def plot_validation_curves(csv_path: str | Path, png_path: str | Path, title: st
 
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use('Agg')
     from matplotlib import pyplot as plt
 
     cols = min(3, len(metrics))
@@ -81,16 +83,16 @@ def plot_validation_curves(csv_path: str | Path, png_path: str | Path, title: st
             points = [(s, v) for s, v in points if not math.isnan(v)]
             if points:
                 steps, values = zip(*points)
-                label = f"run {index + 1}" if len(runs) > 1 else None
-                ax.plot(steps, values, marker="o", markersize=3, linewidth=1.2, label=label)
+                label = f'run {index + 1}' if len(runs) > 1 else None
+                ax.plot(steps, values, marker='o', markersize=3, linewidth=1.2, label=label)
         ax.set_title(_panel_title(metric), fontsize=10)
-        ax.set_xlabel("step")
+        ax.set_xlabel('step')
         ax.grid(alpha=0.3)
         if len(runs) > 1:
             ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(metrics):]:
+    for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
-    fig.suptitle(title or f"Validation: {csv_path.parent.name}")
+    fig.suptitle(title or f'Validation: {csv_path.parent.name}')
     fig.tight_layout()
     png_path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png_path, dpi=100)

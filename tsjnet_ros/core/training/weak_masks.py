@@ -14,8 +14,13 @@ IGNORE_LABEL = 255
 
 
 def boxes_to_weak_mask(
-    boxes: np.ndarray, segmentation_ids: np.ndarray, shape: tuple[int, int], background: int = 0,
-    core_fraction: float = 0.8, margin: int = 4, ignore: int = IGNORE_LABEL,
+    boxes: np.ndarray,
+    segmentation_ids: np.ndarray,
+    shape: tuple[int, int],
+    background: int = 0,
+    core_fraction: float = 0.8,
+    margin: int = 4,
+    ignore: int = IGNORE_LABEL,
 ) -> np.ndarray:
     """HxW uint8 class map from (N, 4) x1y1x2y2 ``boxes`` and their (N,) segmentation ids.
 
@@ -24,15 +29,15 @@ def boxes_to_weak_mask(
     """
     height, width = int(shape[0]), int(shape[1])
     if height < 1 or width < 1:
-        raise ValueError(f"mask shape must be positive (H, W), got {shape}")
+        raise ValueError(f'mask shape must be positive (H, W), got {shape}')
     if not 0.0 < core_fraction <= 1.0:
-        raise ValueError(f"core_fraction must be in (0, 1], got {core_fraction}")
+        raise ValueError(f'core_fraction must be in (0, 1], got {core_fraction}')
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
     ids = np.asarray(segmentation_ids).reshape(-1)
     if len(ids) != len(boxes):
-        raise ValueError(f"got {len(boxes)} boxes but {len(ids)} segmentation ids")
+        raise ValueError(f'got {len(boxes)} boxes but {len(ids)} segmentation ids')
     if ids.size and ids.max() > 254:
-        raise ValueError(f"segmentation ids must be <= 254, got {int(ids.max())}")
+        raise ValueError(f'segmentation ids must be <= 254, got {int(ids.max())}')
     ids = np.where(ids < 0, ignore, ids)
     mask = np.full((height, width), background, dtype=np.uint8)
     if not len(boxes):
@@ -43,7 +48,7 @@ def boxes_to_weak_mask(
         c0, c1 = max(0, int(np.floor(x1)) - margin), min(width, int(np.ceil(x2)) + margin)
         mask[r0:r1, c0:c1] = ignore
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    for index in np.argsort(-areas, kind="stable"):
+    for index in np.argsort(-areas, kind='stable'):
         x1, y1, x2, y2 = boxes[index]
         r0, r1 = max(0, int(np.floor(y1))), min(height, int(np.ceil(y2)))
         c0, c1 = max(0, int(np.floor(x1))), min(width, int(np.ceil(x2)))
@@ -60,7 +65,8 @@ def boxes_to_weak_mask(
 
 
 def segmentation_ids_for(
-    detection_classes: list[str] | tuple[str, ...], segmentation_classes: list[str] | tuple[str, ...],
+    detection_classes: list[str] | tuple[str, ...],
+    segmentation_classes: list[str] | tuple[str, ...],
     class_map: dict[str, str],
 ) -> np.ndarray:
     """Return, per detection class, its segmentation class id.

@@ -6,7 +6,7 @@ detection drawn as a box with its class name and score.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -17,8 +17,15 @@ from tsjnet_ros.core.types.detection import Detection
 # Distinct colours for the first classes (class 0 is "unlabelled" and stays black),
 # then a deterministic spread for the rest of the 256 possible ids.
 _BASE_COLOURS = [
-    (0, 0, 0), (64, 0, 128), (64, 64, 0), (0, 128, 192), (0, 0, 192),
-    (128, 128, 0), (64, 64, 128), (192, 128, 128), (192, 64, 0),
+    (0, 0, 0),
+    (64, 0, 128),
+    (64, 64, 0),
+    (0, 128, 192),
+    (0, 0, 192),
+    (128, 128, 0),
+    (64, 64, 128),
+    (192, 128, 128),
+    (192, 64, 0),
 ]
 
 
@@ -36,7 +43,7 @@ _PALETTE = segmentation_palette()
 def colorize_segmentation(class_map: np.ndarray) -> np.ndarray:
     """HxW uint8 class ids -> HxWx3 uint8 RGB."""
     if class_map.dtype != np.uint8 or class_map.ndim != 2:
-        raise ValueError(f"class map must be HxW uint8, got {class_map.dtype} {class_map.shape}")
+        raise ValueError(f'class map must be HxW uint8, got {class_map.dtype} {class_map.shape}')
     return _PALETTE[class_map]
 
 
@@ -59,12 +66,14 @@ def draw_overlay(
     Pixels of class 0 (unlabelled) are not tinted.
     """
     if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
-        raise ValueError(f"overlay needs an HxWx3 uint8 image, got {image_rgb.dtype} {image_rgb.shape}")
+        raise ValueError(
+            f'overlay needs an HxWx3 uint8 image, got {image_rgb.dtype} {image_rgb.shape}'
+        )
     out = image_rgb.copy()
     if segmentation is not None:
         if segmentation.shape != image_rgb.shape[:2]:
             raise ValueError(
-                f"segmentation {segmentation.shape} does not match image {image_rgb.shape[:2]}"
+                f'segmentation {segmentation.shape} does not match image {image_rgb.shape[:2]}'
             )
         labelled = segmentation > 0
         if labelled.any():
@@ -80,12 +89,20 @@ def draw_overlay(
         y0, y1 = np.clip([y0, y1], 0, h - 1)
         colour = detection_colour(det.class_id)
         cv2.rectangle(out, (int(x0), int(y0)), (int(x1), int(y1)), colour, thickness)
-        label = f"{det.class_name} {det.score:.2f}"
+        label = f'{det.class_name} {det.score:.2f}'
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
         ty = int(y0) - 2 if y0 - th - base - 2 >= 0 else int(y0) + th + base + 2
         cv2.rectangle(out, (int(x0), ty - th - base), (int(x0) + tw + 2, ty + 1), colour, -1)
-        cv2.putText(out, label, (int(x0) + 1, ty - base + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-                    (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            out,
+            label,
+            (int(x0) + 1, ty - base + 1),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            font_scale,
+            (0, 0, 0),
+            1,
+            cv2.LINE_AA,
+        )
     return out
 
 
@@ -105,6 +122,9 @@ def draw_overlay_at_width(
     scale = width / w
     size = (width, max(1, round(h * scale)))
     image = resize_image(image_rgb, size[::-1])
-    seg = None if segmentation is None else resize_image(segmentation, size[::-1], "nearest")
-    scaled = [Detection(d.class_id, d.class_name, d.score, tuple(v * scale for v in d.box_xyxy)) for d in detections]
+    seg = None if segmentation is None else resize_image(segmentation, size[::-1], 'nearest')
+    scaled = [
+        Detection(d.class_id, d.class_name, d.score, tuple(v * scale for v in d.box_xyxy))
+        for d in detections
+    ]
     return draw_overlay(image, scaled, seg, alpha)

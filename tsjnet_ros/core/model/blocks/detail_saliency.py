@@ -35,7 +35,9 @@ from tsjnet_ros.core.model.blocks.spatial_attention import GroupedSpatialAttenti
 def _conv3x3(channels: int, separable: bool, bias: bool, norm_layer, act_layer) -> nn.Module:
     """Dense 3x3 conv-norm-act, or depthwise 3x3 + pointwise 1x1 when ``separable``."""
     if not separable:
-        return ConvNormAct(channels, channels, 3, bias=bias, norm_layer=norm_layer, act_layer=act_layer)
+        return ConvNormAct(
+            channels, channels, 3, bias=bias, norm_layer=norm_layer, act_layer=act_layer
+        )
     return nn.Sequential(
         nn.Conv2d(channels, channels, 3, 1, 1, groups=channels, bias=False),
         ConvNormAct(channels, channels, 1, bias=bias, norm_layer=norm_layer, act_layer=act_layer),
@@ -45,7 +47,7 @@ def _conv3x3(channels: int, separable: bool, bias: bool, norm_layer, act_layer) 
 class SqueezeExcitation(nn.Module):
     """Channel attention: global average -> bottleneck MLP (no biases) -> sigmoid gate."""
 
-    def __init__(self, channels: int, reduction: int = 2, act_layer: LayerSpec = "relu") -> None:
+    def __init__(self, channels: int, reduction: int = 2, act_layer: LayerSpec = 'relu') -> None:
         super().__init__()
         hidden = max(channels // reduction, 1)
         self.fc1 = nn.Linear(channels, hidden, bias=False)
@@ -71,10 +73,10 @@ class DetailSaliencyModule(nn.Module):
         attention_groups: int = 8,
         se_reduction: int = 2,
         dropout: float = 0.0,
-        saliency: str = "harris",
+        saliency: str = 'harris',
         separable: bool = False,
-        norm_layer: LayerSpec = "batchnorm2d",
-        act_layer: LayerSpec = "relu",
+        norm_layer: LayerSpec = 'batchnorm2d',
+        act_layer: LayerSpec = 'relu',
         *,
         conv_before_pool: bool = False,
         pool_act_layer: LayerSpec | None = None,
@@ -82,7 +84,9 @@ class DetailSaliencyModule(nn.Module):
     ) -> None:
         super().__init__()
         self.conv_in = _conv3x3(channels, separable, False, norm_layer, act_layer)
-        self.coa = ConvNormAct(channels, channels, 1, bias=True, norm_layer=None, act_layer=act_layer)
+        self.coa = ConvNormAct(
+            channels, channels, 1, bias=True, norm_layer=None, act_layer=act_layer
+        )
         self.conv_mid = _conv3x3(channels, separable, False, norm_layer, act_layer)
         self.dropout = nn.Dropout(dropout)
         self.conv_out = nn.Conv2d(channels, channels, 1)
@@ -90,7 +94,9 @@ class DetailSaliencyModule(nn.Module):
         self.conv_before_pool = bool(conv_before_pool)
         self.channel_attention = SqueezeExcitation(channels, se_reduction, act_layer)
         self.pool_up = nn.ConvTranspose2d(channels, channels, 2, 2)
-        self.spatial_attention = GroupedSpatialAttention(channels, attention_groups) if spatial_attention else None
+        self.spatial_attention = (
+            GroupedSpatialAttention(channels, attention_groups) if spatial_attention else None
+        )
         self.saliency = FeatureSaliency(saliency)
 
     def local_path(self, x: torch.Tensor) -> torch.Tensor:
@@ -108,10 +114,10 @@ class DetailSaliencyModule(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[-2] % 2 or x.shape[-1] % 2:
-            raise ValueError(f"DSM needs (B, C, H, W) with even H and W, got {tuple(x.shape)}")
+            raise ValueError(f'DSM needs (B, C, H, W) with even H and W, got {tuple(x.shape)}')
         out = self.local_path(x).add_(self.pooled_path(x))
         if self.spatial_attention is not None:
             out, _ = self.spatial_attention(out, inplace=not torch.is_grad_enabled())
-        if self.saliency.kind != "none":
+        if self.saliency.kind != 'none':
             out = out + self.saliency(x) * x
         return out

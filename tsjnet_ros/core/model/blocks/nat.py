@@ -15,7 +15,7 @@ its head convs go straight to the transposed convs, followed by a ReLU6.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from timm.layers import DropPath, LayerNorm2d, Mlp
@@ -31,7 +31,9 @@ class ConvTokenizer(nn.Module):
     def __init__(self, in_chs: int, embed_dim: int, strides: Sequence[int] = (2, 2)) -> None:
         super().__init__()
         if len(strides) == 0 or any(s < 1 for s in strides):
-            raise ValueError(f"tokenizer strides must be a non-empty list of ints >= 1, got {strides}")
+            raise ValueError(
+                f'tokenizer strides must be a non-empty list of ints >= 1, got {strides}'
+            )
         widths = [embed_dim // 2] * (len(strides) - 1) + [embed_dim]
         convs = []
         prev = in_chs
@@ -71,12 +73,13 @@ class NATLayer(nn.Module):
         mlp_ratio: float = 3.0,
         drop_path: float = 0.0,
         rel_pos_bias: bool = False,
-        na_backend: str = "auto",
+        na_backend: str = 'auto',
     ) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = NeighborhoodAttention2d(dim, num_heads, kernel_size, dilation,
-                                            rel_pos_bias=rel_pos_bias, backend=na_backend)
+        self.attn = NeighborhoodAttention2d(
+            dim, num_heads, kernel_size, dilation, rel_pos_bias=rel_pos_bias, backend=na_backend
+        )
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=nn.GELU)
@@ -90,15 +93,34 @@ class NATLevel(nn.Module):
     """``depth`` NAT layers at one resolution, optionally followed by a downsampler."""
 
     def __init__(
-        self, dim: int, depth: int, num_heads: int, kernel_size: int, dilation: int,
-        mlp_ratio: float, drop_paths: Sequence[float], downsample_to: int | None,
-        rel_pos_bias: bool, na_backend: str,
+        self,
+        dim: int,
+        depth: int,
+        num_heads: int,
+        kernel_size: int,
+        dilation: int,
+        mlp_ratio: float,
+        drop_paths: Sequence[float],
+        downsample_to: int | None,
+        rel_pos_bias: bool,
+        na_backend: str,
     ) -> None:
         super().__init__()
-        self.blocks = nn.Sequential(*[
-            NATLayer(dim, num_heads, kernel_size, dilation, mlp_ratio, drop_paths[i], rel_pos_bias, na_backend)
-            for i in range(depth)
-        ])
+        self.blocks = nn.Sequential(
+            *[
+                NATLayer(
+                    dim,
+                    num_heads,
+                    kernel_size,
+                    dilation,
+                    mlp_ratio,
+                    drop_paths[i],
+                    rel_pos_bias,
+                    na_backend,
+                )
+                for i in range(depth)
+            ]
+        )
         self.downsample = ConvDownsampler(dim, downsample_to) if downsample_to else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -132,33 +154,45 @@ class NATMini(nn.Module):
         head_chs: Sequence[int] = (128, 64),
         upsample_strides: Sequence[int] = (4, 4, 2),
         rel_pos_bias: bool = False,
-        act_layer: LayerSpec = "relu",
-        na_backend: str = "auto",
+        act_layer: LayerSpec = 'relu',
+        na_backend: str = 'auto',
         *,
         head_norm_proj: bool = True,
         out_act_layer: LayerSpec | None = None,
     ) -> None:
         super().__init__()
         if len(depths) == 0 or len(depths) != len(num_heads):
-            raise ValueError(f"depths {tuple(depths)} and num_heads {tuple(num_heads)} must be equally long, non-empty")
+            raise ValueError(
+                f'depths {tuple(depths)} and num_heads {tuple(num_heads)} must be equally long, non-empty'
+            )
         if len(head_chs) == 0:
-            raise ValueError("head_chs must name at least one conv width")
+            raise ValueError('head_chs must name at least one conv width')
         self.tokenizer = ConvTokenizer(in_chs, embed_dim, tokenizer_strides)
         self.stride = self.tokenizer.stride * 2 ** (len(depths) - 1)
         if math.prod(upsample_strides) != self.stride:
             raise ValueError(
-                f"upsample_strides {tuple(upsample_strides)} multiply to {math.prod(upsample_strides)}, "
-                f"but the tokenizer and levels downsample by {self.stride}"
+                f'upsample_strides {tuple(upsample_strides)} multiply to {math.prod(upsample_strides)}, '
+                f'but the tokenizer and levels downsample by {self.stride}'
             )
-        rates = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
+        rates = torch.linspace(0, drop_path_rate, sum(depths), device='cpu').tolist()
         levels = []
         for i, (depth, heads) in enumerate(zip(depths, num_heads)):
             dim = embed_dim * 2**i
             last = i == len(depths) - 1
-            levels.append(NATLevel(
-                dim, depth, heads, kernel_size, dilation, mlp_ratio,
-                rates[sum(depths[:i]):sum(depths[: i + 1])], None if last else dim * 2, rel_pos_bias, na_backend,
-            ))
+            levels.append(
+                NATLevel(
+                    dim,
+                    depth,
+                    heads,
+                    kernel_size,
+                    dilation,
+                    mlp_ratio,
+                    rates[sum(depths[:i]) : sum(depths[: i + 1])],
+                    None if last else dim * 2,
+                    rel_pos_bias,
+                    na_backend,
+                )
+            )
         self.levels = nn.Sequential(*levels)
         head = []
         prev = embed_dim * 2 ** (len(depths) - 1)
@@ -170,18 +204,23 @@ class NATMini(nn.Module):
             self.norm = LayerNorm2d(prev)
             self.proj = nn.Sequential(nn.Conv2d(prev, prev, 1), nn.Conv2d(prev, out_chs, 1))
         elif prev != out_chs:
-            raise ValueError(f"without head_norm_proj the last head conv ({prev}) must produce out_chs ({out_chs})")
+            raise ValueError(
+                f'without head_norm_proj the last head conv ({prev}) must produce out_chs ({out_chs})'
+            )
         else:
             self.norm = self.proj = None
-        self.upsample = nn.Sequential(*[nn.ConvTranspose2d(out_chs, out_chs, s, s, bias=False)
-                                        for s in upsample_strides])
+        self.upsample = nn.Sequential(
+            *[nn.ConvTranspose2d(out_chs, out_chs, s, s, bias=False) for s in upsample_strides]
+        )
         self.out_act = act_factory(out_act_layer)() if out_act_layer is not None else None
         self.apply(_init_linear)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
         if height % self.stride or width % self.stride:
-            raise ValueError(f"NAT-mini input {height}x{width} must be divisible by its stride {self.stride}")
+            raise ValueError(
+                f'NAT-mini input {height}x{width} must be divisible by its stride {self.stride}'
+            )
         tokens = self.levels(self.tokenizer(x))
         y = self.head(tokens.permute(0, 3, 1, 2))
         if self.proj is not None:

@@ -37,7 +37,7 @@ def _kernel(x: torch.Tensor, gain: float) -> torch.Tensor:
 def _down(x: torch.Tensor) -> torch.Tensor:
     """Burt-Adelson reduce of (B, C, H, W): blur, keep every second row and column (ceil)."""
     b, c, h, w = x.shape
-    flat = F.pad(x.reshape(b * c, 1, h, w), (2, 2, 2, 2), mode="reflect")
+    flat = F.pad(x.reshape(b * c, 1, h, w), (2, 2, 2, 2), mode='reflect')
     out = F.conv2d(flat, _kernel(x, 1.0), stride=2)
     return out.reshape(b, c, *out.shape[-2:])
 
@@ -45,7 +45,8 @@ def _down(x: torch.Tensor) -> torch.Tensor:
 def _expand_kernel(x: torch.Tensor) -> torch.Tensor:
     """The expand filter in polyphase form: (4, 1, 3, 3) kernels for the output pixels
     (even, even), (even, odd), (odd, even), (odd, odd) of each input pixel; 1-D even taps
-    (1, 6, 1) / 8 and odd taps (0, 4, 4) / 8 (the binomial kernel with gain 2)."""
+    (1, 6, 1) / 8 and odd taps (0, 4, 4) / 8 (the binomial kernel with gain 2).
+    """
     even = x.new_tensor([1.0, 6.0, 1.0]) / 8.0
     odd = x.new_tensor([0.0, 4.0, 4.0]) / 8.0
     return torch.stack([torch.outer(r, c) for r in (even, odd) for c in (even, odd)]).unsqueeze(1)
@@ -54,15 +55,16 @@ def _expand_kernel(x: torch.Tensor) -> torch.Tensor:
 def _up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Burt-Adelson expand of (B, C, h, w) to ``size`` (at most (2h, 2w)): zero insertion and
     the binomial blur with gain 4, borders replicated. Computed as four 3x3 phase filters on
-    the coarse image and a pixel shuffle (a strided transposed conv is slow on CPU)."""
+    the coarse image and a pixel shuffle (a strided transposed conv is slow on CPU).
+    """
     b, c, h, w = x.shape
-    flat = F.pad(x.reshape(b * c, 1, h, w), (1, 1, 1, 1), mode="replicate")
+    flat = F.pad(x.reshape(b * c, 1, h, w), (1, 1, 1, 1), mode='replicate')
     out = F.pixel_shuffle(F.conv2d(flat, _expand_kernel(x)), 2)
     return out[..., : size[0], : size[1]].reshape(b, c, size[0], size[1])
 
 
 def _resize_map(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    return F.interpolate(x, size=size, mode='bilinear', align_corners=False)
 
 
 def laplacian_pyramid(image: torch.Tensor, levels: int) -> list[torch.Tensor]:
@@ -97,7 +99,7 @@ def local_energy(band: torch.Tensor) -> torch.Tensor:
     A single-channel 3x3 conv: on CPU several times faster than ``avg_pool2d`` at camera size.
     """
     b, c, h, w = band.shape
-    squared = F.pad((band * band).reshape(b * c, 1, h, w), (1, 1, 1, 1), mode="reflect")
+    squared = F.pad((band * band).reshape(b * c, 1, h, w), (1, 1, 1, 1), mode='reflect')
     box = band.new_full((1, 1, 3, 3), 1.0 / 9.0)
     return F.conv2d(squared, box).reshape(b, c, h, w)
 
@@ -115,27 +117,36 @@ class PyramidBlendImageHead(nn.Module):
     def __init__(self, in_chs: int, levels: int = 4, selectivity: float = 2.0) -> None:
         super().__init__()
         if levels < 1:
-            raise ValueError(f"levels must be >= 1, got {levels}")
+            raise ValueError(f'levels must be >= 1, got {levels}')
         self.levels = int(levels)
         self.to_maps = nn.Conv2d(in_chs, levels + 1, 1)
         nn.init.zeros_(self.to_maps.weight)
         nn.init.zeros_(self.to_maps.bias)
         self.selectivity = nn.Parameter(torch.full((levels,), float(selectivity)))
 
-    def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None,
-                sources: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        skip: torch.Tensor | None = None,
+        sources: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         if sources is None:
-            raise ValueError("PyramidBlendImageHead needs the full-size source images to blend")
+            raise ValueError('PyramidBlendImageHead needs the full-size source images to blend')
         first, second = sources
         if first.shape != second.shape:
-            raise ValueError(f"sources differ in shape: {tuple(first.shape)} vs {tuple(second.shape)}")
+            raise ValueError(
+                f'sources differ in shape: {tuple(first.shape)} vs {tuple(second.shape)}'
+            )
         maps = self.to_maps(x).float()
         # Both sources in one pyramid pass: (B, 2, H, W).
         bands = laplacian_pyramid(torch.cat([first, second], dim=1).float(), self.levels)
         fused = []
         for level, band in enumerate(bands):
             a, b = band[:, :1], band[:, 1:]
-            m = _resize_map(maps[:, level:level + 1] if level < len(bands) - 1 else maps[:, -1:], tuple(band.shape[-2:]))
+            m = _resize_map(
+                maps[:, level : level + 1] if level < len(bands) - 1 else maps[:, -1:],
+                tuple(band.shape[-2:]),
+            )
             if level < len(bands) - 1:
                 energy = torch.log(local_energy(band) + _ENERGY_EPS)
                 m = m + self.selectivity[level] * (energy[:, :1] - energy[:, 1:])

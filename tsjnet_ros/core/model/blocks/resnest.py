@@ -12,7 +12,7 @@ projection shortcut).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -41,30 +41,51 @@ class SplitAttention2d(nn.Module):
         cardinality: int = 1,
         reduction: int = 4,
         min_attn_chs: int = 32,
-        norm_layer: LayerSpec = "batchnorm2d",
-        act_layer: LayerSpec = "relu",
+        norm_layer: LayerSpec = 'batchnorm2d',
+        act_layer: LayerSpec = 'relu',
         attn_norm_layer: LayerSpec | None = None,
         attn_act_last: bool = False,
     ) -> None:
         super().__init__()
         if radix < 1 or cardinality < 1:
-            raise ValueError(f"radix and cardinality must be >= 1, got {radix}, {cardinality}")
+            raise ValueError(f'radix and cardinality must be >= 1, got {radix}, {cardinality}')
         if channels % cardinality:
-            raise ValueError(f"channels ({channels}) must be divisible by cardinality ({cardinality})")
+            raise ValueError(
+                f'channels ({channels}) must be divisible by cardinality ({cardinality})'
+            )
         self.radix = radix
         self.cardinality = cardinality
         attn_chs = max(channels * radix // reduction, min_attn_chs)
         self.radix_conv = ConvNormAct(
-            channels, channels * radix, 3, groups=radix * cardinality, bias=True,
-            norm_layer=norm_layer, act_layer=act_layer,
+            channels,
+            channels * radix,
+            3,
+            groups=radix * cardinality,
+            bias=True,
+            norm_layer=norm_layer,
+            act_layer=act_layer,
         )
         attn_norm = norm_layer if attn_norm_layer is None else attn_norm_layer
         # Without a norm the MLP needs its own biases (the norm's shift otherwise plays that role).
-        bias = isinstance(attn_norm, str) and attn_norm.lower() == "identity"
-        self.fc1 = ConvNormAct(channels, attn_chs, 1, groups=cardinality, bias=bias,
-                               norm_layer=attn_norm, act_layer=act_layer)
-        self.fc2 = ConvNormAct(attn_chs, channels * radix, 1, groups=cardinality, bias=bias,
-                               norm_layer=attn_norm, act_layer=act_layer if attn_act_last else None)
+        bias = isinstance(attn_norm, str) and attn_norm.lower() == 'identity'
+        self.fc1 = ConvNormAct(
+            channels,
+            attn_chs,
+            1,
+            groups=cardinality,
+            bias=bias,
+            norm_layer=attn_norm,
+            act_layer=act_layer,
+        )
+        self.fc2 = ConvNormAct(
+            attn_chs,
+            channels * radix,
+            1,
+            groups=cardinality,
+            bias=bias,
+            norm_layer=attn_norm,
+            act_layer=act_layer if attn_act_last else None,
+        )
 
     def radix_weights(self, pooled: torch.Tensor) -> torch.Tensor:
         """(B, C, 1, 1) pooled sum -> (B, radix, C, 1, 1) weights summing to 1 over radix."""
@@ -106,8 +127,8 @@ class ResNeStBottleneck(nn.Module):
         radix: int = 2,
         cardinality: int = 1,
         reduction: int = 4,
-        norm_layer: LayerSpec = "batchnorm2d",
-        act_layer: LayerSpec = "relu",
+        norm_layer: LayerSpec = 'batchnorm2d',
+        act_layer: LayerSpec = 'relu',
         attn_norm_layer: LayerSpec | None = None,
         *,
         shortcut_pool: bool = False,
@@ -116,13 +137,26 @@ class ResNeStBottleneck(nn.Module):
         super().__init__()
         out_chs = planes * expansion
         self.out_chs = out_chs
-        self.conv1 = ConvNormAct(in_chs, planes, 1, bias=True, norm_layer=norm_layer, act_layer=act_layer)
-        self.conv2 = SplitAttention2d(planes, radix, cardinality, reduction, norm_layer=norm_layer,
-                                      act_layer=act_layer, attn_norm_layer=attn_norm_layer,
-                                      attn_act_last=attn_act_last)
-        self.conv3 = ConvNormAct(planes, out_chs, 1, bias=True, norm_layer=norm_layer, act_layer=None)
+        self.conv1 = ConvNormAct(
+            in_chs, planes, 1, bias=True, norm_layer=norm_layer, act_layer=act_layer
+        )
+        self.conv2 = SplitAttention2d(
+            planes,
+            radix,
+            cardinality,
+            reduction,
+            norm_layer=norm_layer,
+            act_layer=act_layer,
+            attn_norm_layer=attn_norm_layer,
+            attn_act_last=attn_act_last,
+        )
+        self.conv3 = ConvNormAct(
+            planes, out_chs, 1, bias=True, norm_layer=norm_layer, act_layer=None
+        )
         if in_chs != out_chs:
-            self.shortcut = ConvNormAct(in_chs, out_chs, 1, bias=False, norm_layer=norm_layer, act_layer=None)
+            self.shortcut = ConvNormAct(
+                in_chs, out_chs, 1, bias=False, norm_layer=norm_layer, act_layer=None
+            )
         else:
             self.shortcut = nn.Identity()
         # Applied to the projection's input only (an identity shortcut is never pooled).
@@ -133,7 +167,9 @@ class ResNeStBottleneck(nn.Module):
         out = self.conv3(self.conv2(self.conv1(x)))
         # In place: conv/norm outputs are not saved for backward, and this avoids one more
         # full-size (often 512-channel) temporary.
-        return self.act(out.add_(self.shortcut(x if self.shortcut_pool is None else self.shortcut_pool(x))))
+        return self.act(
+            out.add_(self.shortcut(x if self.shortcut_pool is None else self.shortcut_pool(x)))
+        )
 
 
 class ResNeStDeepStem(nn.Sequential):
@@ -144,39 +180,68 @@ class ResNeStDeepStem(nn.Sequential):
         in_chs: int,
         channels: Sequence[int] = (64, 64, 128),
         stride: int = 1,
-        norm_layer: LayerSpec = "batchnorm2d",
-        act_layer: LayerSpec = "relu",
+        norm_layer: LayerSpec = 'batchnorm2d',
+        act_layer: LayerSpec = 'relu',
     ) -> None:
         if len(channels) == 0:
-            raise ValueError("a deep stem needs at least one conv")
+            raise ValueError('a deep stem needs at least one conv')
         layers = []
         prev = in_chs
         for i, chs in enumerate(channels):
-            layers.append(ConvNormAct(prev, chs, 3, stride if i == 0 else 1,
-                                      norm_layer=norm_layer, act_layer=act_layer))
+            layers.append(
+                ConvNormAct(
+                    prev,
+                    chs,
+                    3,
+                    stride if i == 0 else 1,
+                    norm_layer=norm_layer,
+                    act_layer=act_layer,
+                )
+            )
             prev = chs
         super().__init__(*layers)
         self.out_chs = prev
 
 
 def resnest_stage(
-    in_chs: int, planes: int, num_blocks: int, expansion: int = 4, radix: int = 2,
-    cardinality: int = 1, reduction: int = 4, norm_layer: LayerSpec = "batchnorm2d",
-    act_layer: LayerSpec = "relu", attn_norm_layer: LayerSpec | None = None, *,
-    shortcut_pool: bool = False, attn_act_last: bool = False,
+    in_chs: int,
+    planes: int,
+    num_blocks: int,
+    expansion: int = 4,
+    radix: int = 2,
+    cardinality: int = 1,
+    reduction: int = 4,
+    norm_layer: LayerSpec = 'batchnorm2d',
+    act_layer: LayerSpec = 'relu',
+    attn_norm_layer: LayerSpec | None = None,
+    *,
+    shortcut_pool: bool = False,
+    attn_act_last: bool = False,
 ) -> nn.Sequential:
     """``num_blocks`` bottlenecks, the first one projecting ``in_chs`` to ``planes*expansion``
-    (``shortcut_pool``, ``attn_act_last``: see :class:`ResNeStBottleneck`)."""
+    (``shortcut_pool``, ``attn_act_last``: see :class:`ResNeStBottleneck`).
+    """
     if num_blocks < 1:
-        raise ValueError(f"a ResNeSt stage needs at least one block, got {num_blocks}")
+        raise ValueError(f'a ResNeSt stage needs at least one block, got {num_blocks}')
     blocks = []
     prev = in_chs
     for _ in range(num_blocks):
-        block = ResNeStBottleneck(prev, planes, expansion, radix, cardinality, reduction, norm_layer, act_layer,
-                                  attn_norm_layer, shortcut_pool=shortcut_pool, attn_act_last=attn_act_last)
+        block = ResNeStBottleneck(
+            prev,
+            planes,
+            expansion,
+            radix,
+            cardinality,
+            reduction,
+            norm_layer,
+            act_layer,
+            attn_norm_layer,
+            shortcut_pool=shortcut_pool,
+            attn_act_last=attn_act_last,
+        )
         blocks.append(block)
         prev = block.out_chs
     return nn.Sequential(*blocks)
 
 
-__all__ = ["ResNeStBottleneck", "ResNeStDeepStem", "SplitAttention2d", "resnest_stage"]
+__all__ = ['ResNeStBottleneck', 'ResNeStDeepStem', 'SplitAttention2d', 'resnest_stage']

@@ -18,17 +18,17 @@ from tsjnet_ros.core.model.memory_layout import is_channels_last
 
 def _check(x: torch.Tensor, factor: int, what: str) -> None:
     if x.dim() != 4:
-        raise ValueError(f"{what} expects (B, C, H, W), got shape {tuple(x.shape)}")
+        raise ValueError(f'{what} expects (B, C, H, W), got shape {tuple(x.shape)}')
     if factor < 1:
-        raise ValueError(f"factor must be >= 1, got {factor}")
+        raise ValueError(f'factor must be >= 1, got {factor}')
 
 
 def space_to_depth(x: torch.Tensor, factor: int) -> torch.Tensor:
     """(B, C, H*r, W*r) -> (B, r*r*C, H, W); output channel (dy*r + dx)*C + c."""
-    _check(x, factor, "space_to_depth")
+    _check(x, factor, 'space_to_depth')
     batch, channels, height, width = x.shape
     if height % factor or width % factor:
-        raise ValueError(f"space_to_depth: {height}x{width} is not divisible by {factor}")
+        raise ValueError(f'space_to_depth: {height}x{width} is not divisible by {factor}')
     h, w = height // factor, width // factor
     if is_channels_last(x):
         y = x.permute(0, 2, 3, 1).reshape(batch, h, factor, w, factor, channels).transpose(2, 3)
@@ -39,13 +39,19 @@ def space_to_depth(x: torch.Tensor, factor: int) -> torch.Tensor:
 
 def depth_to_space(x: torch.Tensor, factor: int) -> torch.Tensor:
     """(B, r*r*C, H, W) -> (B, C, H*r, W*r); inverse of :func:`space_to_depth`."""
-    _check(x, factor, "depth_to_space")
+    _check(x, factor, 'depth_to_space')
     batch, channels, height, width = x.shape
     if channels % (factor * factor):
-        raise ValueError(f"depth_to_space: {channels} channels are not divisible by {factor * factor}")
+        raise ValueError(
+            f'depth_to_space: {channels} channels are not divisible by {factor * factor}'
+        )
     out_chs = channels // (factor * factor)
     if is_channels_last(x):
-        y = x.permute(0, 2, 3, 1).reshape(batch, height, width, factor, factor, out_chs).transpose(2, 3)
+        y = (
+            x.permute(0, 2, 3, 1)
+            .reshape(batch, height, width, factor, factor, out_chs)
+            .transpose(2, 3)
+        )
         return y.reshape(batch, height * factor, width * factor, out_chs).permute(0, 3, 1, 2)
     y = x.reshape(batch, factor, factor, out_chs, height, width).permute(0, 3, 4, 1, 5, 2)
     return y.reshape(batch, out_chs, height * factor, width * factor)
@@ -59,7 +65,7 @@ class _Rearrange(nn.Module):
         self.factor = int(factor)
 
     def extra_repr(self) -> str:
-        return f"factor={self.factor}"
+        return f'factor={self.factor}'
 
 
 class SpaceToDepth(_Rearrange):

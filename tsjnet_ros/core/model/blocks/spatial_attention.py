@@ -21,14 +21,15 @@ class GroupedSpatialAttention(nn.Module):
     def __init__(self, channels: int, groups: int = 8) -> None:
         super().__init__()
         if groups < 1 or channels % groups:
-            raise ValueError(f"groups ({groups}) must be >= 1 and divide channels ({channels})")
+            raise ValueError(f'groups ({groups}) must be >= 1 and divide channels ({channels})')
         self.groups = groups
         # One grouped conv computes all maps at once; group g only sees its own channels.
         self.score = nn.Conv2d(channels, groups, 1, groups=groups)
 
     def forward(self, x: torch.Tensor, inplace: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """``inplace=True`` rescales ``x`` itself (callers that own a fresh tensor and run
-        without autograd save a full-size temporary)."""
+        without autograd save a full-size temporary).
+        """
         maps = torch.sigmoid(self.score(x))
         batch, channels, height, width = x.shape
         per_group = channels // self.groups

@@ -23,11 +23,11 @@ class SharedBackbone(nn.Module):
                 name, features_only=True, pretrained=False, in_chans=1, out_indices=(1, 2, 3, 4)
             )
         except (RuntimeError, ValueError) as exc:
-            raise ValueError(f"cannot build timm backbone {name!r}: {exc}") from exc
+            raise ValueError(f'cannot build timm backbone {name!r}: {exc}') from exc
         strides = tuple(int(r) for r in self.body.feature_info.reduction())
         if strides != _EXPECTED_STRIDES:
             raise ValueError(
-                f"backbone {name!r} gives feature strides {strides}; the heads need {_EXPECTED_STRIDES}"
+                f'backbone {name!r} gives feature strides {strides}; the heads need {_EXPECTED_STRIDES}'
             )
         self.strides = strides
         self.channels = tuple(int(c) for c in self.body.feature_info.channels())

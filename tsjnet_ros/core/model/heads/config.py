@@ -15,13 +15,21 @@ from tsjnet_ros.core.model.blocks.layer_choice import norm_names
 
 # MSRS semantic classes (the paper's segmentation benchmark), label id = list index.
 MSRS_SEGMENTATION_CLASSES: tuple[str, ...] = (
-    "unlabelled", "car", "person", "bike", "curve", "car_stop", "guardrail", "color_cone", "bump",
+    'unlabelled',
+    'car',
+    'person',
+    'bike',
+    'curve',
+    'car_stop',
+    'guardrail',
+    'color_cone',
+    'bump',
 )
 # Detection classes of the MSRS box labels shipped with the project data (YOLO ids 0, 1, 2).
-MSRS_DETECTION_CLASSES: tuple[str, ...] = ("person", "bicycle", "car")
+MSRS_DETECTION_CLASSES: tuple[str, ...] = ('person', 'bicycle', 'car')
 
 # Norm names of checkpoint format 1, where the heads had their own norm table.
-_LEGACY_NORMS = {"batch": "batchnorm2d", "group": "groupnorm32"}
+_LEGACY_NORMS = {'batch': 'batchnorm2d', 'group': 'groupnorm32'}
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ class HeadsConfig:
     ``"groupnorm32"``.
     """
 
-    backbone: str = "mobilenetv3_large_075"
+    backbone: str = 'mobilenetv3_large_075'
     input_scale: float = 1.0
     input_mean: float = 0.5
     input_std: float = 0.25
@@ -58,31 +66,31 @@ class HeadsConfig:
     scale_ranges: tuple[float, ...] = (64.0, 128.0)
     center_radius: float = 1.5
     depthwise: bool = True
-    norm: str = "batchnorm2d"
+    norm: str = 'batchnorm2d'
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.input_scale <= 4.0:
-            raise ValueError(f"input_scale must be in [0.1, 4], got {self.input_scale}")
+            raise ValueError(f'input_scale must be in [0.1, 4], got {self.input_scale}')
         if self.input_std <= 0:
-            raise ValueError(f"input_std must be positive, got {self.input_std}")
+            raise ValueError(f'input_std must be positive, got {self.input_std}')
         if not self.detection_classes:
-            raise ValueError("detection_classes must name at least one class")
+            raise ValueError('detection_classes must name at least one class')
         if len(self.segmentation_classes) < 2:
-            raise ValueError("segmentation_classes must name at least two classes")
-        for name in ("aspp_level", "low_level"):
+            raise ValueError('segmentation_classes must name at least two classes')
+        for name in ('aspp_level', 'low_level'):
             if getattr(self, name) not in (0, 1, 2, 3):
-                raise ValueError(f"{name} must be 0, 1, 2 or 3, got {getattr(self, name)}")
+                raise ValueError(f'{name} must be 0, 1, 2 or 3, got {getattr(self, name)}')
         if self.low_level >= self.aspp_level:
-            raise ValueError("low_level must be a finer level (smaller index) than aspp_level")
+            raise ValueError('low_level must be a finer level (smaller index) than aspp_level')
         if len(self.scale_ranges) != 2 or not 0 < self.scale_ranges[0] < self.scale_ranges[1]:
             raise ValueError(
-                f"scale_ranges must be two increasing box sizes (P3/P4, P4/P5), got {self.scale_ranges}"
+                f'scale_ranges must be two increasing box sizes (P3/P4, P4/P5), got {self.scale_ranges}'
             )
-        object.__setattr__(self, "norm", _LEGACY_NORMS.get(self.norm, self.norm))
+        object.__setattr__(self, 'norm', _LEGACY_NORMS.get(self.norm, self.norm))
         if self.norm not in norm_names():
-            raise ValueError(f"norm must be one of {', '.join(norm_names())}, got {self.norm!r}")
+            raise ValueError(f'norm must be one of {", ".join(norm_names())}, got {self.norm!r}')
         # Normalise sequences so equality survives a JSON/pickle round trip.
-        for name in ("detection_classes", "segmentation_classes", "aspp_rates", "scale_ranges"):
+        for name in ('detection_classes', 'segmentation_classes', 'aspp_rates', 'scale_ranges'):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
@@ -102,18 +110,19 @@ class HeadsConfig:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "HeadsConfig":
+    def from_dict(cls, data: dict[str, Any]) -> HeadsConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an error so typos do not pass."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown heads config keys: {', '.join(unknown)}")
+            raise ValueError(f'unknown heads config keys: {", ".join(unknown)}')
         return cls(**data)
 
     def with_classes(
-        self, detection_classes: tuple[str, ...] | list[str] | None = None,
+        self,
+        detection_classes: tuple[str, ...] | list[str] | None = None,
         segmentation_classes: tuple[str, ...] | list[str] | None = None,
-    ) -> "HeadsConfig":
+    ) -> HeadsConfig:
         """Copy with other class tables (e.g. M3FD's six detection classes)."""
         return replace(
             self,
@@ -123,9 +132,9 @@ class HeadsConfig:
 
 
 HEADS_PRESETS: dict[str, HeadsConfig] = {
-    "light": HeadsConfig(),
-    "large": HeadsConfig(
-        backbone="resnet50",
+    'light': HeadsConfig(),
+    'large': HeadsConfig(
+        backbone='resnet50',
         aspp_channels=256,
         low_level=0,
         low_level_channels=48,
@@ -133,19 +142,19 @@ HEADS_PRESETS: dict[str, HeadsConfig] = {
         fpn_channels=256,
         det_tower_depth=4,
         depthwise=False,
-        norm="groupnorm32",
+        norm='groupnorm32',
     ),
 }
 
 # ``rt``: the heads of the shipped real-time system. A CPU-friendly backbone (PP-LCNet 0.5) on
 # the fused image at half size: detection strides 8/16/32 of that image are 16/32/64 camera
 # pixels, segmentation is decoded at 1/8 of the camera size.
-HEADS_PRESETS["rt"] = replace(HEADS_PRESETS["light"], backbone="lcnet_050", input_scale=0.5)
+HEADS_PRESETS['rt'] = replace(HEADS_PRESETS['light'], backbone='lcnet_050', input_scale=0.5)
 
 # Which preset goes with which fusion network by default.
-_PRESET_FOR_VARIANT = {"tsjnet": "large", "tsjnet_official": "large", "tsjnet_rt": "light"}
+_PRESET_FOR_VARIANT = {'tsjnet': 'large', 'tsjnet_official': 'large', 'tsjnet_rt': 'light'}
 
 
 def heads_config_for(variant: str) -> HeadsConfig:
     """Default heads for a fusion variant: ``large`` for ``tsjnet``(``_official``), ``light`` otherwise."""
-    return HEADS_PRESETS[_PRESET_FOR_VARIANT.get(variant, "light")]
+    return HEADS_PRESETS[_PRESET_FOR_VARIANT.get(variant, 'light')]

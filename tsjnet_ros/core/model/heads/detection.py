@@ -37,9 +37,12 @@ class DetectionHeadOutput:
     scale: tuple[float, float] = (1.0, 1.0)
     image_size: tuple[int, int] | None = None
 
-    def flatten(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def flatten(
+        self,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """All levels concatenated: cls (B,N,C), distances (B,N,4), centerness (B,N),
-        cell centres (N,2) as (x, y) head-input pixels, level index (N,)."""
+        cell centres (N,2) as (x, y) head-input pixels, level index (N,).
+        """
         cls = torch.cat([c.flatten(2).transpose(1, 2) for c in self.cls_logits], dim=1)
         dist = torch.cat([d.flatten(2).transpose(1, 2) for d in self.box_distances], dim=1)
         ctr = torch.cat([c.flatten(1) for c in self.centerness], dim=1)
@@ -56,7 +59,7 @@ def cell_centres(
     for level, ((h, w), stride) in enumerate(zip(sizes, strides)):
         ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) * stride
         xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) * stride
-        yy, xx = torch.meshgrid(ys, xs, indexing="ij")
+        yy, xx = torch.meshgrid(ys, xs, indexing='ij')
         points.append(torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1))
         levels.append(torch.full((h * w,), level, device=device, dtype=torch.long))
     return torch.cat(points), torch.cat(levels)
@@ -72,17 +75,22 @@ def distances_to_boxes(points: torch.Tensor, distances: torch.Tensor) -> torch.T
 class FeaturePyramid(nn.Module):
     """Top-down pyramid: 1x1 laterals, upsample-and-add, one 3x3 smoothing block per level."""
 
-    def __init__(self, in_channels: tuple[int, ...], out_ch: int, depthwise: bool, norm: str) -> None:
+    def __init__(
+        self, in_channels: tuple[int, ...], out_ch: int, depthwise: bool, norm: str
+    ) -> None:
         super().__init__()
         self.laterals = nn.ModuleList(
-            [ConvNormAct(c, out_ch, 1, bias=False, norm_layer=norm) for c in in_channels])
-        self.smooth = nn.ModuleList([conv3x3_block(out_ch, out_ch, depthwise, norm) for _ in in_channels])
+            [ConvNormAct(c, out_ch, 1, bias=False, norm_layer=norm) for c in in_channels]
+        )
+        self.smooth = nn.ModuleList(
+            [conv3x3_block(out_ch, out_ch, depthwise, norm) for _ in in_channels]
+        )
 
     def forward(self, features: list[torch.Tensor]) -> list[torch.Tensor]:
         lat = [layer(f) for layer, f in zip(self.laterals, features)]
         merged = [lat[-1]]
         for x in reversed(lat[:-1]):
-            merged.insert(0, x + F.interpolate(merged[0], size=x.shape[-2:], mode="nearest"))
+            merged.insert(0, x + F.interpolate(merged[0], size=x.shape[-2:], mode='nearest'))
         return [layer(m) for layer, m in zip(self.smooth, merged)]
 
 
@@ -90,12 +98,19 @@ class AnchorFreeDetector(nn.Module):
     """FCOS-style head shared across pyramid levels, with a learnt scale per level."""
 
     def __init__(
-        self, in_channels: tuple[int, ...], num_classes: int, channels: int, tower_depth: int,
-        depthwise: bool, norm: str,
+        self,
+        in_channels: tuple[int, ...],
+        num_classes: int,
+        channels: int,
+        tower_depth: int,
+        depthwise: bool,
+        norm: str,
     ) -> None:
         super().__init__()
         if len(in_channels) != len(DETECTION_STRIDES):
-            raise ValueError(f"detector needs {len(DETECTION_STRIDES)} feature levels, got {len(in_channels)}")
+            raise ValueError(
+                f'detector needs {len(DETECTION_STRIDES)} feature levels, got {len(in_channels)}'
+            )
         self.num_classes = num_classes
         self.pyramid = FeaturePyramid(in_channels, channels, depthwise, norm)
         self.cls_tower = nn.Sequential(
@@ -111,7 +126,9 @@ class AnchorFreeDetector(nn.Module):
         for conv in (self.cls_out, self.box_out, self.ctr_out):
             nn.init.normal_(conv.weight, std=0.01)
             nn.init.zeros_(conv.bias)
-        nn.init.constant_(self.cls_out.bias, -math.log((1 - _PRIOR_PROBABILITY) / _PRIOR_PROBABILITY))
+        nn.init.constant_(
+            self.cls_out.bias, -math.log((1 - _PRIOR_PROBABILITY) / _PRIOR_PROBABILITY)
+        )
 
     def forward(self, features: list[torch.Tensor]) -> DetectionHeadOutput:
         """``features``: backbone maps at strides 8, 16, 32."""

@@ -25,7 +25,8 @@ class ASPP(nn.Module):
             nn.AdaptiveAvgPool2d(1), nn.Conv2d(in_ch, out_ch, 1), nn.ReLU(inplace=True)
         )
         self.project = nn.Sequential(
-            ConvNormAct(out_ch * (len(rates) + 2), out_ch, 1, bias=False, norm_layer=norm), nn.Dropout(0.1)
+            ConvNormAct(out_ch * (len(rates) + 2), out_ch, 1, bias=False, norm_layer=norm),
+            nn.Dropout(0.1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -38,9 +39,16 @@ class DeepLabV3PlusHead(nn.Module):
     """Per-pixel class logits at the low-level feature's resolution (stride 4)."""
 
     def __init__(
-        self, deep_ch: int, low_ch: int, num_classes: int, aspp_channels: int,
-        aspp_rates: tuple[int, ...], low_level_channels: int, decoder_channels: int,
-        depthwise: bool, norm: str,
+        self,
+        deep_ch: int,
+        low_ch: int,
+        num_classes: int,
+        aspp_channels: int,
+        aspp_rates: tuple[int, ...],
+        low_level_channels: int,
+        decoder_channels: int,
+        depthwise: bool,
+        norm: str,
     ) -> None:
         super().__init__()
         self.aspp = ASPP(deep_ch, aspp_channels, aspp_rates, depthwise, norm)
@@ -53,6 +61,6 @@ class DeepLabV3PlusHead(nn.Module):
 
     def forward(self, deep: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
         context = self.aspp(deep)
-        context = F.interpolate(context, size=low.shape[-2:], mode="bilinear", align_corners=False)
+        context = F.interpolate(context, size=low.shape[-2:], mode='bilinear', align_corners=False)
         x = torch.cat([context, self.low_proj(low)], dim=1)
         return self.classifier(self.decoder(x))

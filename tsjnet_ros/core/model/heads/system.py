@@ -21,7 +21,8 @@ from tsjnet_ros.core.model.heads.task_heads import TaskHeads
 class SystemOutput:
     """``fusion`` is the fusion network's own output (``fused``, ``attention_maps``,
     ``ir_reconstruction``, ``visible_reconstruction``); the task outputs are None when the
-    heads were skipped."""
+    heads were skipped.
+    """
 
     fusion: Any
     segmentation_logits: torch.Tensor | None
@@ -41,12 +42,15 @@ class TSJNetSystem(nn.Module):
     """
 
     def __init__(
-        self, fusion: nn.Module, heads_config: HeadsConfig | None, variant: str,
+        self,
+        fusion: nn.Module,
+        heads_config: HeadsConfig | None,
+        variant: str,
         fusion_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(fusion, nn.Module):
-            raise TypeError(f"fusion must be an nn.Module, got {type(fusion).__name__}")
+            raise TypeError(f'fusion must be an nn.Module, got {type(fusion).__name__}')
         self.fusion = fusion
         self.heads = TaskHeads(heads_config) if heads_config is not None else None
         self.variant = str(variant)
@@ -65,11 +69,18 @@ class TSJNetSystem(nn.Module):
         return self.heads.config.segmentation_classes if self.heads is not None else ()
 
     def forward(
-        self, ir: torch.Tensor, visible: torch.Tensor, run_heads: bool = True, reconstruct: bool = False
+        self,
+        ir: torch.Tensor,
+        visible: torch.Tensor,
+        run_heads: bool = True,
+        reconstruct: bool = False,
     ) -> SystemOutput:
         """``ir``, ``visible``: (B, 1, H, W) in [0, 1]. ``run_heads=False`` (or no heads) fuses only;
-        ``reconstruct=True`` also asks the fusion net for both reconstructions (training)."""
-        fusion_out = self.fusion(ir, visible, reconstruct=True) if reconstruct else self.fusion(ir, visible)
+        ``reconstruct=True`` also asks the fusion net for both reconstructions (training).
+        """
+        fusion_out = (
+            self.fusion(ir, visible, reconstruct=True) if reconstruct else self.fusion(ir, visible)
+        )
         if not run_heads or self.heads is None:
             return SystemOutput(fusion_out, None, None)
         heads_out = self.heads(fusion_out.fused)

@@ -18,7 +18,8 @@ from tsjnet_ros.core.model.heads.segmentation import DeepLabV3PlusHead
 class TaskHeadsOutput:
     """``segmentation_logits``: (B, S, h, w) at a quarter of the head input size (upsample
     to the label or image size); ``detection``: raw detector output, ``scale`` set so
-    decoded boxes land in fused-image pixels."""
+    decoded boxes land in fused-image pixels.
+    """
 
     segmentation_logits: torch.Tensor
     detection: DetectionHeadOutput
@@ -69,12 +70,14 @@ class TaskHeads(nn.Module):
     def forward(self, fused: torch.Tensor) -> TaskHeadsOutput:
         """``fused``: (B, 1, H, W) in [0, 1]."""
         if fused.ndim != 4 or fused.shape[1] != 1:
-            raise ValueError(f"task heads expect a (B, 1, H, W) fused image, got {tuple(fused.shape)}")
+            raise ValueError(
+                f'task heads expect a (B, 1, H, W) fused image, got {tuple(fused.shape)}'
+            )
         height, width = fused.shape[-2:]
         hh, hw = self.head_input_size(height, width)
         x = fused
         if (hh, hw) != (height, width):
-            x = F.interpolate(fused, size=(hh, hw), mode="bilinear", align_corners=False)
+            x = F.interpolate(fused, size=(hh, hw), mode='bilinear', align_corners=False)
         features = self.backbone(x)
         seg = self.segmentation(features[self.config.aspp_level], features[self.config.low_level])
         det = self.detection(features[1:])

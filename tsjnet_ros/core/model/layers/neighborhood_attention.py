@@ -18,22 +18,22 @@ import torch.nn.functional as F
 
 from tsjnet_ros.core.model.layers.neighborhood_tiling import is_tracing, tile_plan
 
-BACKENDS = ("auto", "natten", "torch")
+BACKENDS = ('auto', 'natten', 'torch')
 
 __all__ = [
-    "BACKENDS",
-    "natten_available",
-    "neighborhood_attention_2d",
-    "neighborhood_attention_2d_torch",
-    "validate_neighborhood_args",
+    'BACKENDS',
+    'natten_available',
+    'neighborhood_attention_2d',
+    'neighborhood_attention_2d_torch',
+    'validate_neighborhood_args',
 ]
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        raise TypeError(f'{name} must be an int, got {type(value).__name__}')
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ValueError(f'{name} must be >= {minimum}, got {value}')
     return value
 
 
@@ -48,58 +48,58 @@ def validate_neighborhood_args(
     backend: str,
 ) -> None:
     """Raise TypeError/ValueError naming the problem when NA arguments are inconsistent."""
-    for name, tensor in (("query", query), ("key", key), ("value", value)):
+    for name, tensor in (('query', query), ('key', key), ('value', value)):
         if not isinstance(tensor, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+            raise TypeError(f'{name} must be a torch.Tensor, got {type(tensor).__name__}')
         if tensor.dim() != 5:
             raise ValueError(
-                f"{name} must be shaped (batch, height, width, heads, head_dim), "
-                f"got {tuple(tensor.shape)}"
+                f'{name} must be shaped (batch, height, width, heads, head_dim), '
+                f'got {tuple(tensor.shape)}'
             )
         if not tensor.is_floating_point():
-            raise TypeError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
+            raise TypeError(f'{name} must be a floating-point tensor, got {tensor.dtype}')
     if key.shape != query.shape:
         raise ValueError(
-            f"key shape {tuple(key.shape)} must equal query shape {tuple(query.shape)}"
+            f'key shape {tuple(key.shape)} must equal query shape {tuple(query.shape)}'
         )
     if value.shape[:4] != query.shape[:4]:
         raise ValueError(
-            f"value shape {tuple(value.shape)} must match query shape "
-            f"{tuple(query.shape)} in (batch, height, width, heads)"
+            f'value shape {tuple(value.shape)} must match query shape '
+            f'{tuple(query.shape)} in (batch, height, width, heads)'
         )
     if not (query.dtype == key.dtype == value.dtype):
         raise TypeError(
-            f"query/key/value dtypes differ: {query.dtype}, {key.dtype}, {value.dtype}"
+            f'query/key/value dtypes differ: {query.dtype}, {key.dtype}, {value.dtype}'
         )
     if not (query.device == key.device == value.device):
         raise ValueError(
-            f"query/key/value devices differ: {query.device}, {key.device}, {value.device}"
+            f'query/key/value devices differ: {query.device}, {key.device}, {value.device}'
         )
-    _check_int("kernel_size", kernel_size, 1)
-    _check_int("dilation", dilation, 1)
+    _check_int('kernel_size', kernel_size, 1)
+    _check_int('dilation', dilation, 1)
     if kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        raise ValueError(f'kernel_size must be odd, got {kernel_size}')
     height, width, heads = query.shape[1], query.shape[2], query.shape[3]
     if height < kernel_size * dilation or width < kernel_size * dilation:
         raise ValueError(
-            f"height and width ({height}x{width}) must be >= kernel_size*dilation "
-            f"({kernel_size}*{dilation}={kernel_size * dilation})"
+            f'height and width ({height}x{width}) must be >= kernel_size*dilation '
+            f'({kernel_size}*{dilation}={kernel_size * dilation})'
         )
     if rpb is not None:
         if not isinstance(rpb, torch.Tensor):
-            raise TypeError(f"rpb must be a torch.Tensor or None, got {type(rpb).__name__}")
+            raise TypeError(f'rpb must be a torch.Tensor or None, got {type(rpb).__name__}')
         expected = (heads, 2 * kernel_size - 1, 2 * kernel_size - 1)
         if tuple(rpb.shape) != expected:
             raise ValueError(
-                f"rpb must be shaped (heads, 2*kernel_size-1, 2*kernel_size-1) = "
-                f"{expected}, got {tuple(rpb.shape)}"
+                f'rpb must be shaped (heads, 2*kernel_size-1, 2*kernel_size-1) = '
+                f'{expected}, got {tuple(rpb.shape)}'
             )
         if rpb.device != query.device:
-            raise ValueError(f"rpb is on {rpb.device} but query is on {query.device}")
+            raise ValueError(f'rpb is on {rpb.device} but query is on {query.device}')
     if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))):
-        raise TypeError(f"scale must be a float or None, got {type(scale).__name__}")
+        raise TypeError(f'scale must be a float or None, got {type(scale).__name__}')
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
 
 
 def natten_available() -> bool:
@@ -140,7 +140,7 @@ def neighborhood_attention_2d_torch(
     v_all = value.reshape(batch * height * width, heads, value_dim).index_select(0, halo_index)
     if rpb is not None:
         # Extra row/column of -inf: the "outside the window" entry of every bias lookup.
-        table = F.pad(rpb, (0, 1, 0, 1), value=float("-inf")).reshape(heads, -1)
+        table = F.pad(rpb, (0, 1, 0, 1), value=float('-inf')).reshape(heads, -1)
     # torch.split (not slicing) so backward concatenates block gradients in one pass.
     q_sizes = [batch * block.num_tiles * block.query_len for block in plan.blocks]
     kv_sizes = [batch * block.num_tiles * block.halo_len for block in plan.blocks]
@@ -192,7 +192,7 @@ def neighborhood_attention_2d(
     dilation: int = 1,
     rpb: torch.Tensor | None = None,
     scale: float | None = None,
-    backend: str = "auto",
+    backend: str = 'auto',
     *,
     dropout_p: float = 0.0,
 ) -> torch.Tensor:
@@ -207,15 +207,15 @@ def neighborhood_attention_2d(
     """
     validate_neighborhood_args(query, key, value, kernel_size, dilation, rpb, scale, backend)
     if not 0.0 <= float(dropout_p) < 1.0:
-        raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
-    if backend == "auto":
+        raise ValueError(f'dropout_p must be in [0, 1), got {dropout_p}')
+    if backend == 'auto':
         if query.is_cuda and rpb is None and dropout_p == 0.0 and natten_available():
             try:
                 return _natten_na2d(query, key, value, kernel_size, dilation, scale)
             except NotImplementedError:
                 pass  # natten has no kernel for this case (e.g. its head_dim limits): use ours
-        backend = "torch"
-    if backend == "natten":
+        backend = 'torch'
+    if backend == 'natten':
         if rpb is not None:
             raise ValueError("backend='natten' does not support rpb (natten >= 0.20 dropped it)")
         if dropout_p > 0.0:

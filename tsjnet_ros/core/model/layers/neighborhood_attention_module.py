@@ -31,19 +31,17 @@ class NeighborhoodAttention2d(nn.Module):
         rel_pos_bias: bool = False,
         attn_drop: float = 0.0,
         proj_drop: float = 0.0,
-        backend: str = "auto",
+        backend: str = 'auto',
     ) -> None:
         super().__init__()
         if dim <= 0 or num_heads <= 0 or dim % num_heads != 0:
-            raise ValueError(
-                f"dim ({dim}) must be a positive multiple of num_heads ({num_heads})"
-            )
+            raise ValueError(f'dim ({dim}) must be a positive multiple of num_heads ({num_heads})')
         if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size}")
+            raise ValueError(f'kernel_size must be a positive odd int, got {kernel_size}')
         if dilation < 1:
-            raise ValueError(f"dilation must be >= 1, got {dilation}")
+            raise ValueError(f'dilation must be >= 1, got {dilation}')
         if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+            raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
         self.dim = dim
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
@@ -57,16 +55,14 @@ class NeighborhoodAttention2d(nn.Module):
             self.rpb = nn.Parameter(torch.zeros(num_heads, table, table))
             nn.init.trunc_normal_(self.rpb, std=0.02, a=-2.0, b=2.0)
         else:
-            self.register_parameter("rpb", None)
+            self.register_parameter('rpb', None)
         self.attn_drop = float(attn_drop)
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[-1] != self.dim:
-            raise ValueError(
-                f"expected input shaped (B, H, W, {self.dim}), got {tuple(x.shape)}"
-            )
+            raise ValueError(f'expected input shaped (B, H, W, {self.dim}), got {tuple(x.shape)}')
         batch, height, width, _ = x.shape
         window = self.kernel_size * self.dilation
         pad_bottom = max(0, window - height)
@@ -94,7 +90,7 @@ class NeighborhoodAttention2d(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"dim={self.dim}, num_heads={self.num_heads}, kernel_size={self.kernel_size}, "
-            f"dilation={self.dilation}, rel_pos_bias={self.rpb is not None}, "
-            f"backend={self.backend!r}"
+            f'dim={self.dim}, num_heads={self.num_heads}, kernel_size={self.kernel_size}, '
+            f'dilation={self.dilation}, rel_pos_bias={self.rpb is not None}, '
+            f'backend={self.backend!r}'
         )

@@ -43,7 +43,7 @@ def dense_neighborhood_attention_2d(
         & _axis_allowed(width, kernel_size, dilation, device)[None, :, None, :]
     ).reshape(height * width, height * width)
     if int(allowed.sum(dim=1).min()) != kernel_size**2:
-        raise ValueError("every query must see exactly kernel_size**2 keys")
+        raise ValueError('every query must see exactly kernel_size**2 keys')
 
     q = query.reshape(batch, height * width, heads, head_dim).transpose(1, 2)
     k = key.reshape(batch, height * width, heads, head_dim).transpose(1, 2)
@@ -59,6 +59,6 @@ def dense_neighborhood_attention_2d(
         cols = dx[None, :, None, :] + kernel_size - 1
         bias = rpb[:, rows, cols]
         logits = logits + bias.reshape(heads, height * width, height * width)
-    logits = logits.masked_fill(~allowed, float("-inf"))
+    logits = logits.masked_fill(~allowed, float('-inf'))
     out = torch.matmul(torch.softmax(logits, dim=-1), v)
     return out.transpose(1, 2).reshape(batch, height, width, heads, value.shape[-1])

@@ -29,7 +29,7 @@ def default_tile(kernel_size: int) -> int:
     return max(5, kernel_size - 1)
 
 
-_PLAN_CACHE: dict[tuple, "TilePlan"] = {}
+_PLAN_CACHE: dict[tuple, TilePlan] = {}
 _WINDOW_CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
 
@@ -45,8 +45,8 @@ def is_tracing() -> bool:
 def _build_axis_window(length, kernel_size, dilation, device):
     pos = torch.arange(length, device=device)
     group = pos % dilation
-    local = torch.div(pos, dilation, rounding_mode="floor")
-    group_len = torch.div(length - group + dilation - 1, dilation, rounding_mode="floor")
+    local = torch.div(pos, dilation, rounding_mode='floor')
+    group_len = torch.div(length - group + dilation - 1, dilation, rounding_mode='floor')
     start = torch.clamp(local - kernel_size // 2, min=0)
     start = torch.minimum(start, group_len - kernel_size)
     local_neighbour = start[:, None] + torch.arange(kernel_size, device=device)
@@ -56,7 +56,7 @@ def _build_axis_window(length, kernel_size, dilation, device):
 
 
 def axis_window(
-    length: int, kernel_size: int, dilation: int = 1, device: torch.device | str = "cpu"
+    length: int, kernel_size: int, dilation: int = 1, device: torch.device | str = 'cpu'
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Neighbour positions of every position along one axis, natten border rules.
 
@@ -110,9 +110,7 @@ def _tile_axis(length: int, kernel_size: int, dilation: int, tile: int) -> _Axis
             cls = class_of[pattern]
             tile_index = len(tiling.queries[cls])
             tiling.queries[cls].append([group + dilation * q for q in local_q])
-            tiling.halos[cls].append(
-                [group + dilation * (halo_start + h) for h in range(halo)]
-            )
+            tiling.halos[cls].append([group + dilation * (halo_start + h) for h in range(halo)])
             for j in range(min(tile, group_len - first)):
                 tiling.owner[group + dilation * (first + j)] = (cls, tile_index, j)
     return tiling
@@ -210,7 +208,7 @@ def _build_tile_plan(height, width, kernel_size, dilation, tile, device) -> Tile
             rr = row_rel[a][:, None, :, None]
             cr = col_rel[b][None, :, None, :]
             outside = (rr == side - 1) | (cr == side - 1)
-            mask = torch.zeros(outside.shape, device=device).masked_fill(outside, float("-inf"))
+            mask = torch.zeros(outside.shape, device=device).masked_fill(outside, float('-inf'))
             block_of[a].append(len(blocks))
             blocks.append(
                 TileBlock(
@@ -249,7 +247,7 @@ def tile_plan(
     width: int,
     kernel_size: int,
     dilation: int = 1,
-    device: torch.device | str = "cpu",
+    device: torch.device | str = 'cpu',
     tile: int | None = None,
 ) -> TilePlan:
     """Index plan for NA on an ``height x width`` map; cached per shape in eager mode."""

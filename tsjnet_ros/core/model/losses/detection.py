@@ -8,7 +8,7 @@ positives, the box term by the sum of centerness targets.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -22,8 +22,10 @@ FOCAL_GAMMA = 2.0
 
 
 def detection_loss(
-    prediction: DetectionHeadOutput, targets: Sequence[dict[str, torch.Tensor]],
-    scale_ranges: tuple[float, ...] = (64.0, 128.0), center_radius: float = 1.5,
+    prediction: DetectionHeadOutput,
+    targets: Sequence[dict[str, torch.Tensor]],
+    scale_ranges: tuple[float, ...] = (64.0, 128.0),
+    center_radius: float = 1.5,
 ) -> dict[str, torch.Tensor]:
     """Loss terms ``classification``, ``box``, ``centerness`` and their sum ``total``.
 
@@ -33,21 +35,26 @@ def detection_loss(
     cls, dist, ctr, points, levels = prediction.flatten()
     batch, _, num_classes = cls.shape
     if len(targets) != batch:
-        raise ValueError(f"got {len(targets)} detection targets for a batch of {batch}")
+        raise ValueError(f'got {len(targets)} detection targets for a batch of {batch}')
     sx, sy = prediction.scale
     to_head = torch.tensor([sx, sy, sx, sy], device=cls.device, dtype=torch.float32)
 
     cls_targets = torch.zeros_like(cls, dtype=torch.float32)
     pred_boxes, target_boxes, pred_ctr, target_ctr = [], [], [], []
     for i, target in enumerate(targets):
-        if "boxes" not in target or "labels" not in target:
+        if 'boxes' not in target or 'labels' not in target:
             raise ValueError(f"detection target {i} needs 'boxes' and 'labels'")
-        labels = target["labels"].to(cls.device).long()
+        labels = target['labels'].to(cls.device).long()
         if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-            raise ValueError(f"detection target {i} has class ids outside [0, {num_classes - 1}]")
+            raise ValueError(f'detection target {i} has class ids outside [0, {num_classes - 1}]')
         assigned = assign_targets(
-            points, levels, prediction.strides, target["boxes"].to(cls.device).float() / to_head,
-            labels, scale_ranges, center_radius,
+            points,
+            levels,
+            prediction.strides,
+            target['boxes'].to(cls.device).float() / to_head,
+            labels,
+            scale_ranges,
+            center_radius,
         )
         pos = assigned.positive
         cls_targets[i, pos, assigned.labels[pos]] = 1.0
@@ -62,20 +69,25 @@ def detection_loss(
     target_ctr_t = torch.cat(target_ctr)
     num_pos = max(float(pred_ctr_t.numel()), 1.0)
 
-    classification = sigmoid_focal_loss(
-        cls.float(), cls_targets, alpha=FOCAL_ALPHA, gamma=FOCAL_GAMMA, reduction="sum"
-    ) / num_pos
+    classification = (
+        sigmoid_focal_loss(
+            cls.float(), cls_targets, alpha=FOCAL_ALPHA, gamma=FOCAL_GAMMA, reduction='sum'
+        )
+        / num_pos
+    )
     if pred_ctr_t.numel() == 0:
         zero = dist.sum() * 0.0 + ctr.sum() * 0.0
         box = zero
         centerness = zero
     else:
-        giou = generalized_box_iou_loss(pred_boxes_t, target_boxes_t, reduction="none")
+        giou = generalized_box_iou_loss(pred_boxes_t, target_boxes_t, reduction='none')
         box = (giou * target_ctr_t).sum() / target_ctr_t.sum().clamp(min=1e-6)
-        centerness = F.binary_cross_entropy_with_logits(pred_ctr_t, target_ctr_t, reduction="sum") / num_pos
+        centerness = (
+            F.binary_cross_entropy_with_logits(pred_ctr_t, target_ctr_t, reduction='sum') / num_pos
+        )
     return {
-        "classification": classification,
-        "box": box,
-        "centerness": centerness,
-        "total": classification + box + centerness,
+        'classification': classification,
+        'box': box,
+        'centerness': centerness,
+        'total': classification + box + centerness,
     }

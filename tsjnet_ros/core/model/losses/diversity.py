@@ -13,8 +13,12 @@ import torch
 def diversity_loss(attention_maps: torch.Tensor) -> torch.Tensor:
     """``attention_maps``: (B, G, h, w) sigmoid maps in [0, 1]."""
     if not isinstance(attention_maps, torch.Tensor):
-        raise TypeError(f"attention_maps must be a torch.Tensor, got {type(attention_maps).__name__}")
+        raise TypeError(
+            f'attention_maps must be a torch.Tensor, got {type(attention_maps).__name__}'
+        )
     if attention_maps.ndim != 4:
-        raise ValueError(f"attention_maps must have shape (B, G, h, w), got {tuple(attention_maps.shape)}")
+        raise ValueError(
+            f'attention_maps must have shape (B, G, h, w), got {tuple(attention_maps.shape)}'
+        )
     peak = attention_maps.max(dim=1).values
     return (1.0 - peak).mean() + attention_maps.mean()

@@ -18,7 +18,7 @@ def sobel_magnitude(image: torch.Tensor) -> torch.Tensor:
     """|G_x| + |G_y| of a (B, 1, H, W) image, same size as the input."""
     check_images(image=image)
     kernels = torch.stack([_SOBEL_X, _SOBEL_X.t()]).unsqueeze(1).to(image)
-    grads = F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), kernels)
+    grads = F.conv2d(F.pad(image, (1, 1, 1, 1), mode='replicate'), kernels)
     return grads.abs().sum(dim=1, keepdim=True)
 
 

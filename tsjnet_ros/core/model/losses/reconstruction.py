@@ -13,8 +13,12 @@ from tsjnet_ros.core.model.losses._checks import check_images
 
 
 def reconstruction_loss(
-    ir: torch.Tensor, visible: torch.Tensor, ir_reconstruction: torch.Tensor | None,
-    visible_reconstruction: torch.Tensor | None, ir_weight: float = 1.0, visible_weight: float = 6.0,
+    ir: torch.Tensor,
+    visible: torch.Tensor,
+    ir_reconstruction: torch.Tensor | None,
+    visible_reconstruction: torch.Tensor | None,
+    ir_weight: float = 1.0,
+    visible_weight: float = 6.0,
 ) -> torch.Tensor:
     """Weighted MSE of each available reconstruction to its source."""
     check_images(ir=ir, visible=visible)

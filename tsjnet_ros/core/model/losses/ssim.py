@@ -32,7 +32,9 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean SSIM of each image pair, shape (B,); images (B, 1, H, W) in [0, 1]."""
     check_images(a=a, b=b)
     if min(a.shape[-2:]) < WINDOW_SIZE:
-        raise ValueError(f"SSIM needs images of at least {WINDOW_SIZE}x{WINDOW_SIZE}, got {tuple(a.shape[-2:])}")
+        raise ValueError(
+            f'SSIM needs images of at least {WINDOW_SIZE}x{WINDOW_SIZE}, got {tuple(a.shape[-2:])}'
+        )
     a = a.float()
     b = b.float()
     w = gaussian_window().to(a.device)
@@ -46,7 +48,9 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (num / den).flatten(1).mean(dim=1)
 
 
-def texture_weights(ir: torch.Tensor, visible: torch.Tensor, eps: float = 1e-4) -> tuple[torch.Tensor, torch.Tensor]:
+def texture_weights(
+    ir: torch.Tensor, visible: torch.Tensor, eps: float = 1e-4
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-image (B,) weights from mean Sobel magnitudes; they sum to 1 (0.5/0.5 if both flat)."""
     g_ir = sobel_magnitude(ir.float()).flatten(1).mean(dim=1)
     g_vis = sobel_magnitude(visible.float()).flatten(1).mean(dim=1)

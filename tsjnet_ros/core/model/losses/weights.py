@@ -28,18 +28,22 @@ class LossWeights:
         for f in fields(self):
             value = getattr(self, f.name)
             if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise TypeError(f"loss weight {f.name} must be a number, got {type(value).__name__}")
+                raise TypeError(
+                    f'loss weight {f.name} must be a number, got {type(value).__name__}'
+                )
             if value < 0:
-                raise ValueError(f"loss weight {f.name} must be >= 0, got {value}")
+                raise ValueError(f'loss weight {f.name} must be >= 0, got {value}')
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LossWeights":
+    def from_dict(cls, data: dict[str, Any]) -> LossWeights:
         """Build from a (partial) mapping, e.g. a YAML training config; unknown keys fail."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown loss weight(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f'unknown loss weight(s): {", ".join(unknown)}; known: {", ".join(sorted(known))}'
+            )
         return cls(**{k: float(v) for k, v in data.items()})

@@ -80,21 +80,21 @@ class TsjnetConfig:
     dsm_attention_groups: int = 8
     dsm_se_reduction: int = 2
     dsm_dropout: float = 0.0
-    dsm_saliency: str = "harris"
+    dsm_saliency: str = 'harris'
     decoder_attention_groups: int = 8
     decoder_reduce_chs: int = 32
     decoder_stem_chs: tuple[int, ...] = (64, 64, 128)
     decoder_planes: int = 128
     decoder_blocks: int = 2
     decoder_head_chs: int = 256
-    norm_layer: LayerSpec = "batchnorm2d"
-    act_layer: LayerSpec = "relu"
-    attn_norm_layer: LayerSpec = "batchnorm2d"  # authors'; training needs batch >= 2
-    neck_act_layer: LayerSpec = "relu6"
-    head_act_layer: LayerSpec = "leaky_relu"
-    na_backend: str = "auto"
+    norm_layer: LayerSpec = 'batchnorm2d'
+    act_layer: LayerSpec = 'relu'
+    attn_norm_layer: LayerSpec = 'batchnorm2d'  # authors'; training needs batch >= 2
+    neck_act_layer: LayerSpec = 'relu6'
+    head_act_layer: LayerSpec = 'leaky_relu'
+    na_backend: str = 'auto'
     joint_encoding: bool = False  # one modality at a time: half the full-res peak memory
-    pad_mode: str = "reflect"
+    pad_mode: str = 'reflect'
     # Where the authors' released code differs (see the module docstring); defaults: paper.
     resnest_shortcut_pool: bool = False
     attn_act_last: bool = False
@@ -109,18 +109,37 @@ class TsjnetConfig:
     def __post_init__(self) -> None:
         normalise_sequences(self)
         check_positive_ints(
-            self, "patch_chs", "stem_chs", "resnest_planes", "resnest_blocks", "resnest_expansion", "radix",
-            "cardinality", "attn_reduction", "neck_chs", "nat_embed_dim", "nat_depths", "nat_heads",
-            "nat_kernel_size", "nat_head_chs", "nat_upsample_strides", "dsm_attention_groups",
-            "dsm_se_reduction", "decoder_attention_groups", "decoder_reduce_chs", "decoder_stem_chs",
-            "decoder_planes", "decoder_blocks", "decoder_head_chs",
+            self,
+            'patch_chs',
+            'stem_chs',
+            'resnest_planes',
+            'resnest_blocks',
+            'resnest_expansion',
+            'radix',
+            'cardinality',
+            'attn_reduction',
+            'neck_chs',
+            'nat_embed_dim',
+            'nat_depths',
+            'nat_heads',
+            'nat_kernel_size',
+            'nat_head_chs',
+            'nat_upsample_strides',
+            'dsm_attention_groups',
+            'dsm_se_reduction',
+            'decoder_attention_groups',
+            'decoder_reduce_chs',
+            'decoder_stem_chs',
+            'decoder_planes',
+            'decoder_blocks',
+            'decoder_head_chs',
         )
         check_common(self)
-        for name in ("nat_act_layer", "nat_out_act_layer", "dsm_pool_act_layer"):
+        for name in ('nat_act_layer', 'nat_out_act_layer', 'dsm_pool_act_layer'):
             if getattr(self, name) is not None:
                 check_layer(name, getattr(self, name), activation_names())
         if not float(self.nat_norm_eps) > 0.0:
-            raise ValueError(f"nat_norm_eps must be > 0, got {self.nat_norm_eps}")
+            raise ValueError(f'nat_norm_eps must be > 0, got {self.nat_norm_eps}')
 
     @property
     def feature_chs(self) -> int:
@@ -133,28 +152,56 @@ class TsjnetConfig:
 
 def _nat_branch(cfg: TsjnetConfig) -> NATBranch:
     return NATBranch(
-        cfg.feature_chs, norm_eps=cfg.nat_norm_eps, embed_dim=cfg.nat_embed_dim, depths=cfg.nat_depths,
-        num_heads=cfg.nat_heads, kernel_size=cfg.nat_kernel_size, mlp_ratio=cfg.nat_mlp_ratio,
-        drop_path_rate=cfg.drop_path_rate, tokenizer_strides=(2, 2), head_chs=cfg.nat_head_chs,
-        upsample_strides=cfg.nat_upsample_strides, rel_pos_bias=cfg.nat_rel_pos_bias,
-        act_layer=cfg.act_layer if cfg.nat_act_layer is None else cfg.nat_act_layer, na_backend=cfg.na_backend,
-        head_norm_proj=cfg.nat_head_norm_proj, out_act_layer=cfg.nat_out_act_layer,
+        cfg.feature_chs,
+        norm_eps=cfg.nat_norm_eps,
+        embed_dim=cfg.nat_embed_dim,
+        depths=cfg.nat_depths,
+        num_heads=cfg.nat_heads,
+        kernel_size=cfg.nat_kernel_size,
+        mlp_ratio=cfg.nat_mlp_ratio,
+        drop_path_rate=cfg.drop_path_rate,
+        tokenizer_strides=(2, 2),
+        head_chs=cfg.nat_head_chs,
+        upsample_strides=cfg.nat_upsample_strides,
+        rel_pos_bias=cfg.nat_rel_pos_bias,
+        act_layer=cfg.act_layer if cfg.nat_act_layer is None else cfg.nat_act_layer,
+        na_backend=cfg.na_backend,
+        head_norm_proj=cfg.nat_head_norm_proj,
+        out_act_layer=cfg.nat_out_act_layer,
     )
 
 
 def _dsm(cfg: TsjnetConfig) -> DetailSaliencyModule:
     return DetailSaliencyModule(
-        cfg.feature_chs, cfg.dsm_attention_groups, cfg.dsm_se_reduction, cfg.dsm_dropout, cfg.dsm_saliency,
-        separable=False, norm_layer=cfg.norm_layer, act_layer=cfg.act_layer,
-        conv_before_pool=cfg.dsm_conv_before_pool, pool_act_layer=cfg.dsm_pool_act_layer,
+        cfg.feature_chs,
+        cfg.dsm_attention_groups,
+        cfg.dsm_se_reduction,
+        cfg.dsm_dropout,
+        cfg.dsm_saliency,
+        separable=False,
+        norm_layer=cfg.norm_layer,
+        act_layer=cfg.act_layer,
+        conv_before_pool=cfg.dsm_conv_before_pool,
+        pool_act_layer=cfg.dsm_pool_act_layer,
         spatial_attention=cfg.dsm_spatial_attention,
     )
 
 
 def _resnest_stage(cfg: TsjnetConfig, in_chs: int, planes: int, blocks: int) -> nn.Sequential:
-    return resnest_stage(in_chs, planes, blocks, cfg.resnest_expansion, cfg.radix, cfg.cardinality,
-                         cfg.attn_reduction, cfg.norm_layer, cfg.act_layer, cfg.attn_norm_layer,
-                         shortcut_pool=cfg.resnest_shortcut_pool, attn_act_last=cfg.attn_act_last)
+    return resnest_stage(
+        in_chs,
+        planes,
+        blocks,
+        cfg.resnest_expansion,
+        cfg.radix,
+        cfg.cardinality,
+        cfg.attn_reduction,
+        cfg.norm_layer,
+        cfg.act_layer,
+        cfg.attn_norm_layer,
+        shortcut_pool=cfg.resnest_shortcut_pool,
+        attn_act_last=cfg.attn_act_last,
+    )
 
 
 def _neck(in_chs: int, widths: tuple[int, ...], act_layer: LayerSpec) -> nn.Sequential:
@@ -165,7 +212,7 @@ def _neck(in_chs: int, widths: tuple[int, ...], act_layer: LayerSpec) -> nn.Sequ
     return nn.Sequential(*layers)
 
 
-@register_model("tsjnet")
+@register_model('tsjnet')
 def tsjnet(config: TsjnetConfig) -> FusionNet:
     """The TSJNet fusion network as the paper describes it, at the authors' sizes."""
     return build_tsjnet(config)
@@ -191,7 +238,16 @@ def build_tsjnet(config: TsjnetConfig) -> FusionNet:
             decoder_stem,
             _resnest_stage(cfg, decoder_stem.out_chs, cfg.decoder_planes, cfg.decoder_blocks),
         ),
-        ConvImageHead(cfg.decoder_planes * cfg.resnest_expansion, cfg.decoder_head_chs, cfg.head_act_layer),
+        ConvImageHead(
+            cfg.decoder_planes * cfg.resnest_expansion, cfg.decoder_head_chs, cfg.head_act_layer
+        ),
     )
-    return FusionNet(encoder, _nat_branch(cfg), _dsm(cfg), decoder, pad_multiple=cfg.nat_stride,
-                     joint_encoding=cfg.joint_encoding, pad_mode=cfg.pad_mode)
+    return FusionNet(
+        encoder,
+        _nat_branch(cfg),
+        _dsm(cfg),
+        decoder,
+        pad_multiple=cfg.nat_stride,
+        joint_encoding=cfg.joint_encoding,
+        pad_mode=cfg.pad_mode,
+    )

@@ -26,19 +26,19 @@ from tsjnet_ros.core.model.variants.tsjnet import TsjnetConfig, build_tsjnet
 class TsjnetOfficialConfig(TsjnetConfig):
     """:class:`TsjnetConfig` with the released code's behaviour as defaults."""
 
-    dsm_saliency: str = "none"
+    dsm_saliency: str = 'none'
     resnest_shortcut_pool: bool = True
     attn_act_last: bool = True
     nat_norm_eps: float = 1e-5
-    nat_act_layer: LayerSpec | None = "relu6"
+    nat_act_layer: LayerSpec | None = 'relu6'
     nat_head_norm_proj: bool = False
-    nat_out_act_layer: LayerSpec | None = "relu6"
+    nat_out_act_layer: LayerSpec | None = 'relu6'
     dsm_conv_before_pool: bool = True
-    dsm_pool_act_layer: LayerSpec | None = "leaky_relu_0.2"
+    dsm_pool_act_layer: LayerSpec | None = 'leaky_relu_0.2'
     dsm_spatial_attention: bool = False
 
 
-@register_model("tsjnet_official")
+@register_model('tsjnet_official')
 def tsjnet_official(config: TsjnetOfficialConfig) -> FusionNet:
     """TSJNet as released by its authors (load their weights with ``tsjnet-convert``)."""
     return build_tsjnet(config)

@@ -29,9 +29,13 @@ from tsjnet_ros.core.model.decoder import SpatialAttentionDecoder
 from tsjnet_ros.core.model.encoder import SharedEncoder
 from tsjnet_ros.core.model.fusion_net import FusionNet
 from tsjnet_ros.core.model.registry import register_model
-from tsjnet_ros.core.model.variants.config_checks import check_common, check_positive_ints, normalise_sequences
+from tsjnet_ros.core.model.variants.config_checks import (
+    check_common,
+    check_positive_ints,
+    normalise_sequences,
+)
 
-IMAGE_HEADS = ("pixel_shuffle", "source_blend", "pyramid_blend")
+IMAGE_HEADS = ('pixel_shuffle', 'source_blend', 'pyramid_blend')
 ENCODER_STRIDE = 4  # two 2x2 space-to-depth steps (1/2 stem, then 1/4 body)
 
 
@@ -60,7 +64,7 @@ class TsjnetRtConfig:
     dsm_attention_groups: int = 4
     dsm_se_reduction: int = 2
     dsm_dropout: float = 0.0
-    dsm_saliency: str = "gradient"
+    dsm_saliency: str = 'gradient'
     dsm_separable: bool = True
     decoder_attention_groups: int = 8
     decoder_chs: int = 32
@@ -69,37 +73,61 @@ class TsjnetRtConfig:
     decoder_refine: bool = False  # extra 3x3 conv at 1/2 size in the image head
     # "pixel_shuffle" draws the image; "source_blend" blends the full-size sources per pixel
     # (weight map + bounded correction), so full-size texture survives the 1/4-size body.
-    image_head: str = "source_blend"
+    image_head: str = 'source_blend'
     blend_max_correction: float = 0.5
     # "pyramid_blend" blends the sources' Laplacian pyramids under the network's weight maps
     # (no texture drawn, so the network may run on a downscaled pair: ``work_scale`` < 1).
     pyramid_levels: int = 4
     work_scale: float = 1.0
-    norm_layer: LayerSpec = "batchnorm2d"
-    act_layer: LayerSpec = "relu"
-    attn_norm_layer: LayerSpec = "identity"  # trains with batch 1 too
-    na_backend: str = "auto"
+    norm_layer: LayerSpec = 'batchnorm2d'
+    act_layer: LayerSpec = 'relu'
+    attn_norm_layer: LayerSpec = 'identity'  # trains with batch 1 too
+    na_backend: str = 'auto'
     joint_encoding: bool = True
-    pad_mode: str = "reflect"
+    pad_mode: str = 'reflect'
 
     def __post_init__(self) -> None:
         normalise_sequences(self)
         if any(s not in (1, 2) for s in self.nat_tokenizer_strides):
-            raise ValueError(f"nat_tokenizer_strides must be 1 or 2 each, got {self.nat_tokenizer_strides}")
+            raise ValueError(
+                f'nat_tokenizer_strides must be 1 or 2 each, got {self.nat_tokenizer_strides}'
+            )
         check_positive_ints(
-            self, "skip_chs", "encoder_chs", "resnest_planes", "resnest_expansion", "resnest_blocks", "radix",
-            "cardinality", "attn_reduction", "feature_chs", "nat_tokenizer_strides", "nat_embed_dim",
-            "nat_depths", "nat_heads", "nat_kernel_size", "nat_head_chs", "dsm_attention_groups", "dsm_se_reduction",
-            "decoder_attention_groups", "decoder_chs", "decoder_planes", "decoder_blocks",
+            self,
+            'skip_chs',
+            'encoder_chs',
+            'resnest_planes',
+            'resnest_expansion',
+            'resnest_blocks',
+            'radix',
+            'cardinality',
+            'attn_reduction',
+            'feature_chs',
+            'nat_tokenizer_strides',
+            'nat_embed_dim',
+            'nat_depths',
+            'nat_heads',
+            'nat_kernel_size',
+            'nat_head_chs',
+            'dsm_attention_groups',
+            'dsm_se_reduction',
+            'decoder_attention_groups',
+            'decoder_chs',
+            'decoder_planes',
+            'decoder_blocks',
         )
         if self.image_head not in IMAGE_HEADS:
-            raise ValueError(f"image_head must be one of {sorted(IMAGE_HEADS)}, got {self.image_head!r}")
+            raise ValueError(
+                f'image_head must be one of {sorted(IMAGE_HEADS)}, got {self.image_head!r}'
+            )
         if not 0.0 < self.work_scale <= 1.0:
-            raise ValueError(f"work_scale must be in (0, 1], got {self.work_scale}")
-        if self.work_scale != 1.0 and self.image_head != "pyramid_blend":
-            raise ValueError("work_scale < 1 needs image_head 'pyramid_blend' (the other heads draw at network size)")
+            raise ValueError(f'work_scale must be in (0, 1], got {self.work_scale}')
+        if self.work_scale != 1.0 and self.image_head != 'pyramid_blend':
+            raise ValueError(
+                "work_scale < 1 needs image_head 'pyramid_blend' (the other heads draw at network size)"
+            )
         if self.pyramid_levels < 1:
-            raise ValueError(f"pyramid_levels must be >= 1, got {self.pyramid_levels}")
+            raise ValueError(f'pyramid_levels must be >= 1, got {self.pyramid_levels}')
         check_common(self)
 
     @property
@@ -119,52 +147,110 @@ def _upsample_strides(total: int) -> tuple[int, ...]:
 
 def _nat_branch(cfg: TsjnetRtConfig) -> NATBranch:
     return NATBranch(
-        cfg.feature_chs, embed_dim=cfg.nat_embed_dim, depths=cfg.nat_depths, num_heads=cfg.nat_heads,
-        kernel_size=cfg.nat_kernel_size, mlp_ratio=cfg.nat_mlp_ratio, drop_path_rate=cfg.drop_path_rate,
-        tokenizer_strides=cfg.nat_tokenizer_strides, head_chs=cfg.nat_head_chs,
+        cfg.feature_chs,
+        embed_dim=cfg.nat_embed_dim,
+        depths=cfg.nat_depths,
+        num_heads=cfg.nat_heads,
+        kernel_size=cfg.nat_kernel_size,
+        mlp_ratio=cfg.nat_mlp_ratio,
+        drop_path_rate=cfg.drop_path_rate,
+        tokenizer_strides=cfg.nat_tokenizer_strides,
+        head_chs=cfg.nat_head_chs,
         upsample_strides=_upsample_strides(cfg.nat_stride),
-        rel_pos_bias=cfg.nat_rel_pos_bias, act_layer=cfg.act_layer, na_backend=cfg.na_backend,
+        rel_pos_bias=cfg.nat_rel_pos_bias,
+        act_layer=cfg.act_layer,
+        na_backend=cfg.na_backend,
     )
 
 
 def _dsm(cfg: TsjnetRtConfig) -> DetailSaliencyModule:
     return DetailSaliencyModule(
-        cfg.feature_chs, cfg.dsm_attention_groups, cfg.dsm_se_reduction, cfg.dsm_dropout, cfg.dsm_saliency,
-        separable=cfg.dsm_separable, norm_layer=cfg.norm_layer, act_layer=cfg.act_layer,
+        cfg.feature_chs,
+        cfg.dsm_attention_groups,
+        cfg.dsm_se_reduction,
+        cfg.dsm_dropout,
+        cfg.dsm_saliency,
+        separable=cfg.dsm_separable,
+        norm_layer=cfg.norm_layer,
+        act_layer=cfg.act_layer,
     )
 
 
 def _image_head(cfg: TsjnetRtConfig) -> nn.Module:
     in_chs = cfg.decoder_planes * cfg.resnest_expansion
-    if cfg.image_head == "pyramid_blend":
+    if cfg.image_head == 'pyramid_blend':
         return PyramidBlendImageHead(in_chs, cfg.pyramid_levels)
-    if cfg.image_head == "source_blend":
-        return SourceBlendImageHead(in_chs, cfg.skip_chs, cfg.act_layer, cfg.norm_layer, refine=cfg.decoder_refine,
-                                    max_correction=cfg.blend_max_correction)
-    return PixelShuffleImageHead(in_chs, cfg.skip_chs, cfg.act_layer, cfg.norm_layer, refine=cfg.decoder_refine)
+    if cfg.image_head == 'source_blend':
+        return SourceBlendImageHead(
+            in_chs,
+            cfg.skip_chs,
+            cfg.act_layer,
+            cfg.norm_layer,
+            refine=cfg.decoder_refine,
+            max_correction=cfg.blend_max_correction,
+        )
+    return PixelShuffleImageHead(
+        in_chs, cfg.skip_chs, cfg.act_layer, cfg.norm_layer, refine=cfg.decoder_refine
+    )
 
 
-@register_model("tsjnet_rt")
+@register_model('tsjnet_rt')
 def tsjnet_rt(config: TsjnetRtConfig) -> FusionNet:
     """The real-time TSJNet fusion network."""
     cfg = config
     norm, act = cfg.norm_layer, cfg.act_layer
-    stem = nn.Sequential(SpaceToDepth(2), ConvNormAct(4, cfg.skip_chs, 3, norm_layer=norm, act_layer=act))
+    stem = nn.Sequential(
+        SpaceToDepth(2), ConvNormAct(4, cfg.skip_chs, 3, norm_layer=norm, act_layer=act)
+    )
     body = nn.Sequential(
         SpaceToDepth(2),  # 2x2 space-to-depth + 1x1 conv = a 2x2 stride-2 conv (4 taps, not 9)
         ConvNormAct(4 * cfg.skip_chs, cfg.encoder_chs, 1, norm_layer=norm, act_layer=act),
-        resnest_stage(cfg.encoder_chs, cfg.resnest_planes, cfg.resnest_blocks, cfg.resnest_expansion,
-                      cfg.radix, cfg.cardinality, cfg.attn_reduction, norm, act, cfg.attn_norm_layer),
+        resnest_stage(
+            cfg.encoder_chs,
+            cfg.resnest_planes,
+            cfg.resnest_blocks,
+            cfg.resnest_expansion,
+            cfg.radix,
+            cfg.cardinality,
+            cfg.attn_reduction,
+            norm,
+            act,
+            cfg.attn_norm_layer,
+        ),
     )
-    neck = ConvNormAct(cfg.resnest_planes * cfg.resnest_expansion, cfg.feature_chs, 1, norm_layer=norm, act_layer=act)
+    neck = ConvNormAct(
+        cfg.resnest_planes * cfg.resnest_expansion,
+        cfg.feature_chs,
+        1,
+        norm_layer=norm,
+        act_layer=act,
+    )
     encoder = SharedEncoder(stem, body, neck, _nat_branch(cfg), _dsm(cfg), keep_skip=True)
     decoder = SpatialAttentionDecoder(
         GroupedSpatialAttention(2 * cfg.feature_chs, cfg.decoder_attention_groups),
         ConvNormAct(2 * cfg.feature_chs, cfg.decoder_chs, 1, norm_layer=norm, act_layer=act),
-        resnest_stage(cfg.decoder_chs, cfg.decoder_planes, cfg.decoder_blocks, cfg.resnest_expansion,
-                      cfg.radix, cfg.cardinality, cfg.attn_reduction, norm, act, cfg.attn_norm_layer),
+        resnest_stage(
+            cfg.decoder_chs,
+            cfg.decoder_planes,
+            cfg.decoder_blocks,
+            cfg.resnest_expansion,
+            cfg.radix,
+            cfg.cardinality,
+            cfg.attn_reduction,
+            norm,
+            act,
+            cfg.attn_norm_layer,
+        ),
         _image_head(cfg),
     )
-    return FusionNet(encoder, _nat_branch(cfg), _dsm(cfg), decoder, pad_multiple=cfg.pad_multiple,
-                     joint_encoding=cfg.joint_encoding, pad_mode=cfg.pad_mode, prefers_channels_last=True,
-                     work_scale=cfg.work_scale)
+    return FusionNet(
+        encoder,
+        _nat_branch(cfg),
+        _dsm(cfg),
+        decoder,
+        pad_multiple=cfg.pad_multiple,
+        joint_encoding=cfg.joint_encoding,
+        pad_mode=cfg.pad_mode,
+        prefers_channels_last=True,
+        work_scale=cfg.work_scale,
+    )
