@@ -103,17 +103,21 @@ def main() -> None:
     bare_wall, bag_wall = min(r[0] for r in bare_runs), min(r[0] for r in bag_runs)
     bare_cpu, bag_cpu = min(r[1] for r in bare_runs), min(r[1] for r in bag_runs)
     print(
-        f'pairs {n} at {width}x{height}, backend {args.backend}, metrics {args.metrics}, best of {args.repeats}'
+        f'pairs {n} at {width}x{height}, backend {args.backend}, metrics '
+        f'{args.metrics}, best of {args.repeats}'
     )
     print(
-        f'bare pipeline   {n / bare_wall:7.2f} pairs/s  wall {bare_wall / n * 1000:6.1f} ms/pair, CPU {bare_cpu / n * 1000:6.1f} ms/pair'
+        f'bare pipeline   {n / bare_wall:7.2f} pairs/s  wall {bare_wall / n * 1000:6.1f} ms/pair, '
+        f'CPU {bare_cpu / n * 1000:6.1f} ms/pair'
     )
     print(
-        f'bag evaluation  {n / bag_wall:7.2f} pairs/s  wall {bag_wall / n * 1000:6.1f} ms/pair, CPU {bag_cpu / n * 1000:6.1f} ms/pair'
+        f'bag evaluation  {n / bag_wall:7.2f} pairs/s  wall {bag_wall / n * 1000:6.1f} ms/pair, '
+        f'CPU {bag_cpu / n * 1000:6.1f} ms/pair'
         f' (read, sync{"" if args.no_output_bag else ", output bag and overlay"} included)'
     )
     print(
-        f'throughput ratio {bare_wall / bag_wall * 100:5.1f} % of the bare pipeline (CPU-time ratio {bare_cpu / bag_cpu * 100:5.1f} %)'
+        f'throughput ratio {bare_wall / bag_wall * 100:5.1f} % of the bare pipeline (CPU-time '
+        f'ratio {bare_cpu / bag_cpu * 100:5.1f} %)'
     )
 
 

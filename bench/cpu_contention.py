@@ -91,7 +91,8 @@ def main() -> int:
             for policy in POLICIES:
                 results[policy, busy] = r = run_child(args, policy)
                 print(
-                    f'busy {busy}  {policy:8s} per pair {r["median_ms"]:8.1f} ms   model load {r["load_s"]:5.1f} s'
+                    f'busy {busy}  {policy:8s} per pair {r["median_ms"]:8.1f} ms   model '
+                    f'load {r["load_s"]:5.1f} s'
                     f'   load average {os.getloadavg()[0]:.2f}',
                     flush=True,
                 )

@@ -76,7 +76,8 @@ def main() -> int:
         )
         models.append(label)
     print(
-        f'{len(names)} pairs from {args.data.resolve()}; means, 8-bit luminance, default metric conventions'
+        f'{len(names)} pairs from {args.data.resolve()}; means, 8-bit luminance, '
+        'default metric conventions'
     )
     print(f'{"method":22s}' + ''.join(f'{m:>9s}' for m in FRONTIER_METRICS))
     for name, row in means.items():
@@ -84,13 +85,15 @@ def main() -> int:
     floor = means['average']['PSNR'] - args.psnr_margin
     inside = [name for name in classical if means[name]['PSNR'] >= floor]
     print(
-        f'\nwithin {args.psnr_margin:g} dB of average fusion (PSNR >= {floor:.2f}): {", ".join(inside)}'
+        f'\nwithin {args.psnr_margin:g} dB of average fusion (PSNR >= '
+        f'{floor:.2f}): {", ".join(inside)}'
     )
     for m in FRONTIER_METRICS[2:]:
         pick = min if m in LOWER_IS_BETTER else max
         best_inside = pick(inside, key=lambda n: means[n][m])
         print(
-            f'  {m:5s} best classical inside the budget {means[best_inside][m]:8.4g} ({best_inside})'
+            f'  {m:5s} best classical inside the budget '
+            f'{means[best_inside][m]:8.4g} ({best_inside})'
         )
     lap = means['laplacian_pyramid']
     for label in models:
@@ -102,7 +105,8 @@ def main() -> int:
         )
         print(
             f'  against laplacian_pyramid: VIF {row["VIF"]:.4f} vs {lap["VIF"]:.4f}, '
-            f'Qabf {row["Qabf"]:.4f} vs {lap["Qabf"]:.4f}, PSNR {row["PSNR"]:.2f} vs {lap["PSNR"]:.2f} dB'
+            f'Qabf {row["Qabf"]:.4f} vs {lap["Qabf"]:.4f}, PSNR '
+            f'{row["PSNR"]:.2f} vs {lap["PSNR"]:.2f} dB'
         )
     if args.plot:
         print(f'\nplot: {plot_frontier(means, models, args.plot)}')

@@ -243,7 +243,8 @@ def _row(r: dict, diff: float | None) -> str:
     diff_note = '' if diff is None else f' max|d fused| {diff:.1e}'
     digits = 2 if r['ms'] < 10 else 1
     return (
-        f'{name} {r["ms"]:>10.{digits}f} ms/frame (min {r["ms_min"]:.{digits}f}, n={r["repeats"]}) '
+        f'{name} {r["ms"]:>10.{digits}f} ms/frame (min '
+        f'{r["ms_min"]:.{digits}f}, n={r["repeats"]}) '
         f'{1000 / r["ms"]:>6.2f} fps  peak {r.get("memory", "RSS")} {r["peak_rss_mb"]:>6.0f} MB '
         f'(model {r["rss_model_mb"]:.0f})'
         f'{compile_note}{diff_note}  load {r["load_before"]:.1f}/{r["load_after"]:.1f}'
@@ -306,8 +307,10 @@ def main() -> None:
         args.threads, args.compile_threads = args.threads[:1], args.threads[:1]
     sizes = [tuple(int(v) for v in s.lower().split('x')) for s in args.sizes]
     print(
-        f'{os.cpu_count()} CPU cores; intra-op threads {args.threads}; device {args.device}; batch {args.batch}; '
-        f'load average now {os.getloadavg()[0]:.1f} (other users share this CPU: times are upper bounds)'
+        f'{os.cpu_count()} CPU cores; intra-op threads {args.threads}; device '
+        f'{args.device}; batch {args.batch}; '
+        f'load average now {os.getloadavg()[0]:.1f} (other users share this '
+        'CPU: times are upper bounds)'
     )
     results: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -371,9 +374,12 @@ def _summary(results: list[dict], sizes: list[tuple[int, int]]) -> None:
             ref, best = pick(model, size, 'reference'), pick(model, size)
             if ref and best:
                 print(
-                    f'  {model:<10} {label}: best {best["setting"]} t={best["threads"]} {best["ms"]:.1f} ms '
-                    f'({1000 / best["ms"]:.2f} fps), {ref["ms"] / best["ms"]:.2f}x faster than the best reference '
-                    f'eager fp32 run ({ref["ms"]:.1f} ms, t={ref["threads"]}); peak RSS {best["peak_rss_mb"]:.0f} vs '
+                    f'  {model:<10} {label}: best {best["setting"]} '
+                    f't={best["threads"]} {best["ms"]:.1f} ms '
+                    f'({1000 / best["ms"]:.2f} fps), {ref["ms"] / best["ms"]:.2f}x faster '
+                    'than the best reference '
+                    f'eager fp32 run ({ref["ms"]:.1f} ms, t={ref["threads"]}); peak RSS '
+                    f'{best["peak_rss_mb"]:.0f} vs '
                     f'{ref["peak_rss_mb"]:.0f} MB'
                 )
         for model in sorted({r['model'] for r in results}):
@@ -389,7 +395,8 @@ def _summary(results: list[dict], sizes: list[tuple[int, int]]) -> None:
                 if rows:
                     best = min(rows, key=lambda r: r['ms'])
                     print(
-                        f'  {model} {label} batch {batch}: best {best["setting"]} {best["ms"]:.2f} ms/frame '
+                        f'  {model} {label} batch {batch}: best {best["setting"]} '
+                        f'{best["ms"]:.2f} ms/frame '
                         f'({1000 / best["ms"]:.1f} fps), peak {best.get("memory", "RSS")} '
                         f'{best["peak_rss_mb"]:.0f} MB'
                     )
@@ -402,7 +409,8 @@ def _summary(results: list[dict], sizes: list[tuple[int, int]]) -> None:
         big, small = pick('tsjnet', size), pick('tsjnet_rt', size)
         if big and small:
             print(
-                f'  ratio tsjnet/tsjnet_rt {label} best vs best ({big["setting"]} t={big["threads"]} / '
+                f'  ratio tsjnet/tsjnet_rt {label} best vs best '
+                f'({big["setting"]} t={big["threads"]} / '
                 f'{small["setting"]} t={small["threads"]}): {big["ms"] / small["ms"]:.0f}x'
             )
 

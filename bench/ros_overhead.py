@@ -123,14 +123,18 @@ def main() -> int:
     where = (
         'this process'
         if not args.driver_process
-        else f'another process ({PROFILE_VARIABLE}={os.environ.get(PROFILE_VARIABLE, "unset: Fast DDS defaults")})'
+        else 'another process '
+        f'({PROFILE_VARIABLE}={os.environ.get(PROFILE_VARIABLE, "unset: Fast DDS defaults")})'
     )
     print(
-        f'backend {backend.name}, 640x480, {args.frames} pairs at {args.rate} Hz, received {result.received}, '
-        f'skipped {loop.fusion.stats().skipped}, intra-op threads {torch.get_num_threads()}; cameras in {where}'
+        f'backend {backend.name}, 640x480, {args.frames} pairs at {args.rate} Hz, '
+        f'received {result.received}, '
+        f'skipped {loop.fusion.stats().skipped}, intra-op threads '
+        f'{torch.get_num_threads()}; cameras in {where}'
     )
     print(
-        f'bare pipeline      p50 {bare_p["p50"]:.2f} ms  p95 {bare_p["p95"]:.2f} ms  (pair preparation + fusion; '
+        f'bare pipeline      p50 {bare_p["p50"]:.2f} ms  p95 {bare_p["p95"]:.2f} ms  '
+        '(pair preparation + fusion; '
         f'fusion alone p50 {np.median(bare_fuse_only):.2f} ms)'
     )
     print(f'through rclpy      p50 {e2e_p["p50"]:.2f} ms  p95 {e2e_p["p95"]:.2f} ms')
@@ -141,26 +145,33 @@ def main() -> int:
         paired = percentiles([e - p for e, p, _ in frames])
         fuse_only = percentiles([e - f for e, _, f in frames])
         print(
-            f'ROS overhead per frame p50 {paired["p50"]:.2f} ms  p95 {paired["p95"]:.2f} ms  mean {paired["mean"]:.2f} ms '
-            f"(target <= 3 ms; end-to-end minus the same frame's preparation + fusion; minus its fusion alone: "
+            f'ROS overhead per frame p50 {paired["p50"]:.2f} ms  p95 {paired["p95"]:.2f} ms  mean '
+            f'{paired["mean"]:.2f} ms '
+            "(target <= 3 ms; end-to-end minus the same frame's preparation + fusion; "
+            'minus its fusion alone: '
             f'p50 {fuse_only["p50"]:.2f} ms)'
         )
     else:
         print(
-            f'ROS overhead per frame: not available ({result.received} received, {len(in_node_pipeline)} fused)'
+            f'ROS overhead per frame: not available ({result.received} received, '
+            f'{len(in_node_pipeline)} fused)'
         )
     print(
-        f'p50 - p50          {e2e_p["p50"] - bare_p["p50"]:.2f} ms (mean - mean {np.mean(result.latencies_ms[5:]) - np.mean(bare):.2f} ms; '
+        f'p50 - p50          {e2e_p["p50"] - bare_p["p50"]:.2f} ms (mean - mean '
+        f'{np.mean(result.latencies_ms[5:]) - np.mean(bare):.2f} ms; '
         "moves with the backend's own speed, which differs between the two phases)"
     )
     if in_node and in_node_pipeline:
         node_pipeline_p50 = float(np.median(in_node_pipeline))
         print(
-            f'  inside the node: receive -> published p50 {in_node["p50"]:.2f} ms, of which preparation + '
-            f'fusion p50 {node_pipeline_p50:.2f} ms (node bookkeeping {in_node["p50"] - node_pipeline_p50:.2f} ms)'
+            f'  inside the node: receive -> published p50 {in_node["p50"]:.2f} '
+            'ms, of which preparation + '
+            f'fusion p50 {node_pipeline_p50:.2f} ms (node bookkeeping '
+            f'{in_node["p50"] - node_pipeline_p50:.2f} ms)'
         )
         print(
-            f'  topics, callbacks and the receiver: {e2e_p["p50"] - in_node["p50"]:.2f} ms (e2e p50 - in-node p50)'
+            f'  topics, callbacks and the receiver: {e2e_p["p50"] - in_node["p50"]:.2f} '
+            'ms (e2e p50 - in-node p50)'
         )
     return 0
 

@@ -206,7 +206,8 @@ def main() -> int:
     )  # not another graph's topics
     if os.environ.get(PROFILE_VARIABLE) or os.environ.get(LEGACY_PROFILE_VARIABLE):
         print(
-            f'unset {PROFILE_VARIABLE} / {LEGACY_PROFILE_VARIABLE} first: this compares the transports itself'
+            f'unset {PROFILE_VARIABLE} / {LEGACY_PROFILE_VARIABLE} first: this '
+            'compares the transports itself'
         )
         return 1
     profile = large_image_profile()
@@ -215,13 +216,15 @@ def main() -> int:
         f'{profile.name}': {PROFILE_VARIABLE: str(profile)},
     }
     print(
-        f'{args.messages} images per case at {args.rate:g} Hz, one-way publish -> callback latency, '
+        f'{args.messages} images per case at {args.rate:g} Hz, one-way '
+        'publish -> callback latency, '
         f'RMW {os.environ.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp (default)")}'
     )
     for label, shape in IMAGES.items():
         print(f'{label}:')
         print(
-            f'  same process (intra-process delivery)   {_summary(same_process(shape, args.messages, args.rate), args.messages)}'
+            '  same process (intra-process delivery)   '
+            f'{_summary(same_process(shape, args.messages, args.rate), args.messages)}'
         )
         for name, extra in configurations.items():
             latencies = other_process(shape, args.messages, args.rate, {**os.environ, **extra})

@@ -31,7 +31,8 @@ def main() -> int:
         loop.run(warmup, args.rate)
         start_rss = rss_mb()
         print(
-            f'after {warmup} warm-up frames: RSS {start_rss[0]:.1f} MB (peak {start_rss[1]:.1f} MB)',
+            f'after {warmup} warm-up frames: RSS {start_rss[0]:.1f} MB '
+            f'(peak {start_rss[1]:.1f} MB)',
             flush=True,
         )
         samples = []
@@ -52,15 +53,18 @@ def main() -> int:
         loop.close()
     lat = percentiles(result.latencies_ms)
     print(
-        f'backend {params["fusion_backend"]}: sent {args.frames + warmup} pairs, fused {c.fused}, skipped {c.skipped}, '
+        f'backend {params["fusion_backend"]}: sent {args.frames + warmup} pairs, fused '
+        f'{c.fused}, skipped {c.skipped}, '
         f'errors {c.errors}, received {result.received}'
     )
     print(
-        f'RSS start {start_rss[0]:.1f} MB (peak {start_rss[1]:.1f}), end {end_rss[0]:.1f} MB (peak {end_rss[1]:.1f}); '
+        f'RSS start {start_rss[0]:.1f} MB (peak {start_rss[1]:.1f}), end {end_rss[0]:.1f} MB '
+        f'(peak {end_rss[1]:.1f}); '
         f'growth {end_rss[0] - start_rss[0]:+.1f} MB'
     )
     print(
-        f'latency ms: p50 {lat["p50"]:.1f}  p95 {lat["p95"]:.1f}  p99 {lat["p99"]:.1f}  max {lat["max"]:.1f}'
+        f'latency ms: p50 {lat["p50"]:.1f}  p95 {lat["p95"]:.1f}  p99 '
+        f'{lat["p99"]:.1f}  max {lat["max"]:.1f}'
     )
     return 0
 

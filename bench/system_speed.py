@@ -60,7 +60,8 @@ def main() -> int:
     times: dict[str, list[float]] = {'shipped': [], 'previous': []}
     print(
         f'load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs, '
-        f'{shipped.cpu_threads} thread(s), {len(samples)} pairs of {samples[0].ir.shape[1]}x{samples[0].ir.shape[0]}'
+        f'{shipped.cpu_threads} thread(s), {len(samples)} pairs of '
+        f'{samples[0].ir.shape[1]}x{samples[0].ir.shape[0]}'
     )
     for s in samples:
         for name, pipeline in (('shipped', shipped), ('previous', previous)):
@@ -74,7 +75,8 @@ def main() -> int:
     ):
         print(f'{label:46s} {1000 * medians[name]:7.1f} ms per pair  {1 / medians[name]:5.1f} fps')
     print(
-        f'speed-up: {medians["previous"] / medians["shipped"]:.2f}x   load average at end: {os.getloadavg()[0]:.2f}'
+        f'speed-up: {medians["previous"] / medians["shipped"]:.2f}x   load average at end: '
+        f'{os.getloadavg()[0]:.2f}'
     )
     return 0
 

@@ -104,7 +104,8 @@ def test_weights_that_do_not_fit_name_the_mismatch(tmp_path):
     torch.save(payload, path)
     with pytest.raises(
         ValueError,
-        match=r'shape mismatch.*fusion\.body\.weight: checkpoint \(4, 2, 3, 3\) vs model \(6, 2, 3, 3\)',
+        match=r'shape mismatch.*fusion\.body\.weight: checkpoint \(4, 2, 3, '
+        r'3\) vs model \(6, 2, 3, 3\)',
     ):
         load_checkpoint(path, fusion_builder=tiny_builder)
 
@@ -114,7 +115,8 @@ def test_weights_that_do_not_fit_name_the_mismatch(tmp_path):
     torch.save(payload, path)
     with pytest.raises(
         ValueError,
-        match=r'1 missing weight\(s\) \[fusion\.att\.bias\]; 1 unexpected weight\(s\) \[fusion\.extra\]',
+        match=r'1 missing weight\(s\) \[fusion\.att\.bias\]; 1 unexpected '
+        r'weight\(s\) \[fusion\.extra\]',
     ):
         load_checkpoint(path, fusion_builder=tiny_builder)
 

@@ -169,7 +169,8 @@ def main() -> int:
                 else f'{row["ms"]:.1f} ms'
             )
             print(
-                f'{"ok  " if row["ok"] else "FAIL"} {row["case"]:<28} {row["precision"]} {row["compared"]:<28} '
+                f'{"ok  " if row["ok"] else "FAIL"} {row["case"]:<28} '
+                f'{row["precision"]} {row["compared"]:<28} '
                 f'max|d| {row["max_abs_diff"]:.2e} (limit {row["limit"]:.0e}) '
                 f'{"fwd+bwd" if row["backward"] else "fwd only (no backward here)"} {timing}',
                 flush=True,

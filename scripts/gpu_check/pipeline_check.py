@@ -160,7 +160,8 @@ def main() -> int:
     samples = [dataset[i] for i in range(0, len(dataset), step)][: args.pairs]
     pairs = [(s.ir, s.visible) for s in samples]
     print(
-        f'pipeline_check: {len(pairs)} pairs of {pairs[0][0].shape[1]}x{pairs[0][0].shape[0]} from {args.data}, '
+        f'pipeline_check: {len(pairs)} pairs of '
+        f'{pairs[0][0].shape[1]}x{pairs[0][0].shape[0]} from {args.data}, '
         f'device {args.device}, checkpoint {checkpoint}'
     )
     cpu = FusionPipeline.from_checkpoint(checkpoint, device='cpu', warmup=False)
@@ -190,12 +191,17 @@ def main() -> int:
         )
         seg = info['segmentation_agreement']
         print(
-            f'{"ok  " if all(checks.values()) else "FAIL"} {precision} vs CPU fp32: fused |d| mean '
-            f'{info["fused_mean_abs"]:.3f} p99 {info["fused_p99_abs"]:.1f} max {info["fused_max_abs"]} '
+            f'{"ok  " if all(checks.values()) else "FAIL"} {precision} vs '
+            'CPU fp32: fused |d| mean '
+            f'{info["fused_mean_abs"]:.3f} p99 {info["fused_p99_abs"]:.1f} max '
+            f'{info["fused_max_abs"]} '
             f'(limits {limit["mean"]}, {limit["p99"]}); segmentation agreement '
-            f'{"n/a" if seg is None else f"{seg:.4f}"}; detections {info["detections_device_vs_cpu"][0]} vs '
-            f'{info["detections_device_vs_cpu"][1]}; inference {info["inference_ms_per_pair"]:.2f} ms/pair, '
-            f'{info["inference_ms_per_pair_batched"]:.2f} ms/pair in batches of {info["batch_size"]}; {mem}',
+            f'{"n/a" if seg is None else f"{seg:.4f}"}; detections '
+            f'{info["detections_device_vs_cpu"][0]} vs '
+            f'{info["detections_device_vs_cpu"][1]}; inference '
+            f'{info["inference_ms_per_pair"]:.2f} ms/pair, '
+            f'{info["inference_ms_per_pair_batched"]:.2f} ms/pair in batches of '
+            f'{info["batch_size"]}; {mem}',
             flush=True,
         )
     if args.json:

@@ -90,7 +90,8 @@ class FusedImageRecorder(Node):
         if g('report_period') > 0:
             self.create_timer(float(g('report_period')), self._report)
         where = (
-            f'saving 1 image in {self._save_every} to {self.output_dir} (at most {self._max_saved})'
+            f'saving 1 image in {self._save_every} to {self.output_dir} '
+            f'(at most {self._max_saved})'
             if self.output_dir is not None
             else 'saving no images (output_dir is empty)'
         )

@@ -202,7 +202,8 @@ class FusionNode(LifecycleNode):
         settings = self.stream.settings
         self.get_logger().info(
             f'active: fusing {topics[0]} + {topics[1]} '
-            f"with '{self.stream.backend.name}', sync {settings.sync_policy} (slop {settings.slop * 1000:.0f} ms)"
+            f"with '{self.stream.backend.name}', sync {settings.sync_policy} (slop "
+            f'{settings.slop * 1000:.0f} ms)'
         )
         return result
 

@@ -82,7 +82,8 @@ class StopSignals:
 
 def _exit_overdue(deadline: float) -> None:
     sys.stderr.write(
-        f'[tsjnet_ros] stopping took longer than {deadline:.0f} s; exiting without finishing cleanup\n'
+        f'[tsjnet_ros] stopping took longer than {deadline:.0f} s; exiting '
+        'without finishing cleanup\n'
     )
     exit_process(1)
 

@@ -134,8 +134,10 @@ class SyntheticCamerasNode(Node):
         self.create_timer(1.0 / g('ir_rate'), lambda: self._capture(0))
         self.create_timer(1.0 / g('visible_rate'), lambda: self._capture(1))
         self.get_logger().info(
-            f'synthetic cameras {g("width")}x{g("height")}: IR {g("ir_rate")} Hz ({self._ir_encoding}), '
-            f'visible {g("visible_rate")} Hz ({self._visible_encoding}), jitter {self._jitter * 1000:.1f} ms'
+            f'synthetic cameras {g("width")}x{g("height")}: IR {g("ir_rate")} '
+            f'Hz ({self._ir_encoding}), '
+            f'visible {g("visible_rate")} Hz ({self._visible_encoding}), jitter '
+            f'{self._jitter * 1000:.1f} ms'
         )
 
     @property

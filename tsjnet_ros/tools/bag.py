@@ -52,7 +52,8 @@ def _add_topic_options(parser: argparse.ArgumentParser, ground_truth: bool = Tru
         group.add_argument(
             '--gt-detections-topic',
             default=defaults.gt_detections,
-            help=f'ground-truth boxes, vision_msgs/Detection2DArray (default {defaults.gt_detections})',
+            help='ground-truth boxes, vision_msgs/Detection2DArray (default '
+            f'{defaults.gt_detections})',
         )
         group.add_argument(
             '--gt-segmentation-topic',
@@ -408,7 +409,8 @@ def cmd_make(args: argparse.Namespace) -> int:
         folder = Path(args.source)
         if not folder.is_dir():
             raise BagError(
-                f"--source {folder}: no such folder (use 'synthetic' or a folder of IR/visible pairs)"
+                f"--source {folder}: no such folder (use 'synthetic' or a "
+                'folder of IR/visible pairs)'
             )
         if args.limit is not None and args.limit < 1:
             raise ValueError('--limit must be >= 1')
@@ -424,7 +426,8 @@ def cmd_make(args: argparse.Namespace) -> int:
         close()
     counts = ', '.join(f'{topic} {count}' for topic, count in summary.counts.items())
     print(
-        f'{PROG} make: wrote {summary.path} ({summary.storage}, {summary.size_bytes / 1e6:.1f} MB, '
+        f'{PROG} make: wrote {summary.path} ({summary.storage}, '
+        f'{summary.size_bytes / 1e6:.1f} MB, '
         f'{summary.duration_s:.2f} s of {summary.source}): {counts}'
     )
     return 0
@@ -801,13 +804,17 @@ def _trial_line(trial: dict) -> str:
     )
     if trial.get('pacing') == 'paced':
         return (
-            f'paced, one pair at a time: {trial["frames_received"]}/{trial["expected_outputs"]} received, '
-            f'{trial["missed_frames"]} missed, {latency}, closed-loop {trial["mean_output_fps"]:.2f} pairs/s{foreign}'
+            'paced, one pair at a time: '
+            f'{trial["frames_received"]}/{trial["expected_outputs"]} received, '
+            f'{trial["missed_frames"]} missed, {latency}, closed-loop '
+            f'{trial["mean_output_fps"]:.2f} pairs/s{foreign}'
         )
     return (
         f'rate x{trial["rate_factor"]:.3g} ({trial["input_pair_rate_hz"]:.1f} pairs/s in): '
-        f'{trial["frames_received"]}/{trial["expected_outputs"]} received, {trial["missed_frames"]} missed '
-        f'({trial["drop_fraction"] * 100:.1f} %), {trial["mean_output_fps"]:.1f} fps out, {latency}, '
+        f'{trial["frames_received"]}/{trial["expected_outputs"]} received, '
+        f'{trial["missed_frames"]} missed '
+        f'({trial["drop_fraction"] * 100:.1f} %), '
+        f'{trial["mean_output_fps"]:.1f} fps out, {latency}, '
         f'jitter {trial["jitter_ms"].get("std", 0.0):.1f} ms{foreign}'
     )
 
@@ -895,7 +902,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             'none passed'
             if s['peak_rate_factor'] is None
             else (
-                f'x{s["peak_rate_factor"]:.3g} = {s["peak_input_pair_rate_hz"]:.1f} pairs/s in, {s["peak_output_fps"]:.1f} fps out'
+                f'x{s["peak_rate_factor"]:.3g} = {s["peak_input_pair_rate_hz"]:.1f} pairs/s in, '
+                f'{s["peak_output_fps"]:.1f} fps out'
                 + (' (search range limit)' if s['limited_by_search_range'] else '')
             )
         )

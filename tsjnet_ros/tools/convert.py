@@ -88,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f'wrote {args.output}: {system.variant}, relative position bias '
-        f'{"on" if notes["nat_rel_pos_bias"] else "off"}, {notes["dropped_never_called"]} never-called tensors '
+        f'{"on" if notes["nat_rel_pos_bias"] else "off"}, '
+        f'{notes["dropped_never_called"]} never-called tensors '
         f'dropped, {heads}, convention {normalization.convention}'
     )
     return 0

@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest='methods',
         metavar='NAME',
         help=f'fusion method to run, repeatable; one of: {", ".join(available_backends())} '
-        f"('{NEURAL_METHOD}' = the shipped model, or each --checkpoint) (default: {', '.join(DEFAULT_METHODS)})",
+        f"('{NEURAL_METHOD}' = the shipped model, or each --checkpoint) (default: "
+        f'{", ".join(DEFAULT_METHODS)})',
     )
     parser.add_argument(
         '--checkpoint',
@@ -79,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         action='append',
         dest='checkpoints',
         metavar='PATH',
-        help=f"TSJNet checkpoint instead of the shipped one, repeatable; each runs as '{NEURAL_METHOD}' in a row "
+        help='TSJNet checkpoint instead of the shipped one, repeatable; each runs as '
+        f"'{NEURAL_METHOD}' in a row "
         'named by its file name (default: the shipped models/tsjnet_rt.pt)',
     )
     parser.add_argument('--out', type=Path, default=DEFAULT_OUT, help='output folder')
@@ -153,7 +155,8 @@ def open_datasets(
     for path in inputs:
         if _is_bag(path):
             raise EvaluationError(
-                f'{path} is a rosbag: evaluate it with `tsjnet-bag evaluate {path} --backend NAME` '
+                f'{path} is a rosbag: evaluate it with `tsjnet-bag '
+                f'evaluate {path} --backend NAME` '
                 '(synchronises the cameras like the node); tsjnet-eval takes pair folders'
             )
         if not path.is_dir():

@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     if writer.segmentation_classes:
         what += ['segmentation/', 'segmentation_color/']
     print(
-        f'{PROG}: {writer.written} pairs from {args.input} with {getattr(backend, "name", settings.fusion_backend)} '
+        f'{PROG}: {writer.written} pairs from {args.input} with '
+        f'{getattr(backend, "name", settings.fusion_backend)} '
         f'-> {args.out}: {", ".join(what)}'
     )
     return 0

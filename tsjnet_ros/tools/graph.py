@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         cameras = nodes[0] if args.input == 'synthetic' else None
         print(f'[tsjnet-graph] parameters: {args.params}')
         print(
-            f'[tsjnet-graph] nodes: {", ".join(n.get_fully_qualified_name() for n in nodes)} on one executor',
+            '[tsjnet-graph] nodes: '
+            f'{", ".join(n.get_fully_qualified_name() for n in nodes)} on one executor',
             flush=True,
         )
         for node in nodes:
@@ -216,7 +217,8 @@ def progress_line(
     ir, visible, fused = ((now - then) / interval for now, then in zip(counts, before))
     lat = f'latency p50 {latency["p50"]:.1f} ms' if latency else 'latency - (no output yet)'
     return (
-        f'[tsjnet-graph] t={elapsed:5.1f}s  ir {ir:5.1f} Hz  visible {visible:5.1f} Hz  fused {fused:5.1f} Hz  '
+        f'[tsjnet-graph] t={elapsed:5.1f}s  ir {ir:5.1f} Hz  visible {visible:5.1f} Hz '
+        f' fused {fused:5.1f} Hz  '
         f'pairs {pairs}  fused {counts[2]}  skipped {skipped}  {lat}'
     )
 
@@ -292,10 +294,12 @@ def _print_summary(s: dict, output_dir: Path | None) -> None:
     print(f'  capture->consumer  {_fmt(s["end_to_end_latency_ms"])}')
     if output_dir is not None:
         print(
-            f'  fused PNGs         {len(s["saved"])} in {output_dir / "fused"}/ (fused colour images)'
+            f'  fused PNGs         {len(s["saved"])} in '
+            f'{output_dir / "fused"}/ (fused colour images)'
         )
         print(
-            f'  overlay PNGs       {len(s["saved_overlays"])} in {output_dir / "overlay"}/ (fused + boxes + segmentation)'
+            f'  overlay PNGs       {len(s["saved_overlays"])} in {output_dir / "overlay"}/ '
+            '(fused + boxes + segmentation)'
         )
         print(f'  summary            {output_dir / "summary.json"}')
 

@@ -69,8 +69,10 @@ def _fusion_section(args: argparse.Namespace, names: list[str]) -> tuple[list[st
         lines.append(
             f'- {label}: classical methods at least as good on all six metrics: '
             f'{", ".join(dominated) if dominated else "**none**"}; against `laplacian_pyramid`: '
-            f'VIF {row["VIF"]:.4f} vs {lap["VIF"]:.4f}, Qabf {row["Qabf"]:.4f} vs {lap["Qabf"]:.4f}, '
-            f'PSNR {row["PSNR"]:.2f} vs {lap["PSNR"]:.2f} dB ({"met" if beats_lap else "not met"}).'
+            f'VIF {row["VIF"]:.4f} vs {lap["VIF"]:.4f}, Qabf '
+            f'{row["Qabf"]:.4f} vs {lap["Qabf"]:.4f}, '
+            f'PSNR {row["PSNR"]:.2f} vs {lap["PSNR"]:.2f} dB '
+            f'({"met" if beats_lap else "not met"}).'
         )
     if args.plot:
         plot_frontier(means, list(models), args.plot)
@@ -120,7 +122,8 @@ def _detection_section(args: argparse.Namespace, names: list[str]) -> list[str]:
         '|---|---|---|---|' + '---|' * len(classes) + '---|---|',
     ]
     note = (
-        f'Boxes: the `{args.box_source}` set; detections above score {args.score_threshold:g}, class-agnostic '
+        f'Boxes: the `{args.box_source}` set; detections above score '
+        f'{args.score_threshold:g}, class-agnostic '
         'NMS at IoU 0.6; precision and recall at IoU 0.5 for detections scoring at least 0.3.'
     )
     return header + rows + ['', note]

@@ -171,14 +171,17 @@ def _print_results(replay_json: Path, report: Path) -> None:
     latency_text = f'latency p50 {latency["p50"]:.1f} ms' if latency else 'no latency samples'
     if document.get('pacing') == 'paced':
         print(
-            f'  live replay (still pairs sent one at a time): {trial.get("frames_received", 0)} of '
+            '  live replay (still pairs sent one at a time): '
+            f'{trial.get("frames_received", 0)} of '
             f'{trial.get("expected_outputs", 0)} pairs fused, {latency_text}, '
             f'closed-loop {trial.get("mean_output_fps", 0):.2f} pairs/s: {replay_json}'
         )
     else:
         print(
-            f'  live replay: {trial.get("frames_received", 0)} of {trial.get("expected_outputs", 0)} pairs fused '
-            f'({trial.get("missed_frames", 0)} skipped while busy), {trial.get("mean_output_fps", 0):.1f} fps, '
+            f'  live replay: {trial.get("frames_received", 0)} of '
+            f'{trial.get("expected_outputs", 0)} pairs fused '
+            f'({trial.get("missed_frames", 0)} skipped while busy), '
+            f'{trial.get("mean_output_fps", 0):.1f} fps, '
             f'{latency_text}: {replay_json}'
         )
     for name, what in (

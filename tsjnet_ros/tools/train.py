@@ -147,7 +147,8 @@ def _validate_only(config: TrainConfig, checkpoint: str) -> int:
         config.validation.score_threshold,
     )
     print(
-        f'{checkpoint} on {len(pairs)} pair(s) of {config.validation.root}, input {config.input_mode}:'
+        f'{checkpoint} on {len(pairs)} pair(s) of {config.validation.root}, '
+        f'input {config.input_mode}:'
     )
     print(', '.join(f'{k}={v:.4f}' for k, v in metrics.items()))
     return 0
@@ -232,7 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             if start >= total:
                 print(
-                    f'nothing to train: the run already reached step {total} of {total}; --restart trains it '
+                    f'nothing to train: the run already reached step {total} of '
+                    f'{total}; --restart trains it '
                     f'again, --set output_dir=NEW starts another run',
                     flush=True,
                 )
@@ -241,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutdown_distributed(context)
     if context.is_main:
         print(
-            f'trained {result.steps - start} steps in this call (step {start} -> {result.steps} of {total}); '
+            f'trained {result.steps - start} steps in this call (step {start} -> '
+            f'{result.steps} of {total}); '
             f'run folder {result.run_dir}'
         )
         if result.last_losses:

@@ -452,7 +452,8 @@ def evaluate_bag(
         problems.append(
             BagProblem(
                 'incomplete',
-                f'{stream.account.pairs - len(records)} of {stream.account.pairs} pairs produced no result',
+                f'{stream.account.pairs - len(records)} of {stream.account.pairs} '
+                'pairs produced no result',
             )
         )
     return EvaluationResult(

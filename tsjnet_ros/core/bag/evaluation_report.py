@@ -150,7 +150,8 @@ def one_line(result: EvaluationResult, report_dir: Path | None = None) -> str:
     """A single summary line for the terminal."""
     s = summary(result)
     parts = [
-        f'{s["pairs"]["processed"]}/{s["pairs"]["expected"]} pairs from {result.bag} with {result.backend}'
+        f'{s["pairs"]["processed"]}/{s["pairs"]["expected"]} pairs from '
+        f'{result.bag} with {result.backend}'
     ]
     means = s['fusion_metrics_mean']
     shown = [
@@ -310,8 +311,10 @@ def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
     lines = [
         f'# Bag evaluation: {result.bag.name}',
         '',
-        f'Status: **{s["status"]}**. Backend `{result.backend}`; sync `{result.settings.sync_policy}` '
-        f'(slop {result.settings.slop} s, queue {result.settings.queue_size}), resize to {result.settings.resize_to}.',
+        f'Status: **{s["status"]}**. Backend `{result.backend}`; sync '
+        f'`{result.settings.sync_policy}` '
+        f'(slop {result.settings.slop} s, queue {result.settings.queue_size}), resize to '
+        f'{result.settings.resize_to}.',
         '',
         '| | IR | visible |',
         '|---|---|---|',
@@ -345,8 +348,10 @@ def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
         if compared['mean']:
             lines += [
                 '',
-                f'Baselines (classical fusion) ran on {len(compared["pairs"])} pairs spread over the bag '
-                f"({', '.join(compared['pairs'])}); the `{result.backend}` row marked 'same' is the backend on "
+                f'Baselines (classical fusion) ran on {len(compared["pairs"])} '
+                'pairs spread over the bag '
+                f'({", ".join(compared["pairs"])}); the `{result.backend}` row marked '
+                "'same' is the backend on "
                 'those pairs.',
             ]
         lines.append('')
@@ -362,8 +367,10 @@ def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
         lines += [
             '## Ground truth',
             '',
-            f'Boxes: {"the ground-truth detections topic" if gt["detections"] else "none in this bag"}; '
-            f'class maps: {"the ground-truth segmentation topic" if gt["segmentation"] else "none in this bag"}. '
+            'Boxes: '
+            f'{"the ground-truth detections topic" if gt["detections"] else "none in this bag"}; '
+            'class maps: '
+            f'{"the ground-truth segmentation topic" if gt["segmentation"] else "none in this bag"}. '
             f'Source: {source}.',
             '',
         ]

@@ -82,7 +82,8 @@ class MakeOptions:
             )
         if self.visible_encoding not in VISIBLE_ENCODINGS:
             raise ValueError(
-                f'visible_encoding must be one of {VISIBLE_ENCODINGS}, got {self.visible_encoding!r}'
+                f'visible_encoding must be one of {VISIBLE_ENCODINGS}, got '
+                f'{self.visible_encoding!r}'
             )
 
 

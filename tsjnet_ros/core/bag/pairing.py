@@ -274,9 +274,11 @@ def _no_pairs_message(topics: InputTopics, account: PairAccount, settings: Strea
         return 'no valid images' if r is None else f'stamps {r[0] / 1e9:.6f}..{r[1] / 1e9:.6f} s'
 
     text = (
-        f'no IR/visible pair can be formed with sync_policy={settings.sync_policy}, slop={settings.slop} s: '
+        f'no IR/visible pair can be formed with sync_policy={settings.sync_policy}, '
+        f'slop={settings.slop} s: '
         f'{topics.ir} has {counts["ir"]} messages ({invalid["ir"]} invalid, {span("ir")}), '
-        f'{topics.visible} has {counts["visible"]} messages ({invalid["visible"]} invalid, {span("visible")})'
+        f'{topics.visible} has {counts["visible"]} messages ({invalid["visible"]} '
+        f'invalid, {span("visible")})'
     )
     if ranges['ir'] and ranges['visible']:
         gap = max(

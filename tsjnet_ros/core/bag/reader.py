@@ -102,7 +102,8 @@ class BagReader:
             self.files = [path]
         else:
             raise BagError(
-                f'{path}: not a rosbag2 bag (expected a folder with metadata.yaml, a .mcap or a .db3 file)'
+                f'{path}: not a rosbag2 bag (expected a folder with '
+                'metadata.yaml, a .mcap or a .db3 file)'
             )
         if self.storage not in ('mcap', 'sqlite3'):
             raise BagError(f'{path}: storage {self.storage!r} is not supported (mcap or sqlite3)')

@@ -218,7 +218,8 @@ class PairingMonitor:
             found.append(
                 PairingProblem(
                     'zero_stamps',
-                    f'{who} header.stamp {"are" if all(zero) else "is"} 0 (the driver does not stamp its images): '
+                    f'{who} header.stamp {"are" if all(zero) else "is"} 0 (the driver '
+                    'does not stamp its images): '
                     "pairing by arrival time instead; fix the driver's stamps for exact pairing",
                     {
                         'ir zero stamps': str(ir.zero_stamps),
@@ -265,7 +266,8 @@ class PairingMonitor:
             where = f'; {publishers[stream]} publisher(s) on {self.topics[stream]}'
         return PairingProblem(
             f'no_{name.lower()}',
-            f'no {name} images for {silent:.1f} s while {other} images arrive at {other_rate:.1f} Hz{where}: '
+            f'no {name} images for {silent:.1f} s while {other} images arrive at '
+            f'{other_rate:.1f} Hz{where}: '
             f'nothing can be fused; check the {name} camera and its topic',
             {
                 f'{name.lower()} silent (s)': f'{silent:.1f}',
@@ -278,11 +280,13 @@ class PairingMonitor:
         if s.incompatible_type:
             text = (
                 f'a publisher on {topic} sends another message type, {s.incompatible_type}: '
-                f'set the {name} transport (raw for Image, compressed for CompressedImage) to match it'
+                f'set the {name} transport (raw for Image, compressed for '
+                'CompressedImage) to match it'
             )
         else:
             text = (
-                f'a publisher on {topic} offers QoS incompatible with input_qos ({s.incompatible_qos}): '
+                f'a publisher on {topic} offers QoS incompatible with input_qos '
+                f'({s.incompatible_qos}): '
                 'no image from it can arrive; use input_qos SENSOR_DATA (best effort accepts any publisher)'
             )
         return PairingProblem(
@@ -299,14 +303,17 @@ class PairingMonitor:
         if frame and abs(offset) <= frame:
             return PairingProblem(
                 'stamps_apart',
-                f'IR and visible frames are {abs(offset) * 1000:.0f} ms apart (slop {self.slop * 1000:.0f} ms, '
-                f'one frame {frame * 1000:.0f} ms): the cameras are not triggered together; raise slop '
+                f'IR and visible frames are {abs(offset) * 1000:.0f} ms apart (slop '
+                f'{self.slop * 1000:.0f} ms, '
+                f'one frame {frame * 1000:.0f} ms): the cameras are not '
+                'triggered together; raise slop '
                 'or synchronise the cameras',
                 values,
             )
         return PairingProblem(
             'clock_offset',
-            f'IR and visible stamps are {abs(offset):.1f} s apart (slop {self.slop:g} s): check the camera clocks '
+            f'IR and visible stamps are {abs(offset):.1f} s apart (slop {self.slop:g} s): '
+            'check the camera clocks '
             f'(IR stamps are {direction} the visible ones)',
             values,
         )
@@ -333,8 +340,10 @@ class PairingMonitor:
                 found.append(
                     PairingProblem(
                         f'queue_overflow_{STREAMS[stream].lower()}',
-                        f'{overflow[stream]} {STREAMS[stream]} images dropped from a full pairing queue '
-                        f'(queue_size {self.queue_size} holds {held:.2f} s at {rate:.1f} Hz{detail}): '
+                        f'{overflow[stream]} {STREAMS[stream]} images dropped '
+                        'from a full pairing queue '
+                        f'(queue_size {self.queue_size} holds {held:.2f} s at '
+                        f'{rate:.1f} Hz{detail}): '
                         f'raise queue_size to at least {max(need, self.queue_size + 1)}',
                         {f'{STREAMS[stream].lower()} queue overflows': str(overflow[stream])},
                     )
@@ -343,7 +352,8 @@ class PairingMonitor:
             found.append(
                 PairingProblem(
                     'out_of_order',
-                    f'{stats.out_of_order[0]} IR and {stats.out_of_order[1]} visible images had a stamp older than '
+                    f'{stats.out_of_order[0]} IR and {stats.out_of_order[1]} visible '
+                    'images had a stamp older than '
                     'the previous one of their camera and were ignored',
                     {'out of order': str(sum(stats.out_of_order))},
                 )
@@ -352,7 +362,8 @@ class PairingMonitor:
             found.append(
                 PairingProblem(
                     'clock_reset',
-                    f'stamps jumped back more than 1 s {stats.resets} time(s) (bag loop or clock reset): pairing restarted',
+                    f'stamps jumped back more than 1 s {stats.resets} time(s) (bag loop or clock '
+                    'reset): pairing restarted',
                     {'sync resets': str(stats.resets)},
                 )
             )
@@ -385,7 +396,8 @@ class PairingMonitor:
             values[f'{name.lower()} missing frames'] = str(gaps[0])
         return PairingProblem(
             f'drops_{name.lower()}',
-            f'{name} frames dropped before fusion: {", ".join(parts)}; check the camera, the network bandwidth '
+            f'{name} frames dropped before fusion: {", ".join(parts)}; check the '
+            'camera, the network bandwidth '
             'and the input_qos depth',
             values,
         )
