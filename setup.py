@@ -25,7 +25,8 @@ setup(
     zip_safe=True,
     maintainer='tsjnet_ros maintainers',
     maintainer_email='maintainers@tsjnet-ros.dev',
-    description='Infrared + visible image fusion (TSJNet) with detection and segmentation for ROS 2.',
+    description='Infrared + visible image fusion (TSJNet) with detection '
+    'and segmentation for ROS 2.',
     license='MIT',
     entry_points={
         'console_scripts': [

@@ -158,7 +158,8 @@ def child(spec: dict) -> dict:
             if estimate * (2 + spec['repeats']) > spec['budget_s']:
                 return {
                     **result,
-                    'skipped': f'estimated {estimate:.0f} s/frame from a {probe_h}x{probe_w} probe '
+                    'skipped': f'estimated {estimate:.0f} s/frame from a '
+                    f'{probe_h}x{probe_w} probe '
                     f'(no bf16 units on this CPU; --force runs it)',
                 }
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -69,8 +69,8 @@ def test_evaluate_names_a_topic_of_the_wrong_type(bag, tmp_path, capsys):
     )
     assert code == 2
     assert (
-        'topic /ground_truth/detections has type vision_msgs/msg/Detection2DArray, expected sensor_msgs/msg/Image'
-        in err
+        'topic /ground_truth/detections has type vision_msgs/msg/Detection2DArray, '
+        'expected sensor_msgs/msg/Image' in err
     )
 
 

@@ -180,7 +180,8 @@ def test_writer_and_reader_errors_name_the_problem(tmp_path):
             reader.require('/nope', IMAGE)
         with pytest.raises(
             BagError,
-            match='topic /gt has type vision_msgs/msg/Detection2DArray, expected sensor_msgs/msg/Image',
+            match='topic /gt has type vision_msgs/msg/Detection2DArray, '
+            'expected sensor_msgs/msg/Image',
         ):
             reader.require('/gt', IMAGE)
     with BagWriter(tmp_path / 'b2') as writer:

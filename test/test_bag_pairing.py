@@ -53,7 +53,8 @@ def test_node_parameters_come_from_the_parameter_file(tmp_path):
     assert len(pairs) == 15
     params = tmp_path / 'params.yaml'
     params.write_text(
-        '/fusion_node:\n  ros__parameters:\n    slop: 0.005\n    sync_policy: latest\n    queue_size: 3\n'
+        '/fusion_node:\n  ros__parameters:\n    slop: 0.005\n'
+        '    sync_policy: latest\n    queue_size: 3\n'
     )
     settings = StreamSettings.from_parameter_file(params)
     assert (settings.slop, settings.sync_policy, settings.queue_size, settings.resize_to) == (

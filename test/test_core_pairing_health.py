@@ -105,7 +105,8 @@ def test_incompatible_qos_and_message_type_are_named():
     found = causes(monitor.problems(0.5))
     assert 'QoS incompatible with input_qos (RELIABILITY)' in found['incompatible_ir'].message
     assert (
-        '/color/image sends another message type, sensor_msgs/msg/CompressedImage (sensor_msgs/msg/Image '
+        '/color/image sends another message type, '
+        'sensor_msgs/msg/CompressedImage (sensor_msgs/msg/Image '
         'expected)' in found['incompatible_visible'].message
     )
 

@@ -116,11 +116,12 @@ def test_tsjnet_eval_refuses_a_model_of_unknown_layout(tmp_path, models, capsys)
 def test_bag_settings_from_the_node_yaml_build_the_same_models(tmp_path, models):
     params = tmp_path / 'fusion.yaml'
     params.write_text(
-        '/**/fusion_node:\n  ros__parameters:\n    fusion_backend: ir_only\n    score_threshold: 0.5\n'
+        '/**/fusion_node:\n  ros__parameters:\n    fusion_backend: ir_only\n'
+        '    score_threshold: 0.5\n'
         f'    detector_backend: onnx\n    detector_model: {models["detector"]}\n'
         f'    detector_labels: {models["labels"]}\n    segmentation_backend: onnx\n'
-        f'    segmentation_model: {models["segmenter"]}\n    segmentation_input_size: '
-        '[128, 160]\n    device: cpu\n'
+        f'    segmentation_model: {models["segmenter"]}\n'
+        '    segmentation_input_size: [128, 160]\n    device: cpu\n'
     )
     settings = StreamSettings.from_parameter_file(params)
     assert settings.tasks.segmentation_input_size == (128, 160) and settings.score_threshold == 0.5

@@ -89,7 +89,8 @@ def _installed_package_missing() -> str | None:
 
 
 ROS2_LAUNCH = (
-    'import sys; from ros2launch.api import get_share_file_path_from_package as f, launch_a_launch_file as l; '
+    'import sys; from ros2launch.api import get_share_file_path_from_package as f, '
+    'launch_a_launch_file as l; '
     "sys.exit(l(launch_file_path=f(package_name='tsjnet_ros', file_name='fusion.launch.py'), "
     'launch_file_arguments=sys.argv[1:], noninteractive=True))'
 )  # what `ros2 launch` runs

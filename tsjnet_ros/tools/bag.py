@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument(
         '--source',
         default='synthetic',
-        help="'synthetic' (default) or a folder of registered pairs (MSRS layout: ir/, vi/, labels/)",
+        help="'synthetic' (default) or a folder of registered pairs (MSRS "
+        'layout: ir/, vi/, labels/)',
     )
     make.add_argument(
         '--out',
@@ -195,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser(
         'evaluate',
         help='run the pipeline on every pair of a bag; report + output bag',
-        description='Offline evaluation: every synchronised pair, fusion metrics, mAP/mIoU with ground truth.',
+        description='Offline evaluation: every synchronised pair, fusion metrics, '
+        'mAP/mIoU with ground truth.',
     )
     evaluate.add_argument(
         'bag',
@@ -261,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser(
         'replay',
         help='play a bag through the live fusion node and benchmark it',
-        description='Play a bag (with /clock, use_sim_time) through the fusion node in this process and '
+        description='Play a bag (with /clock, use_sim_time) through the fusion '
+        'node in this process and '
         'measure output fps, sent vs received, missed frames, latency and jitter.',
     )
     replay.add_argument(
@@ -287,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
         '--domain-id',
         type=int,
         default=None,
-        help="ROS domain of the replay's own graph (default: a random one other than ROS_DOMAIN_ID; "
+        help="ROS domain of the replay's own graph (default: a random one "
+        'other than ROS_DOMAIN_ID; '
         'discovery is always localhost only)',
     )
     replay.add_argument(
@@ -525,9 +529,11 @@ class _ReplayInput:
 
 
 PACING_MEANING = {
-    'timed': "messages at the bag's timing divided by the rate factor: whether the node keeps up with that input "
+    'timed': "messages at the bag's timing divided by the rate factor: whether the node "
+    'keeps up with that input '
     'rate (drops), its output rate and latency',
-    'paced': 'each camera message once the node has received the previous one and finished the pair before it, '
+    'paced': 'each camera message once the node has received the previous one and '
+    'finished the pair before it, '
     'so nothing is dropped: latency of every pair through the graph and the closed-loop rate '
     '(pairs per second when each pair waits for the one before); a folder of still pairs has no '
     'camera timing to keep up with',

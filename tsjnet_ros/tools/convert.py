@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         '--heads-from',
         type=Path,
         default=None,
-        help='one of our checkpoints whose detection/segmentation heads to add (default: fusion only)',
+        help='one of our checkpoints whose detection/segmentation heads to '
+        'add (default: fusion only)',
     )
     parser.add_argument(
         '--authors-conventions',

@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog='tsjnet-eval',
-        description='Evaluate IR/visible fusion methods on datasets of registered pairs. Writes OUT/metrics.md, '
+        description='Evaluate IR/visible fusion methods on datasets of registered '
+        'pairs. Writes OUT/metrics.md, '
         'metrics.csv, metrics.json and contact_sheet_<dataset>.png, and prints the mean table.',
         formatter_class=_DefaultsHelpFormatter,
     )
@@ -113,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
     models = parser.add_argument_group(
-        "detector / segmenter on each method's fused image (add --method ir_only --method visible_only "
+        "detector / segmenter on each method's fused image (add --method "
+        'ir_only --method visible_only '
         'to score them on one camera alone)'
     )
     models.add_argument(

@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description='Fuse every IR/visible pair of a folder into PNG files named like the inputs: '
-        'OUT/fused/ (grey), OUT/fused_color/, and with the shipped model OUT/detections/ (YOLO txt) or '
+        'OUT/fused/ (grey), OUT/fused_color/, and with the shipped model '
+        'OUT/detections/ (YOLO txt) or '
         'OUT/detections.json (COCO), OUT/segmentation/ (class ids) and OUT/segmentation_color/.',
     )
     parser.add_argument('input', type=Path, help='folder of registered pairs (e.g. ir/ and vi/)')

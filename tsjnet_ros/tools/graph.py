@@ -48,7 +48,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         argv, ros_args = argv[:i], argv[i:]
     parser = argparse.ArgumentParser(
         prog='tsjnet-graph',
-        description='Run cameras -> fusion -> recorder in one process (the ROS 2 node graph without a distro).',
+        description='Run cameras -> fusion -> recorder in one process (the ROS 2 node '
+        'graph without a distro).',
         epilog='Arguments after --ros-args go to ROS (remaps, extra parameters).',
     )
     parser.add_argument(
@@ -72,13 +73,15 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument(
         '--no-recorder',
         action='store_true',
-        help='no recorder nodes (no PNG samples; the summary counts what the fusion node published)',
+        help='no recorder nodes (no PNG samples; the summary counts what '
+        'the fusion node published)',
     )
     parser.add_argument(
         '--input',
         choices=('synthetic', 'topics'),
         default='synthetic',
-        help='synthetic (default): built-in generator, in a ROS graph of its own; topics: subscribe to '
+        help='synthetic (default): built-in generator, in a ROS graph of its '
+        'own; topics: subscribe to '
         "existing ir/image and visible/image in the environment's graph (ROS_DOMAIN_ID)",
     )
     parser.add_argument(

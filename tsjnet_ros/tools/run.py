@@ -37,9 +37,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     topics = InputTopics()
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description='Make (or take) a bag, replay it through the ROS 2 node graph and write an evaluation report.',
-        epilog='Writes OUT/input_bag/ (unless the input is a bag), OUT/replay.json and OUT/report/ '
-        '(report.md, contact_sheet.png, per_frame_metrics.png, latency.png, metrics.*, fused_bag/).',
+        description='Make (or take) a bag, replay it through the ROS 2 node graph and '
+        'write an evaluation report.',
+        epilog='Writes OUT/input_bag/ (unless the input is a bag), '
+        'OUT/replay.json and OUT/report/ '
+        '(report.md, contact_sheet.png, per_frame_metrics.png, '
+        'latency.png, metrics.*, fused_bag/).',
     )
     parser.add_argument(
         'input',

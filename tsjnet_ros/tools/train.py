@@ -169,12 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
         '--data-root',
         metavar='DIR',
         help="folder holding the config's datasets (msrs/, llvip/, ...): every data source and "
-        'validation root becomes DIR/<its folder name> (default: the paths as the config names them)',
+        'validation root becomes DIR/<its folder name> (default: the paths '
+        'as the config names them)',
     )
     parser.add_argument(
         '--restart',
         action='store_true',
-        help='start over in output_dir, ignoring its saved training state (default: resume from it)',
+        help='start over in output_dir, ignoring its saved training state '
+        '(default: resume from it)',
     )
     parser.add_argument(
         '--stop-after',

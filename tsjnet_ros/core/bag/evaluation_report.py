@@ -199,7 +199,8 @@ def write_report(
                 if result.stills
                 else "by its visible stamp after the first pair's."
             )
-            + ' Baselines (classical methods) on some pairs, with the backend on the same pairs, follow.'
+            + ' Baselines (classical methods) on some pairs, with the backend '
+            'on the same pairs, follow.'
         )
         table = records + _baseline_table_records(result)
         paths.update(
@@ -397,7 +398,8 @@ def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
         ]
         lines += [
             '',
-            'Precision and recall at IoU 0.5 for the detections the backend keeps (its score threshold).',
+            'Precision and recall at IoU 0.5 for the detections the backend '
+            'keeps (its score threshold).',
             '',
         ]
     elif gt['detections']:

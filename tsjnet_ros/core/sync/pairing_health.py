@@ -287,7 +287,8 @@ class PairingMonitor:
             text = (
                 f'a publisher on {topic} offers QoS incompatible with input_qos '
                 f'({s.incompatible_qos}): '
-                'no image from it can arrive; use input_qos SENSOR_DATA (best effort accepts any publisher)'
+                'no image from it can arrive; use input_qos SENSOR_DATA (best '
+                'effort accepts any publisher)'
             )
         return PairingProblem(
             f'incompatible_{name.lower()}',
