@@ -32,7 +32,8 @@ import json, statistics, sys, time
 import cv2, numpy as np
 from tsjnet_ros.core.runtime.pipeline import FusionPipeline
 from tsjnet_ros.core.datasets import PairDataset
-data, pairs, threads, checkpoint = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] or None
+data, pairs, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+checkpoint = sys.argv[4] or None
 start = time.perf_counter()
 from tsjnet_ros.resources import default_checkpoint
 pipeline = FusionPipeline.from_checkpoint(checkpoint or default_checkpoint(), cpu_threads=threads)

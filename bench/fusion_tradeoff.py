@@ -101,7 +101,7 @@ def main() -> int:
         dominated_by = dominating_methods(means, label, classical)
         print(
             f'\n{label}: classical methods at least as good on all six metrics: '
-            f'{", ".join(dominated_by) if dominated_by else "none (beyond the classical frontier)"}'
+            f'{", ".join(dominated_by) or "none (beyond the classical frontier)"}'
         )
         print(
             f'  against laplacian_pyramid: VIF {row["VIF"]:.4f} vs {lap["VIF"]:.4f}, '

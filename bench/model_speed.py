@@ -54,7 +54,7 @@ SYSTEM = 'tsjnet_rt_system'  # the shipped checkpoint: fusion network + task hea
 
 
 def _pair(height: int, width: int):
-    """An MSRS pair cropped to (height, width) when the data is present, else random."""
+    """Return an MSRS pair cropped to (height, width) when the data is present, else random."""
     import numpy as np
     import torch
 
@@ -64,9 +64,10 @@ def _pair(height: int, width: int):
 
         ir = cv2.imread(str(ir_path), cv2.IMREAD_GRAYSCALE)[:height, :width]
         vis = cv2.imread(str(vis_path), cv2.IMREAD_GRAYSCALE)[:height, :width]
-        to_tensor = lambda a: (
-            torch.from_numpy(np.ascontiguousarray(a)).float().div(255)[None, None]
-        )  # noqa: E731
+
+        def to_tensor(a):
+            return torch.from_numpy(np.ascontiguousarray(a)).float().div(255)[None, None]
+
         return to_tensor(ir), to_tensor(vis), 'MSRS 00004N'
     gen = torch.Generator().manual_seed(0)
     return (
@@ -107,7 +108,10 @@ def _build(model_name: str, setting: str):
 
 
 def _build_system(setting: str):
-    """The shipped checkpoint's system in ``setting`` (trained weights: nothing to perturb)."""
+    """Build the shipped checkpoint's system in ``setting``.
+
+    Trained weights: nothing to perturb.
+    """
     import torch
 
     from tsjnet_ros.core.model.checkpoint import load_checkpoint
@@ -294,7 +298,8 @@ def main() -> None:
         '--child-timeout',
         type=float,
         default=None,
-        help='seconds one setting may take (compile included); a slower one is reported as skipped',
+        help='seconds one setting may take (compile included); '
+        'a slower one is reported as skipped',
     )
     parser.add_argument('--json', type=Path, help='also write every result to this JSON file')
     parser.add_argument('--child', help=argparse.SUPPRESS)

@@ -139,8 +139,9 @@ def main() -> int:
     )
     print(f'through rclpy      p50 {e2e_p["p50"]:.2f} ms  p95 {e2e_p["p95"]:.2f} ms')
     if len(in_node_pipeline) == len(in_node_fuse) == len(result.latencies_ms) == result.received:
-        # Per frame: this frame's end-to-end latency minus this frame's own pipeline time in the node,
-        # so the backend's run-to-run variation cancels (it does not cancel in p50 - p50 below).
+        # Per frame: this frame's end-to-end latency minus this frame's own pipeline time in the
+        # node, so the backend's run-to-run variation cancels (it does not cancel in p50 - p50
+        # below).
         frames = list(zip(result.latencies_ms, in_node_pipeline, in_node_fuse))[5:]
         paired = percentiles([e - p for e, p, _ in frames])
         fuse_only = percentiles([e - f for e, _, f in frames])

@@ -124,8 +124,10 @@ def start_fusion_node(
     vis_topic='visible/image',
     **params,
 ):
-    """A FusionNode with ``params`` (fusion_backend max unless given) and a probe node publishing
-    to its inputs; returns (fusion, log spy, probe, (IR publisher, visible publisher)).
+    """Start a FusionNode with ``params`` and a probe node publishing to its inputs.
+
+    fusion_backend is max unless given. Returns (fusion, log spy, probe, (IR publisher, visible
+    publisher)).
     """
     from rclpy.parameter import Parameter
 
@@ -157,9 +159,11 @@ def send_pairs(pubs, ir_msgs, vis_msgs) -> None:
 
 
 def play_paced(fusion, pubs, frames, timeout: float = 10.0) -> None:
-    """Publish ``frames`` ((stream, message) with stream 0 IR, 1 visible) in order, each once the
-    fusion node has received the previous one and fused (or failed) every pair it completed,
-    so no pair is skipped: the live counterpart of the synchronous offline stream.
+    """Publish ``frames`` ((stream, message) with stream 0 IR, 1 visible) in order, paced.
+
+    Each goes out once the fusion node has received the previous one and fused (or failed) every
+    pair it completed, so no pair is skipped: the live counterpart of the synchronous offline
+    stream.
     """
     sent = [0, 0]
     for stream, msg in frames:

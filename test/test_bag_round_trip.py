@@ -282,7 +282,10 @@ def test_segmentation_is_scored_and_written_with_an_overlay(tmp_path):
 
 
 class DetectingStub:
-    """Average fusion plus one fixed detection per pair, so the output bag's detections can be read back."""
+    """Average fusion plus one fixed detection per pair.
+
+    The output bag's detections can then be read back.
+    """
 
     detection_classes = ['person', 'bicycle', 'car']
     segmentation_classes: list = []

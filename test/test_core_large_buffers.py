@@ -14,7 +14,8 @@ import numpy as np
 from tsjnet_ros.core.runtime.large_buffers import keep_large_buffers_in_heap
 if sys.argv[1] == "on":
     assert keep_large_buffers_in_heap()
-source = np.random.default_rng(0).integers(0, 255, 921_600, dtype=np.uint8)  # one 640x480 bgr8 image
+# one 640x480 bgr8 image
+source = np.random.default_rng(0).integers(0, 255, 921_600, dtype=np.uint8)
 def faults():
     with open("/proc/self/stat") as stat:
         return int(stat.read().rsplit(")", 1)[1].split()[7])  # minflt

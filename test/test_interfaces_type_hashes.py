@@ -33,11 +33,15 @@ UPSTREAM_RIHS01 = {
     # [A] BoundingBox2DArray.json, Detection2D*.json; [B] BoundingBox2D EXPECTED_HASH
     'BoundingBox2D': 'RIHS01_008eacbb0cf8f26e83795547bed013eec3675485ef386ec056d80eaaf1c1ce2f',
     # [A] build/.../BoundingBox2DArray.json
-    'BoundingBox2DArray': 'RIHS01_2464e82838009386d371b523211c21c91d74d313fcdd6788223c531d621cf691',
+    'BoundingBox2DArray': (
+        'RIHS01_2464e82838009386d371b523211c21c91d74d313fcdd6788223c531d621cf691'
+    ),
     # [A] build/.../Detection3D.json, install/.../Detection3DArray.json
     'BoundingBox3D': 'RIHS01_bbb73a65c163d7f9bb29009c7bde9f7faa576bd2d23299c4511d19230dab4698',
     # [A] install/.../bounding_box3_d_array__description.c
-    'BoundingBox3DArray': 'RIHS01_a81938db9576b10c2eecd7c5a5da3eac496efd00221b25ed051dfbc81fb56da6',
+    'BoundingBox3DArray': (
+        'RIHS01_a81938db9576b10c2eecd7c5a5da3eac496efd00221b25ed051dfbc81fb56da6'
+    ),
     # [A] build/.../Classification.json
     'Classification': 'RIHS01_f74db28d0eaef3afb78f48bf2161cd709a1383a0309d3454383b25be11345143',
     # [A] detection2_d__description.c and install/.../Detection2DArray.json
@@ -53,7 +57,9 @@ UPSTREAM_RIHS01 = {
     # [A] build/.../ObjectHypothesis.json; [B] ObjectHypothesis EXPECTED_HASH
     'ObjectHypothesis': 'RIHS01_51da43cec11c01957a64d1e05a24acd18aae7745ec30b74348ad5f6d634f7f90',
     # [A] build/.../Detection3D.json, detection2_d__description.c
-    'ObjectHypothesisWithPose': 'RIHS01_41c12344c0396c48b81df12467c192d99b2a0eb1463c5c37194e4223251c80bc',
+    'ObjectHypothesisWithPose': (
+        'RIHS01_41c12344c0396c48b81df12467c192d99b2a0eb1463c5c37194e4223251c80bc'
+    ),
     # [A] build/.../Point2D.json; [B] Point2D EXPECTED_HASH
     'Point2D': 'RIHS01_eab0e83f44ab4de92ceaf76dd7d0e7638f2bdd1d16ffbe16c7a136c48e407247',
     # [A] build/.../BoundingBox2DArray.json; [B] Pose2D EXPECTED_HASH

@@ -33,7 +33,7 @@ def test_launch_file_parses_and_declares_arguments():
 
     from tsjnet_ros.launch_plan import plan_processes
 
-    scripts = set(re.findall(r'"(\w+) = tsjnet_ros', (REPO_ROOT / 'setup.py').read_text()))
+    scripts = set(re.findall(r'[\'"](\w+) = tsjnet_ros', (REPO_ROOT / 'setup.py').read_text()))
     for composed in ('false', 'true'):
         specs = plan_processes(
             {'composed': composed, 'record': 'true', 'rviz': 'true'},
@@ -78,13 +78,19 @@ def _installed_package_missing() -> str | None:
         importlib.util.find_spec('launch_ros') is None
         or importlib.util.find_spec('ros2launch') is None
     ):
-        return 'launch_ros/ros2launch are not installed (need a ROS 2 distro; not available from PyPI)'
+        return (
+            'launch_ros/ros2launch are not installed '
+            '(need a ROS 2 distro; not available from PyPI)'
+        )
     from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
 
     try:
         get_package_share_directory('tsjnet_ros')
     except PackageNotFoundError:
-        return 'tsjnet_ros is not installed in an ament prefix (colcon build, then source install/setup.bash)'
+        return (
+            'tsjnet_ros is not installed in an ament prefix '
+            '(colcon build, then source install/setup.bash)'
+        )
     return None
 
 

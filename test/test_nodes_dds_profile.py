@@ -82,7 +82,8 @@ SEGMENT_SIZE = textwrap.dedent("""
     node = Node("segment_probe")
     time.sleep(0.5)
     new = [f for f in set(os.listdir("/dev/shm")) - before
-           if f.startswith("fastdds_") and not f.startswith("fastdds_port") and not f.endswith("_el")]
+           if f.startswith("fastdds_") and not f.startswith("fastdds_port")
+           and not f.endswith("_el")]
     print(max(os.path.getsize("/dev/shm/" + f) for f in new))
 """)
 

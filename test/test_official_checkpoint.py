@@ -85,7 +85,8 @@ def test_our_reader_names_the_authors_file(authors_file):
         ),
         (
             lambda w: w['BaseFuseLayer'].__setitem__('attn.conv1.0.bias', torch.zeros(3)),
-            r'shape mismatch.*BaseFuseLayer.attn.conv1.0.bias: checkpoint \(3,\) vs model \(128,\)',
+            r'shape mismatch.*BaseFuseLayer.attn.conv1.0.bias: '
+            r'checkpoint \(3,\) vs model \(128,\)',
         ),
         (
             lambda w: w['BaseFuseLayer'].pop('attn.levels.0.blocks.0.attn.rpb'),
