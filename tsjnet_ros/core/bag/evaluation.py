@@ -2,8 +2,9 @@
 
 Pairs are formed, prepared and fused by the fusion stream the live node runs
 (:class:`~tsjnet_ros.core.runtime.fusion_stream.FusionStream`, here synchronous: every
-pair is fused, none skipped; pairing from the bag in :mod:`pairing`). Each pair gets the fusion metrics of
-``tsjnet-eval`` (same inputs: 8-bit IR, visible luma, fused luminance); detections and
+pair is fused, none skipped; pairing from the bag in :mod:`pairing`). Each pair gets the
+fusion metrics of ``tsjnet-eval`` (same inputs: 8-bit IR, visible luma, fused luminance);
+detections and
 segmentation are scored against the bag's ground truth where it has some. Results go to
 an output bag (the node's output topics, stamped with the input stamps) and to a report
 folder. Whatever happens, the output bag is closed and the report is written for the
@@ -147,7 +148,7 @@ class EvaluationResult:
 
 
 class _Scoring:
-    """The bag's ground truth against the backend's predictions, through one :class:`PairEvaluator`.
+    """The bag's ground truth against the backend's predictions, via one :class:`PairEvaluator`.
 
     Maps the backend's classes onto the bag's class tables by name (by id when the bag has
     no detection class table) and the ground truth to the fused image's pixels.
@@ -190,7 +191,10 @@ class _Scoring:
             self._seg_lookup = table
 
     def fusion(self, ir: np.ndarray, visible: np.ndarray, fused: np.ndarray) -> dict[str, float]:
-        """Fusion metrics of one prepared pair (the inputs of ``tsjnet-eval``); {} when none are asked for."""
+        """Return the fusion metrics of one prepared pair (the inputs of ``tsjnet-eval``).
+
+        {} when none are asked for.
+        """
         if not self.evaluator.metric_names:
             return {}
         return self.evaluator.add_fusion(*luminance_inputs(ir, visible), fused)
@@ -262,7 +266,8 @@ class _OutputBag:
             topics,
             color,
         )
-        self.class_id_format = class_id_format  # hypothesis.class_id: numeric id or class name, as the node's parameter
+        # hypothesis.class_id: numeric id or class name, as the node's parameter
+        self.class_id_format = class_id_format
         self.writer: BagWriter | None = None
         self.counts: dict[str, int] = {}
         self._queue: queue.Queue = queue.Queue(maxsize=4)
@@ -527,7 +532,7 @@ def _process_pair(
     sheet_rows: list,
     problems: list[BagProblem],
 ) -> tuple[PairRecord, tuple[np.ndarray, np.ndarray]] | None:
-    """The pair's record and its prepared (ir, visible); None when it could not be fused."""
+    """Return the pair's record and its prepared (ir, visible); None when it could not be fused."""
     t0 = time.perf_counter()
     try:
         fused = fusion.process((pair.ir, pair.visible))

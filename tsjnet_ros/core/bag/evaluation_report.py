@@ -42,11 +42,11 @@ def _records(result: EvaluationResult) -> list[dict]:
 
 
 def _baseline_table_records(result: EvaluationResult) -> list[dict]:
-    """The evaluated backend and each baseline on the same pairs, as one table's records."""
+    """Return the evaluated backend and each baseline on the same pairs, as one table's records."""
     if not result.baseline_records:
         return []
-    dataset = f'{result.bag.name}: baselines on {len({b["pair"] for b in result.baseline_records})} pairs'
     chosen = {b['pair'] for b in result.baseline_records}
+    dataset = f'{result.bag.name}: baselines on {len(chosen)} pairs'
     rows = [
         {'dataset': dataset, 'method': result.backend, 'image': r.name, **r.metrics}
         for r in result.records
@@ -78,7 +78,7 @@ def _stats(values: list[float]) -> dict[str, float]:
 
 
 def summary(result: EvaluationResult) -> dict:
-    """The figures of the run as one JSON-ready dict (no per-pair data)."""
+    """Return the figures of the run as one JSON-ready dict (no per-pair data)."""
     plan = result.account
     columns = list(result.records[0].metrics) if result.records else []
     means = summarise(_records(result), columns)[0] if result.records and columns else {}
@@ -147,7 +147,7 @@ def summary(result: EvaluationResult) -> dict:
 
 
 def one_line(result: EvaluationResult, report_dir: Path | None = None) -> str:
-    """A single summary line for the terminal."""
+    """Return a single summary line for the terminal."""
     s = summary(result)
     parts = [
         f'{s["pairs"]["processed"]}/{s["pairs"]["expected"]} pairs from '
@@ -325,7 +325,8 @@ def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
         '',
         f'Pairs: {pairs["processed"]} processed of {pairs["expected"]} formed '
         f'({pairs["flushed_at_end"]} completed at the end of the bag). '
-        f'Throughput {format_value(s["throughput_pairs_per_s"])} pairs/s over {s["wall_s"]:.1f} s.',
+        f'Throughput {format_value(s["throughput_pairs_per_s"])} pairs/s '
+        f'over {s["wall_s"]:.1f} s.',
         '',
     ]
     means = s['fusion_metrics_mean']
@@ -365,14 +366,12 @@ def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
     gt = s['ground_truth']
     source = gt['source'] or 'not recorded in the bag'
     if gt['detections'] or gt['segmentation']:
+        boxes = 'the ground-truth detections topic' if gt['detections'] else 'none in this bag'
+        maps = 'the ground-truth segmentation topic' if gt['segmentation'] else 'none in this bag'
         lines += [
             '## Ground truth',
             '',
-            'Boxes: '
-            f'{"the ground-truth detections topic" if gt["detections"] else "none in this bag"}; '
-            'class maps: '
-            f'{"the ground-truth segmentation topic" if gt["segmentation"] else "none in this bag"}. '
-            f'Source: {source}.',
+            f'Boxes: {boxes}; class maps: {maps}. Source: {source}.',
             '',
         ]
     if result.detection:
@@ -390,7 +389,8 @@ def _markdown(result: EvaluationResult, paths: dict[str, Path]) -> str:
         lines += [
             '## Detection',
             '',
-            f'mAP50 {format_value(d["mAP50"])}, mAP50:95 {format_value(d["mAP50_95"])} ({source}).',
+            f'mAP50 {format_value(d["mAP50"])}, '
+            f'mAP50:95 {format_value(d["mAP50_95"])} ({source}).',
             '',
             *markdown_table(
                 [{'class': name, **c} for name, c in d.get('per_class', {}).items()], keys, titles

@@ -137,7 +137,7 @@ def _visible_image(frame: SourceFrame, encoding: str) -> np.ndarray:
 
 
 class _CameraWriter:
-    """Writes the two camera topics raw (sensor_msgs/Image) or compressed (MakeOptions.transport)."""
+    """Camera-topic writer: raw (sensor_msgs/Image) or compressed (MakeOptions.transport)."""
 
     def __init__(self, options: MakeOptions, topics: InputTopics) -> None:
         self.options = options

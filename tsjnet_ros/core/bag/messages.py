@@ -1,4 +1,6 @@
-"""Building and reading the bag's message objects (Image, CompressedImage, Detection2DArray) from numpy.
+"""Building and reading the bag's message objects from numpy.
+
+The messages are Image, CompressedImage and Detection2DArray.
 
 The objects are ``rosbags`` typestore messages, so no ROS installation is needed. Boxes
 follow vision_msgs (:mod:`~tsjnet_ros.core.perception.detection_message`, the node's
@@ -58,7 +60,7 @@ def _header(stamp: int, frame_id: str) -> Any:
 
 
 def image_message(array: np.ndarray, encoding: str, stamp: int, frame_id: str) -> Any:
-    """A sensor_msgs/Image holding ``array`` (encoding checked against shape and dtype)."""
+    """Build a sensor_msgs/Image holding ``array`` (encoding checked against shape and dtype)."""
     fields = array_to_fields(array, encoding)
     return bag_typestore().types[IMAGE](
         header=_header(stamp, frame_id),
@@ -74,8 +76,9 @@ def image_message(array: np.ndarray, encoding: str, stamp: int, frame_id: str) -
 def compressed_image_message(
     array: np.ndarray, encoding: str, fmt: str, stamp: int, frame_id: str
 ) -> Any:
-    """A sensor_msgs/CompressedImage of ``array`` (OpenCV channel order for colour) as
-    compressed_image_transport writes it: ``fmt`` ``"png"`` (lossless, 16 bit kept) or ``"jpg"``.
+    """Build a sensor_msgs/CompressedImage of ``array`` as compressed_image_transport writes it.
+
+    Colour is in OpenCV channel order; ``fmt`` is ``"png"`` (lossless, 16 bit kept) or ``"jpg"``.
     """
     form, data = array_to_compressed(array, encoding, fmt)
     types = bag_typestore().types

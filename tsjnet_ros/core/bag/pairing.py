@@ -3,8 +3,9 @@
 Playback delivers messages in log-time order and the node pushes each decoded image into
 its :class:`~tsjnet_ros.core.runtime.fusion_stream.FusionStream`; :class:`PairStream` does
 the same, in one pass over the bag, with a synchronous stream (nothing skipped) built from
-the node's settings. Invalid images are refused before synchronisation, as in the node. At the end of the bag one pair may still wait for a
-message that would prove it optimal; two sentinel stamps one second later complete it,
+the node's settings. Invalid images are refused before synchronisation, as in the node. At
+the end of the bag one pair may still wait for a message that would prove it optimal; two
+sentinel stamps one second later complete it,
 so the last pair is not lost (counted in ``flushed_pairs``).
 
 Every reason that images go unpaired or pair wrongly (zero stamps, which are replaced by
@@ -290,8 +291,10 @@ def _no_pairs_message(topics: InputTopics, account: PairAccount, settings: Strea
 
 
 def camera_topics(reader: BagReader, topics: InputTopics) -> InputTopics:
-    """``topics`` with each camera topic checked: sensor_msgs/Image, or image_transport's
-    CompressedImage. A camera topic the bag lacks is replaced by ``<topic>/compressed`` when
+    """Return ``topics`` with each camera topic checked.
+
+    A camera topic is a sensor_msgs/Image, or image_transport's CompressedImage. A camera
+    topic the bag lacks is replaced by ``<topic>/compressed`` when
     the bag has that (most recordings keep only the compressed topics). :class:`BagError`
     names a missing or mistyped topic.
     """

@@ -54,7 +54,10 @@ class RawMessage:
 
 
 class _Yaml12Loader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):  # type: ignore[misc]
-    """PyYAML reading booleans as YAML 1.2 does (rosbag2 writes 1.2): ``yes``/``on`` stay strings."""
+    """PyYAML reading booleans as YAML 1.2 does (rosbag2 writes 1.2).
+
+    ``yes``/``on`` stay strings.
+    """
 
 
 _Yaml12Loader.yaml_implicit_resolvers = {
@@ -116,8 +119,10 @@ class BagReader:
 
     # -- lifecycle -----------------------------------------------------------------------
     def _index_path(self) -> Path:
-        """What rosbags opens: the storage file itself when the folder holds one uncompressed
-        file (its index lists the same topics and counts, without a second metadata parse).
+        """Return what rosbags opens.
+
+        That is the storage file itself when the folder holds one uncompressed file (its index
+        lists the same topics and counts, without a second metadata parse).
         """
         if (
             self.path.is_dir()
@@ -225,7 +230,10 @@ class BagReader:
         )
 
     def require(self, topic: str, msgtype: str) -> TopicInfo:
-        """The topic's info; :class:`BagError` naming the topic if it is absent or of another type."""
+        """Return the topic's info.
+
+        Raises :class:`BagError` naming the topic if it is absent or of another type.
+        """
         info = self.topics.get(topic)
         if info is None:
             raise BagError(
@@ -244,8 +252,9 @@ class BagReader:
 
     # -- messages ------------------------------------------------------------------------
     def messages(self, topics: Iterable[str], prefetch: int = 0) -> Iterator[RawMessage]:
-        """Messages of ``topics`` in log-time order (file order for a damaged MCAP, one file
-        after the other for a split bag).
+        """Yield the messages of ``topics`` in log-time order.
+
+        File order for a damaged MCAP, one file after the other for a split bag.
 
         Reading stops at damage with a recorded problem instead of an exception; at the end,
         a topic that yielded fewer messages than the bag lists gets a ``count_mismatch``.

@@ -45,7 +45,7 @@ def _percentiles(values: Sequence[float]) -> dict[str, float]:
 
 
 def summarize_trial(m: TrialMeasurement) -> dict:
-    """The benchmark figures of one trial as a JSON-ready dict."""
+    """Return the benchmark figures of one trial as a JSON-ready dict."""
     received = len(m.arrivals)
     missed = max(0, m.expected_outputs - received)
     arrivals = np.sort(np.asarray(m.arrivals, dtype=np.float64))

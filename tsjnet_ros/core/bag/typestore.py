@@ -75,7 +75,7 @@ def message_directory(package: str) -> Path:
 
 @lru_cache(maxsize=1)
 def bag_typestore() -> Typestore:
-    """A typestore with the distro's standard messages plus vision_msgs and tsjnet_msgs."""
+    """Return a typestore with the distro's standard messages plus vision_msgs and tsjnet_msgs."""
     store = get_typestore(BASE_STORE)
     added = {}
     for package in EXTRA_PACKAGES:

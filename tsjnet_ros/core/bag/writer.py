@@ -121,7 +121,7 @@ class BagWriter:
 
     # -- content -------------------------------------------------------------------------
     def set_custom_data(self, key: str, value: str) -> None:
-        """A string entry in metadata.yaml's ``custom_data`` (ignored by ROS tools)."""
+        """Set a string entry in metadata.yaml's ``custom_data`` (ignored by ROS tools)."""
         self._writer.set_custom_data(key, value)
 
     def add_topic(self, topic: str, msgtype: str) -> None:
@@ -173,8 +173,10 @@ class BagWriter:
         stamp_ns: int,
         frame_id: str,
     ) -> None:
-        """Append a sensor_msgs/CompressedImage (``fmt`` ``"png"`` or ``"jpg"``; colour in
-        OpenCV's BGR order) as image_transport's ``compressed`` publisher sends it.
+        """Append a CompressedImage as image_transport's ``compressed`` publisher sends it.
+
+        The message is a sensor_msgs/CompressedImage; ``fmt`` is ``"png"`` or ``"jpg"``; colour
+        is in OpenCV's BGR order.
         """
         self.write(
             topic, log_time_ns, compressed_image_message(array, encoding, fmt, stamp_ns, frame_id)

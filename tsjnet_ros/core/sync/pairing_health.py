@@ -246,11 +246,20 @@ class PairingMonitor:
         counts = ''
         hint = 'check that the cameras run and the topic names (remapping)'
         if publishers is not None:
-            counts = f' (publishers: {self.topics[0]} {publishers[0]}, {self.topics[1]} {publishers[1]})'
+            counts = (
+                f' (publishers: {self.topics[0]} {publishers[0]}, '
+                f'{self.topics[1]} {publishers[1]})'
+            )
             if publishers[0] == 0 and publishers[1] == 0:
-                hint = 'no camera publishes on these topics: check the topic names (remapping) and the namespace'
+                hint = (
+                    'no camera publishes on these topics: '
+                    'check the topic names (remapping) and the namespace'
+                )
             else:
-                hint = 'publishers exist but send nothing that arrives: check their QoS and message type'
+                hint = (
+                    'publishers exist but send nothing that arrives: '
+                    'check their QoS and message type'
+                )
         return PairingProblem(
             'no_input',
             f'no images from either camera for {min(silent):.1f} s{counts}: {hint}',
