@@ -135,9 +135,10 @@ class FusedImageRecorder(Node):
             self.get_logger().error(f'cannot save fused image: {exc}', throttle_duration_sec=5.0)
             return
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        stamp = msg.header.stamp
         path = (
             self.output_dir
-            / f'{self._file_prefix}_{len(self.saved):03d}_{msg.header.stamp.sec}_{msg.header.stamp.nanosec:09d}.png'
+            / f'{self._file_prefix}_{len(self.saved):03d}_{stamp.sec}_{stamp.nanosec:09d}.png'
         )
         cv2.imwrite(os.fspath(path), swap_red_blue(rgb))
         self.saved.append(path)

@@ -8,8 +8,8 @@ corrupt checkpoint) leaves it unconfigured with the reason in the log and diagno
 
 Subscriptions: ``ir/image``, ``visible/image`` (remappable; ``<camera>/image/compressed``
 with the ``compressed`` transport). Publications, all in the pixels and with the header of
-the camera named by ``resize_to`` (the visible one by default): ``fused/image`` (mono8), ``detections``
-(vision_msgs/Detection2DArray) and ``segmentation/image`` (mono8 class ids) always;
+the camera named by ``resize_to`` (the visible one by default): ``fused/image`` (mono8),
+``detections`` (vision_msgs/Detection2DArray) and ``segmentation/image`` (mono8 class ids) always;
 ``fused/image_color`` (bgr8), ``segmentation/color`` (rgb8), ``fused/frame``
 (tsjnet_msgs/FusedFrame) only while someone subscribes; ``label_info`` and
 ``segmentation/label_info`` (vision_msgs/LabelInfo, transient local); ``fusion/status``
@@ -68,7 +68,8 @@ class FusionNode(LifecycleNode):
 
     def __init__(self, node_name: str = 'fusion_node', **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        keep_large_buffers_in_heap()  # reuse image-sized buffers across frames (see core/runtime/large_buffers.py)
+        # reuse image-sized buffers across frames (see core/runtime/large_buffers.py)
+        keep_large_buffers_in_heap()
         for name, spec in FUSION_PARAMETERS.items():
             self.declare_parameter(name, spec.default, spec.descriptor())
         self.stream = FusionStream(self._publish_result, report=self._report)
@@ -208,8 +209,10 @@ class FusionNode(LifecycleNode):
         return result
 
     def _input(self, name: str) -> tuple[Any, str]:
-        """(message type, topic) of one camera: ``<name>/image`` raw, or image_transport's
-        ``<name>/image/compressed`` for the compressed transport.
+        """Return (message type, topic) of one camera.
+
+        ``<name>/image`` raw, or image_transport's ``<name>/image/compressed`` for the compressed
+        transport.
         """
         if self.param(f'{name}_transport') == 'compressed':
             return CompressedImage, f'{name}/image/compressed'
@@ -245,7 +248,10 @@ class FusionNode(LifecycleNode):
         return super().on_deactivate(state)
 
     def _stop_input(self, wait: bool = True) -> None:
-        """Unsubscribe and drop the waiting pair; with ``wait``, also let the running pair finish."""
+        """Unsubscribe and drop the waiting pair.
+
+        With ``wait``, also let the running pair finish.
+        """
         for sub in self._subs:
             self.destroy_subscription(sub)
         self._subs = []
@@ -265,8 +271,10 @@ class FusionNode(LifecycleNode):
         self.stream.cleanup(wait)
 
     def run_on_inference_thread(self, fn: Any, *args: Any) -> Any:
-        """``fn(*args)`` on the thread that owns the model, for callers (benchmarks, tools)
-        that use the backend directly in this process without adding a second thread pool.
+        """Run ``fn(*args)`` on the thread that owns the model.
+
+        For callers (benchmarks, tools) that use the backend directly in this process without
+        adding a second thread pool.
         """
         return self.stream.call(fn, *args)
 
@@ -296,7 +304,10 @@ class FusionNode(LifecycleNode):
             pass  # counted and reported by the stream
 
     def _on_watchdog(self) -> None:
-        """Let the stream name every cause of missing or wrong pairs (logged once when it becomes active)."""
+        """Let the stream name every cause of missing or wrong pairs.
+
+        Each is logged once when it becomes active.
+        """
         publishers = (
             tuple(sub.get_publisher_count() for sub in self._subs)
             if len(self._subs) == 2
@@ -307,8 +318,10 @@ class FusionNode(LifecycleNode):
         )
 
     def _offered_type(self, sub: Any) -> tuple[str, str]:
-        """(a message type published on ``sub``'s topic other than the subscribed one, or "";
-        the subscribed type), both as 'pkg/msg/Name'.
+        """Return (offered type, subscribed type) of ``sub``'s topic, both as 'pkg/msg/Name'.
+
+        The offered type is a message type published on the topic other than the subscribed one,
+        or "".
         """
         expected = f'{sub.msg_type.__module__.split(".")[0]}/msg/{sub.msg_type.__name__}'
         for info in self.get_publishers_info_by_topic(sub.topic_name):
@@ -433,8 +446,9 @@ class FusionNode(LifecycleNode):
         return msg
 
     def destroy_node(self) -> None:
-        """Stop at once: a pair being fused is abandoned (never published) instead of awaited,
-        so a stopping process is not held up by the model (see nodes/spin.py).
+        """Stop at once: a pair being fused is abandoned (never published) instead of awaited.
+
+        So a stopping process is not held up by the model (see nodes/spin.py).
         """
         with self._publish_lock:
             self._closing = True

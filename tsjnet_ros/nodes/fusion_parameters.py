@@ -46,7 +46,7 @@ class Spec:
 
     @classmethod
     def of(cls, setting: DescribedSetting) -> Spec:
-        """The parameter of one described stream setting (its range typed by its default)."""
+        """Return one described stream setting's parameter (its range typed by its default)."""
         default, info = parameter_value(setting.default), setting.info
         ranged = info.value_range is not None
         return cls(

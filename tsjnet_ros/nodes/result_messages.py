@@ -21,14 +21,17 @@ def _message_class(name: str) -> type:
     return getattr(importlib.import_module(f'{package}.msg'), class_name)
 
 
-#: rclpy's generated classes for the detection message (see :mod:`core.perception.detection_message`).
+#: rclpy's generated classes for the detection message
+#: (see :mod:`core.perception.detection_message`).
 DETECTION_CLASSES = {name: _message_class(name) for name in DETECTION_MESSAGE_TYPES}
 
 
 def detections_message(
     detections: Sequence[Detection], header: Header, class_id_format: str = 'id'
 ) -> Detection2DArray:
-    """Boxes in original camera pixels as centre + size (layout: :mod:`core.perception.detection_message`).
+    """Build boxes in original camera pixels as centre + size.
+
+    Layout: :mod:`core.perception.detection_message`.
 
     ``class_id`` is the numeric class id as a string (matching ``label_info``'s
     VisionClass.class_id) or, with ``class_id_format="name"``, the class name.
@@ -37,7 +40,10 @@ def detections_message(
 
 
 def label_info_message(class_names: Sequence[str], header: Header, threshold: float) -> LabelInfo:
-    """The class table (id -> name) that detection class ids and segmentation values index."""
+    """Return the class table (id -> name).
+
+    Detection class ids and segmentation values index it.
+    """
     return LabelInfo(
         header=header,
         class_map=[VisionClass(class_id=i, class_name=name) for i, name in enumerate(class_names)],
@@ -46,7 +52,7 @@ def label_info_message(class_names: Sequence[str], header: Header, threshold: fl
 
 
 def keep_classes(detections: Sequence[Detection], classes: Sequence[str]) -> list[Detection]:
-    """Detections whose class name is in ``classes`` (all when ``classes`` has no names)."""
+    """Keep the detections whose class name is in ``classes`` (all when it has no names)."""
     wanted = {c for c in classes if c}
     return list(detections) if not wanted else [d for d in detections if d.class_name in wanted]
 
