@@ -350,8 +350,10 @@ def _topics(args: argparse.Namespace) -> InputTopics:
 
 
 def pipeline_settings(args: argparse.Namespace) -> tuple[Any, Path]:
-    """Settings from ``--params`` (or the package's config/fusion.yaml) with the options of
-    :func:`add_pipeline_options` applied; returns them and the parameter file.
+    """Return the settings and the parameter file.
+
+    Settings come from ``--params`` (or the package's config/fusion.yaml) with the options of
+    :func:`add_pipeline_options` applied.
     """
     from tsjnet_ros.core.runtime.stream_settings import StreamSettings
     from tsjnet_ros.resources import config_file
@@ -603,8 +605,9 @@ def _start_fusion_node(context: Any, overrides: list, show_progress: bool, setti
 
 
 def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
-    """Play the bag once at ``factor`` (or paced) through a fresh FusionNode in its own graph;
-    returns a TrialMeasurement that counts only outputs carrying a stamp this trial published.
+    """Play the bag once at ``factor`` (or paced) through a fresh FusionNode in its own graph.
+
+    Returns a TrialMeasurement that counts only outputs carrying a stamp this trial published.
     """
     import rclpy
     from builtin_interfaces.msg import Time
@@ -671,7 +674,8 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
             depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE
         )
         quiet = quiet_publisher_events()
-        # the node's input topics of each camera's transport (the bag's raw or compressed messages as they are)
+        # the node's input topics of each camera's transport (the bag's raw or compressed
+        # messages as they are)
         image_pubs = tuple(
             player.create_publisher(
                 CompressedImage, f'/{name}/image/compressed', reliable, event_callbacks=quiet
@@ -718,7 +722,7 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
         names = ('ir', 'visible')
 
         def settled(stream: int) -> bool:
-            """The node has this message and no pair waits for inference or delivery."""
+            """Check that the node has this message and no pair waits for inference or delivery."""
             s = fusion.stats()
             return (
                 s.received[stream] >= measurement.sent[names[stream]]

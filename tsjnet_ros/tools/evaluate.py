@@ -186,8 +186,10 @@ def open_datasets(
 
 
 def checkpoint_row_names(checkpoints: Sequence[Path]) -> dict[str, Path]:
-    """Row name per checkpoint: its file name without suffix, with parent folders added
-    until the names differ (``runs/a/best.pt`` and ``runs/b/best.pt`` -> ``a/best``, ``b/best``).
+    """Return the row name per checkpoint.
+
+    That is its file name without suffix, with parent folders added until the names differ
+    (``runs/a/best.pt`` and ``runs/b/best.pt`` -> ``a/best``, ``b/best``).
     """
     paths = list(dict.fromkeys(Path(c) for c in checkpoints))
     depth = 1
@@ -206,8 +208,10 @@ def checkpoint_row_names(checkpoints: Sequence[Path]) -> dict[str, Path]:
 def create_methods(
     methods: Sequence[str] | None, checkpoints: Sequence[Path] | None, show_progress: bool = False
 ) -> dict[str, object]:
-    """Instantiate the requested fusion backends; ``tsjnet`` becomes one row per checkpoint
-    (the shipped model when none is given), named by the checkpoint's file name.
+    """Instantiate the requested fusion backends.
+
+    ``tsjnet`` becomes one row per checkpoint (the shipped model when none is given), named by
+    the checkpoint's file name.
     """
     from tsjnet_ros.core.fusion import available_backends, create_backend
     from tsjnet_ros.resources import default_checkpoint

@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     from tsjnet_ros.nodes.fusion_node import FusionNode
     from tsjnet_ros.nodes.synthetic_cameras import SyntheticCamerasNode
 
-    use_large_image_profile()  # cameras and viewers in other processes (see config/fastdds_large_images.xml)
+    # cameras and viewers in other processes (see config/fastdds_large_images.xml)
+    use_large_image_profile()
     context_args = ['tsjnet-graph', '--ros-args', '--params-file', str(args.params)] + ros_args[1:]
     try:
         isolation = isolated_graph(args.domain_id) if args.input == 'synthetic' else None
@@ -214,20 +215,22 @@ def progress_line(
     skipped: int,
     latency: dict,
 ) -> str:
-    """One progress line: ``counts``/``before`` are (ir received, visible received, fused) now
-    and one ``interval`` (s) ago, so each rate is what happened in that interval.
+    """Format one progress line.
+
+    ``counts``/``before`` are (ir received, visible received, fused) now and one ``interval``
+    (s) ago, so each rate is what happened in that interval.
     """
     ir, visible, fused = ((now - then) / interval for now, then in zip(counts, before))
     lat = f'latency p50 {latency["p50"]:.1f} ms' if latency else 'latency - (no output yet)'
     return (
-        f'[tsjnet-graph] t={elapsed:5.1f}s  ir {ir:5.1f} Hz  visible {visible:5.1f} Hz '
-        f' fused {fused:5.1f} Hz  '
+        f'[tsjnet-graph] t={elapsed:5.1f}s  ir {ir:5.1f} Hz  '
+        f'visible {visible:5.1f} Hz  fused {fused:5.1f} Hz  '
         f'pairs {pairs}  fused {counts[2]}  skipped {skipped}  {lat}'
     )
 
 
 def _progress(fusion, recorder):
-    """The progress printer called every REPORT_EVERY_S seconds while the graph spins."""
+    """Return the progress printer called every REPORT_EVERY_S seconds while the graph spins."""
     start = time.monotonic()
     c = fusion.stats()
     before = [(c.received[0], c.received[1], c.fused)]
@@ -278,7 +281,10 @@ def _summary(fusion, recorder, overlays, cameras) -> dict:
 def _fmt(stats: dict) -> str:
     if not stats:
         return 'n/a'
-    return f'mean {stats["mean"]:.1f}, p50 {stats["p50"]:.1f}, p95 {stats["p95"]:.1f}, max {stats["max"]:.1f} ms'
+    return (
+        f'mean {stats["mean"]:.1f}, p50 {stats["p50"]:.1f}, '
+        f'p95 {stats["p95"]:.1f}, max {stats["max"]:.1f} ms'
+    )
 
 
 def _print_summary(s: dict, output_dir: Path | None) -> None:
