@@ -1,5 +1,6 @@
-"""Box annotation readers: YOLO text files and Pascal VOC XML, returned as xyxy pixels
-(:class:`~tsjnet_ros.core.types.box_set.BoxSet`).
+"""Box annotation readers: YOLO text files and Pascal VOC XML, returned as xyxy pixels.
+
+Boxes come back as a :class:`~tsjnet_ros.core.types.box_set.BoxSet`.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def read_yolo(path: Path | None, width: int, height: int) -> BoxSet:
 
 
 def voc_object_names(path: Path) -> list[str]:
-    """The object class names in one VOC XML file (for building a class list)."""
+    """Return the object class names in one VOC XML file (for building a class list)."""
     root = _parse(path)
     return [(obj.findtext('name') or '').strip() for obj in root.iter('object')]
 

@@ -59,7 +59,8 @@ class FusedFolderWriter:
     ) -> None:
         if detection_format not in DETECTION_FORMATS:
             raise ValueError(
-                f'detection format must be one of {", ".join(DETECTION_FORMATS)}, got {detection_format!r}'
+                f'detection format must be one of {", ".join(DETECTION_FORMATS)}, '
+                f'got {detection_format!r}'
             )
         self.out = Path(out)
         self.detection_format = detection_format if detection_classes else 'none'

@@ -1,1 +1,4 @@
-"""Pixel data without ROS: ``sensor_msgs`` image encodings, compressed transports, YCbCr colour, resizing."""
+"""Pixel data without ROS.
+
+``sensor_msgs`` image encodings, compressed transports, YCbCr colour, resizing.
+"""

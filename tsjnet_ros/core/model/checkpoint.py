@@ -63,7 +63,7 @@ class Normalization:
 
     @classmethod
     def authors(cls, **overrides: Any) -> Normalization:
-        """The authors' inference conventions, at their 512x512 network input size."""
+        """Return the authors' inference conventions, at their 512x512 network input size."""
         return cls(**{'convention': 'authors', 'inference_size': (512, 512), **overrides})
 
     def __post_init__(self) -> None:
@@ -81,7 +81,7 @@ class Normalization:
         self.make_ir_scaler()  # validates the IR settings
 
     def make_ir_scaler(self) -> InfraredScaler:
-        """A fresh (stateful) IR scaler with these settings."""
+        """Return a fresh (stateful) IR scaler with these settings."""
         return InfraredScaler(
             mode=self.ir_16bit_mode,
             fixed_range=self.ir_16bit_range,
@@ -135,14 +135,17 @@ def _check_plain(name: str, value: Any) -> None:
             _check_plain(f'{name}.{key}', item)
     elif not isinstance(value, _PLAIN):
         raise ValueError(
-            f'fusion config field {name} holds a {type(value).__name__}; checkpoints store only plain '
-            'values (use a layer name string instead of a class or function)'
+            f'fusion config field {name} holds a {type(value).__name__}; '
+            'checkpoints store only plain values '
+            '(use a layer name string instead of a class or function)'
         )
 
 
 def resolve_fusion_config(variant: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The registry's full default config of ``variant`` with ``overrides`` applied, as a
-    plain dict; storing all fields keeps a checkpoint valid if defaults change later.
+    """Return the registry's full default config of ``variant`` with ``overrides`` applied.
+
+    The result is a plain dict; storing all fields keeps a checkpoint valid if defaults change
+    later.
     """
     from tsjnet_ros.core.model.registry import list_models, model_config
 
@@ -165,9 +168,10 @@ def build_system(
     fusion_builder: FusionBuilder | None = None,
     fusion_only: bool = False,
 ) -> TSJNetSystem:
-    """A fresh (untrained) system; ``seed`` makes the random initialisation reproducible
-    without disturbing the caller's global RNG. Heads default to the variant's preset;
-    ``fusion_only`` builds none.
+    """Build a fresh (untrained) system.
+
+    ``seed`` makes the random initialisation reproducible without disturbing the caller's
+    global RNG. Heads default to the variant's preset; ``fusion_only`` builds none.
     """
     if fusion_builder is None:
         builder = registry_fusion_builder
@@ -230,8 +234,10 @@ def create_untrained_checkpoint(
     normalization: Normalization | None = None,
     fusion_builder: FusionBuilder | None = None,
 ) -> Path:
-    """A random-init (seeded, reproducible) checkpoint: lets tests, demos and the ROS graph
-    run the full neural path before a trained checkpoint exists. Its outputs mean nothing.
+    """Save a random-init (seeded, reproducible) checkpoint at ``path`` and return the path.
+
+    It lets tests, demos and the ROS graph run the full neural path before a trained
+    checkpoint exists. Its outputs mean nothing.
     """
     system = build_system(
         variant, fusion_config, heads_config, seed=seed, fusion_builder=fusion_builder
@@ -250,7 +256,7 @@ def _load_file(path: str | Path) -> Any:
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The raw checkpoint dict, after checking it is one of ours and of a known version."""
+    """Return the raw checkpoint dict, after checking it is ours and of a known version."""
     return _check_payload(path, _load_file(path))
 
 
@@ -259,13 +265,15 @@ def _check_payload(path: str | Path, payload: Any) -> dict[str, Any]:
 
     if is_official_checkpoint(payload):
         raise ValueError(
-            f"{path} is the authors' TSJNet checkpoint, not one of ours: load it with load_checkpoint "
-            '(FusionPipeline.from_checkpoint) or convert it with tsjnet-convert'
+            f"{path} is the authors' TSJNet checkpoint, not one of ours: "
+            'load it with load_checkpoint (FusionPipeline.from_checkpoint) '
+            'or convert it with tsjnet-convert'
         )
     if not isinstance(payload, dict) or payload.get('format') != CHECKPOINT_FORMAT:
         found = payload.get('format') if isinstance(payload, dict) else type(payload).__name__
         raise ValueError(
-            f'{path} is not a tsjnet_ros checkpoint (format {found!r}, expected {CHECKPOINT_FORMAT!r}); '
+            f'{path} is not a tsjnet_ros checkpoint '
+            f'(format {found!r}, expected {CHECKPOINT_FORMAT!r}); '
             'raw state_dicts must be wrapped with save_checkpoint'
         )
     version = payload.get('format_version')
@@ -301,8 +309,9 @@ def _check_classes(what: str, stored: Sequence[str], expected: Sequence[str] | N
 def describe_state_mismatch(
     model_state: dict[str, torch.Tensor], stored: dict[str, torch.Tensor]
 ) -> str:
-    """Missing, unexpected and mis-shaped entries of ``stored`` against ``model_state``
-    (first five of each named), or "" when they match.
+    """Describe missing, unexpected and mis-shaped entries of ``stored`` against ``model_state``.
+
+    The first five of each kind are named; the result is "" when they match.
     """
 
     def short(keys: list[str]) -> str:
@@ -348,7 +357,8 @@ def load_checkpoint(
         variant = loaded.system.variant
         if expected_variant is not None and variant != expected_variant:
             raise ValueError(
-                f'checkpoint {path} holds variant {variant!r}, but {expected_variant!r} was requested'
+                f'checkpoint {path} holds variant {variant!r}, '
+                f'but {expected_variant!r} was requested'
             )
         return loaded
     payload = _check_payload(path, raw)
@@ -368,7 +378,8 @@ def load_checkpoint(
     ):
         if key in payload and list(payload[key]) != list(cfg):
             raise ValueError(
-                f'checkpoint {path} is inconsistent: {key} {payload[key]} vs heads config {list(cfg)}'
+                f'checkpoint {path} is inconsistent: '
+                f'{key} {payload[key]} vs heads config {list(cfg)}'
             )
     _check_classes(
         'detection', heads.detection_classes if heads else (), expected_detection_classes
@@ -388,13 +399,15 @@ def load_checkpoint(
         )
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            f'checkpoint {path}: cannot rebuild fusion variant {variant!r} from its stored config: {exc}'
+            f'checkpoint {path}: cannot rebuild fusion variant {variant!r} '
+            f'from its stored config: {exc}'
         ) from exc
     stored = payload['state_dict']
     problem = describe_state_mismatch(system.state_dict(), stored)
     if problem:
         raise ValueError(
-            f'checkpoint {path} does not fit variant {variant!r} as built from its stored config: {problem}'
+            f'checkpoint {path} does not fit variant {variant!r} '
+            f'as built from its stored config: {problem}'
         )
     system.load_state_dict(stored, strict=True)
     system.eval()

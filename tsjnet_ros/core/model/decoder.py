@@ -30,7 +30,10 @@ class SpatialAttentionDecoder(nn.Module):
 
     @property
     def full_size_head(self) -> bool:
-        """True when the head blends full-size sources at any size (see ``FusionNet.work_scale``)."""
+        """True when the head blends full-size sources at any size.
+
+        See ``FusionNet.work_scale``.
+        """
         return bool(getattr(self.head, 'full_size_sources', False))
 
     def forward(
@@ -40,8 +43,11 @@ class SpatialAttentionDecoder(nn.Module):
         skip: torch.Tensor | None = None,
         sources: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``sources`` are the padded full-size inputs the features came from (IR, visible for
-        the fused image; the same image twice for a reconstruction); only blending heads use them.
+        """Decode ``base`` and ``detail`` features to an image; return it with the attention maps.
+
+        ``sources`` are the padded full-size inputs the features came from (IR, visible for
+        the fused image; the same image twice for a reconstruction); only blending heads use
+        them.
         """
         # The concatenation is a fresh tensor: without autograd it can be rescaled in place.
         x, maps = self.attention(

@@ -10,7 +10,9 @@ from torch import nn
 
 @dataclass
 class EncodedFeatures:
-    """``base`` (global/low-frequency, NAT branch) and ``detail`` (DSM branch) features;
+    """Encoder output: ``base``, ``detail`` and optional ``skip`` features.
+
+    ``base`` (global/low-frequency, NAT branch) and ``detail`` (DSM branch) features;
     ``skip`` optional higher-resolution stem features for decoders that need them.
     """
 

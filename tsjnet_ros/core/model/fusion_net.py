@@ -20,7 +20,9 @@ from tsjnet_ros.core.model.padding import PAD_MODES, crop_to, pad_to_multiple
 
 
 class FusionOutput(NamedTuple):
-    """``fused`` (B, 1, H, W) in [0, 1]; ``attention_maps`` (B, G, H', W') from the
+    """Fusion network output: the fused image, attention maps and optional reconstructions.
+
+    ``fused`` (B, 1, H, W) in [0, 1]; ``attention_maps`` (B, G, H', W') from the
     decoder's spatial attention (for L_div); the reconstructions (B, 1, H, W) are None
     unless requested with ``reconstruct=True``.
     """

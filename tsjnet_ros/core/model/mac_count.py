@@ -33,7 +33,10 @@ def neighborhood_attention_macs(
 
 @dataclass
 class MacReport:
-    """``total`` = ``counted`` (FlopCounterMode, NA layers excluded) + ``attention`` (analytic NA)."""
+    """Multiply-accumulate count of one forward pass.
+
+    ``total`` = ``counted`` (FlopCounterMode, NA layers excluded) + ``attention`` (analytic NA).
+    """
 
     total: int
     counted: int

@@ -151,10 +151,11 @@ _STRUCTURE = [
 
 
 def official_names(our_key: str, shape: tuple[int, ...]) -> list[str]:
-    """The authors' ``"Group.key"`` name(s) of our ``tsjnet``/``tsjnet_official`` state-dict
-    entry ``our_key`` of ``shape``: one name, or one per attention group for the grouped
-    spatial-attention conv (their separate convs, in order). ValueError for keys of other
-    networks.
+    """Return the authors' ``"Group.key"`` name(s) of our state-dict entry ``our_key``.
+
+    ``our_key`` of ``shape`` is an entry of a ``tsjnet``/``tsjnet_official`` state dict; the
+    result is one name, or one per attention group for the grouped spatial-attention conv
+    (their separate convs, in order). ValueError for keys of other networks.
     """
     found = None
     # Longest prefixes first: the branch rules must win over the encoder's generic rules.
@@ -178,7 +179,7 @@ def _official_shape(shape: tuple[int, ...], split: bool) -> tuple[int, ...]:
 
 
 def is_official_checkpoint(payload: Any) -> bool:
-    """True for the authors' layout: a dict holding their four groups as state dicts."""
+    """Return True for the authors' layout: a dict holding their four groups as state dicts."""
     return isinstance(payload, Mapping) and all(
         isinstance(payload.get(g), Mapping) for g in OFFICIAL_GROUPS
     )
@@ -222,9 +223,11 @@ def convert_official_state_dict(
     target: Mapping[str, torch.Tensor],
     source: str = 'checkpoint',
 ) -> tuple[dict[str, torch.Tensor], list[str]]:
-    """Our state dict for a network whose state dict is ``target`` (keys and shapes), from
-    the authors' four groups. Returns ``(state_dict, dropped)``, ``dropped`` naming the
-    authors' never-called tensors the target has no place for.
+    """Convert the authors' four groups to our state dict for the network of ``target``.
+
+    ``target`` is that network's state dict (keys and shapes). Returns
+    ``(state_dict, dropped)``, ``dropped`` naming the authors' never-called tensors the
+    target has no place for.
 
     Raises ValueError naming missing, unexpected and mis-shaped tensors (authors' names).
     """
@@ -257,9 +260,11 @@ def official_system(
     heads_from: str | Path | None = None,
     source: str = 'checkpoint',
 ) -> tuple[TSJNetSystem, dict[str, Any]]:
-    """A ``tsjnet_official`` system (CPU, eval) with the authors' weights, and notes on the
-    conversion. Fusion-only (``system.heads is None``) unless ``heads_from`` names one of
-    our checkpoints whose task heads (and class tables) are taken over.
+    """Build a ``tsjnet_official`` system (CPU, eval) with the authors' weights.
+
+    Returns the system and notes on the conversion. Fusion-only (``system.heads is None``)
+    unless ``heads_from`` names one of our checkpoints whose task heads (and class tables)
+    are taken over.
     """
     from tsjnet_ros.core.model.registry import create_model
 
@@ -292,8 +297,9 @@ def load_official_checkpoint(
     payload: Mapping | None = None,
     heads_from: str | Path | None = None,
 ) -> LoadedCheckpoint:
-    """The authors' file at ``path`` (already read: ``payload``) as a loaded checkpoint with
-    our stable normalisation.
+    """Load the authors' file at ``path`` as a checkpoint with our stable normalisation.
+
+    ``payload`` is the file's content when it has already been read.
     """
     if payload is None:
         payload = torch.load(Path(path), map_location='cpu', weights_only=True)
@@ -314,8 +320,9 @@ def load_official_checkpoint(
 
 
 def official_layout(rel_pos_bias: bool = True) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
-    """Every ``"Group.key"`` of the authors' file with its shape and dtype, derived from
-    ``tsjnet`` (whose state dict maps one to one onto theirs).
+    """Map every ``"Group.key"`` of the authors' file to its shape and dtype.
+
+    Derived from ``tsjnet`` (whose state dict maps one to one onto theirs).
     """
     from tsjnet_ros.core.model.registry import create_model
 
@@ -357,9 +364,11 @@ def _seeded_tensor(
 def seeded_official_weights(
     seed: int = 0, rel_pos_bias: bool = True
 ) -> dict[str, dict[str, torch.Tensor]]:
-    """A checkpoint in the authors' layout (every key of :func:`official_layout`) with
-    values generated deterministically from ``seed``: each tensor depends only on its name,
-    shape and the seed. For testing the conversion against a recording of their code.
+    """Return a checkpoint in the authors' layout with values generated from ``seed``.
+
+    It holds every key of :func:`official_layout`; values are deterministic: each tensor
+    depends only on its name, shape and the seed. For testing the conversion against a
+    recording of their code.
     """
     groups: dict[str, dict[str, torch.Tensor]] = {g: {} for g in OFFICIAL_GROUPS}
     for name, (shape, dtype) in official_layout(rel_pos_bias).items():

@@ -94,7 +94,7 @@ def to_detection_list(
     from_size: tuple[int, int],
     to_size: tuple[int, int],
 ) -> list[Detection]:
-    """Detections with class names and boxes in ``to_size`` (original camera) pixels."""
+    """Return detections with class names and boxes in ``to_size`` (original camera) pixels."""
     boxes = rescale_boxes(decoded.boxes.float(), from_size, to_size).cpu().tolist()
     scores = decoded.scores.float().cpu().tolist()
     labels = decoded.labels.cpu().tolist()

@@ -49,7 +49,7 @@ def _config_class(factory: Callable[..., nn.Module]) -> type:
 
 
 def register_model(name: str) -> Callable[[Factory], Factory]:
-    """Decorator registering ``factory(config) -> nn.Module`` under ``name``."""
+    """Return a decorator registering ``factory(config) -> nn.Module`` under ``name``."""
     if not isinstance(name, str) or not name:
         raise ValueError(f'model name must be a non-empty string, got {name!r}')
 
@@ -92,13 +92,14 @@ def _lookup(name: str) -> str:
 
 
 def model_config(name: str, **overrides: Any) -> Any:
-    """The default config dataclass of variant ``name``, with ``overrides`` applied."""
+    """Return the default config dataclass of variant ``name``, with ``overrides`` applied."""
     config_cls = _CONFIGS[_lookup(name)]
     known = {f.name for f in dataclasses.fields(config_cls)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise TypeError(
-            f'unknown config field(s) for {name!r}: {", ".join(unknown)}; valid fields: {", ".join(sorted(known))}'
+            f'unknown config field(s) for {name!r}: {", ".join(unknown)}; '
+            f'valid fields: {", ".join(sorted(known))}'
         )
     return config_cls(**overrides)
 
@@ -109,7 +110,8 @@ def create_model(name: str, config: Any = None, **overrides: Any) -> nn.Module:
     if config is not None:
         if not isinstance(config, _CONFIGS[name]):
             raise TypeError(
-                f'config for {name!r} must be a {_CONFIGS[name].__name__}, got {type(config).__name__}'
+                f'config for {name!r} must be a {_CONFIGS[name].__name__}, '
+                f'got {type(config).__name__}'
             )
         if overrides:
             config = dataclasses.replace(config, **overrides)

@@ -59,7 +59,8 @@ def _as_rows(prediction: np.ndarray, layout: str) -> torch.Tensor:
         array = array[0]
     if array.ndim != 2:
         raise ValueError(
-            f'{layout} output must be 2-D after the batch axis, got shape {list(np.shape(prediction))}'
+            f'{layout} output must be 2-D after the batch axis, '
+            f'got shape {list(np.shape(prediction))}'
         )
     rows = array if layout == 'yolov5' else array.T
     return torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))

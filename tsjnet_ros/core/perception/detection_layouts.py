@@ -111,7 +111,8 @@ def _check_yolo(
     extra = 5 if name == 'yolov5' else 4
     if attributes is None or attributes <= extra:
         raise UnknownLayoutError(
-            f'detector output does not fit the {name} layout ({EXPECTED}); outputs: {describe_tensors(outputs)}'
+            f'detector output does not fit the {name} layout ({EXPECTED}); '
+            f'outputs: {describe_tensors(outputs)}'
         )
     num_classes = attributes - extra
     if num_labels and num_labels != num_classes:
@@ -138,12 +139,14 @@ def resolve_layout(
             return DetectionLayout('nms', roles, None)
         if requested == 'nms':
             raise UnknownLayoutError(
-                f'detector outputs are not NMS-ed boxes/scores/labels; found {describe_tensors(outputs)}'
+                'detector outputs are not NMS-ed boxes/scores/labels; '
+                f'found {describe_tensors(outputs)}'
             )
     prediction = _unbatched(outputs[0]) if outputs else []
     if len(prediction) != 2:
         raise UnknownLayoutError(
-            f"cannot tell the detector's output layout: found {describe_tensors(outputs)}; expected {EXPECTED} "
+            "cannot tell the detector's output layout: "
+            f'found {describe_tensors(outputs)}; expected {EXPECTED} '
             '(set detector_layout if the shapes are right)'
         )
     name = (
@@ -151,7 +154,8 @@ def resolve_layout(
     )
     if name is None:
         raise UnknownLayoutError(
-            f'cannot tell YOLOv5 [1, N, 5+C] from YOLOv8/11 [1, 4+C, N] for {describe_tensors(outputs[:1])}; '
+            'cannot tell YOLOv5 [1, N, 5+C] from YOLOv8/11 [1, 4+C, N] '
+            f'for {describe_tensors(outputs[:1])}; '
             'set detector_layout or give a labels file'
         )
     return DetectionLayout(

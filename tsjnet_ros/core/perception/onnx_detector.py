@@ -54,7 +54,8 @@ class OnnxDetector:
         if names is None:
             if self.layout.num_classes is None:
                 raise UnknownLayoutError(
-                    f'{self.model.path.name} outputs NMS-ed class ids but names no classes; give a labels file'
+                    f'{self.model.path.name} outputs NMS-ed class ids but names no classes; '
+                    'give a labels file'
                 )
             names = [str(i) for i in range(self.layout.num_classes)]
         self.class_names = list(names)

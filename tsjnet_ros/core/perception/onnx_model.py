@@ -74,7 +74,8 @@ def execution_providers(device: str) -> list[Any]:
         return [('CUDAExecutionProvider', {'device_id': int(index or 0)}), 'CPUExecutionProvider']
     if kind == 'cuda':
         logger.warning(
-            'device %s requested but onnxruntime has no CUDA provider; running the ONNX model on the CPU',
+            'device %s requested but onnxruntime has no CUDA provider; '
+            'running the ONNX model on the CPU',
             name,
         )
     return ['CPUExecutionProvider']
@@ -130,13 +131,15 @@ class OnnxImageModel:
     def _read_input(self, input_size: Sequence[int] | None) -> None:
         if len(self.inputs) != 1:
             raise ValueError(
-                f'{self.path.name}: expected one image input, found {describe_tensors(self.inputs)}'
+                f'{self.path.name}: expected one image input, '
+                f'found {describe_tensors(self.inputs)}'
             )
         info = self.inputs[0]
         dims = info.dims()
         if len(dims) != 4:
             raise ValueError(
-                f'{self.path.name}: image input must be 4-D (NCHW or NHWC), found {info.describe()}'
+                f'{self.path.name}: image input must be 4-D (NCHW or NHWC), '
+                f'found {info.describe()}'
             )
         self.channels_last = dims[1] not in (1, 3, None) and dims[3] in (1, 3)
         channels = dims[3] if self.channels_last else dims[1]
@@ -147,7 +150,8 @@ class OnnxImageModel:
             )
         if info.type not in INPUT_TYPES:
             raise ValueError(
-                f'{self.path.name}: image input type must be float, float16 or uint8, found {info.describe()}'
+                f'{self.path.name}: image input type must be float, float16 or uint8, '
+                f'found {info.describe()}'
             )
         self._dtype = INPUT_TYPES[info.type]
         fixed = tuple(dims[1:3] if self.channels_last else dims[2:4])

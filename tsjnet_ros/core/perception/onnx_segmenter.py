@@ -52,8 +52,9 @@ class OnnxSegmenter:
             self.kind, num_classes = 'ids', None
         else:
             raise ValueError(
-                f"cannot read the segmenter's output: found {describe_tensors(self.model.outputs)}; expected "
-                '[1, C, h, w] logits or [1, h, w] class ids'
+                "cannot read the segmenter's output: "
+                f'found {describe_tensors(self.model.outputs)}; '
+                'expected [1, C, h, w] logits or [1, h, w] class ids'
             )
         names = read_labels(labels) if labels else labels_from_metadata(self.model.metadata)
         if names is None:
@@ -70,7 +71,8 @@ class OnnxSegmenter:
             )
         if len(names) > MAX_CLASSES:
             raise ValueError(
-                f'{len(names)} segmentation classes do not fit a mono8 class map (at most {MAX_CLASSES})'
+                f'{len(names)} segmentation classes do not fit a mono8 class map '
+                f'(at most {MAX_CLASSES})'
             )
         self.class_names = list(names)
         self.name = self.model.path.stem
@@ -101,7 +103,8 @@ class OnnxSegmenter:
         outside = ids[(ids < 0) | (ids >= len(self.class_names))]
         if outside.size:
             raise ValueError(
-                f'class id {int(outside[0])} is outside the table of {len(self.class_names)} classes'
+                f'class id {int(outside[0])} '
+                f'is outside the table of {len(self.class_names)} classes'
             )
         h, w = letterbox.source_size
         return cv2.resize(ids.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)

@@ -27,7 +27,8 @@ def _size(value: Any, name: str) -> tuple[int, int]:
         raise ValueError(f'{name} must be [height, width] integers, got {value!r}') from None
     if len(size) != 2 or min(size) < 0 or (0 in size and size != (0, 0)):
         raise ValueError(
-            f"{name} must be [height, width] > 0, or [0, 0] for the model's own size; got {list(size)}"
+            f"{name} must be [height, width] > 0, or [0, 0] for the model's own size; "
+            f'got {list(size)}'
         )
     return size  # type: ignore[return-value]
 
@@ -53,7 +54,8 @@ class TaskModelSettings:
     )
     detector_input_size: tuple[int, int] = setting(
         (0, 0),
-        '[height, width] for an ONNX detector with a free input size ([0, 0] = camera size padded to 32)',
+        '[height, width] for an ONNX detector with a free input size '
+        '([0, 0] = camera size padded to 32)',
     )
     detector_normalization: str = setting(
         'unit',
@@ -88,13 +90,15 @@ class TaskModelSettings:
             normalization = getattr(self, f'{task}_normalization')
             if normalization not in NORMALIZATIONS:
                 raise ValueError(
-                    f'{task}_normalization must be one of {", ".join(NORMALIZATIONS)}, got {normalization!r}'
+                    f'{task}_normalization must be one of {", ".join(NORMALIZATIONS)}, '
+                    f'got {normalization!r}'
                 )
             name = f'{task}_input_size'
             object.__setattr__(self, name, _size(getattr(self, name), name))
         if self.detector_layout not in LAYOUTS:
             raise ValueError(
-                f'detector_layout must be one of {", ".join(LAYOUTS)}, got {self.detector_layout!r}'
+                f'detector_layout must be one of {", ".join(LAYOUTS)}, '
+                f'got {self.detector_layout!r}'
             )
 
     @classmethod

@@ -1,1 +1,4 @@
-"""From a synchronised pair of camera images to the backend's input: size, registration, scaling."""
+"""From a synchronised pair of camera images to the backend's input.
+
+Size, registration, scaling.
+"""

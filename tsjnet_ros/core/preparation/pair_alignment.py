@@ -2,10 +2,10 @@
 
 Thermal cores are usually lower resolution than colour cameras (e.g. 640x512 vs
 1280x1024), so the pair is brought to the pixel grid of the camera chosen by
-``resize_to``: resized, or warped with a :class:`~tsjnet_ros.core.preparation.registration.Registration`
-when the rig has one. Outputs then carry that camera's header, and detections are in its
-pixels. Resizing cameras of different aspect ratios stretches the scene:
-:func:`aspect_mismatch` says so.
+``resize_to``: resized, or warped with a
+:class:`~tsjnet_ros.core.preparation.registration.Registration` when the rig has one. Outputs
+then carry that camera's header, and detections are in its pixels. Resizing cameras of
+different aspect ratios stretches the scene: :func:`aspect_mismatch` says so.
 """
 
 from __future__ import annotations
@@ -47,15 +47,19 @@ def align_pair(
 
 
 def aspect_mismatch(ir_shape: tuple[int, ...], visible_shape: tuple[int, ...]) -> str | None:
-    """A sentence naming both sizes when their aspect ratios differ by more than
-    :data:`ASPECT_TOLERANCE` (resizing would stretch one camera's scene), else None.
+    """Return a sentence naming both sizes when their aspect ratios differ, else None.
+
+    Ratios differing by at most :data:`ASPECT_TOLERANCE` count as equal; beyond it, resizing
+    would stretch one camera's scene.
     """
     ir_ratio = ir_shape[1] / ir_shape[0]
     vis_ratio = visible_shape[1] / visible_shape[0]
     if abs(ir_ratio / vis_ratio - 1.0) <= ASPECT_TOLERANCE:
         return None
     return (
-        f'IR {ir_shape[1]}x{ir_shape[0]} (aspect {ir_ratio:.2f}) and visible {visible_shape[1]}x{visible_shape[0]} '
-        f'(aspect {vis_ratio:.2f}) differ in aspect ratio: resizing stretches the scene; set the `registration` '
-        'parameter to a homography (tsjnet-register estimates one from matched points)'
+        f'IR {ir_shape[1]}x{ir_shape[0]} (aspect {ir_ratio:.2f}) '
+        f'and visible {visible_shape[1]}x{visible_shape[0]} (aspect {vis_ratio:.2f}) '
+        'differ in aspect ratio: resizing stretches the scene; '
+        'set the `registration` parameter to a homography '
+        '(tsjnet-register estimates one from matched points)'
     )

@@ -26,7 +26,9 @@ import yaml
 
 @dataclass
 class Registration:
-    """``homography`` maps IR pixel coordinates to visible ones at ``ir_size`` and
+    """Homography from IR to visible pixel coordinates, with the image sizes it holds for.
+
+    ``homography`` maps IR pixel coordinates to visible ones at ``ir_size`` and
     ``visible_size`` ((width, height) each).
     """
 
@@ -70,7 +72,10 @@ class Registration:
     def homography_for(
         self, ir_shape: tuple[int, ...], visible_shape: tuple[int, ...]
     ) -> np.ndarray:
-        """H for images of these (H, W, ...) shapes: the stored one with both pixel grids rescaled."""
+        """Return H for images of these (H, W, ...) shapes.
+
+        It is the stored one with both pixel grids rescaled.
+        """
         to_ir = np.diag([self.ir_size[0] / ir_shape[1], self.ir_size[1] / ir_shape[0], 1.0])
         from_vis = np.diag(
             [visible_shape[1] / self.visible_size[0], visible_shape[0] / self.visible_size[1], 1.0]
@@ -80,8 +85,10 @@ class Registration:
     def warp(
         self, ir: np.ndarray, visible: np.ndarray, onto: str
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(ir, visible) both in the pixels of the camera named by ``onto`` (``visible``: IR
-        warped by H; ``ir``: visible warped by H^-1). Pixels with no source are 0.
+        """Return (ir, visible) both in the pixels of the camera named by ``onto``.
+
+        ``visible``: IR warped by H; ``ir``: visible warped by H^-1. Pixels with no source
+        are 0.
         """
         h = self.homography_for(ir.shape, visible.shape)
         if onto == 'visible':
@@ -107,8 +114,10 @@ def estimate_registration(
     visible_size: tuple[int, int],
     ransac_threshold: float = 3.0,
 ) -> HomographyFit:
-    """Fit H to N >= 4 matched points (Nx2 each); RANSAC with ``ransac_threshold`` visible
-    pixels rejects mismatched pairs (0: plain least squares over all points).
+    """Fit H to N >= 4 matched points (Nx2 each).
+
+    RANSAC with ``ransac_threshold`` visible pixels rejects mismatched pairs (0: plain least
+    squares over all points).
     """
     src = np.asarray(ir_points, np.float64).reshape(-1, 2)
     dst = np.asarray(visible_points, np.float64).reshape(-1, 2)

@@ -11,7 +11,9 @@ from collections.abc import Hashable
 
 
 class CauseLog:
-    """``due(key, now)`` is True the first time ``key`` is seen and then at most once per
+    """Per-cause rate limit and counter for log messages.
+
+    ``due(key, now)`` is True the first time ``key`` is seen and then at most once per
     ``period`` seconds; ``count(key)`` is how often it was seen (logged or not).
     """
 

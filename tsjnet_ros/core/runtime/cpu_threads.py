@@ -57,7 +57,9 @@ def _env_threads() -> int | None:
 
 
 def choose_cpu_threads(requested: int = 0, cgroup_root: Path = Path('/sys/fs/cgroup')) -> int:
-    """``requested`` > 0 is used as given; 0 means auto: ``OMP_NUM_THREADS`` when set, else
+    """Return the number of CPU threads to use.
+
+    ``requested`` > 0 is used as given; 0 means auto: ``OMP_NUM_THREADS`` when set, else
     the usable CPUs, at most MAX_AUTO_THREADS.
     """
     if isinstance(requested, bool) or not isinstance(requested, int):

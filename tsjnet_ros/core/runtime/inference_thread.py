@@ -63,7 +63,10 @@ class InferenceThread:
         return future.result(timeout)
 
     def set_handler(self, handler: Callable[[Any], None] | None) -> None:
-        """What :meth:`offer`-ed items go to; ``None`` stops handling and drops a waiting item."""
+        """Set what :meth:`offer`-ed items go to.
+
+        ``None`` stops handling and drops a waiting item.
+        """
         with self._cond:
             self._handler = handler
             if handler is None:
@@ -89,13 +92,15 @@ class InferenceThread:
             return self._busy or bool(self._jobs)
 
     def has_waiting_frame(self) -> bool:
-        """True while an offered item waits for the thread (not counting the running one)."""
+        """Return True while an offered item waits for the thread (not the running one)."""
         with self._cond:
             return self._has_pending
 
     def close(self, timeout: float = 10.0) -> bool:
-        """Finish queued calls and the running frame, then end the thread; False while it is
-        still running after ``timeout`` seconds (0: do not wait; it ends on its own).
+        """Finish queued calls and the running frame, then end the thread.
+
+        Returns False while it is still running after ``timeout`` seconds (0: do not wait; it
+        ends on its own).
         """
         with self._cond:
             self._closed = True
@@ -142,10 +147,12 @@ class InferenceThread:
 
 
 def free_model_memory() -> None:
-    """Give back what a released model held: collect its tensors, then return PyTorch's cached
-    CUDA blocks to the driver, so ``torch.cuda.memory_allocated`` (and ``nvidia-smi``) fall
-    back to where they were before the model was built. Call it on the thread that ran the
-    model, after the last reference to the model is dropped; torch is not imported for it.
+    """Give back what a released model held.
+
+    Collect its tensors, then return PyTorch's cached CUDA blocks to the driver, so
+    ``torch.cuda.memory_allocated`` (and ``nvidia-smi``) fall back to where they were before
+    the model was built. Call it on the thread that ran the model, after the last reference to
+    the model is dropped; torch is not imported for it.
     """
     gc.collect()
     torch = sys.modules.get('torch')

@@ -101,13 +101,15 @@ def _check_ir(ir: Any) -> np.ndarray:
 
 
 def _authors_visible(luma: np.ndarray) -> np.ndarray:
-    """The authors' visible input: 8-bit grayscale rounded to integers, over 255."""
+    """Return the authors' visible input: 8-bit grayscale rounded to integers, over 255."""
     return np.round(luma * 255.0) / 255.0
 
 
 def _to_uint8(fused: torch.Tensor, size: tuple[int, int], authors: bool) -> np.ndarray:
-    """(1, 1, h, w) network output -> HxW uint8 at camera ``size``: clamp and round (stable),
-    or the authors' per-frame min-max stretch, bilinear resize and truncation.
+    """(1, 1, h, w) network output -> HxW uint8 at camera ``size``.
+
+    Clamp and round (stable), or the authors' per-frame min-max stretch, bilinear resize and
+    truncation.
     """
     if authors:
         low, high = fused.amin(), fused.amax()
@@ -122,8 +124,9 @@ def _to_uint8(fused: torch.Tensor, size: tuple[int, int], authors: bool) -> np.n
 
 
 def _inference_copy(system: TSJNetSystem) -> TSJNetSystem:
-    """``system`` with the inference form of its fusion network and heads; the caller's
-    system is left as it was (the copy shares nothing it would change).
+    """Return ``system`` with the inference form of its fusion network and heads.
+
+    The caller's system is left as it was (the copy shares nothing it would change).
     """
     fast = copy.copy(system)
     fast._modules = dict(system._modules)  # a shallow copy would share the children table
@@ -219,8 +222,10 @@ class FusionPipeline:
         fusion_builder: FusionBuilder | None = None,
         **kwargs: Any,
     ) -> FusionPipeline:
-        """Load a checkpoint written by :func:`save_checkpoint` (or the authors' TSJNet file,
-        converted on load into a fusion-only ``tsjnet_official``) and warm the model up.
+        """Load a checkpoint written by :func:`save_checkpoint` and warm the model up.
+
+        The authors' TSJNet file is accepted too, converted on load into a fusion-only
+        ``tsjnet_official``.
 
         Extra keyword arguments go to the constructor (``score_threshold``, ``nms_iou``,
         ``max_detections``, ``warmup``, ``warmup_size``, ``optimize``, ``cpu_threads`` (0 = auto;
@@ -264,8 +269,10 @@ class FusionPipeline:
             torch.cuda.synchronize(self.device)
 
     def warmup(self, size: tuple[int, int] | None = None, iterations: int = 2) -> None:
-        """Run the model on blank frames so the first real frame pays no start-up cost
-        (CUDA context, kernel selection, ``torch.compile``). IR smoothing is untouched.
+        """Run the model on blank frames so the first real frame pays no start-up cost.
+
+        The costs are the CUDA context, kernel selection and ``torch.compile``. IR smoothing
+        is untouched.
         """
         h, w = size or self.normalization.inference_size or DEFAULT_WARMUP_SIZE
         # Two distinct tensors: passing one object twice would make a compiled model
@@ -306,8 +313,10 @@ class FusionPipeline:
     def process_batch(
         self, irs: Sequence[np.ndarray], visibles: Sequence[np.ndarray]
     ) -> list[FusionResult]:
-        """Fuse several pairs in one forward pass; all pairs must share one size (or the
-        checkpoint must fix ``inference_size``). Frames are taken in order for IR smoothing.
+        """Fuse several pairs in one forward pass.
+
+        All pairs must share one size (or the checkpoint must fix ``inference_size``). Frames
+        are taken in order for IR smoothing.
         """
         if len(irs) != len(visibles):
             raise ValueError(f'got {len(irs)} infrared and {len(visibles)} visible frames')
@@ -321,7 +330,8 @@ class FusionPipeline:
             visible = _check_visible(visible)
             if ir.shape[:2] != visible.shape[:2]:
                 raise ValueError(
-                    f'infrared {ir.shape[1]}x{ir.shape[0]} and visible {visible.shape[1]}x{visible.shape[0]} '
+                    f'infrared {ir.shape[1]}x{ir.shape[0]} '
+                    f'and visible {visible.shape[1]}x{visible.shape[0]} '
                     'differ in size; register/resize them to one size first'
                 )
             luma, chroma = luminance_and_chroma(visible)

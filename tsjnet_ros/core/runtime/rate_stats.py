@@ -59,7 +59,7 @@ class LatencyStats:
         return len(self._samples)
 
     def values(self) -> list[float]:
-        """The kept samples, oldest first."""
+        """Return the kept samples, oldest first."""
         return list(self._samples)
 
     def summary(self) -> dict[str, float]:

@@ -66,7 +66,9 @@ class SourceConfig:
 
 @dataclass
 class AugmentationConfig:
-    """Geometric changes hit IR, visible, boxes and masks alike; photometric ones are drawn
+    """Training-time augmentation: geometric and photometric changes with their ranges.
+
+    Geometric changes hit IR, visible, boxes and masks alike; photometric ones are drawn
     independently per modality. Ranges are symmetric (+-value) unless given as a range.
     """
 
@@ -161,8 +163,10 @@ class DataConfig:
 
 @dataclass
 class StageConfig:
-    """A block of steps. ``heads`` false trains the fusion network alone (self-supervised);
-    true adds the detection/segmentation losses. ``loss_weights`` override the run's.
+    """A block of steps.
+
+    ``heads`` false trains the fusion network alone (self-supervised); true adds the
+    detection/segmentation losses. ``loss_weights`` override the run's.
     """
 
     name: str = 'joint'
@@ -203,7 +207,10 @@ class OptimizerConfig:
 
 @dataclass
 class ValidationConfig:
-    """Held-out pairs scored with the metrics library every ``every`` steps (0: only at the end)."""
+    """Held-out pairs scored with the metrics library every ``every`` steps.
+
+    ``every`` 0: only at the end.
+    """
 
     root: str | None = None
     layout: str = 'auto'
@@ -263,7 +270,8 @@ class TrainConfig:
             raise ValueError('stages must list at least one stage')
         if self.input_mode != 'fused' and not all(s.heads for s in self.stages):
             raise ValueError(
-                f'input_mode {self.input_mode!r} trains the heads only: every stage needs heads: true'
+                f'input_mode {self.input_mode!r} trains the heads only: '
+                'every stage needs heads: true'
             )
         if not set(self.init_parts) <= {'fusion', 'heads'} or not self.init_parts:
             raise ValueError(
@@ -310,7 +318,10 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
 
 
 def _value(hint: Any, value: Any, where: str) -> Any:
-    """``value`` read as type ``hint``: dataclasses and lists of them are built, numbers coerced."""
+    """Return ``value`` read as type ``hint``.
+
+    Dataclasses and lists of them are built, numbers coerced.
+    """
     if is_dataclass(hint):
         return _build(hint, value, where)
     item = (get_args(hint) or (None,))[0]

@@ -1,6 +1,8 @@
-"""The training loop: stages (fusion alone, then joint with the task heads), optimiser and
-learning-rate schedule, AMP on CUDA, gradient clipping, resumable checkpoints, validation
-with the metrics library, CSV logs, and DistributedDataParallel when run under torchrun.
+"""The training loop.
+
+Stages (fusion alone, then joint with the task heads), optimiser and learning-rate schedule,
+AMP on CUDA, gradient clipping, resumable checkpoints, validation with the metrics library,
+CSV logs, and DistributedDataParallel when run under torchrun.
 """
 
 from __future__ import annotations
@@ -82,8 +84,10 @@ LATEST_CHECKPOINT = 'checkpoint_latest.pt'
 
 
 class SystemStep(nn.Module):
-    """What one training forward runs, as a module DDP can wrap: the full system on the
-    fused image, or (``input_mode`` ir/visible) the task heads directly on one modality.
+    """What one training forward runs, as a module DDP can wrap.
+
+    The full system on the fused image, or (``input_mode`` ir/visible) the task heads
+    directly on one modality.
     """
 
     def __init__(self, system: TSJNetSystem, input_mode: str) -> None:
@@ -144,9 +148,10 @@ def _zero_like_outputs(out: SystemOutput) -> torch.Tensor:
 
 
 def ema_average(decay: float, ramp_steps: float = 2000.0):
-    """EMA update for ``AveragedModel``: weight ``decay * (1 - exp(-n / ramp_steps))`` on the
-    average after n updates, so early averages follow the fast-changing weights (as YOLOv5's
-    ModelEMA).
+    """Return the EMA update for ``AveragedModel``.
+
+    Weight ``decay * (1 - exp(-n / ramp_steps))`` on the average after n updates, so early
+    averages follow the fast-changing weights (as YOLOv5's ModelEMA).
     """
 
     def average(
@@ -159,7 +164,7 @@ def ema_average(decay: float, ramp_steps: float = 2000.0):
 
 
 def stage_at(stages: list[StageConfig], step: int) -> tuple[StageConfig, int]:
-    """The stage that global ``step`` (0-based) falls in, and the step within it."""
+    """Return the stage that global ``step`` (0-based) falls in, and the step within it."""
     start = 0
     for stage in stages:
         if step < start + stage.steps:
@@ -171,8 +176,9 @@ def stage_at(stages: list[StageConfig], step: int) -> tuple[StageConfig, int]:
 def lr_schedule(
     optimizer: torch.optim.Optimizer, config: TrainConfig, last_step: int = -1
 ) -> LambdaLR:
-    """Torch's :class:`LambdaLR` following the configured stages, set to the rate of step
-    ``last_step + 1`` (``-1``: a new run).
+    """Return Torch's :class:`LambdaLR` following the configured stages.
+
+    It is set to the rate of step ``last_step + 1`` (``-1``: a new run).
 
     Per stage: a linear warm-up over ``warmup_steps`` to the stage's ``lr`` (or
     ``optimizer.lr``), then cosine decay to ``min_lr_ratio`` of it at the stage's end
@@ -348,7 +354,8 @@ class Trainer:
         if missing or mismatched:
             raise ValueError(
                 f'init_checkpoint {path} does not fit the configured {"/".join(parts)}: '
-                f'{len(missing)} missing, {len(mismatched)} of other shape (e.g. {(missing + mismatched)[:3]})'
+                f'{len(missing)} missing, {len(mismatched)} of other shape '
+                f'(e.g. {(missing + mismatched)[:3]})'
             )
         self.system.load_state_dict({k: stored[k].to(own[k].dtype) for k in wanted}, strict=False)
         logger.info('initialised %s from %s (%d tensors)', ' and '.join(parts), path, len(wanted))
@@ -392,8 +399,10 @@ class Trainer:
         logger.info('resumed from %s at step %d', path, self.step)
 
     def export(self, path: Path, extra: dict[str, Any] | None = None) -> Path:
-        """Write the system (its EMA when ``ema_decay`` is set) as a deployable checkpoint
-        (fp16 weights when ``export_half``).
+        """Write the system as a deployable checkpoint.
+
+        The EMA weights are written when ``ema_decay`` is set; fp16 weights when
+        ``export_half``.
         """
         system = copy.deepcopy(self.deployed_system).cpu().eval()
         if self.config.export_half:
@@ -418,7 +427,10 @@ class Trainer:
 
     @property
     def deployed_system(self) -> TSJNetSystem:
-        """What validation scores and export writes: the EMA weights when kept, else the live ones."""
+        """What validation scores and export writes.
+
+        The EMA weights when kept, else the live ones.
+        """
         return self.system if self.ema is None else self.ema.module
 
     # -- training ---------------------------------------------------------------------------

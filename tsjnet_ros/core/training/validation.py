@@ -29,7 +29,10 @@ def load_validation_pairs(
     detection_classes: Sequence[str],
     aliases: dict[str, str],
 ) -> list[TrainingPair]:
-    """The configured validation pairs (``names``, else the first ``max_pairs``); [] without a root."""
+    """Return the configured validation pairs (``names``, else the first ``max_pairs``).
+
+    [] without a root.
+    """
     if not config.root:
         return []
     root = Path(config.root)
@@ -127,8 +130,10 @@ def detection_report(
     score_threshold: float = 0.05,
     operating_threshold: float = 0.3,
 ) -> DetectionReport | None:
-    """Per-class AP (detections above ``score_threshold``) and precision/recall of those above
-    ``operating_threshold`` (the pipeline's default), at IoU 0.5; None without boxes.
+    """Score detections on ``pairs`` at IoU 0.5; None without boxes.
+
+    Per-class AP (detections above ``score_threshold``) and precision/recall of those above
+    ``operating_threshold`` (the pipeline's default).
     """
     evaluator = evaluate_pairs(system, pairs, device, input_mode, score_threshold=score_threshold)
     return _detection_report(system, evaluator, operating_threshold)

@@ -1,4 +1,7 @@
-"""Last decoder stage: features (and, for blending heads, the sources) -> one-channel image in [0, 1]."""
+"""Last decoder stage: features -> one-channel image in [0, 1].
+
+Blending heads also take the sources the features came from.
+"""
 
 from __future__ import annotations
 
@@ -123,7 +126,8 @@ class SourceBlendImageHead(PixelShuffleImageHead):
         maps = self.full_size_maps(x, skip)
         if maps.shape[-2:] != first.shape[-2:]:
             raise ValueError(
-                f'head output {tuple(maps.shape[-2:])} does not match sources {tuple(first.shape[-2:])}'
+                f'head output {tuple(maps.shape[-2:])} '
+                f'does not match sources {tuple(first.shape[-2:])}'
             )
         weight = torch.sigmoid(maps[:, :1])
         correction = torch.tanh(maps[:, 1:]) * self.max_correction

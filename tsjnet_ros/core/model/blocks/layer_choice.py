@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Union
 
 from torch import nn
 
-LayerSpec = Union[str, Callable[..., nn.Module]]
+LayerSpec = str | Callable[..., nn.Module]
 
 _ACTIVATIONS: dict[str, Callable[..., nn.Module]] = {
     'relu': partial(nn.ReLU, inplace=True),
@@ -64,12 +63,12 @@ def _resolve(
 
 
 def act_factory(spec: LayerSpec) -> Callable[[], nn.Module]:
-    """A zero-argument factory for the activation named (or given) by ``spec``."""
+    """Return a zero-argument factory for the activation named (or given) by ``spec``."""
     return _resolve(spec, _ACTIVATIONS, 'activation')
 
 
 def norm2d_factory(spec: LayerSpec) -> Callable[[int], nn.Module]:
-    """A factory ``f(num_channels)`` for the 2-D (channels-first) norm named by ``spec``."""
+    """Return a factory ``f(num_channels)`` for the 2-D (channels-first) norm named by ``spec``."""
     return _resolve(spec, _NORMS_2D, 'norm layer')
 
 

@@ -163,7 +163,8 @@ class NATMini(nn.Module):
         super().__init__()
         if len(depths) == 0 or len(depths) != len(num_heads):
             raise ValueError(
-                f'depths {tuple(depths)} and num_heads {tuple(num_heads)} must be equally long, non-empty'
+                f'depths {tuple(depths)} and num_heads {tuple(num_heads)} '
+                'must be equally long, non-empty'
             )
         if len(head_chs) == 0:
             raise ValueError('head_chs must name at least one conv width')
@@ -171,7 +172,8 @@ class NATMini(nn.Module):
         self.stride = self.tokenizer.stride * 2 ** (len(depths) - 1)
         if math.prod(upsample_strides) != self.stride:
             raise ValueError(
-                f'upsample_strides {tuple(upsample_strides)} multiply to {math.prod(upsample_strides)}, '
+                f'upsample_strides {tuple(upsample_strides)} '
+                f'multiply to {math.prod(upsample_strides)}, '
                 f'but the tokenizer and levels downsample by {self.stride}'
             )
         rates = torch.linspace(0, drop_path_rate, sum(depths), device='cpu').tolist()
@@ -205,7 +207,8 @@ class NATMini(nn.Module):
             self.proj = nn.Sequential(nn.Conv2d(prev, prev, 1), nn.Conv2d(prev, out_chs, 1))
         elif prev != out_chs:
             raise ValueError(
-                f'without head_norm_proj the last head conv ({prev}) must produce out_chs ({out_chs})'
+                f'without head_norm_proj the last head conv ({prev}) '
+                f'must produce out_chs ({out_chs})'
             )
         else:
             self.norm = self.proj = None

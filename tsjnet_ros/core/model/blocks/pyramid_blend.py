@@ -43,9 +43,11 @@ def _down(x: torch.Tensor) -> torch.Tensor:
 
 
 def _expand_kernel(x: torch.Tensor) -> torch.Tensor:
-    """The expand filter in polyphase form: (4, 1, 3, 3) kernels for the output pixels
-    (even, even), (even, odd), (odd, even), (odd, odd) of each input pixel; 1-D even taps
-    (1, 6, 1) / 8 and odd taps (0, 4, 4) / 8 (the binomial kernel with gain 2).
+    """Return the expand filter in polyphase form: (4, 1, 3, 3) kernels.
+
+    One kernel each for the output pixels (even, even), (even, odd), (odd, even), (odd, odd)
+    of each input pixel; 1-D even taps (1, 6, 1) / 8 and odd taps (0, 4, 4) / 8 (the binomial
+    kernel with gain 2).
     """
     even = x.new_tensor([1.0, 6.0, 1.0]) / 8.0
     odd = x.new_tensor([0.0, 4.0, 4.0]) / 8.0
@@ -53,9 +55,11 @@ def _expand_kernel(x: torch.Tensor) -> torch.Tensor:
 
 
 def _up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Burt-Adelson expand of (B, C, h, w) to ``size`` (at most (2h, 2w)): zero insertion and
-    the binomial blur with gain 4, borders replicated. Computed as four 3x3 phase filters on
-    the coarse image and a pixel shuffle (a strided transposed conv is slow on CPU).
+    """Burt-Adelson expand of (B, C, h, w) to ``size`` (at most (2h, 2w)).
+
+    Zero insertion and the binomial blur with gain 4, borders replicated. Computed as four
+    3x3 phase filters on the coarse image and a pixel shuffle (a strided transposed conv is
+    slow on CPU).
     """
     b, c, h, w = x.shape
     flat = F.pad(x.reshape(b * c, 1, h, w), (1, 1, 1, 1), mode='replicate')

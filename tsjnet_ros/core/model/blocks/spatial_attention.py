@@ -27,7 +27,9 @@ class GroupedSpatialAttention(nn.Module):
         self.score = nn.Conv2d(channels, groups, 1, groups=groups)
 
     def forward(self, x: torch.Tensor, inplace: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """``inplace=True`` rescales ``x`` itself (callers that own a fresh tensor and run
+        """Rescale ``x`` per group; return it with the maps.
+
+        ``inplace=True`` rescales ``x`` itself (callers that own a fresh tensor and run
         without autograd save a full-size temporary).
         """
         maps = torch.sigmoid(self.score(x))

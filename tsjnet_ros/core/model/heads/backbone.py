@@ -27,7 +27,8 @@ class SharedBackbone(nn.Module):
         strides = tuple(int(r) for r in self.body.feature_info.reduction())
         if strides != _EXPECTED_STRIDES:
             raise ValueError(
-                f'backbone {name!r} gives feature strides {strides}; the heads need {_EXPECTED_STRIDES}'
+                f'backbone {name!r} gives feature strides {strides}; '
+                f'the heads need {_EXPECTED_STRIDES}'
             )
         self.strides = strides
         self.channels = tuple(int(c) for c in self.body.feature_info.channels())

@@ -84,7 +84,8 @@ class HeadsConfig:
             raise ValueError('low_level must be a finer level (smaller index) than aspp_level')
         if len(self.scale_ranges) != 2 or not 0 < self.scale_ranges[0] < self.scale_ranges[1]:
             raise ValueError(
-                f'scale_ranges must be two increasing box sizes (P3/P4, P4/P5), got {self.scale_ranges}'
+                'scale_ranges must be two increasing box sizes (P3/P4, P4/P5), '
+                f'got {self.scale_ranges}'
             )
         object.__setattr__(self, 'norm', _LEGACY_NORMS.get(self.norm, self.norm))
         if self.norm not in norm_names():
@@ -156,5 +157,8 @@ _PRESET_FOR_VARIANT = {'tsjnet': 'large', 'tsjnet_official': 'large', 'tsjnet_rt
 
 
 def heads_config_for(variant: str) -> HeadsConfig:
-    """Default heads for a fusion variant: ``large`` for ``tsjnet``(``_official``), ``light`` otherwise."""
+    """Return the default heads for a fusion variant.
+
+    ``large`` for ``tsjnet``(``_official``), ``light`` otherwise.
+    """
     return HEADS_PRESETS[_PRESET_FOR_VARIANT.get(variant, 'light')]

@@ -40,8 +40,10 @@ class DetectionHeadOutput:
     def flatten(
         self,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """All levels concatenated: cls (B,N,C), distances (B,N,4), centerness (B,N),
-        cell centres (N,2) as (x, y) head-input pixels, level index (N,).
+        """Return all levels concatenated.
+
+        cls (B,N,C), distances (B,N,4), centerness (B,N), cell centres (N,2) as (x, y)
+        head-input pixels, level index (N,).
         """
         cls = torch.cat([c.flatten(2).transpose(1, 2) for c in self.cls_logits], dim=1)
         dist = torch.cat([d.flatten(2).transpose(1, 2) for d in self.box_distances], dim=1)
@@ -68,8 +70,8 @@ def cell_centres(
 def distances_to_boxes(points: torch.Tensor, distances: torch.Tensor) -> torch.Tensor:
     """(x, y) cell centres + (l, t, r, b) distances -> (x1, y1, x2, y2) boxes."""
     x, y = points[..., 0], points[..., 1]
-    l, t, r, b = distances.unbind(-1)
-    return torch.stack([x - l, y - t, x + r, y + b], dim=-1)
+    left, top, right, bottom = distances.unbind(-1)
+    return torch.stack([x - left, y - top, x + right, y + bottom], dim=-1)
 
 
 class FeaturePyramid(nn.Module):

@@ -19,7 +19,9 @@ from tsjnet_ros.core.model.heads.task_heads import TaskHeads
 
 @dataclass
 class SystemOutput:
-    """``fusion`` is the fusion network's own output (``fused``, ``attention_maps``,
+    """System output: the fusion network's output and the task heads' outputs.
+
+    ``fusion`` is the fusion network's own output (``fused``, ``attention_maps``,
     ``ir_reconstruction``, ``visible_reconstruction``); the task outputs are None when the
     heads were skipped.
     """
@@ -34,8 +36,9 @@ class SystemOutput:
 
 
 class TSJNetSystem(nn.Module):
-    """Fusion network ``fusion`` (built from registry variant ``variant`` with
-    ``fusion_config``) followed by :class:`TaskHeads` on the fused image.
+    """Fusion network ``fusion`` followed by :class:`TaskHeads` on the fused image.
+
+    ``fusion`` is built from registry variant ``variant`` with ``fusion_config``.
 
     ``heads_config=None`` builds a fusion-only system (``heads`` is None, empty class
     tables), e.g. from the authors' checkpoint, which has no task-head weights.
@@ -75,8 +78,10 @@ class TSJNetSystem(nn.Module):
         run_heads: bool = True,
         reconstruct: bool = False,
     ) -> SystemOutput:
-        """``ir``, ``visible``: (B, 1, H, W) in [0, 1]. ``run_heads=False`` (or no heads) fuses only;
-        ``reconstruct=True`` also asks the fusion net for both reconstructions (training).
+        """Fuse ``ir`` and ``visible`` and run the task heads on the fused image.
+
+        ``ir``, ``visible``: (B, 1, H, W) in [0, 1]. ``run_heads=False`` (or no heads) fuses
+        only; ``reconstruct=True`` also asks the fusion net for both reconstructions (training).
         """
         fusion_out = (
             self.fusion(ir, visible, reconstruct=True) if reconstruct else self.fusion(ir, visible)

@@ -16,7 +16,9 @@ from tsjnet_ros.core.model.heads.segmentation import DeepLabV3PlusHead
 
 @dataclass
 class TaskHeadsOutput:
-    """``segmentation_logits``: (B, S, h, w) at a quarter of the head input size (upsample
+    """Task heads output: segmentation logits and raw detector output.
+
+    ``segmentation_logits``: (B, S, h, w) at a quarter of the head input size (upsample
     to the label or image size); ``detection``: raw detector output, ``scale`` set so
     decoded boxes land in fused-image pixels.
     """

@@ -15,9 +15,11 @@ import torch
 
 @dataclass
 class AssignedTargets:
-    """Per-cell targets of one image: ``labels`` (N,) class id or -1 for background,
-    ``boxes`` (N, 4) assigned box (x1, y1, x2, y2), ``distances`` (N, 4) (l, t, r, b),
-    ``centerness`` (N,) in [0, 1]; the last three are meaningful on positives only.
+    """Per-cell targets of one image.
+
+    ``labels`` (N,) class id or -1 for background, ``boxes`` (N, 4) assigned box
+    (x1, y1, x2, y2), ``distances`` (N, 4) (l, t, r, b), ``centerness`` (N,) in [0, 1];
+    the last three are meaningful on positives only.
     """
 
     labels: torch.Tensor
@@ -38,9 +40,9 @@ def level_size_bounds(scale_ranges: tuple[float, ...]) -> list[tuple[float, floa
 
 def centerness_of(distances: torch.Tensor) -> torch.Tensor:
     """sqrt(min(l,r)/max(l,r) * min(t,b)/max(t,b)): 1 at the box centre, 0 at its edge."""
-    l, t, r, b = distances.clamp(min=0).unbind(-1)
-    lr = torch.minimum(l, r) / torch.maximum(l, r).clamp(min=1e-6)
-    tb = torch.minimum(t, b) / torch.maximum(t, b).clamp(min=1e-6)
+    left, top, right, bottom = distances.clamp(min=0).unbind(-1)
+    lr = torch.minimum(left, right) / torch.maximum(left, right).clamp(min=1e-6)
+    tb = torch.minimum(top, bottom) / torch.maximum(top, bottom).clamp(min=1e-6)
     return torch.sqrt(lr * tb)
 
 
@@ -53,8 +55,10 @@ def assign_targets(
     scale_ranges: tuple[float, ...],
     center_radius: float = 1.5,
 ) -> AssignedTargets:
-    """Targets for cells at ``points`` (N, 2) on pyramid ``levels`` (N,) for one image's
-    ``boxes`` (M, 4) x1y1x2y2 and class ``labels`` (M,), all in the same pixel frame.
+    """Assign targets to the cells at ``points`` (N, 2) on pyramid ``levels`` (N,).
+
+    The targets come from one image's ``boxes`` (M, 4) x1y1x2y2 and class ``labels`` (M,),
+    all in the same pixel frame as ``points``.
     """
     n = points.shape[0]
     device = points.device

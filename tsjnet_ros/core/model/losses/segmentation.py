@@ -20,7 +20,8 @@ def segmentation_loss(
         raise ValueError(f'segmentation logits must be (B, C, h, w), got {tuple(logits.shape)}')
     if labels.ndim != 3 or labels.shape[0] != logits.shape[0]:
         raise ValueError(
-            f'segmentation labels must be (B, H, W) with B={logits.shape[0]}, got {tuple(labels.shape)}'
+            f'segmentation labels must be (B, H, W) with B={logits.shape[0]}, '
+            f'got {tuple(labels.shape)}'
         )
     if labels.is_floating_point():
         raise TypeError(f'segmentation labels must be integer class ids, got {labels.dtype}')

@@ -37,7 +37,7 @@ def check_layer(name: str, value: LayerSpec, choices: tuple[str, ...]) -> None:
 
 
 def check_common(config: Any) -> None:
-    """Checks every variant config shares: layers, saliency, NA backend, rates."""
+    """Check what every variant config shares: layers, saliency, NA backend, rates."""
     check_layer('norm_layer', config.norm_layer, norm_names())
     check_layer('act_layer', config.act_layer, activation_names())
     check_layer('attn_norm_layer', config.attn_norm_layer, norm_names())

@@ -214,12 +214,12 @@ def _neck(in_chs: int, widths: tuple[int, ...], act_layer: LayerSpec) -> nn.Sequ
 
 @register_model('tsjnet')
 def tsjnet(config: TsjnetConfig) -> FusionNet:
-    """The TSJNet fusion network as the paper describes it, at the authors' sizes."""
+    """Build the TSJNet fusion network as the paper describes it, at the authors' sizes."""
     return build_tsjnet(config)
 
 
 def build_tsjnet(config: TsjnetConfig) -> FusionNet:
-    """The TSJNet topology from any :class:`TsjnetConfig` (shared by ``tsjnet_official``)."""
+    """Build the TSJNet topology from any :class:`TsjnetConfig` (shared by ``tsjnet_official``)."""
     cfg = config
     norm, act = cfg.norm_layer, cfg.act_layer
     stem = nn.Sequential(

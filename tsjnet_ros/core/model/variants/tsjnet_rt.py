@@ -124,7 +124,8 @@ class TsjnetRtConfig:
             raise ValueError(f'work_scale must be in (0, 1], got {self.work_scale}')
         if self.work_scale != 1.0 and self.image_head != 'pyramid_blend':
             raise ValueError(
-                "work_scale < 1 needs image_head 'pyramid_blend' (the other heads draw at network size)"
+                "work_scale < 1 needs image_head 'pyramid_blend' "
+                '(the other heads draw at network size)'
             )
         if self.pyramid_levels < 1:
             raise ValueError(f'pyramid_levels must be >= 1, got {self.pyramid_levels}')
@@ -196,7 +197,7 @@ def _image_head(cfg: TsjnetRtConfig) -> nn.Module:
 
 @register_model('tsjnet_rt')
 def tsjnet_rt(config: TsjnetRtConfig) -> FusionNet:
-    """The real-time TSJNet fusion network."""
+    """Build the real-time TSJNet fusion network."""
     cfg = config
     norm, act = cfg.norm_layer, cfg.act_layer
     stem = nn.Sequential(
