@@ -218,8 +218,10 @@ def resnest_stage(
     shortcut_pool: bool = False,
     attn_act_last: bool = False,
 ) -> nn.Sequential:
-    """``num_blocks`` bottlenecks, the first one projecting ``in_chs`` to ``planes*expansion``
-    (``shortcut_pool``, ``attn_act_last``: see :class:`ResNeStBottleneck`).
+    """Build a stage of ``num_blocks`` bottlenecks.
+
+    The first one projects ``in_chs`` to ``planes*expansion`` (``shortcut_pool``,
+    ``attn_act_last``: see :class:`ResNeStBottleneck`).
     """
     if num_blocks < 1:
         raise ValueError(f'a ResNeSt stage needs at least one block, got {num_blocks}')
