@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from small_models import SMALL_TSJNET
 from torch import nn
 
 from tsjnet_ros.core.model import create_model
@@ -14,22 +15,6 @@ from tsjnet_ros.core.model.winograd_conv import WinogradConv2d, nnpack_available
 
 needs_nnpack = pytest.mark.skipif(
     not nnpack_available(), reason='this PyTorch build has no NNPACK'
-)
-
-SMALL_TSJNET = dict(
-    stem_chs=(8, 8, 16),
-    resnest_planes=8,
-    neck_chs=(16, 16),
-    nat_embed_dim=16,
-    nat_depths=(1, 1, 1, 1),
-    nat_heads=(1, 1, 2, 2),
-    nat_head_chs=(16, 16),
-    decoder_reduce_chs=8,
-    decoder_stem_chs=(8, 8, 16),
-    decoder_planes=8,
-    decoder_head_chs=16,
-    dsm_attention_groups=4,
-    decoder_attention_groups=4,
 )
 
 
