@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from bag_making import make_bag
 
 from tsjnet_ros.tools.bag import main
 
@@ -103,23 +104,7 @@ def test_evaluate_rejects_unknown_metrics_and_missing_bags(bag, tmp_path, capsys
 
 def test_evaluate_of_a_truncated_bag_keeps_partial_results_and_exits_1(tmp_path, capsys):
     bag = tmp_path / 'big'  # frames large enough to be spread over several chunks
-    assert (
-        main(
-            [
-                'make',
-                '--out',
-                str(bag),
-                '--duration',
-                '0.3',
-                '--width',
-                '400',
-                '--height',
-                '300',
-                '--no-progress',
-            ]
-        )
-        == 0
-    )
+    make_bag(bag, duration=0.3, width=400, height=300, no_progress=True)
     storage = bag / 'big.mcap'
     data = storage.read_bytes()
     storage.write_bytes(data[: len(data) * 2 // 3])

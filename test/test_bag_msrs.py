@@ -6,6 +6,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
+from bag_making import make_bag
 
 from tsjnet_ros.core.bag.evaluation import EvaluationOptions, evaluate_bag
 from tsjnet_ros.core.bag.messages import boxes_from_detections, image_array
@@ -14,7 +15,6 @@ from tsjnet_ros.core.datasets import PairDataset
 from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.core.types.detection import Detection
-from tsjnet_ros.tools.bag import main as bag_main
 
 LIMIT = 3
 
@@ -51,21 +51,7 @@ def msrs_bag(shared_data, tmp_path):
     if not data.is_dir():
         pytest.skip(f'MSRS pairs not found at {data}')
     bag = tmp_path / 'msrs_bag'
-    assert (
-        bag_main(
-            [
-                'make',
-                '--source',
-                str(data),
-                '--limit',
-                str(LIMIT),
-                '--out',
-                str(bag),
-                '--no-progress',
-            ]
-        )
-        == 0
-    )
+    make_bag(bag, source=str(data), limit=str(LIMIT), no_progress=True)
     return data, bag
 
 

@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 import yaml
+from bag_making import make_bag
 from ros_harness import (
     Collector,
     RosGraph,
@@ -194,27 +195,15 @@ def test_replay_plays_compressed_camera_topics_through_the_node(tmp_path):
     is fused; evaluate reads the same bag.
     """
     bag, out = tmp_path / 'bag', tmp_path / 'replay.json'
-    assert (
-        main(
-            [
-                'make',
-                '--out',
-                str(bag),
-                '--duration',
-                '0.3',
-                '--width',
-                '64',
-                '--height',
-                '48',
-                '--transport',
-                'compressed',
-                '--ir-encoding',
-                'mono16',
-                '--no-ground-truth',
-                '--no-progress',
-            ]
-        )
-        == 0
+    make_bag(
+        bag,
+        duration=0.3,
+        width=64,
+        height=48,
+        transport='compressed',
+        ir_encoding='mono16',
+        no_ground_truth=True,
+        no_progress=True,
     )
     with BagReader(bag) as reader:
         assert sorted(reader.topics) == ['/ir/image/compressed', '/visible/image/compressed']

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from bag_making import make_bag
 
 from tsjnet_ros.core.bag.replay_stats import TrialMeasurement, search_peak_rate, summarize_trial
 
@@ -84,23 +85,7 @@ def test_live_replay_through_the_fusion_node(tmp_path, capsys):
     from tsjnet_ros.tools.bag import main
 
     bag, out = tmp_path / 'bag', tmp_path / 'replay.json'
-    assert (
-        main(
-            [
-                'make',
-                '--out',
-                str(bag),
-                '--duration',
-                '0.5',
-                '--width',
-                '64',
-                '--height',
-                '48',
-                '--no-progress',
-            ]
-        )
-        == 0
-    )
+    make_bag(bag, duration=0.5, width=64, height=48, no_progress=True)
     code = main(
         [
             'replay',

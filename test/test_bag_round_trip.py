@@ -5,6 +5,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from bag_making import make_bag
 
 from tsjnet_ros.core.bag.messages import boxes_from_detections, image_array, stamp_ns
 from tsjnet_ros.core.bag.reader import BagReader
@@ -55,21 +56,7 @@ def test_bag_evaluation_equals_direct_evaluation(pair_folder, tmp_path, storage)
     ]
 
     bag, report = tmp_path / 'bag', tmp_path / 'report'
-    assert (
-        bag_main(
-            [
-                'make',
-                '--source',
-                str(pair_folder),
-                '--out',
-                str(bag),
-                '--storage',
-                storage,
-                '--no-progress',
-            ]
-        )
-        == 0
-    )
+    make_bag(bag, source=str(pair_folder), storage=storage, no_progress=True)
     assert (
         bag_main(
             [
@@ -133,28 +120,15 @@ def test_bag_evaluation_equals_direct_evaluation(pair_folder, tmp_path, storage)
 
 def test_synthetic_bag_with_unequal_rates_processes_every_formed_pair(tmp_path):
     bag, report = tmp_path / 'bag', tmp_path / 'report'
-    assert (
-        bag_main(
-            [
-                'make',
-                '--out',
-                str(bag),
-                '--duration',
-                '0.5',
-                '--width',
-                '64',
-                '--height',
-                '48',
-                '--ir-rate',
-                '20',
-                '--visible-rate',
-                '30',
-                '--ir-encoding',
-                'mono16',
-                '--no-progress',
-            ]
-        )
-        == 0
+    make_bag(
+        bag,
+        duration=0.5,
+        width=64,
+        height=48,
+        ir_rate=20,
+        visible_rate=30,
+        ir_encoding='mono16',
+        no_progress=True,
     )
     assert (
         bag_main(
@@ -230,25 +204,7 @@ def test_segmentation_is_scored_and_written_with_an_overlay(tmp_path):
     from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 
     bag = tmp_path / 'bag'
-    assert (
-        bag_main(
-            [
-                'make',
-                '--out',
-                str(bag),
-                '--duration',
-                '0.2',
-                '--width',
-                '64',
-                '--height',
-                '48',
-                '--visible-encoding',
-                'rgb8',
-                '--no-progress',
-            ]
-        )
-        == 0
-    )
+    make_bag(bag, duration=0.2, width=64, height=48, visible_encoding='rgb8', no_progress=True)
     with BagReader(bag) as reader:
         images = [image_array(reader.deserialize(m)) for m in reader.messages(['/visible/image'])]
         maps = [
@@ -309,23 +265,7 @@ def test_output_bag_detections_follow_class_id_format(tmp_path, class_id_format,
     from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 
     bag = tmp_path / 'bag'
-    assert (
-        bag_main(
-            [
-                'make',
-                '--out',
-                str(bag),
-                '--duration',
-                '0.1',
-                '--width',
-                '64',
-                '--height',
-                '48',
-                '--no-progress',
-            ]
-        )
-        == 0
-    )
+    make_bag(bag, duration=0.1, width=64, height=48, no_progress=True)
     params = tmp_path / 'params.yaml'
     params.write_text(
         f'fusion_node:\n  ros__parameters:\n    class_id_format: {class_id_format}\n'

@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 import pytest
+from bag_making import make_bag
 
 from tsjnet_ros.nodes.graph_isolation import GraphIsolation, environment_domain, isolated_graph
 
@@ -85,28 +86,11 @@ class _ForeignCameras:
 def small_bag(tmp_path):
     pytest.importorskip('rclpy')
     pytest.importorskip('tsjnet_ros.nodes.fusion_node', reason='needs the interface packages')
-    from tsjnet_ros.tools.bag import main
 
     bag = tmp_path / 'bag'
     # 2 s of replay: long enough for DDS discovery between the two graphs on a loaded machine,
     # so the foreign node's images reach the replay in the shared-graph test.
-    assert (
-        main(
-            [
-                'make',
-                '--out',
-                str(bag),
-                '--duration',
-                '2.0',
-                '--width',
-                '64',
-                '--height',
-                '48',
-                '--no-progress',
-            ]
-        )
-        == 0
-    )
+    make_bag(bag, duration=2.0, width=64, height=48, no_progress=True)
     return bag
 
 

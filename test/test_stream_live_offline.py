@@ -6,6 +6,7 @@ The same fusion stream forms the same pairs and fuses them to the same bytes.
 from __future__ import annotations
 
 import numpy as np
+from bag_making import make_bag
 from ros_harness import (
     Collector,
     image_msg,
@@ -24,7 +25,6 @@ from tsjnet_ros.core.fusion import create_backend
 from tsjnet_ros.core.image.image_encoding import image_to_array
 from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.nodes.messages import stamp_to_ns
-from tsjnet_ros.tools.bag import main as bag_main
 
 BACKEND = 'laplacian_pyramid'  # deterministic and fast; the stream, not the model, is under test
 
@@ -47,25 +47,8 @@ def _image(decoded) -> Image:
 def test_node_and_offline_evaluation_give_the_same_pairs_and_fused_bytes(tmp_path, graph):
     bag = tmp_path / 'bag'
     # IR slower than visible, with stamp jitter and a clock offset: some images stay unpaired
-    assert (
-        bag_main(
-            [
-                'make',
-                '--out',
-                str(bag),
-                '--duration',
-                '1.0',
-                '--width',
-                '96',
-                '--height',
-                '64',
-                '--ir-rate',
-                '24',
-                '--no-ground-truth',
-                '--no-progress',
-            ]
-        )
-        == 0
+    make_bag(
+        bag, duration=1.0, width=96, height=64, ir_rate=24, no_ground_truth=True, no_progress=True
     )
 
     offline = evaluate_bag(

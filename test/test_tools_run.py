@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from bag_making import make_bag
 
-from tsjnet_ros.tools.bag import main as bag_main
 from tsjnet_ros.tools.run import main as run_main
 
 SMALL = ['--duration', '0.3', '--width', '64', '--height', '48', '--no-progress']
@@ -19,21 +19,7 @@ SMALL = ['--duration', '0.3', '--width', '64', '--height', '48', '--no-progress'
 def camera_bag(tmp_path):
     """Make a small bag whose cameras are on a RealSense/FLIR-like pair of topics."""
     bag = tmp_path / 'bag'
-    assert (
-        bag_main(
-            [
-                'make',
-                '--out',
-                str(bag),
-                *SMALL,
-                '--ir-topic',
-                '/thermal/image_raw',
-                '--visible-topic',
-                '/color/image_raw',
-            ]
-        )
-        == 0
-    )
+    make_bag(bag, *SMALL, ir_topic='/thermal/image_raw', visible_topic='/color/image_raw')
     return bag
 
 
