@@ -36,7 +36,10 @@ args = json.loads(sys.argv[1])
 torch.set_num_threads(args["threads"])
 if args["workload"] == "system":
     from tsjnet_ros.core.datasets import PairDataset
-    from tsjnet_ros.core.runtime.pipeline import FusionPipeline
+    try:
+        from tsjnet_ros.core.runtime.pipeline import FusionPipeline
+    except ImportError:  # trees before core/ was grouped by concern
+        from tsjnet_ros.core.pipeline import FusionPipeline
     from tsjnet_ros.resources import default_checkpoint
     pipeline = FusionPipeline.from_checkpoint(default_checkpoint(), cpu_threads=args["threads"])
     dataset = PairDataset(args["data"])
