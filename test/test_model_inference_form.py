@@ -10,7 +10,9 @@ from torch import nn
 from tsjnet_ros.core.model import create_model
 from tsjnet_ros.core.model.blocks.conv_norm_act import ConvNormAct
 from tsjnet_ros.core.model.blocks.resnest import ResNeStBottleneck
+from tsjnet_ros.core.model.blocks.resnest_fused import FusedResNeStBottleneck
 from tsjnet_ros.core.model.inference_form import inference_copy
+from tsjnet_ros.core.model.pointwise_conv import PointwiseConv2d
 from tsjnet_ros.core.model.winograd_conv import WinogradConv2d, nnpack_available
 
 needs_nnpack = pytest.mark.skipif(
@@ -63,6 +65,43 @@ def test_inference_copy_leaves_the_model_as_it_was():
     x = torch.randn(2, 3, 10, 12)
     with torch.no_grad():
         torch.testing.assert_close(fast(x), model.eval()(x), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('bias', [True, False])
+def test_pointwise_conv_equals_the_conv_in_either_layout(bias):
+    conv = nn.Conv2d(6, 10, 1, bias=bias)
+    pointwise = PointwiseConv2d(conv)
+    x = torch.randn(2, 6, 7, 9)
+    with torch.no_grad():
+        expected = conv(x)
+        torch.testing.assert_close(pointwise(x), expected, atol=1e-5, rtol=1e-5)
+        channels_last = x.contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(pointwise(channels_last), expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match='1x1'):
+        PointwiseConv2d(nn.Conv2d(6, 10, 1, groups=2))
+
+
+@pytest.mark.parametrize('in_chs, shortcut_pool', [(6, False), (6, True), (8, False)])
+def test_fused_bottleneck_equals_the_block(in_chs, shortcut_pool):
+    block = ResNeStBottleneck(in_chs, 2, expansion=4, shortcut_pool=shortcut_pool)
+    _randomise_norm_stats(block)
+    block.train()
+    fused = block.fuse()
+    assert isinstance(fused, FusedResNeStBottleneck) and block.training  # block untouched
+    x = torch.randn(2, in_chs, 9, 11)
+    with torch.inference_mode():
+        expected = block.eval()(x)
+        torch.testing.assert_close(fused(x), expected, atol=1e-5, rtol=1e-5)
+        channels_last = x.contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(fused(channels_last), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_channels_first_copy_runs_1x1_convs_as_matrix_products():
+    model = nn.Sequential(ConvNormAct(3, 6, 1), ConvNormAct(6, 6, 3)).eval()
+    first = inference_copy(model, channels_last=False, winograd=False)
+    assert isinstance(first[0][0], PointwiseConv2d) and type(first[1][0]) is nn.Conv2d
+    last = inference_copy(model, channels_last=True)
+    assert not any(isinstance(m, PointwiseConv2d) for m in last.modules())
 
 
 @needs_nnpack

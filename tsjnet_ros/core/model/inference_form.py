@@ -6,8 +6,9 @@
   ``reparameterize_model`` convention): ``ConvNormAct`` folds its batch norm into
   the conv (``torch.nn.utils.fusion``);
 * 3x3 stride-1 convs with enough channels run through NNPACK's Winograd kernel
-  (:class:`~tsjnet_ros.core.model.winograd_conv.WinogradConv2d`) when the copy runs
-  channels-first;
+  (:class:`~tsjnet_ros.core.model.winograd_conv.WinogradConv2d`) and 1x1 convs as one
+  matrix product (:class:`~tsjnet_ros.core.model.pointwise_conv.PointwiseConv2d`) when
+  the copy runs channels-first;
 * the memory layout follows the network's ``prefers_channels_last`` flag: channels-last
   suits narrow networks (fast pooling, depthwise and 1x1 convs), channels-first suits
   NNPACK and wide networks.
@@ -24,6 +25,7 @@ import torch
 from timm.utils.model import reparameterize_model
 from torch import nn
 
+from tsjnet_ros.core.model.pointwise_conv import PointwiseConv2d, is_pointwise_candidate
 from tsjnet_ros.core.model.winograd_conv import (
     WinogradConv2d,
     is_winograd_candidate,
@@ -33,14 +35,22 @@ from tsjnet_ros.core.model.winograd_conv import (
 __all__ = ['inference_copy']
 
 
-def _use_winograd(model: nn.Module, min_channels: int) -> int:
-    """Eligible 3x3 convs -> :class:`WinogradConv2d`; returns how many."""
+def _replace_convs(model: nn.Module, winograd: bool, min_winograd_channels: int) -> int:
+    """Swap convs for their channels-first CPU forms; return how many were swapped.
+
+    Eligible 3x3 convs become :class:`WinogradConv2d` (when ``winograd``), plain 1x1 convs
+    :class:`PointwiseConv2d`.
+    """
     replaced = 0
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
-            if is_winograd_candidate(child, min_channels):
+            if winograd and is_winograd_candidate(child, min_winograd_channels):
                 setattr(module, name, WinogradConv2d(child))
-                replaced += 1
+            elif is_pointwise_candidate(child):
+                setattr(module, name, PointwiseConv2d(child))
+            else:
+                continue
+            replaced += 1
     return replaced
 
 
@@ -54,7 +64,7 @@ def inference_copy(
 
     ``channels_last``: None follows ``model.prefers_channels_last`` (default False).
     ``winograd``: None uses NNPACK when this build has it and the layout is channels-first;
-    True requires it (RuntimeError without NNPACK); False keeps every conv on oneDNN.
+    True requires it (RuntimeError without NNPACK); False keeps every 3x3 conv on oneDNN.
     """
     if channels_last is None:
         channels_last = bool(getattr(model, 'prefers_channels_last', False))
@@ -64,8 +74,8 @@ def inference_copy(
         winograd = not channels_last and nnpack_available()
     fast = copy.deepcopy(model).eval()
     reparameterize_model(fast, inplace=True)
-    if winograd:
-        _use_winograd(fast, min_winograd_channels)
+    if not channels_last:
+        _replace_convs(fast, winograd, min_winograd_channels)
     for param in fast.parameters():
         param.requires_grad_(False)
     if channels_last:

@@ -163,6 +163,28 @@ class ResNeStBottleneck(nn.Module):
         self.shortcut_pool = nn.MaxPool2d(3, 1, 1) if shortcut_pool and in_chs != out_chs else None
         self.act = act_factory(act_layer)()
 
+    def fuse(self) -> nn.Module:
+        """Return the inference form (eval mode): norms folded, the two 1x1 convs accumulated.
+
+        See :mod:`tsjnet_ros.core.model.blocks.resnest_fused`; falls back to the block with
+        its parts fused when a norm cannot be folded away.
+        """
+        from timm.utils.model import reparameterize_model
+
+        from tsjnet_ros.core.model.blocks.resnest_fused import FusedResNeStBottleneck
+
+        block = reparameterize_model(self, inplace=False).eval()
+        conv3 = block.conv3[0] if len(block.conv3) == 1 else None
+        identity = isinstance(block.shortcut, nn.Identity)
+        shortcut = None if identity else block.shortcut
+        if shortcut is not None:
+            shortcut = shortcut[0] if len(shortcut) == 1 else None
+        if conv3 is None or (not identity and shortcut is None):
+            return block
+        return FusedResNeStBottleneck(
+            block.conv1, block.conv2, conv3, shortcut, block.shortcut_pool, block.act
+        )
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv3(self.conv2(self.conv1(x)))
         # In place: conv/norm outputs are not saved for backward, and this avoids one more
