@@ -53,9 +53,8 @@ class FusedResNeStBottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conv2(self.conv1(x))
-        source = x if self.shortcut_pool is None or self.weight_shortcut is None else None
-        if source is None:
-            source = self.shortcut_pool(x)
+        # The block builds a shortcut pool only for a projection shortcut.
+        source = x if self.shortcut_pool is None else self.shortcut_pool(x)
         w3, bias = self.weight3.to(h.dtype), self.bias.to(h.dtype)
         if not (h.is_contiguous() and source.is_contiguous()) or torch.is_grad_enabled():
             out = F.conv2d(h, w3[:, :, None, None])
