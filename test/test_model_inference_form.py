@@ -13,6 +13,7 @@ from tsjnet_ros.core.model.blocks.resnest import ResNeStBottleneck
 from tsjnet_ros.core.model.blocks.resnest_fused import FusedResNeStBottleneck
 from tsjnet_ros.core.model.inference_form import inference_copy
 from tsjnet_ros.core.model.pointwise_conv import PointwiseConv2d
+from tsjnet_ros.core.model.separable_max_pool import SeparableMaxPool2d
 from tsjnet_ros.core.model.winograd_conv import WinogradConv2d, nnpack_available
 
 needs_nnpack = pytest.mark.skipif(
@@ -94,6 +95,33 @@ def test_fused_bottleneck_equals_the_block(in_chs, shortcut_pool):
         torch.testing.assert_close(fused(x), expected, atol=1e-5, rtol=1e-5)
         channels_last = x.contiguous(memory_format=torch.channels_last)
         torch.testing.assert_close(fused(channels_last), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('kernel', [1, 3, 5])
+@pytest.mark.parametrize('shape', [(2, 3, 9, 11), (1, 4, 1, 7), (1, 2, 2, 1)])
+def test_separable_max_pool_is_bit_identical(kernel, shape):
+    pool = nn.MaxPool2d(kernel, 1, kernel // 2)
+    x = torch.randn(shape)
+    x[..., 0, 0] = float('-inf')  # -inf inputs stay -inf, as in max_pool2d
+    for layout in (torch.contiguous_format, torch.channels_last):
+        y = x.contiguous(memory_format=layout)
+        assert torch.equal(SeparableMaxPool2d(pool)(y), pool(y))
+
+
+@pytest.mark.parametrize(
+    'pool',
+    [nn.MaxPool2d(2), nn.MaxPool2d(3, 2, 1), nn.MaxPool2d(3, 1, 0), nn.MaxPool2d(3, 1, 1, 2)],
+)
+def test_separable_max_pool_refuses_other_pools(pool):
+    with pytest.raises(ValueError, match='stride-1'):
+        SeparableMaxPool2d(pool)
+
+
+def test_channels_first_copy_pools_separably_only_where_it_is_exact():
+    model = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.MaxPool2d(2)).eval()
+    first = inference_copy(model, channels_last=False, winograd=False)
+    assert isinstance(first[0], SeparableMaxPool2d) and type(first[1]) is nn.MaxPool2d
+    assert type(inference_copy(model, channels_last=True)[0]) is nn.MaxPool2d
 
 
 def test_channels_first_copy_runs_1x1_convs_as_matrix_products():

@@ -7,8 +7,10 @@
   the conv (``torch.nn.utils.fusion``);
 * 3x3 stride-1 convs with enough channels run through NNPACK's Winograd kernel
   (:class:`~tsjnet_ros.core.model.winograd_conv.WinogradConv2d`) and 1x1 convs as one
-  matrix product (:class:`~tsjnet_ros.core.model.pointwise_conv.PointwiseConv2d`) when
-  the copy runs channels-first;
+  matrix product (:class:`~tsjnet_ros.core.model.pointwise_conv.PointwiseConv2d`) and
+  stride-1 max-pools as a row max then a column max
+  (:class:`~tsjnet_ros.core.model.separable_max_pool.SeparableMaxPool2d`) when the copy
+  runs channels-first;
 * the memory layout follows the network's ``prefers_channels_last`` flag: channels-last
   suits narrow networks (fast pooling, depthwise and 1x1 convs), channels-first suits
   NNPACK and wide networks.
@@ -26,6 +28,10 @@ from timm.utils.model import reparameterize_model
 from torch import nn
 
 from tsjnet_ros.core.model.pointwise_conv import PointwiseConv2d, is_pointwise_candidate
+from tsjnet_ros.core.model.separable_max_pool import (
+    SeparableMaxPool2d,
+    is_separable_max_pool_candidate,
+)
 from tsjnet_ros.core.model.winograd_conv import (
     WinogradConv2d,
     is_winograd_candidate,
@@ -36,10 +42,10 @@ __all__ = ['inference_copy']
 
 
 def _replace_convs(model: nn.Module, winograd: bool, min_winograd_channels: int) -> int:
-    """Swap convs for their channels-first CPU forms; return how many were swapped.
+    """Swap convs and pools for their channels-first CPU forms; return how many were swapped.
 
     Eligible 3x3 convs become :class:`WinogradConv2d` (when ``winograd``), plain 1x1 convs
-    :class:`PointwiseConv2d`.
+    :class:`PointwiseConv2d`, stride-1 max-pools :class:`SeparableMaxPool2d`.
     """
     replaced = 0
     for module in list(model.modules()):
@@ -48,6 +54,8 @@ def _replace_convs(model: nn.Module, winograd: bool, min_winograd_channels: int)
                 setattr(module, name, WinogradConv2d(child))
             elif is_pointwise_candidate(child):
                 setattr(module, name, PointwiseConv2d(child))
+            elif is_separable_max_pool_candidate(child):
+                setattr(module, name, SeparableMaxPool2d(child))
             else:
                 continue
             replaced += 1
