@@ -4,7 +4,8 @@ The authors' ``net.py`` is brought in from a checkout of XylonXu01/TSJNet given 
 command line (never part of this repository). Both run the same seeded weights in the
 authors' layout (``seeded_official_weights``) on the same input, each in a fresh child
 process (so its peak RSS is its own), alternating authors / ours for ``--repeats``
-rounds. Ours is the inference-optimized ``tsjnet_official`` the pipeline runs on CPU.
+rounds. Ours is the inference form of ``tsjnet_official`` the pipeline runs on CPU
+(``--band-mb``: with the node's ``cpu_band_mb``, the row-banded ResNeSt stages).
 
 natten has no CPU kernels in the versions installable here, so the authors' NA layers
 run through a stand-in with natten < 0.20's interface whose attention core is our
@@ -12,7 +13,7 @@ pure-PyTorch neighbourhood attention; einops' two rearranges in ``net.py`` are r
 Everything else in their forward is their code as published.
 
     python bench/official_speed.py --authors-repo /path/to/TSJNet [--size 480 640]
-        [--threads 2] [--repeats 1] [--frames 1] [--warmup 0]
+        [--threads 2] [--repeats 1] [--frames 1] [--warmup 0] [--band-mb 0]
 
 Prints per run ms/frame and peak RSS, then the medians, the ratios authors/ours, the
 largest difference of the fused images and the load average before and after.
@@ -131,12 +132,15 @@ def _authors_forward(repo: Path):
     return forward
 
 
-def _our_forward():
+def _our_forward(band_mb: int):
     from tsjnet_ros.core.model.inference_form import inference_copy
     from tsjnet_ros.core.model.official_checkpoint import official_system, seeded_official_weights
+    from tsjnet_ros.core.runtime.large_buffers import release_free_heap
 
     system, _ = official_system(seeded_official_weights(seed=0))
-    fast = inference_copy(system.fusion)
+    fast = inference_copy(system.fusion, band_bytes=band_mb * 2**20 if band_mb else None)
+    del system
+    release_free_heap()  # as FusionPipeline does after building
     return lambda ir, visible: fast(ir, visible).fused
 
 
@@ -145,7 +149,10 @@ def child(args: argparse.Namespace) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    forward = _authors_forward(args.authors_repo) if args.child == 'authors' else _our_forward()
+    if args.child == 'authors':
+        forward = _authors_forward(args.authors_repo)
+    else:
+        forward = _our_forward(args.band_mb)
     ir, visible = _input(*args.size)
     times = []
     with torch.inference_mode():
@@ -183,6 +190,12 @@ def main() -> int:
     parser.add_argument(
         '--warmup', type=int, default=0, help='untimed forwards before them (default 0)'
     )
+    parser.add_argument(
+        '--band-mb',
+        type=int,
+        default=0,
+        help='ours with cpu_band_mb (ResNeSt stages in row bands; 0 = whole maps, default)',
+    )
     parser.add_argument('--child', choices=('authors', 'ours'), help=argparse.SUPPRESS)
     parser.add_argument('--output', type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -197,7 +210,8 @@ def main() -> int:
 
     load_before = os.getloadavg()
     print(
-        f'{args.size[0]}x{args.size[1]}, {args.threads} thread(s), {args.repeats} round(s); '
+        f'{args.size[0]}x{args.size[1]}, {args.threads} thread(s), {args.repeats} round(s), '
+        f'ours with cpu_band_mb {args.band_mb}; '
         f'load average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}',
         flush=True,
     )
@@ -228,6 +242,8 @@ def main() -> int:
                     str(args.frames),
                     '--warmup',
                     str(args.warmup),
+                    '--band-mb',
+                    str(args.band_mb),
                 ]
                 done = subprocess.run(
                     command, env=env, capture_output=True, text=True, check=False

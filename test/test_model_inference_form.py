@@ -14,6 +14,7 @@ from tsjnet_ros.core.model.blocks.resnest_fused import FusedResNeStBottleneck
 from tsjnet_ros.core.model.inference_form import inference_copy
 from tsjnet_ros.core.model.pointwise_conv import PointwiseConv2d
 from tsjnet_ros.core.model.separable_max_pool import SeparableMaxPool2d
+from tsjnet_ros.core.model.subpixel_conv import SubPixelConvTranspose2d
 from tsjnet_ros.core.model.winograd_conv import WinogradConv2d, nnpack_available
 
 needs_nnpack = pytest.mark.skipif(
@@ -122,6 +123,33 @@ def test_channels_first_copy_pools_separably_only_where_it_is_exact():
     first = inference_copy(model, channels_last=False, winograd=False)
     assert isinstance(first[0], SeparableMaxPool2d) and type(first[1]) is nn.MaxPool2d
     assert type(inference_copy(model, channels_last=True)[0]) is nn.MaxPool2d
+
+
+@pytest.mark.parametrize('kernel, bias', [(2, True), (3, False)])
+def test_subpixel_conv_equals_the_transposed_conv(kernel, bias):
+    conv = nn.ConvTranspose2d(5, 7, kernel, kernel, bias=bias)
+    x = torch.randn(2, 5, 6, 9)
+    with torch.inference_mode():
+        torch.testing.assert_close(SubPixelConvTranspose2d(conv)(x), conv(x))
+    for other in (nn.ConvTranspose2d(5, 7, 3, 2), nn.ConvTranspose2d(4, 4, 2, 2, groups=2)):
+        with pytest.raises(ValueError, match='kernel == stride'):
+            SubPixelConvTranspose2d(other)
+    fast = inference_copy(nn.Sequential(conv), channels_last=False)
+    assert isinstance(fast[0], SubPixelConvTranspose2d)
+    assert type(inference_copy(nn.Sequential(conv), channels_last=True)[0]) is nn.ConvTranspose2d
+
+
+def test_decoder_consuming_the_features_equals_its_forward():
+    torch.manual_seed(0)
+    model = create_model('tsjnet', **SMALL_TSJNET).eval()
+    ir, vis = torch.rand(1, 1, 32, 32), torch.rand(1, 1, 32, 32)
+    with torch.inference_mode():
+        features = model.fuse_features(*model.encode_pair(ir, vis))
+        expected = model.decoder(features.base, features.detail, features.skip, (ir, vis))
+        out = model.decoder.decode_consuming(features, (ir, vis))
+    assert features.base is None and features.detail is None  # released to the decoder
+    torch.testing.assert_close(out[0], expected[0])
+    torch.testing.assert_close(out[1], expected[1])
 
 
 def test_channels_first_copy_runs_1x1_convs_as_matrix_products():

@@ -43,9 +43,11 @@ class SharedEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> EncodedFeatures:
         stem = self.stem(x)
+        skip = stem if self.keep_skip else None
         features = self.neck(self.body(stem))
+        del stem  # not held through the branches unless it is the skip
         return EncodedFeatures(
             base=self.base_branch(features),
             detail=self.detail_branch(features),
-            skip=stem if self.keep_skip else None,
+            skip=skip,
         )

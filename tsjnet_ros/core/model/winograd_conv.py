@@ -60,10 +60,10 @@ class WinogradConv2d(nn.Module):
 
     Falls back to ``F.conv2d`` whenever NNPACK does not apply (autograd, non-float32,
     non-CPU or channels-last tensors) or does not pay (maps under ``min_pixels``, where its
-    thread pool and transforms cost more than they save). Inputs larger than
-    ``stripe_bytes`` run in horizontal stripes (with a one-row halo) because NNPACK keeps a
-    workspace as large as the transformed input for the rest of the process: striping
-    caps it near ``stripe_bytes`` instead of ~1.4x the largest input seen. The weights are
+    thread pool and transforms cost more than they save). Large maps run in horizontal
+    stripes (with a one-row halo) because NNPACK keeps a workspace as large as the
+    transformed input and output for the rest of the process: striping caps it near
+    ``stripe_bytes`` instead of ~1.8x the largest input plus output seen. The weights are
     frozen copies of the given conv's.
     """
 
@@ -96,7 +96,10 @@ class WinogradConv2d(nn.Module):
     def _striped(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """NNPACK conv of (B, C, H, W) ``x``, in row stripes when it is large."""
         batch, channels, height, width = x.shape
-        rows = max(8, self.stripe_bytes // max(1, 4 * batch * channels * width))
+        # Per output row NNPACK's F(6x6, 3x3) workspace holds the input and output rows
+        # transformed to 8x8 tiles (64/36 of their size); stripes are whole tile rows.
+        per_row = 4 * batch * (channels + weight.shape[0]) * width * 64 / 36
+        rows = max(6, int(self.stripe_bytes / per_row) // 6 * 6)
         if rows >= height:
             return _nnpack_conv(x.contiguous(), weight, bias, self.padding)
         out = x.new_empty(batch, weight.shape[0], height, width)

@@ -10,12 +10,15 @@ hundreds of page faults, where buffers reused from the heap pay none.
 for the whole process (both C and Python allocations). Freed buffers are reused for the
 next frame, so resident memory stays flat; it may hold up to ``trim_mb`` of free heap.
 It is a no-op on non-glibc systems and when ``TSJNET_KEEP_MALLOC=1`` is set.
+:func:`release_free_heap` hands free heap pages back to the system once, after a burst
+of temporaries such as building a model.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import os
 
@@ -24,6 +27,28 @@ logger = logging.getLogger('tsjnet_ros')
 _M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
 _M_MMAP_THRESHOLD = -3
 _applied: tuple[int, int] | None = None
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+    except OSError:
+        return None
+
+
+def release_free_heap() -> bool:
+    """Return free heap memory to the system (glibc ``malloc_trim``); True when it did.
+
+    Building a model leaves its temporaries (state dicts, the copy an inference form is
+    made from) as free heap pages that still count as resident memory.
+    """
+    trim = getattr(_libc(), 'malloc_trim', None)
+    if trim is None:  # not glibc (musl, macOS, Windows)
+        return False
+    gc.collect()
+    trim.argtypes = (ctypes.c_size_t,)
+    trim.restype = ctypes.c_int
+    return trim(0) == 1
 
 
 def keep_large_buffers_in_heap(mmap_threshold_mb: int = 32, trim_mb: int = 128) -> bool:
@@ -37,10 +62,8 @@ def keep_large_buffers_in_heap(mmap_threshold_mb: int = 32, trim_mb: int = 128) 
         raise ValueError(f'trim_mb ({trim_mb}) must be >= mmap_threshold_mb ({mmap_threshold_mb})')
     if _applied == (mmap_threshold_mb, trim_mb):
         return True
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows)
+    mallopt = getattr(_libc(), 'mallopt', None)
+    if mallopt is None:  # not glibc (musl, macOS, Windows)
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int

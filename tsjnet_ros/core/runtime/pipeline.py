@@ -42,6 +42,7 @@ from tsjnet_ros.core.model.postprocess import (
     to_detection_list,
 )
 from tsjnet_ros.core.runtime.cpu_threads import choose_cpu_threads
+from tsjnet_ros.core.runtime.large_buffers import release_free_heap
 from tsjnet_ros.core.types.fusion_result import FusionResult
 
 logger = logging.getLogger('tsjnet_ros')
@@ -123,14 +124,15 @@ def _to_uint8(fused: torch.Tensor, size: tuple[int, int], authors: bool) -> np.n
     return (fused[0, 0] * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
 
 
-def _inference_copy(system: TSJNetSystem) -> TSJNetSystem:
+def _inference_copy(system: TSJNetSystem, band_mb: int = 0) -> TSJNetSystem:
     """Return ``system`` with the inference form of its fusion network and heads.
 
-    The caller's system is left as it was (the copy shares nothing it would change).
+    ``band_mb`` > 0 runs full-resolution ResNeSt stages in row bands of that size. The
+    caller's system is left as it was (the copy shares nothing it would change).
     """
     fast = copy.copy(system)
     fast._modules = dict(system._modules)  # a shallow copy would share the children table
-    fast.fusion = inference_copy(system.fusion)
+    fast.fusion = inference_copy(system.fusion, band_bytes=band_mb * 2**20 if band_mb else None)
     if system.heads is not None:
         fast.heads = inference_copy(system.heads)
     return fast
@@ -157,6 +159,7 @@ class FusionPipeline:
         warmup_size: tuple[int, int] | None = None,
         optimize: bool = True,
         cpu_threads: int = 0,
+        cpu_band_mb: int = 0,
         ir_scaler: InfraredScaler | None = None,
         inference_size: tuple[int, int] | None = None,
     ) -> None:
@@ -184,8 +187,11 @@ class FusionPipeline:
             torch.set_num_threads(self.cpu_threads)  # process-wide: PyTorch has one intra-op pool
         self.system = system.to(self.device).eval()
         self.optimized = bool(optimize) and self.device.type == 'cpu' and precision == 'fp32'
+        if int(cpu_band_mb) < 0:
+            raise ValueError(f'cpu_band_mb must be >= 0 (0 = whole maps), got {cpu_band_mb}')
         if self.optimized:
-            self.system = _inference_copy(self.system)
+            self.system = _inference_copy(self.system, int(cpu_band_mb))
+            release_free_heap()  # the model build leaves its temporaries in the heap
         self._forward = torch.compile(self.system) if compile else self.system
         self.compiled = bool(compile)
         # a caller's scaler (a known camera range) replaces the checkpoint's IR settings
@@ -229,7 +235,9 @@ class FusionPipeline:
 
         Extra keyword arguments go to the constructor (``score_threshold``, ``nms_iou``,
         ``max_detections``, ``warmup``, ``warmup_size``, ``optimize``, ``cpu_threads`` (0 = auto;
-        PyTorch's thread count is process-wide), ``normalization`` to override the stored one).
+        PyTorch's thread count is process-wide), ``cpu_band_mb`` (0 = whole maps; else the
+        row-band size of full-resolution ResNeSt stages: lower peak memory, slower),
+        ``normalization`` to override the stored one).
         """
         loaded = load_checkpoint(path, fusion_builder=fusion_builder)
         normalization = kwargs.pop('normalization', None) or loaded.normalization

@@ -58,6 +58,12 @@ class StreamSettings:
         'intra-op CPU threads for inference (0 = the CPUs this process may use, at most 8)',
         value_range=(0, 256),
     )
+    cpu_band_mb: int = setting(
+        0,
+        'on CPU, run full-resolution ResNeSt stages in row bands of this many MB: lower peak '
+        'memory, a slower frame (0 = whole maps)',
+        value_range=(0, 4096),
+    )
     inference_size: tuple[int, int] = setting(
         (0, 0),
         '[height, width] the tsjnet model runs at; outputs stay in camera pixels '
@@ -252,6 +258,7 @@ class StreamSettings:
                 precision=self.precision,
                 compile=self.compile,
                 cpu_threads=self.cpu_threads,
+                cpu_band_mb=self.cpu_band_mb,
                 score_threshold=self.score_threshold,
                 nms_iou=self.nms_iou,
                 max_detections=self.max_detections,
