@@ -41,11 +41,11 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 from tsjnet_msgs.msg import FusedFrame, FusionStatus
 from tsjnet_ros.core.image.compressed_image import compressed_to_array
 from tsjnet_ros.core.image.image_encoding import ImageFormatError, image_to_array, swap_red_blue
-from tsjnet_ros.core.runtime.fusion_stats import IR, VISIBLE, FusionStats
+from tsjnet_ros.core.runtime.fusion_stats import FusionStats
 from tsjnet_ros.core.runtime.fusion_stream import FusedPair, FusionStream
 from tsjnet_ros.core.runtime.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.runtime.stream_settings import StreamSettings
-from tsjnet_ros.core.types.camera_image import CameraImage
+from tsjnet_ros.core.types.camera_image import IR, VISIBLE, CameraImage
 from tsjnet_ros.core.viz.overlay import colorize_segmentation
 from tsjnet_ros.nodes.fusion_parameters import FUSION_PARAMETERS, validate
 from tsjnet_ros.nodes.messages import image_message, ns_to_stamp, stamp_to_ns

@@ -36,9 +36,8 @@ from tsjnet_ros.core.runtime.fusion_stream import FusionStream, silent
 from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.core.sync import SyncStats
 from tsjnet_ros.core.types.box_set import BoxSet
-from tsjnet_ros.core.types.camera_image import CameraImage
+from tsjnet_ros.core.types.camera_image import IR, VISIBLE, CameraImage
 
-IR, VISIBLE = 0, 1
 STREAMS = ('ir', 'visible')
 _DECODE_ERRORS = (ImageFormatError, ValueError, TypeError, IndexError, AssertionError, KeyError)
 

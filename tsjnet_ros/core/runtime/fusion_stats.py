@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from tsjnet_ros.core.runtime.rate_stats import LatencyStats
 from tsjnet_ros.core.sync.pairing_health import PairingProblem
 
-IR, VISIBLE = 0, 1
-
 
 @dataclass(frozen=True)
 class Percentiles:

@@ -44,10 +44,9 @@ from tsjnet_ros.core.runtime.rate_stats import LatencyStats, RateMeter
 from tsjnet_ros.core.runtime.stream_settings import LIVE_THRESHOLDS, StreamSettings
 from tsjnet_ros.core.sync import SyncPolicy, SyncStats, create_synchronizer
 from tsjnet_ros.core.sync.pairing_health import PairingMonitor, PairingProblem
-from tsjnet_ros.core.types.camera_image import CameraImage
+from tsjnet_ros.core.types.camera_image import IR, VISIBLE, CameraImage
 from tsjnet_ros.core.types.fusion_result import FusionResult
 
-IR, VISIBLE = 0, 1
 STREAM_NAMES = ('ir', 'visible')
 FLUSH_AFTER_NS = (
     1_000_000_000  # sentinel stamps this far after the newest one complete the last pair

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Index of each camera in the per-camera pairs and counters of the fusion stream.
+IR, VISIBLE = 0, 1
+
 
 @dataclass
 class CameraImage:
