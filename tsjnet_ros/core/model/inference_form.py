@@ -13,8 +13,10 @@
   stride transposed convs as a 1x1 conv and a pixel shuffle
   (:class:`~tsjnet_ros.core.model.subpixel_conv.SubPixelConvTranspose2d`) when the copy
   runs channels-first;
-* on channels-first copies, a full-resolution ResNeSt stage and the 3x3 convs after it
-  (the encoder's neck, the conv image head) run in row bands
+* on channels-first copies, identity-shortcut ResNeSt bottlenecks that follow another
+  block write their output into their input's memory; with ``band_bytes``, a
+  full-resolution ResNeSt stage and the 3x3 convs after it (the encoder's neck, the conv
+  image head) run in row bands
   (:class:`~tsjnet_ros.core.model.blocks.resnest_banded.BandedResNeStStage`), so no
   512-channel map is ever held whole;
 * the memory layout follows the network's ``prefers_channels_last`` flag: channels-last
@@ -35,6 +37,7 @@ from torch import nn
 
 from tsjnet_ros.core.model.blocks.image_heads import ConvImageHead
 from tsjnet_ros.core.model.blocks.resnest_banded import BandedResNeStStage, can_band
+from tsjnet_ros.core.model.blocks.resnest_fused import FusedResNeStBottleneck
 from tsjnet_ros.core.model.decoder import SpatialAttentionDecoder
 from tsjnet_ros.core.model.encoder import SharedEncoder
 from tsjnet_ros.core.model.pointwise_conv import PointwiseConv2d, is_pointwise_candidate
@@ -76,6 +79,22 @@ def _replace_convs(
                 continue
             replaced += 1
     return replaced
+
+
+def _chain_in_place(model: nn.Module) -> int:
+    """Let identity-shortcut bottlenecks that follow a sibling overwrite their input.
+
+    Inside an ``nn.Sequential`` such a block's input is its predecessor's output, which
+    nothing reads afterwards. Returns how many blocks were set.
+    """
+    chained = 0
+    for module in model.modules():
+        if isinstance(module, nn.Sequential):
+            for block in list(module)[1:]:
+                if type(block) is FusedResNeStBottleneck and block.weight_shortcut is None:
+                    block.overwrite_input = True
+                    chained += 1
+    return chained
 
 
 def _band_stages(model: nn.Module, band_bytes: int) -> int:
@@ -133,6 +152,7 @@ def inference_copy(
         # banded copies bound NNPACK's stripes (and so its kept workspace) by the band size
         stripe_bytes = 64 * 2**20 if band_bytes is None else min(64 * 2**20, band_bytes)
         _replace_convs(fast, winograd, min_winograd_channels, stripe_bytes)
+        _chain_in_place(fast)
         if band_bytes is not None:
             _band_stages(fast, band_bytes)
     for param in fast.parameters():

@@ -93,16 +93,19 @@ class WinogradConv2d(nn.Module):
             and not (torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad))
         )
 
-    def _striped(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """NNPACK conv of (B, C, H, W) ``x``, in row stripes when it is large."""
+    def _striped(
+        self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, out: torch.Tensor | None
+    ) -> torch.Tensor:
+        """NNPACK conv of (B, C, H, W) ``x``, in row stripes when it is large, into ``out``."""
         batch, channels, height, width = x.shape
         # Per output row NNPACK's F(6x6, 3x3) workspace holds the input and output rows
         # transformed to 8x8 tiles (64/36 of their size); stripes are whole tile rows.
         per_row = 4 * batch * (channels + weight.shape[0]) * width * 64 / 36
         rows = max(6, int(self.stripe_bytes / per_row) // 6 * 6)
-        if rows >= height:
+        if rows >= height and out is None:
             return _nnpack_conv(x.contiguous(), weight, bias, self.padding)
-        out = x.new_empty(batch, weight.shape[0], height, width)
+        if out is None:
+            out = x.new_empty(batch, weight.shape[0], height, width)
         for top in range(0, height, rows):
             bottom = min(height, top + rows)
             # One halo row each side; zero rows stand in for the padding at the image border.
@@ -121,11 +124,18 @@ class WinogradConv2d(nn.Module):
         # The weight may have been made channels-last by Module.to(); NNPACK wants it dense.
         weight = self.weight.contiguous()
         if self.groups == 1:
-            return self._striped(x, weight, self.bias)
+            return self._striped(x, weight, self.bias, None)
+        # Each group's stripes go straight into its channels of one output (no concatenation).
+        out = x.new_empty(x.shape[0], weight.shape[0], *x.shape[-2:])
         parts = zip(
-            x.chunk(self.groups, dim=1), weight.chunk(self.groups), self.bias.chunk(self.groups)
+            x.chunk(self.groups, dim=1),
+            weight.chunk(self.groups),
+            self.bias.chunk(self.groups),
+            out.chunk(self.groups, dim=1),
         )
-        return torch.cat([self._striped(xi, w, b) for xi, w, b in parts], dim=1)
+        for xi, w, b, oi in parts:
+            self._striped(xi, w, b, oi)
+        return out
 
     def extra_repr(self) -> str:
         out_chs, in_per_group = self.weight.shape[:2]

@@ -27,7 +27,9 @@ class FusedResNeStBottleneck(nn.Module):
     ``conv1``/``conv2``/``act``/``shortcut_pool`` are the block's (already fused) modules;
     ``conv3`` and ``shortcut`` are plain 1x1 ``nn.Conv2d`` (norms folded in), or None for
     an identity shortcut. Input (B, C_in, H, W), output (B, C_out, H, W). Channels-last
-    maps and autograd take the two-conv path.
+    maps and autograd take the two-conv path. ``overwrite_input`` (identity shortcut only,
+    off unless set): the output is written into the input's memory, for a block whose
+    input nothing else reads afterwards (one wide full-size map less).
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class FusedResNeStBottleneck(nn.Module):
         else:
             self.register_parameter('weight_shortcut', None)
         self.bias = nn.Parameter(bias, requires_grad=False)
+        self.overwrite_input = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conv2(self.conv1(x))
@@ -66,7 +69,7 @@ class FusedResNeStBottleneck(nn.Module):
         batch, _, height, width = h.shape
         flat = source.view(batch, source.shape[1], height * width)
         if self.weight_shortcut is None:
-            out = flat.clone()
+            out = flat if self.overwrite_input else flat.clone()
         else:
             out = torch.matmul(self.weight_shortcut.to(h.dtype), flat)
         out.baddbmm_(w3.expand(batch, -1, -1), h.view(batch, h.shape[1], height * width))
