@@ -152,6 +152,23 @@ def test_decoder_consuming_the_features_equals_its_forward():
     torch.testing.assert_close(out[1], expected[1])
 
 
+def test_identity_bottlenecks_after_a_sibling_overwrite_their_input():
+    stage = nn.Sequential(ResNeStBottleneck(6, 2), ResNeStBottleneck(8, 2)).eval()
+    _randomise_norm_stats(stage)
+    fast = inference_copy(stage, channels_last=False)
+    # the first block's input belongs to the caller; the second's is the first's output
+    assert [block.overwrite_input for block in fast] == [False, True]
+    x = torch.randn(1, 6, 9, 11)
+    with torch.inference_mode():
+        kept = x.clone()
+        torch.testing.assert_close(fast(x), stage(x), atol=1e-5, rtol=1e-5)
+        assert torch.equal(x, kept)
+        alone = fast[1]
+        middle = torch.randn(1, 8, 9, 11)
+        out = alone(middle)
+        assert out.data_ptr() == middle.data_ptr()  # written into its input's memory
+
+
 def test_channels_first_copy_runs_1x1_convs_as_matrix_products():
     model = nn.Sequential(ConvNormAct(3, 6, 1), ConvNormAct(6, 6, 3)).eval()
     first = inference_copy(model, channels_last=False, winograd=False)
