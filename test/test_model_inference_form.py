@@ -139,19 +139,6 @@ def test_subpixel_conv_equals_the_transposed_conv(kernel, bias):
     assert type(inference_copy(nn.Sequential(conv), channels_last=True)[0]) is nn.ConvTranspose2d
 
 
-def test_decoder_consuming_the_features_equals_its_forward():
-    torch.manual_seed(0)
-    model = create_model('tsjnet', **SMALL_TSJNET).eval()
-    ir, vis = torch.rand(1, 1, 32, 32), torch.rand(1, 1, 32, 32)
-    with torch.inference_mode():
-        features = model.fuse_features(*model.encode_pair(ir, vis))
-        expected = model.decoder(features.base, features.detail, features.skip, (ir, vis))
-        out = model.decoder.decode_consuming(features, (ir, vis))
-    assert features.base is None and features.detail is None  # released to the decoder
-    torch.testing.assert_close(out[0], expected[0])
-    torch.testing.assert_close(out[1], expected[1])
-
-
 def test_identity_bottlenecks_after_a_sibling_overwrite_their_input():
     stage = nn.Sequential(ResNeStBottleneck(6, 2), ResNeStBottleneck(8, 2)).eval()
     _randomise_norm_stats(stage)

@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from tsjnet_ros.core.model.blocks.spatial_attention import GroupedSpatialAttention
-from tsjnet_ros.core.model.encoder import EncodedFeatures
 
 
 class SpatialAttentionDecoder(nn.Module):
@@ -50,31 +49,9 @@ class SpatialAttentionDecoder(nn.Module):
         the fused image; the same image twice for a reconstruction); only blending heads use
         them.
         """
-        return self._decode(torch.cat([base, detail], dim=1), skip, sources)
-
-    def decode_consuming(
-        self,
-        features: EncodedFeatures,
-        sources: tuple[torch.Tensor, torch.Tensor] | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`forward` on ``features``, which it empties once they are concatenated.
-
-        Holding the caller's last reference, it frees the base and detail maps before the
-        decoder's full-resolution peak instead of after it (inference: 128 channels at
-        full size for ``tsjnet``).
-        """
-        x = torch.cat([features.base, features.detail], dim=1)
-        skip = features.skip
-        features.base = features.detail = features.skip = None
-        return self._decode(x, skip, sources)
-
-    def _decode(
-        self,
-        x: torch.Tensor,
-        skip: torch.Tensor | None,
-        sources: tuple[torch.Tensor, torch.Tensor] | None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
         # The concatenation is a fresh tensor: without autograd it can be rescaled in place.
-        x, maps = self.attention(x, inplace=not torch.is_grad_enabled())
+        x, maps = self.attention(
+            torch.cat([base, detail], dim=1), inplace=not torch.is_grad_enabled()
+        )
         x = self.reduce(x)  # rebinding frees the wide concatenation before the body runs
         return self.head(self.body(x), skip, sources), maps

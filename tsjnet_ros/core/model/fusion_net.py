@@ -150,8 +150,9 @@ class FusionNet(nn.Module):
         fused_feats = self.fuse_features(ir_feats, vis_feats)
         if not reconstruct:
             del ir_feats, vis_feats  # free the per-modality maps before the decoder's peak
-        # the decoder frees the fused maps once it has concatenated them
-        fused, maps = self.decoder.decode_consuming(fused_feats, (ir_p, vis_p))
+        fused, maps = self.decoder(
+            fused_feats.base, fused_feats.detail, fused_feats.skip, (ir_p, vis_p)
+        )
         # The maps may be coarser than the image: keep the part that covers real pixels.
         scale_h = ir_p.shape[-2] / maps.shape[-2]
         scale_w = ir_p.shape[-1] / maps.shape[-1]
