@@ -140,7 +140,7 @@ def _our_forward(band_mb: int):
     system, _ = official_system(seeded_official_weights(seed=0))
     fast = inference_copy(system.fusion, band_bytes=band_mb * 2**20 if band_mb else None)
     del system
-    release_free_heap()  # as FusionPipeline does after building
+    release_free_heap()  # as FusionPipeline.from_checkpoint does after building
     return lambda ir, visible: fast(ir, visible).fused
 
 

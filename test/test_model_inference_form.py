@@ -154,6 +154,11 @@ def test_identity_bottlenecks_after_a_sibling_overwrite_their_input():
         middle = torch.randn(1, 8, 9, 11)
         out = alone(middle)
         assert out.data_ptr() == middle.data_ptr()  # written into its input's memory
+    # after anything but a bottleneck the input may be the caller's own tensor
+    after_identity = inference_copy(
+        nn.Sequential(nn.Identity(), ResNeStBottleneck(8, 2)).eval(), channels_last=False
+    )
+    assert not after_identity[1].overwrite_input
 
 
 def test_channels_first_copy_runs_1x1_convs_as_matrix_products():

@@ -36,6 +36,8 @@ def test_row_radius_of_known_layers():
         nn.Conv2d(4, 4, 3, stride=2, padding=1),
         nn.Conv2d(4, 4, 3),
         nn.Conv2d(4, 4, 3, padding='same'),
+        nn.Conv2d(4, 4, (3, 5), padding=(1, 0)),  # narrows the map
+        nn.Conv2d(4, 4, (3, 4), padding=(1, 2)),
         nn.MaxPool2d(3, 1, 1),
         nn.Upsample(scale_factor=2),
         nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1)),
@@ -71,8 +73,15 @@ def test_a_chain_run_band_by_band_equals_the_whole_map(rows):
     torch.testing.assert_close(torch.cat(parts, dim=2), whole, atol=1e-6, rtol=1e-6)
 
 
-def _fused_stage(in_chs, planes, num_blocks, shortcut_pool):
-    stage = resnest_stage(in_chs, planes, num_blocks, shortcut_pool=shortcut_pool)
+def _fused_stage(in_chs, planes, num_blocks, shortcut_pool, radix=2, cardinality=1):
+    stage = resnest_stage(
+        in_chs,
+        planes,
+        num_blocks,
+        radix=radix,
+        cardinality=cardinality,
+        shortcut_pool=shortcut_pool,
+    )
     _randomise_norms(stage)
     tail = nn.Sequential(
         nn.Conv2d(planes * 4, 6, 3, padding=1), nn.ReLU6(), nn.Conv2d(6, 3, 3, padding=1)
@@ -82,28 +91,47 @@ def _fused_stage(in_chs, planes, num_blocks, shortcut_pool):
 
 
 @pytest.mark.parametrize(
-    'in_chs, num_blocks, shortcut_pool, batch',
-    [(6, 2, True, 1), (6, 1, False, 1), (16, 3, False, 2), (6, 3, True, 2)],
+    'in_chs, num_blocks, shortcut_pool, batch, radix, cardinality',
+    [
+        (6, 2, True, 1, 2, 1),
+        (6, 1, False, 1, 2, 1),
+        (16, 3, False, 2, 2, 1),
+        (6, 3, True, 2, 2, 1),
+        (6, 2, True, 1, 1, 1),
+        (6, 2, True, 1, 2, 2),
+    ],
 )
 @pytest.mark.parametrize('band_rows', [8, 13])
 def test_banded_stage_equals_whole_map_execution(
-    in_chs, num_blocks, shortcut_pool, batch, band_rows
+    in_chs, num_blocks, shortcut_pool, batch, radix, cardinality, band_rows, monkeypatch
 ):
     torch.manual_seed(0)
-    blocks, tail = _fused_stage(in_chs, 4, num_blocks, shortcut_pool)
+    blocks, tail = _fused_stage(in_chs, 4, num_blocks, shortcut_pool, radix, cardinality)
     # band_bytes for exactly band_rows rows of the 16-channel block output, 11 wide
     banded = BandedResNeStStage(blocks, tail, band_bytes=band_rows * 4 * batch * 16 * 11)
     x = torch.randn(batch, in_chs, 37, 11)
     assert banded.band_rows(x) == band_rows
+    attended = []
+    original = BandedResNeStStage._attend
+
+    def spy(self, index, *args):
+        attended.append(index)
+        return original(self, index, *args)
+
+    monkeypatch.setattr(BandedResNeStStage, '_attend', spy)
     with torch.inference_mode():
         expected = tail(nn.Sequential(*blocks)(x))
         torch.testing.assert_close(banded(x), expected, atol=1e-5, rtol=1e-5)
+        assert attended == list(range(num_blocks))  # the banded path ran
+        channels_last = x.contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(banded(channels_last), expected, atol=1e-5, rtol=1e-5)
 
 
-def test_banded_stage_runs_maps_of_one_band_whole():
+def test_banded_stage_runs_maps_of_one_band_whole(monkeypatch):
     blocks, tail = _fused_stage(6, 4, 2, True)
     banded = BandedResNeStStage(blocks, tail, band_bytes=1)
     assert banded.band_rows(torch.empty(1, 6, 5, 7)) == 8  # never fewer than 8 rows
+    monkeypatch.setattr(BandedResNeStStage, '_attend', None)  # the banded path would fail
     x = torch.randn(1, 6, 8, 7)
     with torch.inference_mode():
         torch.testing.assert_close(banded(x), tail(nn.Sequential(*blocks)(x)))

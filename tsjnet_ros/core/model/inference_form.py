@@ -13,8 +13,9 @@
   stride transposed convs as a 1x1 conv and a pixel shuffle
   (:class:`~tsjnet_ros.core.model.subpixel_conv.SubPixelConvTranspose2d`) when the copy
   runs channels-first;
-* on channels-first copies, identity-shortcut ResNeSt bottlenecks that follow another
-  block write their output into their input's memory; with ``band_bytes``, a
+* on channels-first copies, identity-shortcut ResNeSt bottlenecks right after another
+  bottleneck write their output into their input's memory (the previous block's output,
+  which a forward hook must not keep); with ``band_bytes``, a
   full-resolution ResNeSt stage and the 3x3 convs after it (the encoder's neck, the conv
   image head) run in row bands
   (:class:`~tsjnet_ros.core.model.blocks.resnest_banded.BandedResNeStStage`), so no
@@ -47,6 +48,7 @@ from tsjnet_ros.core.model.separable_max_pool import (
 )
 from tsjnet_ros.core.model.subpixel_conv import SubPixelConvTranspose2d, is_subpixel_candidate
 from tsjnet_ros.core.model.winograd_conv import (
+    STRIPE_BYTES,
     WinogradConv2d,
     is_winograd_candidate,
     nnpack_available,
@@ -82,16 +84,22 @@ def _replace_convs(
 
 
 def _chain_in_place(model: nn.Module) -> int:
-    """Let identity-shortcut bottlenecks that follow a sibling overwrite their input.
+    """Let identity-shortcut bottlenecks right after another bottleneck overwrite their input.
 
-    Inside an ``nn.Sequential`` such a block's input is its predecessor's output, which
-    nothing reads afterwards. Returns how many blocks were set.
+    Inside an ``nn.Sequential`` such a block's input is the previous bottleneck's fresh
+    output, which nothing else reads (unless a forward hook keeps it). Returns how many
+    blocks were set.
     """
     chained = 0
     for module in model.modules():
         if isinstance(module, nn.Sequential):
-            for block in list(module)[1:]:
-                if type(block) is FusedResNeStBottleneck and block.weight_shortcut is None:
+            children = list(module)
+            for previous, block in zip(children, children[1:]):
+                if (
+                    type(previous) is FusedResNeStBottleneck
+                    and type(block) is FusedResNeStBottleneck
+                    and block.weight_shortcut is None
+                ):
                     block.overwrite_input = True
                     chained += 1
     return chained
@@ -138,7 +146,9 @@ def inference_copy(
     ``channels_last``: None follows ``model.prefers_channels_last`` (default False).
     ``winograd``: None uses NNPACK when this build has it and the layout is channels-first;
     True requires it (RuntimeError without NNPACK); False keeps every 3x3 conv on oneDNN.
-    ``band_bytes``: size of one band of a banded stage's wide map; None runs stages whole.
+    ``band_bytes`` (bytes): size of one band of a banded stage's widest map, without its
+    halo rows; it also caps NNPACK's stripes. None runs stages whole. Channels-last copies
+    ignore it.
     """
     if channels_last is None:
         channels_last = bool(getattr(model, 'prefers_channels_last', False))
@@ -150,7 +160,7 @@ def inference_copy(
     reparameterize_model(fast, inplace=True)
     if not channels_last:
         # banded copies bound NNPACK's stripes (and so its kept workspace) by the band size
-        stripe_bytes = 64 * 2**20 if band_bytes is None else min(64 * 2**20, band_bytes)
+        stripe_bytes = STRIPE_BYTES if band_bytes is None else min(STRIPE_BYTES, band_bytes)
         _replace_convs(fast, winograd, min_winograd_channels, stripe_bytes)
         _chain_in_place(fast)
         if band_bytes is not None:

@@ -32,20 +32,22 @@ _ELEMENTWISE = (
 
 
 def _same_conv_radius(conv: nn.Conv2d) -> int | None:
+    """Row radius of a conv that keeps the map's size ("same" padding both ways), else None."""
     kernel, dilation, padding = conv.kernel_size, conv.dilation, conv.padding
     if conv.stride != (1, 1) or conv.padding_mode != 'zeros' or isinstance(padding, str):
         return None
-    radius = dilation[0] * (kernel[0] - 1) // 2
-    if kernel[0] % 2 == 0 or padding[0] != radius:
-        return None
-    return radius
+    for axis in (0, 1):
+        if kernel[axis] % 2 == 0 or padding[axis] != dilation[axis] * (kernel[axis] - 1) // 2:
+            return None
+    return padding[0]
 
 
 def row_radius(module: nn.Module) -> int | None:
     """Rows of context each side that ``module`` needs per output row; None if not row-local.
 
-    Known: ``nn.Sequential`` of known layers, stride-1 "same" ``nn.Conv2d`` and
-    :class:`WinogradConv2d`, :class:`SeparableMaxPool2d`, 1x1 and elementwise layers.
+    Known: ``nn.Sequential`` of known layers, stride-1 ``nn.Conv2d`` that keep the map's
+    size and :class:`WinogradConv2d`, :class:`SeparableMaxPool2d`, 1x1 and elementwise
+    layers; all keep the map's height and width.
     """
     if isinstance(module, nn.Sequential):
         radii = [row_radius(child) for child in module]
@@ -79,7 +81,10 @@ def halo(top: int, bottom: int, radius: int, height: int) -> tuple[int, int]:
 
 
 def bands(height: int, rows: int) -> list[tuple[int, int]]:
-    """``[top, bottom)`` bands of at most ``rows`` rows covering ``height`` rows."""
+    """``[top, bottom)`` bands of at most ``rows`` rows covering ``height`` rows.
+
+    Raises ValueError when ``rows`` < 1.
+    """
     if rows < 1:
         raise ValueError(f'rows must be >= 1, got {rows}')
     return [(top, min(height, top + rows)) for top in range(0, height, rows)]

@@ -42,7 +42,7 @@ class SeparableMaxPool2d(nn.Module):
     """Same function as the given stride-1 ``nn.MaxPool2d`` (see the module docstring).
 
     Input (B, C, H, W) float, any memory layout; output the same shape. The borders are
-    padded with -inf, as ``max_pool2d`` pads.
+    padded with -inf, as ``max_pool2d`` pads. Raises ValueError for any other pool.
     """
 
     def __init__(self, pool: nn.MaxPool2d) -> None:

@@ -35,6 +35,7 @@ class SubPixelConvTranspose2d(nn.Module):
     """Same function as the given kernel == stride ``nn.ConvTranspose2d``, for inference.
 
     Input (B, C_in, H, W) float; output (B, C_out, kH, kW). The weights are frozen copies.
+    Raises ValueError for any other transposed conv.
     """
 
     def __init__(self, conv: nn.ConvTranspose2d) -> None:

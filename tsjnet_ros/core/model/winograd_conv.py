@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+STRIPE_BYTES = 64 * 2**20  # default bound of one stripe's NNPACK workspace
+
 
 def nnpack_available() -> bool:
     """Tell whether this PyTorch build can run NNPACK convolutions (initialises NNPACK)."""
@@ -68,7 +70,7 @@ class WinogradConv2d(nn.Module):
     """
 
     def __init__(
-        self, conv: nn.Conv2d, min_pixels: int = 64 * 64, stripe_bytes: int = 64 * 2**20
+        self, conv: nn.Conv2d, min_pixels: int = 64 * 64, stripe_bytes: int = STRIPE_BYTES
     ) -> None:
         super().__init__()
         if not is_winograd_candidate(conv, min_channels=1):

@@ -187,11 +187,12 @@ class FusionPipeline:
             torch.set_num_threads(self.cpu_threads)  # process-wide: PyTorch has one intra-op pool
         self.system = system.to(self.device).eval()
         self.optimized = bool(optimize) and self.device.type == 'cpu' and precision == 'fp32'
-        if int(cpu_band_mb) < 0:
-            raise ValueError(f'cpu_band_mb must be >= 0 (0 = whole maps), got {cpu_band_mb}')
+        if not isinstance(cpu_band_mb, int) or cpu_band_mb < 0:
+            raise ValueError(
+                f'cpu_band_mb must be an int >= 0 (0 = whole maps), got {cpu_band_mb!r}'
+            )
         if self.optimized:
-            self.system = _inference_copy(self.system, int(cpu_band_mb))
-            release_free_heap()  # the model build leaves its temporaries in the heap
+            self.system = _inference_copy(self.system, cpu_band_mb)
         self._forward = torch.compile(self.system) if compile else self.system
         self.compiled = bool(compile)
         # a caller's scaler (a known camera range) replaces the checkpoint's IR settings
@@ -241,7 +242,7 @@ class FusionPipeline:
         """
         loaded = load_checkpoint(path, fusion_builder=fusion_builder)
         normalization = kwargs.pop('normalization', None) or loaded.normalization
-        return cls(
+        pipeline = cls(
             loaded.system,
             normalization,
             device=device,
@@ -249,6 +250,9 @@ class FusionPipeline:
             compile=compile,
             **kwargs,
         )
+        del loaded  # with the model it was made from gone, its memory can be handed back
+        release_free_heap()  # loading and the inference copy leave their temporaries there
+        return pipeline
 
     @property
     def variant(self) -> str:

@@ -60,8 +60,8 @@ class StreamSettings:
     )
     cpu_band_mb: int = setting(
         0,
-        'on CPU, run full-resolution ResNeSt stages in row bands of this many MB: lower peak '
-        'memory, a slower frame (0 = whole maps)',
+        'on CPU in fp32, run full-resolution ResNeSt stages in row bands of this many MB: '
+        'lower peak memory, a slower frame (0 = whole maps)',
         value_range=(0, 4096),
     )
     inference_size: tuple[int, int] = setting(

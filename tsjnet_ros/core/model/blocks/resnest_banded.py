@@ -15,10 +15,14 @@ rows together, so the stage runs in one pass per bottleneck plus a final one:
   its input's neighbouring rows) and runs the tail on the band plus its halo
   (:mod:`~tsjnet_ros.core.model.row_bands`).
 
-Kept at full size: the stage input and at most three ``planes``-channel maps, and the
-tail's output; never a wide map. It costs one more 1x1 product per block after the first,
-the last block's radix conv once more, and the halo rows of each band; the result equals
-whole-map execution up to float rounding (the pooled sums add in another order). Built by
+Kept at full size: the stage input, the tail's output and ``planes``-channel maps (pass
+``i`` of ``n``: ``i - 1`` attended maps and ``radix`` radix maps, or the reduced map for
+the last block), never a wide map. For the two-block stages of ``tsjnet`` that is at most
+four. Pass ``i`` recomputes the wide outputs of blocks ``1 .. i-1`` (1x1 products), the
+final pass all of them and the last block's radix conv, and every band its halo rows;
+for two blocks that is one more wide 1x1 product and one more radix conv than whole-map
+execution. The result equals whole-map execution up to float rounding (the pooled sums
+add in another order). Built by
 :func:`~tsjnet_ros.core.model.inference_form.inference_copy` from fused blocks.
 """
 
@@ -57,9 +61,10 @@ class BandedResNeStStage(nn.Module):
     """``tail(blocks(x))`` computed in row bands (see the module docstring).
 
     Input (B, C_in, H, W) float, channels-first; output ``tail``'s (B, C_out, H, W).
-    ``band_bytes`` bounds one band of the widest block output (rows = band_bytes /
-    (4 B C_wide W), at least 8); maps with no more rows than that, autograd and
-    channels-last inputs run the blocks and the tail whole.
+    ``band_bytes`` bounds one band of the widest block output without its halo rows
+    (rows = band_bytes / (4 B C_wide W), at least 8); maps with no more rows than that,
+    autograd and channels-last inputs run the blocks and the tail whole. Raises
+    ValueError when :func:`can_band` refuses ``blocks`` and ``tail``.
     """
 
     def __init__(
@@ -72,7 +77,8 @@ class BandedResNeStStage(nn.Module):
         self.tail = tail
         self.band_bytes = int(band_bytes)
         self.tail_radius = row_radius(tail)
-        self.pool_radius = row_radius(blocks[0].shortcut_pool) if blocks[0].shortcut_pool else 0
+        pool = blocks[0].shortcut_pool
+        self.pool_radius = 0 if pool is None else row_radius(pool)
         self.radix_radii = [row_radius(block.conv2.radix_conv) for block in blocks]
 
     def band_rows(self, x: torch.Tensor) -> int:
@@ -120,11 +126,14 @@ class BandedResNeStStage(nn.Module):
         for index in range(count):
             block = self.blocks[index]
             source = self._shortcut_source(block, x, top, bottom) if index == 0 else out
-            flat = source.reshape(batch, source.shape[1], rows * width)
             if block.weight_shortcut is not None:
+                flat = source.reshape(batch, source.shape[1], rows * width)
                 out = torch.matmul(block.weight_shortcut.to(x.dtype), flat)
+            elif index == 0:  # a copy of the caller's rows, made contiguous in one go
+                out = source.clone(memory_format=torch.contiguous_format)
+                out = out.view(batch, -1, rows * width)
             else:
-                out = flat.clone() if index == 0 else flat
+                out = source.view(batch, -1, rows * width)
             attended = self._attended_rows(index, kept, top, bottom, height)
             out.baddbmm_(
                 block.weight3.to(x.dtype).expand(batch, -1, -1),
@@ -187,7 +196,7 @@ class BandedResNeStStage(nn.Module):
             part = run_on_rows(self.tail, wide, first, top, bottom)
             del wide
             if out is None:
-                out = part.new_empty(*part.shape[:2], height, x.shape[-1])
+                out = part.new_empty(*part.shape[:2], height, part.shape[-1])
             out[:, :, top:bottom] = part
         return out
 

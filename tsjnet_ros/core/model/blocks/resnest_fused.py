@@ -29,7 +29,8 @@ class FusedResNeStBottleneck(nn.Module):
     an identity shortcut. Input (B, C_in, H, W), output (B, C_out, H, W). Channels-last
     maps and autograd take the two-conv path. ``overwrite_input`` (identity shortcut only,
     off unless set): the output is written into the input's memory, for a block whose
-    input nothing else reads afterwards (one wide full-size map less).
+    input nothing else reads afterwards (one wide full-size map less); calling such a
+    block on a tensor destroys that tensor.
     """
 
     def __init__(
