@@ -120,27 +120,14 @@ class BandedResNeStStage(nn.Module):
         """Rows ``[top, bottom)`` of the first ``count`` blocks' output (``x`` for none)."""
         if count == 0:
             return x[:, :, top:bottom]
-        batch, height, width = x.shape[0], x.shape[-2], x.shape[-1]
-        rows = bottom - top
         out = None
         for index in range(count):
             block = self.blocks[index]
-            source = self._shortcut_source(block, x, top, bottom) if index == 0 else out
-            if block.weight_shortcut is not None:
-                flat = source.reshape(batch, source.shape[1], rows * width)
-                out = torch.matmul(block.weight_shortcut.to(x.dtype), flat)
-            elif index == 0:  # a copy of the caller's rows, made contiguous in one go
-                out = source.clone(memory_format=torch.contiguous_format)
-                out = out.view(batch, -1, rows * width)
-            else:
-                out = source.view(batch, -1, rows * width)
-            attended = self._attended_rows(index, kept, top, bottom, height)
-            out.baddbmm_(
-                block.weight3.to(x.dtype).expand(batch, -1, -1),
-                attended.reshape(batch, -1, rows * width),
-            )
-            out.add_(block.bias.to(x.dtype)[:, None])
-            out = block.act(out.view(batch, -1, rows, width))
+            attended = self._attended_rows(index, kept, top, bottom, x.shape[-2])
+            if index == 0:  # the shortcut reads the caller's input: never overwritten
+                out = block.merge(attended, self._shortcut_source(block, x, top, bottom))
+            else:  # the previous block's band is this stage's own temporary
+                out = block.merge(attended, out, overwrite_source=True)
         return out
 
     def _shortcut_source(

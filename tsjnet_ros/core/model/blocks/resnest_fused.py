@@ -67,12 +67,28 @@ class FusedResNeStBottleneck(nn.Module):
             else:
                 out = out + F.conv2d(source, self.weight_shortcut.to(h.dtype)[:, :, None, None])
             return self.act(out + bias[:, None, None])
+        return self.merge(h, source, overwrite_source=self.overwrite_input)
+
+    def merge(
+        self, h: torch.Tensor, source: torch.Tensor, overwrite_source: bool = False
+    ) -> torch.Tensor:
+        """Compute the block's last step, ``act(W_3 h + shortcut(source) + b)``, as GEMMs.
+
+        ``h`` (B, planes, H, W) is the attended map and ``source`` (B, C_in, H, W) the
+        shortcut's input, already pooled; either may be a band of rows of a larger map.
+        ``overwrite_source`` (identity shortcut, contiguous ``source``) writes the result
+        into ``source``'s memory. Returns (B, C_out, H, W), channels-first.
+        """
         batch, _, height, width = h.shape
-        flat = source.view(batch, source.shape[1], height * width)
-        if self.weight_shortcut is None:
-            out = flat if self.overwrite_input else flat.clone()
-        else:
+        if self.weight_shortcut is not None:
+            flat = source.reshape(batch, source.shape[1], height * width)
             out = torch.matmul(self.weight_shortcut.to(h.dtype), flat)
-        out.baddbmm_(w3.expand(batch, -1, -1), h.view(batch, h.shape[1], height * width))
-        out.add_(bias[:, None])
+        elif overwrite_source:
+            out = source.view(batch, -1, height * width)
+        else:  # one contiguous copy, also of a band of rows
+            out = source.clone(memory_format=torch.contiguous_format)
+            out = out.view(batch, -1, height * width)
+        w3 = self.weight3.to(h.dtype).expand(batch, -1, -1)
+        out.baddbmm_(w3, h.reshape(batch, h.shape[1], height * width))
+        out.add_(self.bias.to(h.dtype)[:, None])
         return self.act(out.view(batch, -1, height, width))
