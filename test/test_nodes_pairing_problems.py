@@ -119,9 +119,13 @@ def test_ir_clock_37_s_behind_is_named_with_offset_and_slop(graph):
             image_msg(np.full((32, 32), 90, np.uint8), 'mono8', stamp - 37_000 * MS, 'cam')
         )
         time.sleep(0.033)
-    text = 'IR and visible stamps are 37.0 s apart (slop 0.05 s): check the camera clocks'
+    # Clocks this far apart are compared through arrival times, so the figure carries the
+    # transport's jitter (a few ms, more on a loaded machine): compare it, not its digits.
+    text = 'check the camera clocks (IR stamps are behind the visible ones)'
     message, values = latest_warning(collect, text)
-    assert values['ir - visible stamp (s)'].startswith('-37.0') and values['slop (s)'] == '0.05'
+    offset = float(values['ir - visible stamp (s)'])
+    assert abs(offset + 37.0) < 0.5 and values['slop (s)'] == '0.05'
+    assert f'IR and visible stamps are {-offset:.1f} s apart (slop 0.05 s)' in message
     assert fusion.stats().fused == 0 and logged_once(log, text)
     assert wait_for(lambda: any(text in s.message for s in collect['status'].messages))
 
