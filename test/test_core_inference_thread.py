@@ -61,7 +61,7 @@ def test_calls_go_before_waiting_frames(worker):
     worker.offer('frame')
     caller = threading.Thread(target=lambda: worker.call(lambda: order.append('call')))
     caller.start()
-    time.sleep(0.05)
+    _wait_until(lambda: len(worker._jobs) == 1)  # the call is queued behind the blocker
     release.set()
     caller.join(5)
     _wait_until(lambda: len(order) == 3)

@@ -113,10 +113,8 @@ def test_replay_in_its_own_graph_hears_only_its_player(small_bag):
         data, m = _trial(small_bag, isolated_graph())
     assert foreign.sent > 20  # the foreign node was publishing during the whole trial
     node = m.node
-    assert node['received'] == {
-        'ir': m.sent['ir'],
-        'visible': m.sent['visible'],
-    }  # nothing foreign arrived
+    # nothing foreign arrived (best-effort input may still drop some of the player's own)
+    assert all(0 < node['received'][k] <= m.sent[k] for k in ('ir', 'visible')), (node, m.sent)
     assert node['invalid'] == {'ir': 0, 'visible': 0} and m.unmatched_outputs == 0
     assert 0 < len(m.arrivals) <= data.expected_outputs
 

@@ -5,6 +5,7 @@ Once in the log per cause, as a WARN with numbers in /diagnostics, and in fusion
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -57,27 +58,30 @@ def rig(graph, ir_qos=10, **params):
 
 
 def latest_warning(collect, text, timeout=6.0, until=None):
-    """Return the newest /diagnostics status once it is a WARN containing ``text``.
+    """Return the newest /diagnostics WARN status containing ``text``, once there is one.
 
     ``until(values)``, when given, must also hold for the status's key/value pairs (a
-    counter that is still growing while the status is published once a second).
+    counter that is still growing while the status is published once a second). Older
+    statuses count too: a warning may clear once the test stops publishing.
     """
 
-    def found():
-        msgs = collect['diagnostics'].messages
-        if not msgs:
-            return False
-        status = msgs[-1].status[0]
+    def matching(message):
+        status = message.status[0]
         return (
             status.level == DiagnosticStatus.WARN
             and text in status.message
             and (until is None or until({kv.key: kv.value for kv in status.values}))
         )
 
-    assert wait_for(found, timeout), [
+    def newest():
+        return next(
+            (m.status[0] for m in reversed(collect['diagnostics'].messages) if matching(m)), None
+        )
+
+    assert wait_for(lambda: newest() is not None, timeout), [
         m.status[0].message for m in collect['diagnostics'].messages[-3:]
     ]
-    status = collect['diagnostics'].messages[-1].status[0]
+    status = newest()
     return status.message, {kv.key: kv.value for kv in status.values}
 
 
@@ -86,8 +90,13 @@ def logged_once(log, text):
 
 
 def test_zero_stamps_pair_by_arrival_and_are_named(graph):
-    """VIS1, VIS2 arrive alone; IR1 arrives with VIS3 (all stamped 0): IR1 is fused with VIS3."""
-    fusion, log, (ir_pub, vis_pub), collect = rig(graph)
+    """VIS1, VIS2 arrive alone; IR1 arrives with VIS3 (all stamped 0): IR1 is fused with VIS3.
+
+    Arrival stamps carry callback delays, so slop is 0.2 s (still under the 0.3 s between
+    visible images); a 2 s stream timeout keeps the warning from clearing and re-logging
+    between images on a slow machine.
+    """
+    fusion, log, (ir_pub, vis_pub), collect = rig(graph, slop=0.2, stream_timeout=2.0)
     wait_for_subscribers(vis_pub), wait_for_subscribers(ir_pub), wait_for_matched(fusion)
     wait_for_subscribers(fusion._pubs['frame'])
     for k in range(6):
@@ -98,7 +107,7 @@ def test_zero_stamps_pair_by_arrival_and_are_named(graph):
     assert wait_for(lambda: len(collect['frame'].messages) >= 2)
     first = collect['frame'].messages[0]
     assert stamp_to_ns(first.header.stamp) != 0 and stamp_to_ns(first.ir_stamp) != 0
-    assert abs(first.pair_offset) < 0.05
+    assert abs(first.pair_offset) < 0.2
     # average of IR 0 and VIS3 (80) is 40; with VIS1 (0) it would be 0
     assert abs(int(image_to_array(first.fused).mean()) - 40) <= 2
     message, values = latest_warning(collect, 'IR and visible header.stamp are 0')
@@ -110,7 +119,7 @@ def test_zero_stamps_pair_by_arrival_and_are_named(graph):
 
 
 def test_ir_clock_37_s_behind_is_named_with_offset_and_slop(graph):
-    fusion, log, (ir_pub, vis_pub), collect = rig(graph)
+    fusion, log, (ir_pub, vis_pub), collect = rig(graph, stream_timeout=2.0)
     wait_for_subscribers(vis_pub), wait_for_subscribers(ir_pub), wait_for_matched(fusion)
     for k in range(40):
         stamp = T0 + k * 33 * MS
@@ -125,7 +134,8 @@ def test_ir_clock_37_s_behind_is_named_with_offset_and_slop(graph):
     message, values = latest_warning(collect, text)
     offset = float(values['ir - visible stamp (s)'])
     assert abs(offset + 37.0) < 0.5 and values['slop (s)'] == '0.05'
-    assert f'IR and visible stamps are {-offset:.1f} s apart (slop 0.05 s)' in message
+    shown = re.search(r'IR and visible stamps are ([0-9.]+) s apart \(slop 0\.05 s\)', message)
+    assert shown and abs(float(shown.group(1)) + offset) <= 0.051
     assert fusion.stats().fused == 0 and logged_once(log, text)
     assert wait_for(lambda: any(text in s.message for s in collect['status'].messages))
 
@@ -184,7 +194,7 @@ def test_publisher_of_another_message_type_is_named(graph):
 
 
 def test_queue_too_short_for_a_late_camera_is_named(graph):
-    fusion, log, (ir_pub, vis_pub), collect = rig(graph, queue_size=2)
+    fusion, log, (ir_pub, vis_pub), collect = rig(graph, queue_size=2, stream_timeout=2.0)
     wait_for_subscribers(vis_pub), wait_for_subscribers(ir_pub), wait_for_matched(fusion)
     stamps = [T0 + k * 33 * MS for k in range(45)]
     for k, stamp in enumerate(stamps):  # IR frames arrive 12 frames (0.4 s) after visible ones

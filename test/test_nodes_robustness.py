@@ -50,6 +50,11 @@ def publish_pair(pubs, stamp_ns, ir=None, visible=None, ir_encoding='mono8'):
     ir_pub.publish(image_msg(ir_img, ir_encoding, stamp_ns + MS, 'cam'))
 
 
+def settled(stats, pairs):
+    """At least ``pairs`` pairs were made and every pair made was fused, skipped or failed."""
+    return stats.pairs >= pairs and stats.fused + stats.skipped + stats.errors >= stats.pairs
+
+
 def test_missing_checkpoint_leaves_node_unconfigured(graph, tmp_path):
     node = fusion_node(graph, fusion_backend='tsjnet', checkpoint=str(tmp_path / 'nope.pt'))
     assert node.state == 'unconfigured'
@@ -88,9 +93,12 @@ def test_neural_outputs_detections_segmentation_and_label_info(graph, checkpoint
     wait_for_matched(node)
     wait_for_matched(probe)
     stamps = [T0 + k * 100 * MS for k in range(4)]
-    for stamp in stamps:
+    for k, stamp in enumerate(stamps):
         publish_pair(pubs, stamp)
-        time.sleep(0.3)
+        # the next pair waits for this frame's result, so none is dropped (latest wins)
+        # on a slow machine; the last pair stays open (no later frame)
+        assert wait_for(lambda: node.stats().received == (k + 1, k + 1), 20)
+        assert wait_for(lambda: settled(node.stats(), k), 60), node.stats()
     assert wait_for(
         lambda: (
             len(detections.messages) >= 3

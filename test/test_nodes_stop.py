@@ -10,7 +10,7 @@ import signal
 
 import pytest
 from process_harness import LAUNCH_SIGTERM_AFTER_S, Process, failures, module, slow_fusion
-from ros_harness import Collector, RosGraph
+from ros_harness import Collector, RosGraph, wait_for
 from sensor_msgs.msg import Image
 
 SMALL_CAMERAS = [
@@ -116,15 +116,12 @@ def test_shipped_model_node_stops_cleanly_while_fusing(processes, tmp_path):
 @pytest.mark.parametrize(
     'executable', ['synthetic_cameras', 'debug_overlay_node', 'fused_image_recorder']
 )
-def test_other_nodes_stop_with_exit_0(processes, tmp_path, executable):
+def test_other_nodes_stop_with_exit_0(processes, probe, tmp_path, executable):
     node = processes(module(f'tsjnet_ros.nodes.{executable}'), tmp_path / 'node.log')
-    assert node.wait_for_output('[INFO]', timeout=60) or executable == 'debug_overlay_node', (
-        node.output()
-    )
-    if executable == 'debug_overlay_node':
-        import time
-
-        time.sleep(3)  # it logs nothing at start-up
+    if executable == 'debug_overlay_node':  # it logs nothing at start-up: wait for discovery
+        assert wait_for(lambda: 'debug_overlay' in probe.get_node_names(), 60), node.output()
+    else:
+        assert node.wait_for_output('[INFO]', timeout=60), node.output()
     code, seconds = node.stop(signal.SIGINT, repeat=2)
     assert code == 0 and seconds < LAUNCH_SIGTERM_AFTER_S, (code, seconds, node.output())
     assert failures(node.output()) == [], node.output()
