@@ -183,3 +183,32 @@ def test_pipeline_cpu_band_mb_bands_the_stages_and_keeps_the_output(tmp_path):
     assert abs(a - b).max() <= 1
     with pytest.raises(ValueError, match='cpu_band_mb'):
         FusionPipeline.from_checkpoint(path, device='cpu', warmup=False, cpu_band_mb=-1)
+
+
+def test_pipeline_says_whether_cpu_band_mb_applies(tmp_path, caplog):
+    import logging
+
+    from tsjnet_ros.core.model.checkpoint import create_untrained_checkpoint
+    from tsjnet_ros.core.runtime.pipeline import FusionPipeline
+
+    official = create_untrained_checkpoint(
+        tmp_path / 'official.pt', 'tsjnet_official', fusion_config=dict(SMALL_TSJNET)
+    )
+    rt = create_untrained_checkpoint(tmp_path / 'rt.pt', 'tsjnet_rt')
+    with caplog.at_level(logging.INFO, logger='tsjnet_ros'):
+        FusionPipeline.from_checkpoint(official, device='cpu', warmup=False, cpu_band_mb=1)
+    assert 'cpu_band_mb 1: 2 ResNeSt stage(s) run in row bands' in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger='tsjnet_ros'):
+        FusionPipeline.from_checkpoint(rt, device='cpu', warmup=False, cpu_band_mb=1)
+    assert 'cpu_band_mb 1 is ignored: tsjnet_rt has no full-resolution ResNeSt stage' in (
+        caplog.text
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger='tsjnet_ros'):
+        FusionPipeline.from_checkpoint(
+            official, device='cpu', warmup=False, cpu_band_mb=1, precision='bf16'
+        )
+    assert 'cpu_band_mb 1 is ignored: row bands are part of the CPU fp32 inference form' in (
+        caplog.text
+    )

@@ -134,6 +134,11 @@ def _band_stages(model: nn.Module, band_bytes: int) -> int:
     return banded
 
 
+def band_bytes(band_mb: int) -> int | None:
+    """Convert the node's ``cpu_band_mb`` (MiB; 0 = whole maps) to ``band_bytes`` or None."""
+    return band_mb * 2**20 if band_mb else None
+
+
 def inference_copy(
     model: nn.Module,
     channels_last: bool | None = None,

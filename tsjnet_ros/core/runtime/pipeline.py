@@ -33,9 +33,10 @@ import torch.nn.functional as F
 
 from tsjnet_ros.core.image.color import InfraredScaler, luminance_and_chroma, merge_luminance
 from tsjnet_ros.core.image.resize import resize_image
+from tsjnet_ros.core.model.blocks.resnest_banded import BandedResNeStStage
 from tsjnet_ros.core.model.checkpoint import FusionBuilder, Normalization, load_checkpoint
 from tsjnet_ros.core.model.heads.system import TSJNetSystem
-from tsjnet_ros.core.model.inference_form import inference_copy
+from tsjnet_ros.core.model.inference_form import band_bytes, inference_copy
 from tsjnet_ros.core.model.postprocess import (
     decode_detections,
     segmentation_class_map,
@@ -124,6 +125,31 @@ def _to_uint8(fused: torch.Tensor, size: tuple[int, int], authors: bool) -> np.n
     return (fused[0, 0] * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
 
 
+def _log_band_use(
+    system: TSJNetSystem, band_mb: int, optimized: bool, device: torch.device, precision: str
+) -> None:
+    """Say whether ``cpu_band_mb`` changed anything: it applies to one path and two models."""
+    stages = sum(isinstance(m, BandedResNeStStage) for m in system.modules())
+    if stages:
+        logger.info('cpu_band_mb %d: %d ResNeSt stage(s) run in row bands', band_mb, stages)
+    elif not optimized:
+        logger.warning(
+            'cpu_band_mb %d is ignored: row bands are part of the CPU fp32 inference form, '
+            'and this pipeline runs on %s in %s%s',
+            band_mb,
+            device,
+            precision,
+            '' if device.type != 'cpu' or precision != 'fp32' else ' without it (optimize off)',
+        )
+    else:
+        logger.warning(
+            'cpu_band_mb %d is ignored: %s has no full-resolution ResNeSt stage to band '
+            '(tsjnet and tsjnet_official have them)',
+            band_mb,
+            system.variant,
+        )
+
+
 def _inference_copy(system: TSJNetSystem, band_mb: int = 0) -> TSJNetSystem:
     """Return ``system`` with the inference form of its fusion network and heads.
 
@@ -132,7 +158,7 @@ def _inference_copy(system: TSJNetSystem, band_mb: int = 0) -> TSJNetSystem:
     """
     fast = copy.copy(system)
     fast._modules = dict(system._modules)  # a shallow copy would share the children table
-    fast.fusion = inference_copy(system.fusion, band_bytes=band_mb * 2**20 if band_mb else None)
+    fast.fusion = inference_copy(system.fusion, band_bytes=band_bytes(band_mb))
     if system.heads is not None:
         fast.heads = inference_copy(system.heads)
     return fast
@@ -193,6 +219,8 @@ class FusionPipeline:
             )
         if self.optimized:
             self.system = _inference_copy(self.system, cpu_band_mb)
+        if cpu_band_mb:
+            _log_band_use(self.system, cpu_band_mb, self.optimized, self.device, precision)
         self._forward = torch.compile(self.system) if compile else self.system
         self.compiled = bool(compile)
         # a caller's scaler (a known camera range) replaces the checkpoint's IR settings
