@@ -39,6 +39,7 @@ class RosGraph:
 
     def close(self) -> None:
         self.executor.shutdown(timeout_sec=2.0)
+        self._thread.join(timeout=5.0)  # no spin in flight while the nodes are destroyed
         for node in self.nodes:
             node.destroy_node()
         rclpy.try_shutdown(context=self.context)
@@ -71,13 +72,13 @@ def image_msg(array: np.ndarray, encoding: str, stamp_ns: int, frame_id: str) ->
     return fill_image(msg, array, encoding)
 
 
-def wait_for_subscribers(publisher, count: int = 1, timeout: float = 5.0) -> None:
+def wait_for_subscribers(publisher, count: int = 1, timeout: float = 15.0) -> None:
     assert wait_for(lambda: publisher.get_subscription_count() >= count, timeout), (
         'no subscriber matched'
     )
 
 
-def wait_for_matched(node: Node, timeout: float = 5.0) -> None:
+def wait_for_matched(node: Node, timeout: float = 15.0) -> None:
     """Wait until every subscription of ``node`` sees at least one publisher (discovery done)."""
     subs = list(node.subscriptions)
     assert wait_for(
