@@ -21,6 +21,7 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 from tsjnet_ros.core.image.image_encoding import ImageFormatError, image_to_array, to_rgb8
 from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.viz.overlay import draw_overlay
+from tsjnet_ros.nodes.declared_parameters import declare
 from tsjnet_ros.nodes.messages import image_message, stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
 from tsjnet_ros.nodes.spin import spin_node
@@ -33,10 +34,11 @@ class DebugOverlayNode(Node):
 
     def __init__(self, node_name: str = 'debug_overlay', **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        self.declare_parameter(
-            'alpha', 0.4, ParameterDescriptor(description='segmentation opacity in [0, 1]')
+        declare(
+            self, 'alpha', 0.4, ParameterDescriptor(description='segmentation opacity in [0, 1]')
         )
-        self.declare_parameter(
+        declare(
+            self,
             'qos',
             'DEFAULT',
             ParameterDescriptor(description='input/output QoS, PRESET[:DEPTH]', read_only=True),

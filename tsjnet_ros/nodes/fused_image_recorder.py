@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from tsjnet_ros.core.image.image_encoding import (
     to_rgb8,
 )
 from tsjnet_ros.core.runtime.rate_stats import LatencyStats, RateMeter
+from tsjnet_ros.nodes.declared_parameters import declare
 from tsjnet_ros.nodes.messages import stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string
 from tsjnet_ros.nodes.spin import spin_node
@@ -37,7 +39,7 @@ class FusedImageRecorder(Node):
 
     def __init__(self, node_name: str = 'fused_image_recorder', **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        d = self.declare_parameter
+        d = partial(declare, self)
         d(
             'topic',
             'fused/image_color',

@@ -47,6 +47,7 @@ from tsjnet_ros.core.runtime.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.core.types.camera_image import IR, VISIBLE, CameraImage
 from tsjnet_ros.core.viz.overlay import colorize_segmentation
+from tsjnet_ros.nodes.declared_parameters import declare
 from tsjnet_ros.nodes.fusion_parameters import FUSION_PARAMETERS, validate
 from tsjnet_ros.nodes.messages import image_message, ns_to_stamp, stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
@@ -70,8 +71,7 @@ class FusionNode(LifecycleNode):
         super().__init__(node_name, **kwargs)
         # reuse image-sized buffers across frames (see core/runtime/large_buffers.py)
         keep_large_buffers_in_heap()
-        for name, spec in FUSION_PARAMETERS.items():
-            self.declare_parameter(name, spec.default, spec.descriptor())
+        # what destroy_node needs exists before a parameter can be refused
         self.stream = FusionStream(self._publish_result, report=self._report)
         self._subs: list[Any] = []
         self._pubs: dict[str, Any] = {}
@@ -79,12 +79,14 @@ class FusionNode(LifecycleNode):
         self._closing = (
             False  # set by destroy_node: a frame still running is abandoned, not published
         )
+        self._watchdog = None
+        for name, spec in FUSION_PARAMETERS.items():
+            declare(self, name, spec.default, spec.descriptor())
         self._skipped_reported = 0  # the stream's skipped count at the previous FusedFrame
         self._pub_diag = self.create_publisher(
             DiagnosticArray, '/diagnostics', 10, event_callbacks=quiet_publisher_events()
         )
         self.create_timer(1.0, self._on_status_timer)
-        self._watchdog = None
         self.add_on_set_parameters_callback(self._on_set_parameters)
         if self.get_parameter('autostart').value:
             self.trigger_configure()

@@ -69,15 +69,15 @@ def init_isolated(isolation: GraphIsolation | None, args: Sequence[str], context
     The discovery range variable is set only while rcl reads it, so other contexts of the
     process keep the environment's setting.
     """
-    import rclpy
+    from tsjnet_ros.nodes.declared_parameters import init_with_parameter_file
 
     if isolation is None:
-        rclpy.init(args=list(args), context=context)
+        init_with_parameter_file(list(args), context=context)
         return
     previous = os.environ.get(DISCOVERY_RANGE_VARIABLE)
     os.environ[DISCOVERY_RANGE_VARIABLE] = 'LOCALHOST'
     try:
-        rclpy.init(args=list(args), context=context, domain_id=isolation.domain_id)
+        init_with_parameter_file(list(args), context=context, domain_id=isolation.domain_id)
     finally:
         if previous is None:
             os.environ.pop(DISCOVERY_RANGE_VARIABLE, None)

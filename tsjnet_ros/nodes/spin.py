@@ -36,6 +36,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from tsjnet_ros.core.runtime.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.nodes.dds_profile import use_large_image_profile
+from tsjnet_ros.nodes.declared_parameters import ParameterFileError, init_with_parameter_file
 
 STOP_DEADLINE_S = 3.0  # after the stop signal; launch escalates to SIGTERM at 5 s
 SPIN_PERIOD_S = 0.1  # longest wait before the spin loop notices a stop request
@@ -92,7 +93,7 @@ def init_ros(args: list[str] | None = None) -> StopSignals:
     """``rclpy.init`` for an executable, with :class:`StopSignals` instead of rclpy's handlers."""
     keep_large_buffers_in_heap()  # every node here moves image-sized messages
     use_large_image_profile()  # ... and exchanges them with other processes
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    init_with_parameter_file(args, signal_handler_options=SignalHandlerOptions.NO)
     return StopSignals()
 
 
@@ -172,8 +173,15 @@ def finish(code: int) -> int:
 
 
 def spin_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
-    """Run the node ``factory()`` builds until SIGINT/SIGTERM; the process exit code."""
-    stop = init_ros(args)
+    """Run the node ``factory()`` builds until SIGINT/SIGTERM; the process exit code.
+
+    A parameter the node cannot take ends it with one line on stderr and exit code 2.
+    """
+    try:
+        stop = init_ros(args)
+    except ParameterFileError as exc:
+        print(f'[tsjnet_ros] {exc}', file=sys.stderr)
+        return 2
     nodes: list[Node] = []
     executor = SingleThreadedExecutor()
     code = 0
@@ -183,6 +191,9 @@ def spin_node(factory: Callable[[], Node], args: list[str] | None = None) -> int
         spin_until_stopped(executor, stop)
     except StartupInterrupted:
         pass
+    except ParameterFileError as exc:
+        print(f'[tsjnet_ros] {exc}', file=sys.stderr)
+        code = 2
     finally:
         stop.running()  # a later signal must not interrupt the cleanup
         shut_down(nodes, executor)

@@ -8,6 +8,7 @@ which is what real unsynchronised camera pairs look like to the synchroniser.
 from __future__ import annotations
 
 import sys
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from std_msgs.msg import Header
 
 from tsjnet_ros.core.datasets.synthetic import SyntheticScene
 from tsjnet_ros.core.image.image_encoding import fill_image, swap_red_blue, to_mono
+from tsjnet_ros.nodes.declared_parameters import ParameterFileError, declare
 from tsjnet_ros.nodes.messages import ns_to_stamp
 from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
 from tsjnet_ros.nodes.spin import spin_node
@@ -29,7 +31,7 @@ class SyntheticCamerasNode(Node):
     def __init__(self, node_name: str = 'synthetic_cameras', **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         rate_range = [FloatingPointRange(from_value=0.1, to_value=200.0)]
-        d = self.declare_parameter
+        d = partial(declare, self)
         d('width', 640, ParameterDescriptor(description='image width in pixels', read_only=True))
         d('height', 480, ParameterDescriptor(description='image height in pixels', read_only=True))
         d(
@@ -107,18 +109,28 @@ class SyntheticCamerasNode(Node):
         self._ir_encoding = g('ir_encoding')
         self._visible_encoding = g('visible_encoding')
         if self._ir_encoding not in ('mono8', 'mono16'):
-            raise ValueError(f'ir_encoding must be mono8 or mono16, got {self._ir_encoding!r}')
-        if self._visible_encoding not in ('bgr8', 'rgb8', 'mono8'):
-            raise ValueError(
-                f'visible_encoding must be bgr8, rgb8 or mono8, got {self._visible_encoding!r}'
+            raise ParameterFileError(
+                f'{node_name}: ir_encoding must be mono8 or mono16, got {self._ir_encoding!r}'
             )
-        self.scene = SyntheticScene(
-            width=g('width'),
-            height=g('height'),
-            num_targets=g('num_targets'),
-            seed=g('seed'),
-            ir_bits=16 if self._ir_encoding == 'mono16' else 8,
-        )
+        if self._visible_encoding not in ('bgr8', 'rgb8', 'mono8'):
+            raise ParameterFileError(
+                f'{node_name}: visible_encoding must be bgr8, rgb8 or mono8, '
+                f'got {self._visible_encoding!r}'
+            )
+        if g('jitter') < 0 or g('num_targets') < 0 or g('max_frames') < 0:
+            raise ParameterFileError(
+                f'{node_name}: jitter, num_targets and max_frames must be >= 0'
+            )
+        try:
+            self.scene = SyntheticScene(
+                width=g('width'),
+                height=g('height'),
+                num_targets=g('num_targets'),
+                seed=g('seed'),
+                ir_bits=16 if self._ir_encoding == 'mono16' else 8,
+            )
+        except ValueError as exc:
+            raise ParameterFileError(f'{node_name}: {exc}') from None
         self._rng = np.random.default_rng(g('seed') + 1)
         self._jitter = float(g('jitter'))
         self._ir_offset_ns = int(g('ir_clock_offset') * 1e9)

@@ -26,6 +26,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
 from tsjnet_ros.nodes.dds_profile import use_large_image_profile
+from tsjnet_ros.nodes.declared_parameters import ParameterFileError
 from tsjnet_ros.nodes.graph_isolation import init_isolated, isolated_graph
 from tsjnet_ros.nodes.spin import (
     StartupInterrupted,
@@ -123,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f'[tsjnet-graph] {exc}', file=sys.stderr)
         return 2
-    init_isolated(isolation, context_args)
+    try:
+        init_isolated(isolation, context_args)
+    except ParameterFileError as exc:
+        print(f'[tsjnet-graph] {args.params}: {exc}', file=sys.stderr)
+        return 2
     stop = StopSignals()  # instead of rclpy's handlers: Ctrl-C stops like a node under launch
     print(
         '[tsjnet-graph] '
@@ -193,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         code = 0 if args.duration <= 0 else 130
     except RuntimeError as exc:
         print(f'[tsjnet-graph] {exc}', file=sys.stderr)
+    except ParameterFileError as exc:
+        print(f'[tsjnet-graph] {args.params}: {exc}', file=sys.stderr)
+        code = 2
     finally:
         stop.running()
         shut_down(nodes, executor)
