@@ -7,6 +7,7 @@ own result.
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -251,3 +252,23 @@ def test_replay_plays_compressed_camera_topics_through_the_node(tmp_path):
         == 0
     )
     assert json.loads((report / 'report.json').read_text())['summary']['pairs']['processed'] == 9
+
+
+def test_evaluation_scores_float_thermal_frames(tmp_path):
+    """32FC1 degrees Celsius go through metrics and the contact sheet, not only the fusion."""
+    bag = tmp_path / 'bag'
+    with BagWriter(bag) as writer:
+        writer.add_topic('/ir/image', IMAGE)
+        writer.add_topic('/visible/image', IMAGE)
+        for stamp in STAMPS:
+            visible = np.zeros((60, 80), np.uint8)
+            writer.write_image('/visible/image', stamp, visible, 'mono8', stamp, 'cam')
+            ir = person_scene(20.0, 36.5)
+            writer.write_image('/ir/image', stamp + MS, ir, '32FC1', stamp, 'cam')
+    out = tmp_path / 'out'
+    code = main(['evaluate', str(bag), '--out', str(out), '--baselines', 'none', '--no-progress'])
+    assert code == 0
+    with open(out / 'metrics.csv', newline='') as f:
+        rows = [r for r in csv.DictReader(f) if r['image'] != 'mean']
+    assert len(rows) == len(STAMPS) and all(0.0 < float(r['SSIM']) <= 1.0 for r in rows)
+    assert (out / 'contact_sheet.png').is_file()

@@ -125,7 +125,16 @@ def test_ir_to_uint8_scales_16_bit_linearly():
     ir16 = np.array([[0, 65535], [32768, 257]], np.uint16)
     np.testing.assert_array_equal(ir_to_uint8(ir16), [[0, 255], [128, 1]])
     with pytest.raises(TypeError):
-        ir_to_uint8(np.zeros((2, 2), np.float32))
+        ir_to_uint8(np.zeros((2, 2), np.int32))
+
+
+def test_ir_to_uint8_stretches_a_float_frame_by_its_percentiles():
+    celsius = np.linspace(-10.0, 30.0, 101, dtype=np.float32).reshape(1, 101)
+    celsius[0, 50] = np.nan
+    out = ir_to_uint8(celsius)
+    assert out.dtype == np.uint8 and out.shape == (1, 101)
+    assert out[0, 0] == 0 and out[0, -1] == 255 and out[0, 50] == 0  # 1st/99th pct, NaN
+    assert np.all(np.diff(out[0, 1:50].astype(int)) >= 0)  # order kept
 
 
 @pytest.mark.skipif(not (DATA / 'msrs').is_dir(), reason='shared MSRS sample data not present')

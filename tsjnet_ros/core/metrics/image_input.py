@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tsjnet_ros.core.image.color import RangeScaler
+
 _BT601 = np.array([0.299, 0.587, 0.114])
 
 COMBINE_MODES = ('mean', 'sum')
@@ -79,10 +81,15 @@ def ir_to_uint8(ir: np.ndarray) -> np.ndarray:
     """Scale an IR frame to uint8 the way the fusion backends read it.
 
     uint8 is returned unchanged; uint16 is scaled linearly by 255/65535 (no per-frame
-    stretch), matching the backends' fixed 0..65535 -> 0..1 mapping.
+    stretch), matching the backends' fixed 0..65535 -> 0..1 mapping. Float frames (a thermal
+    driver's degrees or kelvin) map their own 1st..99th percentile to 0..255, as the
+    pipeline's automatic gain does on a stream's first frame (NaN -> 0, +inf -> 255).
+    Raises TypeError for other dtypes.
     """
     if ir.dtype == np.uint8:
         return ir
     if ir.dtype == np.uint16:
         return np.clip(np.rint(ir.astype(np.float64) * (255.0 / 65535.0)), 0, 255).astype(np.uint8)
-    raise TypeError(f'IR image must be uint8 or uint16, got {ir.dtype}')
+    if np.issubdtype(ir.dtype, np.floating):
+        return (RangeScaler(mode='percentile')(ir) * 255.0 + 0.5).astype(np.uint8)
+    raise TypeError(f'IR image must be uint8, uint16 or float, got {ir.dtype}')
