@@ -272,3 +272,25 @@ def test_evaluation_scores_float_thermal_frames(tmp_path):
         rows = [r for r in csv.DictReader(f) if r['image'] != 'mean']
     assert len(rows) == len(STAMPS) and all(0.0 < float(r['SSIM']) <= 1.0 for r in rows)
     assert (out / 'contact_sheet.png').is_file()
+
+
+def test_replay_counts_the_outputs_of_an_unstamped_bag(tmp_path):
+    """header.stamp 0 everywhere: node stamps on arrival, replay still knows its outputs."""
+    bag, out = tmp_path / 'bag', tmp_path / 'replay.json'
+    with BagWriter(bag) as writer:
+        writer.add_topic('/ir/image', IMAGE)
+        writer.add_topic('/visible/image', IMAGE)
+        for stamp in STAMPS:
+            visible = np.full((60, 80), 100, np.uint8)
+            writer.write_image('/visible/image', stamp, visible, 'mono8', 0, 'cam')
+            ir = np.full((60, 80), 150, np.uint8)
+            writer.write_image('/ir/image', stamp + MS, ir, 'mono8', 0, 'cam')
+    params = write_params(tmp_path / 'p.yaml', fusion_backend='average')
+    args = ['replay', str(bag), '--params', str(params), '--pacing', 'paced']
+    code = main([*args, '--drain-timeout', '5', '--out', str(out), '--quiet'])
+    assert code == 0
+    trial = json.loads(out.read_text())['trial']
+    assert trial['expected_outputs'] == len(STAMPS) - 1  # the last pair has no later frame
+    assert (
+        trial['frames_received'] == trial['expected_outputs'] and trial['unmatched_outputs'] == 0
+    )

@@ -640,7 +640,9 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
     measurement = TrialMeasurement(
         factor, {'ir': 0, 'visible': 0}, data.expected_outputs, data.pair_rate_hz
     )
-    published: dict[int, float] = {}
+    published: dict[int, float] = {}  # visible stamp (or /clock time if unstamped) -> sent at
+    # header.stamp 0: the node stamps such images on arrival, so outputs carry /clock times
+    unstamped = any(m.stamp_ns == 0 for m in data.messages if m.stream == 1)
     last_publish = [0.0]  # paced: at most one pair in flight, completed by the latest message
     lock = threading.Lock()
     spinner = None
@@ -691,6 +693,11 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
             stamp = header_stamp_from_cdr(raw)
             with lock:
                 sent_at = published.pop(stamp, None)
+                if sent_at is None and unstamped:
+                    # The node stamped the visible image with its (simulated) clock on
+                    # arrival: the newest visible image published by then is the one.
+                    key = max((k for k in published if k <= stamp), default=None)
+                    sent_at = None if key is None else published.pop(key)
                 if sent_at is None:  # not an output of a pair this trial sent: counted apart
                     measurement.unmatched_outputs += 1
                 else:
@@ -752,7 +759,9 @@ def _run_trial(data: _ReplayInput, setup: _TrialSetup, factor: float) -> Any:
                 with lock:
                     last_publish[0] = time.monotonic()
                     if message.stream == 1:
-                        published[message.stamp_ns] = last_publish[0]
+                        # an unstamped image is known by the /clock time it is sent at
+                        key = message.stamp_ns or message.log_time_ns
+                        published[key] = last_publish[0]
                 image_pubs[message.stream].publish(message.data)
                 measurement.sent[names[message.stream]] += 1
                 if setup.paced:
