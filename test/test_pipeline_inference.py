@@ -88,6 +88,15 @@ def test_load_logs_device_and_warms_up(rt_checkpoint, caplog):
     assert pipe.device == resolve_device('auto')
 
 
+def test_eager_cpu_warms_up_small_and_once(rt_checkpoint, caplog):
+    # nothing size-bound to prepare on eager CPU: a full-size pass would only cost time
+    with caplog.at_level(logging.INFO, logger='tsjnet_ros'):
+        FusionPipeline.from_checkpoint(rt_checkpoint, device='cpu')
+    assert [
+        r.getMessage().split(' took')[0] for r in caplog.records if 'warm-up' in r.getMessage()
+    ] == ['FusionPipeline: warm-up at 64x64']
+
+
 def test_frame_result_formats(rt_pipeline):
     pipeline = rt_pipeline
     ir, vis = random_pair()

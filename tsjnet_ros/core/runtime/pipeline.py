@@ -50,6 +50,7 @@ logger = logging.getLogger('tsjnet_ros')
 
 PRECISIONS = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 DEFAULT_WARMUP_SIZE = (480, 640)
+CPU_WARMUP_SIZE = (64, 64)  # eager CPU: nothing size-bound to prepare (see warmup)
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -311,9 +312,13 @@ class FusionPipeline:
     def warmup(self, size: tuple[int, int] | None = None, iterations: int = 2) -> None:
         """Run the model on blank frames so the first real frame pays no start-up cost.
 
-        The costs are the CUDA context, kernel selection and ``torch.compile``. IR smoothing
-        is untouched.
+        The costs are the CUDA context, kernel selection and ``torch.compile``, all tied to
+        the frame size. Eager CPU inference has none of them, so without ``size`` it runs
+        once at :data:`CPU_WARMUP_SIZE` (thread pool and lazy set-up only): a full-size pass
+        of the paper model would take most of a minute. IR smoothing is untouched.
         """
+        if size is None and self.device.type == 'cpu' and not self.compiled:
+            size, iterations = CPU_WARMUP_SIZE, 1
         h, w = size or self.normalization.inference_size or DEFAULT_WARMUP_SIZE
         # Two distinct tensors: passing one object twice would make a compiled model
         # specialise on aliased inputs and recompile for real frames.
