@@ -146,7 +146,7 @@ def test_foreign_missing_and_unknown_files(tmp_path):
         load_checkpoint(raw)
     text = tmp_path / 'text.pt'
     text.write_text('hello')
-    with pytest.raises(ValueError, match='not a readable tsjnet_ros checkpoint'):
+    with pytest.raises(ValueError, match='not a readable checkpoint'):
         load_checkpoint(text)
     path = save_checkpoint(make_system(), tmp_path / 'm.pt')
     payload = torch.load(path, weights_only=True)

@@ -209,3 +209,22 @@ def test_authors_conventions_follow_their_inference_script(loaded):
 def test_unknown_convention_is_rejected():
     with pytest.raises(ValueError, match='convention must be one of'):
         Normalization(convention='vivid')
+
+
+@pytest.mark.parametrize(
+    'content,reason',
+    [
+        (b'', 'the file is empty or truncated'),
+        (b'hello, not a checkpoint\n', 'not a PyTorch file'),
+        (b'# README\n\nSome text.\n' * 20, 'not a PyTorch file'),
+    ],
+)
+def test_convert_names_a_file_that_is_not_a_checkpoint(tmp_path, capsys, content, reason):
+    source = tmp_path / 'TSJNet.pth'
+    source.write_bytes(content)
+    assert convert.main([str(source), str(tmp_path / 'out.pt')]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f'tsjnet-convert: {source} is not a readable checkpoint') and reason in err
+    )
+    assert not (tmp_path / 'out.pt').exists()

@@ -17,9 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
-from tsjnet_ros.core.model.checkpoint import Normalization, save_checkpoint
+from tsjnet_ros.core.model.checkpoint import Normalization, load_torch_file, save_checkpoint
 from tsjnet_ros.core.model.official_checkpoint import (
     OFFICIAL_GROUPS,
     is_official_checkpoint,
@@ -64,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f'tsjnet-convert: {args.output} exists (use --force to overwrite)', file=sys.stderr)
         return 2
     try:
-        payload = torch.load(args.source, map_location='cpu', weights_only=True)
+        payload = load_torch_file(args.source)
         if not is_official_checkpoint(payload):
             found = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
             raise ValueError(

@@ -19,6 +19,7 @@ on load (:mod:`~tsjnet_ros.core.model.official_checkpoint`).
 from __future__ import annotations
 
 import datetime as _dt
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -245,19 +246,31 @@ def create_untrained_checkpoint(
     return save_checkpoint(system, path, normalization, metadata={'trained': False, 'seed': seed})
 
 
-def _load_file(path: str | Path) -> Any:
+def load_torch_file(path: str | Path) -> Any:
+    """``torch.load`` of tensors and plain containers only (no code runs), on the CPU.
+
+    Raises FileNotFoundError, or ValueError naming the file and what torch found wrong
+    (a text file, an empty or truncated one, a pickle holding objects).
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'checkpoint not found: {path}')
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or corrupt files
-        raise ValueError(f'{path} is not a readable tsjnet_ros checkpoint: {exc}') from exc
+        if isinstance(exc, EOFError):
+            detail = 'the file is empty or truncated'
+        elif isinstance(exc, pickle.UnpicklingError | KeyError):  # KeyError: a foreign pickle
+            detail = 'not a PyTorch file, or one holding Python objects, which are never loaded'
+        else:
+            first_line = (str(exc).strip().splitlines() or ['-'])[0]
+            detail = f'{type(exc).__name__}: {first_line}'
+        raise ValueError(f'{path} is not a readable checkpoint ({detail})') from exc
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """Return the raw checkpoint dict, after checking it is ours and of a known version."""
-    return _check_payload(path, _load_file(path))
+    return _check_payload(path, load_torch_file(path))
 
 
 def _check_payload(path: str | Path, payload: Any) -> dict[str, Any]:
@@ -351,7 +364,7 @@ def load_checkpoint(
         load_official_checkpoint,
     )
 
-    raw = _load_file(path)
+    raw = load_torch_file(path)
     if is_official_checkpoint(raw) and fusion_builder is None:
         loaded = load_official_checkpoint(path, raw)
         variant = loaded.system.variant
