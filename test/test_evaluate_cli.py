@@ -282,3 +282,29 @@ def test_help_shows_defaults_and_method_names(capsys):
         '(default: average, max, laplacian_pyramid, tsjnet)' in text
         and '(default: None)' not in text
     )
+
+
+def test_an_unreadable_image_ends_with_one_line_naming_it(tmp_path, capsys):
+    root = tmp_path / 'pairs'
+    (root / 'ir').mkdir(parents=True)
+    (root / 'vi').mkdir()
+    for name in ('a', 'b'):
+        cv2.imwrite(str(root / 'vi' / f'{name}.png'), np.zeros((64, 64, 3), np.uint8))
+    cv2.imwrite(str(root / 'ir' / 'a.png'), np.zeros((64, 64), np.uint8))
+    (root / 'ir' / 'b.png').write_text('not an image')
+    code = evaluate.main([str(root), '--method', 'average', '--out', str(tmp_path / 'out')])
+    err = capsys.readouterr().err
+    assert code == 2 and 'Traceback' not in err
+    assert f'pair 2 of 2: cannot read image file {root / "ir" / "b.png"}' in err
+
+
+def test_images_too_small_for_a_metric_end_with_one_line(tmp_path, capsys):
+    root = tmp_path / 'pairs'
+    (root / 'ir').mkdir(parents=True)
+    (root / 'vi').mkdir()
+    cv2.imwrite(str(root / 'vi' / 'a.png'), np.zeros((32, 32, 3), np.uint8))
+    cv2.imwrite(str(root / 'ir' / 'a.png'), np.zeros((32, 32), np.uint8))
+    code = evaluate.main([str(root), '--method', 'average', '--out', str(tmp_path / 'out')])
+    err = capsys.readouterr().err
+    assert code == 2 and 'Traceback' not in err
+    assert 'pairs/a, average metrics: image is too small for the 4-scale VIF' in err

@@ -306,15 +306,21 @@ def evaluate_dataset(
     for index in tqdm(
         range(count), desc=name, unit='pair', disable=args.no_progress, file=sys.stderr
     ):
-        sample = dataset[index]
-        ir8, visible_luma = luminance_inputs(sample.ir, sample.visible)
+        try:
+            sample = dataset[index]
+            ir8, visible_luma = luminance_inputs(sample.ir, sample.visible)
+        except (ValueError, TypeError) as exc:  # unreadable file, unusable image
+            raise EvaluationError(f'{name}, pair {index + 1} of {count}: {exc}') from None
         tiles = [sample.ir, sample.visible]
         for method, backend in backends.items():
             evaluator = evaluators[method]
             start = time.perf_counter()
             result = backend.fuse(sample.ir, sample.visible)
             fuse_ms = (time.perf_counter() - start) * 1000.0
-            scores = evaluator.add_fusion(ir8, visible_luma, result.fused)
+            try:
+                scores = evaluator.add_fusion(ir8, visible_luma, result.fused)
+            except ValueError as exc:  # e.g. an image too small for a metric
+                raise EvaluationError(f'{name}/{sample.name}, {method} metrics: {exc}') from None
             records.append(
                 {
                     'dataset': name,
