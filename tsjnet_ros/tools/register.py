@@ -50,16 +50,16 @@ def main(argv: list[str] | None = None) -> int:
         fit = estimate_registration(
             ir_points, visible_points, args.ir_size, args.visible_size, args.ransac
         )
+        summary = (
+            f'homography from {fit.inliers} of {len(ir_points)} point pairs, '
+            f'RMS reprojection error {fit.rms_error:.2f} visible px'
+        )
+        fit.registration.save(
+            args.output, comment=f'IR -> visible, tsjnet-register {args.points}\n{summary}'
+        )
     except (OSError, ValueError, KeyError) as exc:
         print(f'tsjnet-register: {exc}', file=sys.stderr)
         return 2
-    summary = (
-        f'homography from {fit.inliers} of {len(ir_points)} point pairs, '
-        f'RMS reprojection error {fit.rms_error:.2f} visible px'
-    )
-    fit.registration.save(
-        args.output, comment=f'IR -> visible, tsjnet-register {args.points}\n{summary}'
-    )
     print(f'{summary}; written to {args.output}')
     return 0
 

@@ -224,7 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _validate_only(config, args.validate_only)
     context = init_distributed(config.device)
     try:
-        trainer = Trainer(config, context, resume=not args.restart)
+        try:
+            trainer = Trainer(config, context, resume=not args.restart)
+        except ValueError as exc:  # e.g. an unknown variant or a config it cannot build
+            print(f'tsjnet-train: {exc}', file=sys.stderr)
+            return 2
         start = trainer.step
         total = config.total_steps
         if context.is_main and start > 0:
