@@ -96,6 +96,16 @@ def test_one_camera_only_and_no_camera_at_all():
     )
 
 
+def test_a_silent_camera_is_not_blamed_on_queue_size():
+    """Visible alone fills its pairing queue whatever its size: only no_ir is named."""
+    monitor = PairingMonitor(slop=0.05, timeout=1.0, queue_size=10)
+    monitor.start(0.0)
+    sync = create_synchronizer('approximate', queue_size=10, slop=0.05)
+    feed(monitor, sync, camera(1, 30, 60, T0))
+    assert sum(sync.stats.overflow) > 0
+    assert set(causes(monitor.problems(2.0, sync.stats, publishers=(1, 1)))) == {'no_ir'}
+
+
 def test_incompatible_qos_and_message_type_are_named():
     monitor = PairingMonitor(slop=0.05, topics=('/thermal/image', '/color/image'))
     monitor.note_incompatible(0, qos_policy='RELIABILITY')

@@ -143,8 +143,10 @@ class SyntheticCamerasNode(Node):
             self.create_publisher(Image, 'ir/image', qos, event_callbacks=quiet),
             self.create_publisher(Image, 'visible/image', qos, event_callbacks=quiet),
         )
-        self.create_timer(1.0 / g('ir_rate'), lambda: self._capture(0))
-        self.create_timer(1.0 / g('visible_rate'), lambda: self._capture(1))
+        self._camera_timers = (
+            self.create_timer(1.0 / g('ir_rate'), lambda: self._capture(0)),
+            self.create_timer(1.0 / g('visible_rate'), lambda: self._capture(1)),
+        )
         self.get_logger().info(
             f'synthetic cameras {g("width")}x{g("height")}: IR {g("ir_rate")} '
             f'Hz ({self._ir_encoding}), '
@@ -159,9 +161,16 @@ class SyntheticCamerasNode(Node):
     def _capture(self, camera: int) -> None:
         if self._max_frames and self.sent[camera] >= self._max_frames:
             return
+        # A camera stamps its exposure, which keeps its rate however late the driver
+        # publishes: the slot this timer call was scheduled for, not the time it ran.
+        timer = self._camera_timers[camera]
         now_ns = self.get_clock().now().nanoseconds
+        until_next = timer.time_until_next_call()
+        exposure_ns = now_ns if until_next is None else now_ns + until_next - timer.timer_period_ns
         stamp_ns = (
-            now_ns + int(self._rng.normal(0.0, self._jitter) * 1e9) if self._jitter > 0 else now_ns
+            exposure_ns + int(self._rng.normal(0.0, self._jitter) * 1e9)
+            if self._jitter > 0
+            else exposure_ns
         )
         if camera == 0:
             stamp_ns += self._ir_offset_ns

@@ -233,7 +233,7 @@ class PairingMonitor:
             found.append(self._apart(offset))
 
         if stats is not None:
-            found += self._sync_counters(now, stats)
+            found += self._sync_counters(now, stats, quiet)
         for stream, s in enumerate(self._streams):
             gaps = self._missing_frames(stream)
             lost = self._grew(f'lost{stream}', s.lost, now)
@@ -328,13 +328,16 @@ class PairingMonitor:
             values,
         )
 
-    def _sync_counters(self, now: float, stats: SyncStats) -> list[PairingProblem]:
+    def _sync_counters(
+        self, now: float, stats: SyncStats, quiet: list[bool]
+    ) -> list[PairingProblem]:
         found = []
         overflow = getattr(stats, 'overflow', [0, 0])
         for stream in (0, 1):
-            if self.queue_size is not None and self._grew(
-                f'overflow{stream}', overflow[stream], now
-            ):
+            grew = self._grew(f'overflow{stream}', overflow[stream], now)
+            # with the partner camera silent its queue fills whatever its size: the
+            # missing camera is the problem (named above), not queue_size
+            if self.queue_size is not None and grew and not quiet[1 - stream]:
                 rate = self._rate(stream)
                 lag = self.arrival_lag()
                 late = (
