@@ -8,9 +8,9 @@ import sys
 import pytest
 from conftest import REPO_ROOT
 from rclpy.parameter import Parameter
-from ros_harness import RosGraph
+from ros_harness import RosGraph, spy_on_log
 
-from tsjnet_ros.nodes.declared_parameters import ParameterFileError
+from tsjnet_ros.nodes.declared_parameters import ParameterFileError, warn_undeclared
 from tsjnet_ros.nodes.fusion_node import FusionNode
 from tsjnet_ros.nodes.synthetic_cameras import SyntheticCamerasNode
 
@@ -89,3 +89,13 @@ def test_graph_tool_names_a_refused_value(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert 'Traceback' not in proc.stderr and 'AttributeError' not in proc.stderr
     assert 'fusion_node: parameter slop = 5.0 is refused' in proc.stderr
+
+
+def test_unknown_parameters_and_classes_are_named(graph):
+    node = fusion_node(graph, fusion_backend='tsjnet', slopp=0.1, classes=['persn'])
+    assert warn_undeclared(node) == ['slopp'] and node.get_parameter('slop').value == 0.05
+    log = spy_on_log(node)
+    node.set_parameters([Parameter('classes', value=['person', 'bogus'])])
+    text = ' '.join(log.lines('warning'))
+    assert 'classes lists bogus, which the detector does not know' in text
+    assert 'it knows: ' in text and 'person' in text.split('it knows: ')[1]

@@ -21,7 +21,7 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 from tsjnet_ros.core.image.image_encoding import ImageFormatError, image_to_array, to_rgb8
 from tsjnet_ros.core.types.detection import Detection
 from tsjnet_ros.core.viz.overlay import draw_overlay
-from tsjnet_ros.nodes.declared_parameters import declare
+from tsjnet_ros.nodes.declared_parameters import declare, warn_undeclared
 from tsjnet_ros.nodes.messages import image_message, stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
 from tsjnet_ros.nodes.spin import spin_node
@@ -43,6 +43,7 @@ class DebugOverlayNode(Node):
             'DEFAULT',
             ParameterDescriptor(description='input/output QoS, PRESET[:DEPTH]', read_only=True),
         )
+        warn_undeclared(self)
         self._qos = qos_from_string(self.get_parameter('qos').value)
         self._pub = self.create_publisher(
             Image, 'debug/overlay', self._qos, event_callbacks=quiet_publisher_events()

@@ -77,3 +77,22 @@ def init_with_parameter_file(args: list[str] | None = None, **kwargs: Any) -> No
         if 'params file' not in str(exc):
             raise
         raise ParameterFileError(f'cannot read the parameter file: {exc}') from None
+
+
+def warn_undeclared(node: Node) -> list[str]:
+    """Warn once about overrides that match no parameter of ``node``; return their names.
+
+    rclpy ignores them silently: a typo such as ``slopp``, or a key one level too high.
+    """
+    declared = set(node._parameters)  # rclpy keeps the declared parameters here
+    unknown = sorted(
+        name
+        for name in node._parameter_overrides
+        if name not in declared and not name.startswith('qos_overrides.')
+    )
+    if unknown:
+        node.get_logger().warning(
+            f'ignoring parameter(s) this node does not have: {", ".join(unknown)} '
+            f'(check the spelling and the node name in the parameter file)'
+        )
+    return unknown

@@ -28,7 +28,7 @@ from tsjnet_ros.core.image.image_encoding import (
     to_rgb8,
 )
 from tsjnet_ros.core.runtime.rate_stats import LatencyStats, RateMeter
-from tsjnet_ros.nodes.declared_parameters import declare
+from tsjnet_ros.nodes.declared_parameters import declare, warn_undeclared
 from tsjnet_ros.nodes.messages import stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string
 from tsjnet_ros.nodes.spin import spin_node
@@ -75,6 +75,7 @@ class FusedImageRecorder(Node):
                 read_only=True,
             ),
         )
+        warn_undeclared(self)
         g = lambda name: self.get_parameter(name).value  # noqa: E731
         self.output_dir = Path(g('output_dir')) if g('output_dir') else None
         self._save_every = max(1, int(g('save_every')))

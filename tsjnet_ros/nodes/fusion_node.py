@@ -47,7 +47,7 @@ from tsjnet_ros.core.runtime.large_buffers import keep_large_buffers_in_heap
 from tsjnet_ros.core.runtime.stream_settings import StreamSettings
 from tsjnet_ros.core.types.camera_image import IR, VISIBLE, CameraImage
 from tsjnet_ros.core.viz.overlay import colorize_segmentation
-from tsjnet_ros.nodes.declared_parameters import declare
+from tsjnet_ros.nodes.declared_parameters import declare, warn_undeclared
 from tsjnet_ros.nodes.fusion_parameters import FUSION_PARAMETERS, validate
 from tsjnet_ros.nodes.messages import image_message, ns_to_stamp, stamp_to_ns
 from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
@@ -88,6 +88,7 @@ class FusionNode(LifecycleNode):
         )
         self.create_timer(1.0, self._on_status_timer)
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        warn_undeclared(self)
         if self.get_parameter('autostart').value:
             self.trigger_configure()
             if self.state == 'inactive':
@@ -124,6 +125,9 @@ class FusionNode(LifecycleNode):
             if reason:
                 self.get_logger().error(f'rejected parameter: {reason}')
                 return SetParametersResult(successful=False, reason=reason)
+        for p in params:
+            if p.name == 'classes' and self.stream.backend is not None:
+                self._check_classes(list(p.value))
         # live settings (thresholds of the TSJNet head and the ONNX detector, the silence timeout)
         self.stream.update(
             **{p.name: p.value for p in params if p.name in StreamSettings.__dataclass_fields__}
@@ -176,7 +180,18 @@ class FusionNode(LifecycleNode):
         self.get_logger().info(
             f"configured: backend '{self.stream.backend.name}' on {self.device}"
         )
+        self._check_classes(self.param('classes'))
         return TransitionCallbackReturn.SUCCESS
+
+    def _check_classes(self, classes: list[str]) -> None:
+        """Warn about ``classes`` entries the detector does not know: they match nothing."""
+        known = getattr(self.stream.backend, 'detection_classes', None) or ()
+        unknown = [c for c in classes if c and c not in known]
+        if known and unknown:
+            self.get_logger().warning(
+                f'classes lists {", ".join(unknown)}, which the detector does not know, '
+                f'so nothing of it is published; it knows: {", ".join(known)}'
+            )
 
     def _configure_failed(self, reason: str) -> TransitionCallbackReturn:
         self.stream.fail(reason)

@@ -19,7 +19,7 @@ from std_msgs.msg import Header
 
 from tsjnet_ros.core.datasets.synthetic import SyntheticScene
 from tsjnet_ros.core.image.image_encoding import fill_image, swap_red_blue, to_mono
-from tsjnet_ros.nodes.declared_parameters import ParameterFileError, declare
+from tsjnet_ros.nodes.declared_parameters import ParameterFileError, declare, warn_undeclared
 from tsjnet_ros.nodes.messages import ns_to_stamp
 from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
 from tsjnet_ros.nodes.spin import spin_node
@@ -105,6 +105,7 @@ class SyntheticCamerasNode(Node):
             'SENSOR_DATA',
             ParameterDescriptor(description='camera QoS, PRESET[:DEPTH]', read_only=True),
         )
+        warn_undeclared(self)
         g = lambda name: self.get_parameter(name).value  # noqa: E731
         self._ir_encoding = g('ir_encoding')
         self._visible_encoding = g('visible_encoding')
