@@ -27,7 +27,9 @@ from typing import Any
 
 from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.topics import InputTopics
+from tsjnet_ros.core.image.image_encoding import MAX_SIDE
 from tsjnet_ros.nodes.dds_profile import use_large_image_profile
+from tsjnet_ros.tools.arg_types import in_range
 from tsjnet_ros.tools.progress import progress_bar, waiting
 
 DEFAULT_BAG = Path('output/sample_bag')
@@ -168,14 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     synthetic = make.add_argument_group('synthetic scene')
     synthetic.add_argument(
-        '--duration', type=float, default=2.0, help='seconds of synthetic scene (default 2)'
+        '--duration',
+        type=in_range(float, 0.0, above=True),
+        default=2.0,
+        help='seconds of synthetic scene (default 2)',
     )
     synthetic.add_argument(
         '--frames', type=int, help='visible frames to write (instead of --duration)'
     )
-    synthetic.add_argument('--width', type=int, default=640)
-    synthetic.add_argument('--height', type=int, default=480)
-    synthetic.add_argument('--num-targets', type=int, default=5)
+    side = in_range(int, 32, MAX_SIDE)  # the synthetic scene's least, the node's largest
+    synthetic.add_argument('--width', type=side, default=640)
+    synthetic.add_argument('--height', type=side, default=480)
+    synthetic.add_argument('--num-targets', type=in_range(int, 0), default=5)
     folder = make.add_argument_group('folder of pairs')
     folder.add_argument(
         '--layout',
@@ -275,7 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f'bag folder or .mcap/.db3 file (default {DEFAULT_BAG})',
     )
     replay.add_argument(
-        '--rate', type=float, default=1.0, help='playback rate factor (default 1 = real time)'
+        '--rate',
+        type=in_range(float, 0.0, above=True),
+        default=1.0,
+        help='playback rate factor (default 1 = real time)',
     )
     replay.add_argument(
         '--pacing',

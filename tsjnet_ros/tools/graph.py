@@ -36,6 +36,7 @@ from tsjnet_ros.nodes.spin import (
     spin_until_stopped,
 )
 from tsjnet_ros.resources import config_file
+from tsjnet_ros.tools.arg_types import in_range
 from tsjnet_ros.tools.progress import waiting
 
 REPORT_EVERY_S = 2.0
@@ -60,7 +61,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         help="parameter YAML (default: the package's config/fusion.yaml)",
     )
     parser.add_argument(
-        '--duration', type=float, default=10.0, help='seconds to run (0 = until Ctrl-C)'
+        '--duration',
+        type=in_range(float, 0.0),
+        default=10.0,
+        help='seconds to run (0 = until Ctrl-C)',
     )
     parser.add_argument(
         '--output-dir',

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from tsjnet_ros.core.preparation.registration import estimate_registration, load_point_pairs
+from tsjnet_ros.tools.arg_types import in_range
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         '--ransac',
-        type=float,
+        type=in_range(float, 0.0),
         default=3.0,
         help='RANSAC threshold in visible pixels (0: all points)',
     )

@@ -21,6 +21,7 @@ from tsjnet_ros.core.bag.problems import BagError
 from tsjnet_ros.core.bag.topics import InputTopics
 from tsjnet_ros.nodes.dds_profile import use_large_image_profile
 from tsjnet_ros.tools import bag as bag_tool
+from tsjnet_ros.tools.arg_types import in_range
 
 PROG = 'tsjnet-run'
 
@@ -65,10 +66,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help='model checkpoint for the tsjnet backend (default: the shipped one)',
     )
     parser.add_argument(
-        '--duration', type=float, default=3.0, help='seconds of synthetic sample bag (default 3)'
+        '--duration',
+        type=in_range(float, 0.0, above=True),
+        default=3.0,
+        help='seconds of synthetic sample bag (default 3)',
     )
     parser.add_argument(
-        '--rate', type=float, default=1.0, help='replay rate factor (default 1 = real time)'
+        '--rate',
+        type=in_range(float, 0.0, above=True),
+        default=1.0,
+        help='replay rate factor (default 1 = real time)',
     )
     parser.add_argument(
         '--ir-topic',
