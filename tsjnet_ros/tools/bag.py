@@ -423,9 +423,9 @@ def cmd_make(args: argparse.Namespace) -> int:
     else:
         folder = Path(args.source)
         if not folder.is_dir():
+            what = 'is a file, not a folder' if folder.exists() else 'no such folder'
             raise BagError(
-                f"--source {folder}: no such folder (use 'synthetic' or a "
-                'folder of IR/visible pairs)'
+                f"--source {folder}: {what} (use 'synthetic' or a folder of IR/visible pairs)"
             )
         if args.limit is not None and args.limit < 1:
             raise ValueError('--limit must be >= 1')

@@ -162,7 +162,8 @@ def open_datasets(
                 '(synchronises the cameras like the node); tsjnet-eval takes pair folders'
             )
         if not path.is_dir():
-            raise EvaluationError(f'{path}: no such folder')
+            what = 'is a file, not a folder of pairs' if path.exists() else 'no such folder'
+            raise EvaluationError(f'{path}: {what}')
         options = dict(layout=args.layout, split=args.split, box_source=args.box_source)
         try:
             found.append((path.resolve().name, PairDataset(path, **options)))

@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise ValueError('--limit must be >= 1')
     if not args.input.is_dir():
-        raise BagError(f'{args.input}: no such folder')
+        what = 'is a file, not a folder of pairs' if args.input.exists() else 'no such folder'
+        raise BagError(f'{args.input}: {what}')
     dataset = PairDataset(args.input, layout=args.layout, split=args.split)
     count = len(dataset) if args.limit is None else min(args.limit, len(dataset))
     if count == 0:
