@@ -499,7 +499,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             backend = settings.build_backend()
     except Exception as exc:  # any failure to build the backend is a user-facing error
         raise BagError(
-            f'fusion backend {settings.fusion_backend!r} is not available: {exc}'
+            f'cannot start the {settings.fusion_backend!r} fusion with its tasks: {exc}'
         ) from None
     progress, close = progress_bar(not args.no_progress, 'evaluate', 'pair')
     try:

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             backend = settings.build_backend()
     except Exception as exc:  # any failure to build the backend is a user-facing error
         raise BagError(
-            f'fusion backend {settings.fusion_backend!r} is not available: {exc}'
+            f'cannot start the {settings.fusion_backend!r} fusion with its tasks: {exc}'
         ) from None
     writer = FusedFolderWriter(
         args.out,

@@ -165,8 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     args.checkpoint = args.checkpoint or str(default_checkpoint())
     if not args.data.is_dir():
         parser.error(f'no pair folder at {args.data}')
-    names = read_name_list(args.names_file)
-    fusion_lines, _ = _fusion_section(args, names)
+    if not args.names_file.is_file():
+        parser.error(f'no names file at {args.names_file}')
+    try:
+        names = read_name_list(args.names_file)
+    except ValueError as exc:
+        parser.error(f'{args.names_file}: {exc}')
+    try:
+        fusion_lines, _ = _fusion_section(args, names)
+    except ValueError as exc:  # names not in the folder, unreadable pairs
+        parser.error(str(exc))
     lines = [
         f'Validation split: {len(names)} pairs of `{args.data}` listed in `{args.names_file}`.',
         '',
