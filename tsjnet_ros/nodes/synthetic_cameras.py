@@ -24,6 +24,8 @@ from tsjnet_ros.nodes.messages import ns_to_stamp
 from tsjnet_ros.nodes.qos import qos_from_string, quiet_publisher_events
 from tsjnet_ros.nodes.spin import spin_node
 
+MAX_CATCH_UP = 3  # skipped exposures published late, at most, per timer call
+
 
 class SyntheticCamerasNode(Node):
     """Two timer-driven cameras rendering one moving scene."""
@@ -144,6 +146,7 @@ class SyntheticCamerasNode(Node):
             self.create_publisher(Image, 'ir/image', qos, event_callbacks=quiet),
             self.create_publisher(Image, 'visible/image', qos, event_callbacks=quiet),
         )
+        self._last_exposure: list[int | None] = [None, None]
         self._camera_timers = (
             self.create_timer(1.0 / g('ir_rate'), lambda: self._capture(0)),
             self.create_timer(1.0 / g('visible_rate'), lambda: self._capture(1)),
@@ -160,14 +163,26 @@ class SyntheticCamerasNode(Node):
         return self._max_frames > 0 and min(self.sent) >= self._max_frames
 
     def _capture(self, camera: int) -> None:
-        if self._max_frames and self.sent[camera] >= self._max_frames:
-            return
         # A camera stamps its exposure, which keeps its rate however late the driver
         # publishes: the slot this timer call was scheduled for, not the time it ran.
+        # When the executor was busy for whole periods rcl skips those calls; a camera
+        # would still have exposed them, so up to MAX_CATCH_UP of them go out now.
         timer = self._camera_timers[camera]
+        period_ns = timer.timer_period_ns
         now_ns = self.get_clock().now().nanoseconds
         until_next = timer.time_until_next_call()
-        exposure_ns = now_ns if until_next is None else now_ns + until_next - timer.timer_period_ns
+        exposure_ns = now_ns if until_next is None else now_ns + until_next - period_ns
+        last = self._last_exposure[camera]
+        skipped = 0 if last is None else max(0, round((exposure_ns - last) / period_ns) - 1)
+        for k in range(min(skipped, MAX_CATCH_UP), 0, -1):
+            self._expose(camera, exposure_ns - k * period_ns)
+        self._expose(camera, exposure_ns)
+        self._last_exposure[camera] = exposure_ns
+
+    def _expose(self, camera: int, exposure_ns: int) -> None:
+        """Render and publish one frame of ``camera`` exposed at ``exposure_ns``."""
+        if self._max_frames and self.sent[camera] >= self._max_frames:
+            return
         stamp_ns = (
             exposure_ns + int(self._rng.normal(0.0, self._jitter) * 1e9)
             if self._jitter > 0
