@@ -133,12 +133,12 @@ def _authors_forward(repo: Path):
 
 
 def _our_forward(band_mb: int):
-    from tsjnet_ros.core.model.inference_form import band_bytes, inference_copy
+    from tsjnet_ros.core.model.inference_form import band_bytes_from_mb, inference_copy
     from tsjnet_ros.core.model.official_checkpoint import official_system, seeded_official_weights
     from tsjnet_ros.core.runtime.large_buffers import release_free_heap
 
     system, _ = official_system(seeded_official_weights(seed=0))
-    fast = inference_copy(system.fusion, band_bytes=band_bytes(band_mb))
+    fast = inference_copy(system.fusion, band_bytes=band_bytes_from_mb(band_mb))
     del system
     release_free_heap()  # as FusionPipeline.from_checkpoint does after building
     return lambda ir, visible: fast(ir, visible).fused

@@ -51,10 +51,18 @@ def test_a_refused_parameter_names_node_parameter_value_and_rule(graph, params, 
     assert message.startswith('fusion_node: ') and all(w in message for w in words), message
 
 
-def test_synthetic_cameras_refuse_a_too_small_image(graph):
-    with pytest.raises(ParameterFileError, match='synthetic_cameras: .*at least 32x32'):
+@pytest.mark.parametrize(
+    'name,value,message',
+    [
+        ('width', 8, 'synthetic_cameras: .*at least 32x32'),
+        ('jitter', -1.0, 'synthetic_cameras: parameter jitter = -1.0 is refused'),
+        ('num_targets', -2, 'synthetic_cameras: parameter num_targets = -2 is refused'),
+    ],
+)
+def test_synthetic_cameras_refuse_unusable_values(graph, name, value, message):
+    with pytest.raises(ParameterFileError, match=message):
         SyntheticCamerasNode(
-            context=graph.context, parameter_overrides=[Parameter('width', value=8)]
+            context=graph.context, parameter_overrides=[Parameter(name, value=value)]
         )
 
 

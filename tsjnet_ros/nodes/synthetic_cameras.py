@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -55,7 +55,11 @@ class SyntheticCamerasNode(Node):
         d(
             'jitter',
             0.002,
-            ParameterDescriptor(description='std-dev of stamp jitter (s)', read_only=True),
+            ParameterDescriptor(
+                description='std-dev of stamp jitter (s)',
+                read_only=True,
+                floating_point_range=[FloatingPointRange(from_value=0.0, to_value=10.0)],
+            ),
         )
         d(
             'ir_clock_offset',
@@ -87,7 +91,11 @@ class SyntheticCamerasNode(Node):
         d(
             'num_targets',
             5,
-            ParameterDescriptor(description='moving warm objects in the scene', read_only=True),
+            ParameterDescriptor(
+                description='moving warm objects in the scene',
+                read_only=True,
+                integer_range=[IntegerRange(from_value=0, to_value=10_000, step=1)],
+            ),
         )
         d(
             'seed',
@@ -100,6 +108,7 @@ class SyntheticCamerasNode(Node):
             ParameterDescriptor(
                 description='stop each camera after this many frames (0 = run forever)',
                 read_only=True,
+                integer_range=[IntegerRange(from_value=0, to_value=2**62, step=1)],
             ),
         )
         d(
@@ -119,10 +128,6 @@ class SyntheticCamerasNode(Node):
             raise ParameterFileError(
                 f'{node_name}: visible_encoding must be bgr8, rgb8 or mono8, '
                 f'got {self._visible_encoding!r}'
-            )
-        if g('jitter') < 0 or g('num_targets') < 0 or g('max_frames') < 0:
-            raise ParameterFileError(
-                f'{node_name}: jitter, num_targets and max_frames must be >= 0'
             )
         try:
             self.scene = SyntheticScene(

@@ -134,7 +134,7 @@ def _band_stages(model: nn.Module, band_bytes: int) -> int:
     return banded
 
 
-def band_bytes(band_mb: int) -> int | None:
+def band_bytes_from_mb(band_mb: int) -> int | None:
     """Convert the node's ``cpu_band_mb`` (MiB; 0 = whole maps) to ``band_bytes`` or None."""
     return band_mb * 2**20 if band_mb else None
 

@@ -36,7 +36,7 @@ from tsjnet_ros.core.image.resize import resize_image
 from tsjnet_ros.core.model.blocks.resnest_banded import BandedResNeStStage
 from tsjnet_ros.core.model.checkpoint import FusionBuilder, Normalization, load_checkpoint
 from tsjnet_ros.core.model.heads.system import TSJNetSystem
-from tsjnet_ros.core.model.inference_form import band_bytes, inference_copy
+from tsjnet_ros.core.model.inference_form import band_bytes_from_mb, inference_copy
 from tsjnet_ros.core.model.postprocess import (
     decode_detections,
     segmentation_class_map,
@@ -159,7 +159,7 @@ def _inference_copy(system: TSJNetSystem, band_mb: int = 0) -> TSJNetSystem:
     """
     fast = copy.copy(system)
     fast._modules = dict(system._modules)  # a shallow copy would share the children table
-    fast.fusion = inference_copy(system.fusion, band_bytes=band_bytes(band_mb))
+    fast.fusion = inference_copy(system.fusion, band_bytes=band_bytes_from_mb(band_mb))
     if system.heads is not None:
         fast.heads = inference_copy(system.heads)
     return fast
